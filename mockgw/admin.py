@@ -1,0 +1,214 @@
+"""/__admin: the mock's own control surface (documented in docs/ADMIN.md).
+
+Reset, load or replace contracts at run time, read the journal, per-connection
+stats, unmatched requests, scenario states. Guarded by --admin-token when set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .contract import load_contract_document, load_contracts
+from .contract.model import Contract
+from .errors import ContractsInvalid
+from .gateway import MockGateway
+from .profiles import PROFILES
+from .transports.rest import JSONBody
+
+
+def _gateway(request: Request) -> MockGateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def _refused(request: Request) -> Response | None:
+    token = _gateway(request).settings.admin_token
+    if token is None or request.headers.get("authorization") == f"Bearer {token}":
+        return None
+    return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
+
+
+def admin_endpoint(handler: Any) -> Any:
+    async def guarded(request: Request) -> Response:
+        return _refused(request) or await handler(request)
+
+    guarded.__name__ = handler.__name__
+    guarded.__doc__ = handler.__doc__
+    return guarded
+
+
+def contract_summary(contract: Contract) -> dict[str, Any]:
+    return {"id": contract.id, "file": contract.file, "service": contract.match.service,
+            "profiles": sorted(contract.profiles) if contract.profiles is not None else ["*"],
+            "transports": sorted(contract.transports), "priority": contract.priority,
+            "frames": len(contract.frames), "duration_s": contract.duration_s,
+            "description": contract.description}
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    try:
+        return int(request.query_params.get(name, default))
+    except ValueError:
+        return default
+
+
+@admin_endpoint
+async def index(request: Request) -> Response:
+    gateway = _gateway(request)
+    return JSONBody({"profile": gateway.profile.name, "profiles": sorted(PROFILES),
+                     "contracts": len(gateway.contracts), "serving": len(gateway.serving()),
+                     "speed": gateway.settings.speed, "flows": sorted(gateway.flows)})
+
+
+@admin_endpoint
+async def reset(request: Request) -> Response:
+    await _gateway(request).reset()
+    return JSONBody({"reset": True})
+
+
+@admin_endpoint
+async def list_contracts(request: Request) -> Response:
+    gateway = _gateway(request)
+    serving_only = request.query_params.get("serving") == "1"
+    contracts = gateway.serving() if serving_only else gateway.contracts
+    return JSONBody({"contracts": [contract_summary(c) for c in contracts]})
+
+
+@admin_endpoint
+async def post_contracts(request: Request) -> Response:
+    """Add (default) or, with ?mode=replace, replace all contracts with one contract document."""
+    gateway = _gateway(request)
+    try:
+        document = orjson.loads(await request.body())
+        contracts = load_contract_document(document, "<admin>")
+    except orjson.JSONDecodeError as exc:
+        return JSONBody({"error": f"<admin>: $: not valid JSON: {exc}"}, 400)
+    except ContractsInvalid as exc:
+        return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
+    if request.query_params.get("mode") == "replace":
+        gateway.replace_contracts(contracts)
+    else:
+        gateway.add_contracts(contracts)
+    return JSONBody({"loaded": [c.id for c in contracts], "contracts": len(gateway.contracts)})
+
+
+@admin_endpoint
+async def reload_contracts(request: Request) -> Response:
+    """Reload from the --contracts directory (or {"directory": …}) without blocking the loop."""
+    gateway = _gateway(request)
+    body = await request.body()
+    directory = orjson.loads(body).get("directory") if body else None
+    path = Path(directory) if directory else gateway.settings.contracts
+    try:
+        contracts = await asyncio.to_thread(load_contracts, path)
+    except ContractsInvalid as exc:
+        return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
+    gateway.replace_contracts(contracts)
+    return JSONBody({"contracts": len(contracts), "directory": str(path)})
+
+
+@admin_endpoint
+async def delete_contract(request: Request) -> Response:
+    gateway = _gateway(request)
+    contract_id = request.path_params["contract_id"]
+    remaining = [c for c in gateway.contracts if c.id != contract_id]
+    if len(remaining) == len(gateway.contracts):
+        return JSONBody({"error": f"no contract {contract_id!r}"}, 404)
+    gateway.replace_contracts(remaining)
+    return JSONBody({"deleted": contract_id})
+
+
+@admin_endpoint
+async def traces(request: Request) -> Response:
+    store = _gateway(request).store
+    found = await store.list_traces(request.query_params.get("kind"), _int_param(request, "limit", 1000))
+    return JSONBody({"traces": [t.to_json() for t in found]})
+
+
+@admin_endpoint
+async def trace(request: Request) -> Response:
+    store = _gateway(request).store
+    trace_id = request.path_params["trace_id"]
+    found = await store.get_trace(trace_id)
+    if found is None:
+        return JSONBody({"error": f"no trace {trace_id!r}"}, 404)
+    messages = await store.get_trace_messages(trace_id)
+    return JSONBody({"trace": found.to_json(), "messages": [m.to_json() for m in messages]})
+
+
+@admin_endpoint
+async def messages(request: Request) -> Response:
+    store = _gateway(request).store
+    found = await store.list_messages(request.query_params.get("kind"), _int_param(request, "limit", 1000))
+    return JSONBody({"messages": [m.to_json() for m in found]})
+
+
+@admin_endpoint
+async def events(request: Request) -> Response:
+    store = _gateway(request).store
+    found = await store.get_events(request.query_params.get("trace_id"),
+                                   _int_param(request, "since_event_id", 0), _int_param(request, "limit", 10000))
+    return JSONBody({"events": found, "last_event_id": found[-1]["event_id"] if found else None})
+
+
+@admin_endpoint
+async def connections(request: Request) -> Response:
+    store = _gateway(request).store
+    found = await store.list_traces("socket", _int_param(request, "limit", 1000))
+    return JSONBody({"connections": [
+        {"trace_id": t.trace_id, "client": t.client, "opened_at": t.opened_at, "closed_at": t.closed_at,
+         "close_code": t.close_code, **t.to_json()["stats"]} for t in found]})
+
+
+@admin_endpoint
+async def unmatched(request: Request) -> Response:
+    found = await _gateway(request).store.list_messages("unmatched", _int_param(request, "limit", 1000))
+    return JSONBody({"unmatched": [m.to_json() for m in found]})
+
+
+@admin_endpoint
+async def scenarios(request: Request) -> Response:
+    gateway = _gateway(request)
+    names = sorted({c.scenario.name for c in gateway.contracts if c.scenario})
+    return JSONBody({"scenarios": {n: gateway.scenario_states.get(n, "Started") for n in names}})
+
+
+@admin_endpoint
+async def set_scenario(request: Request) -> Response:
+    gateway = _gateway(request)
+    state = orjson.loads(await request.body()).get("state")
+    if not isinstance(state, str) or not state:
+        return JSONBody({"error": 'body must be {"state": "<name>"}'}, 400)
+    gateway.scenario_states[request.path_params["name"]] = state
+    return JSONBody({"scenario": request.path_params["name"], "state": state})
+
+
+@admin_endpoint
+async def reset_scenarios(request: Request) -> Response:
+    _gateway(request).scenario_states.clear()
+    return JSONBody({"reset": True})
+
+
+ADMIN_ROUTES = [
+    Route("/__admin", index),
+    Route("/__admin/reset", reset, methods=["POST"]),
+    Route("/__admin/contracts", list_contracts, methods=["GET"]),
+    Route("/__admin/contracts", post_contracts, methods=["POST"]),
+    Route("/__admin/contracts/reload", reload_contracts, methods=["POST"]),
+    Route("/__admin/contracts/{contract_id:path}", delete_contract, methods=["DELETE"]),
+    Route("/__admin/journal/traces", traces),
+    Route("/__admin/journal/traces/{trace_id}", trace),
+    Route("/__admin/journal/messages", messages),
+    Route("/__admin/journal/events", events),
+    Route("/__admin/connections", connections),
+    Route("/__admin/unmatched", unmatched),
+    Route("/__admin/scenarios", scenarios),
+    Route("/__admin/scenarios/reset", reset_scenarios, methods=["POST"]),
+    Route("/__admin/scenarios/{name}", set_scenario, methods=["PUT"]),
+]

@@ -1,0 +1,134 @@
+"""mockgw serve | validate | profiles | contracts — the only reader of argv and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .contract import load_contracts
+from .contract.loading import BUNDLED_CONTRACTS
+from .errors import ContractsInvalid, SettingsError
+from .profiles import ALIASES, DEFAULT_PROFILE, PROFILES, resolve_profile
+from .settings import Settings
+
+
+def _positive_float(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(name, text, "a number") from None
+    if value <= 0:
+        raise SettingsError(name, text, "a number greater than 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockgw", description="Mock TrustGraph API gateway from JSON contracts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the contracts as a gateway of one profile")
+    serve.add_argument("--contracts", type=Path, default=Path(os.environ.get("MOCKGW_CONTRACTS", BUNDLED_CONTRACTS)),
+                       help="directory (or file) of contracts; default: the bundled library")
+    serve.add_argument("--profile", default=os.environ.get("MOCKGW_PROFILE", DEFAULT_PROFILE),
+                       help=f"gateway profile to speak (default {DEFAULT_PROFILE}; see `mockgw profiles`)")
+    serve.add_argument("--host", default=os.environ.get("MOCKGW_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("MOCKGW_PORT", "8088")),
+                       help="port (default 8088; 0 picks a free one)")
+    serve.add_argument("--token", default=os.environ.get("MOCKGW_TOKEN"),
+                       help="the gateway secret / API key clients must present; unset = open gateway")
+    serve.add_argument("--admin-token", default=os.environ.get("MOCKGW_ADMIN_TOKEN"),
+                       help="Bearer token required by /__admin; unset = open")
+    serve.add_argument("--speed", default=os.environ.get("MOCKGW_SPEED", "1"),
+                       help="time scale for every recorded session: 2 plays twice as fast")
+    serve.add_argument("--flow", action="append", dest="flows", metavar="FLOW",
+                       help="a flow id that exists (repeatable; default: default + those contracts name)")
+    serve.add_argument("--timeout", default="600", help="backend timeout for stalled streams, seconds")
+    serve.add_argument("--log-level", default="warning")
+
+    validate = commands.add_parser("validate", help="check contracts; report every problem, exit 1 if any")
+    validate.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
+
+    commands.add_parser("profiles", help="list the gateway profiles")
+    listing = commands.add_parser("contracts", help="list contracts and the profiles they serve")
+    listing.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    resolve_profile(args.profile)  # fail early, with the choices
+    return Settings(
+        host=args.host,
+        port=args.port,
+        contracts=args.contracts,
+        profile=ALIASES.get(args.profile, args.profile),
+        token=args.token or None,
+        admin_token=args.admin_token or None,
+        speed=_positive_float("speed", args.speed),
+        flows=tuple(args.flows) if args.flows else ("default",),
+        backend_timeout_s=_positive_float("timeout", args.timeout),
+        log_level=args.log_level,
+    )
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .transports.abort import AbortableH11Protocol, AbortableWebSocketProtocol
+
+    contracts = load_contracts(settings.contracts)
+    app = create_app(settings, contracts)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
+    print(f"mockgw listening on http://{shown}:{port}", flush=True)
+    print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
+          f"admin at /__admin", flush=True)
+    config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", http=AbortableH11Protocol,
+                            ws=AbortableWebSocketProtocol, ws_max_size=52_428_800, ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve(sockets=[sock]))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(settings_from(args))
+        if args.command == "validate":
+            contracts = load_contracts(args.path)
+            if not contracts:
+                print(f"{args.path}: no contract files found", file=sys.stderr)
+                return 1
+            print(f"{args.path}: {len(contracts)} contracts, all valid")
+            return 0
+        if args.command == "profiles":
+            for name, profile in PROFILES.items():
+                aliases = ", ".join(a for a, target in ALIASES.items() if target == name)
+                print(f"{name:7} {profile.describes}" + (f" (aliases: {aliases})" if aliases else ""))
+            return 0
+        if args.command == "contracts":
+            for contract in load_contracts(args.path):
+                profiles = ",".join(sorted(contract.profiles)) if contract.profiles else "*"
+                print(f"{contract.id:40} {contract.match.service:22} {profiles}")
+            return 0
+    except ContractsInvalid as exc:
+        print(exc, file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        return 1
+    except SettingsError as exc:
+        print(f"mockgw: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Rules JSON Schema cannot say: times ascend, names exist, patterns compile.
+
+`check_document` takes a schema-valid document and yields (json_path, reason).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..profiles import ALIASES, ALL_SERVICES, PROFILES
+from ..templating import TEMPLATE_ROOTS, template_names
+
+SERVED_TRANSPORTS = frozenset({"rest", "socket", "bulk"})
+
+
+def _did_you_mean(word: str, choices: set[str] | frozenset[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def check_document(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    yield from _check_profiles(document.get("profiles"), "$.profiles")
+    for i, contract in enumerate(document["contracts"]):
+        path = f"$.contracts[{i}]"
+        if "profiles" not in contract and "profiles" not in document:
+            yield path, "no profiles: say which gateway profiles this contract serves (or [\"*\"])"
+        yield from _check_profiles(contract.get("profiles"), f"{path}.profiles")
+        yield from _check_contract(contract, path)
+
+
+def _check_profiles(profiles: list[str] | None, path: str) -> Iterator[tuple[str, str]]:
+    names = set(PROFILES) | {"*"}
+    for j, name in enumerate(profiles or []):
+        if name not in names:
+            alias = f" ({name!r} is an alias of {ALIASES[name]!r}: name the profile itself)" if name in ALIASES else ""
+            yield f"{path}[{j}]", f"{name!r} is not a known profile{alias}.{_did_you_mean(name, names)}"
+
+
+def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    service = contract["match"]["service"]
+    if service not in ALL_SERVICES:
+        yield f"{path}.match.service", f"{service!r} is not a known service.{_did_you_mean(service, ALL_SERVICES)}"
+    for transport in contract.get("transports", []):
+        if transport not in SERVED_TRANSPORTS:
+            yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet"
+    yield from _check_regexes(contract["match"], f"{path}.match")
+    yield from _check_frames(contract["response"], f"{path}.response")
+    jitter = contract.get("timing", {}).get("jitter")
+    if jitter and jitter["kind"] == "uniform" and jitter["min_s"] > jitter["max_s"]:
+        yield f"{path}.timing.jitter", f"min_s {jitter['min_s']} is greater than max_s {jitter['max_s']}"
+    scenario = contract.get("scenario", {})
+    if scenario and "when_state" not in scenario and "set_state" not in scenario:
+        yield f"{path}.scenario", "a scenario needs when_state, set_state or both"
+
+
+def _check_regexes(match: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    candidates = [("flow", match.get("flow")), ("path", match.get("path"))]
+    candidates += [(f"headers.{k}", v) for k, v in match.get("headers", {}).items()]
+    candidates += [(f"body.{k}", v) for k, v in match.get("body", {}).items()]
+    for name, matcher in candidates:
+        if isinstance(matcher, dict) and "regex" in matcher:
+            try:
+                re.compile(matcher["regex"])
+            except re.error as exc:
+                yield f"{path}.{name}.regex", f"not a valid regular expression: {exc}"
+
+
+def _check_frames(response: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    frames = response["frames"]
+    previous = 0.0
+    for k, frame in enumerate(frames):
+        if frame["at_s"] < previous:
+            yield (f"{path}.frames[{k}].at_s",
+                   f"{frame['at_s']} is earlier than the frame before ({previous}); times must not decrease")
+        previous = max(previous, frame["at_s"])
+        for name in template_names(frame.get("response", {})):
+            root = name.split(".")[0]
+            if root not in TEMPLATE_ROOTS:
+                yield (f"{path}.frames[{k}].response",
+                       f"template ${{{name}}} starts with {root!r}; use one of {', '.join(sorted(TEMPLATE_ROOTS))}")
+    completes = [k for k, f in enumerate(frames) if f.get("complete") is True]
+    if any(k != len(frames) - 1 for k in completes):
+        yield f"{path}.frames[{completes[0]}].complete", "only the last frame of a session may be complete"
+    fault = response.get("fault")
+    if fault and fault["after_frame"] > len(frames):
+        yield (f"{path}.fault.after_frame",
+               f"{fault['after_frame']} is past the last frame (the session has {len(frames)})")

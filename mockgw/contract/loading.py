@@ -1,0 +1,172 @@
+"""File -> JSON -> JSON Schema -> semantic checks -> frozen model.
+
+Every problem in one load is collected and raised together as
+`ContractsInvalid`, each naming its file, JSON path and reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from ..errors import ContractError, ContractsInvalid
+from .checks import check_document
+from .model import (
+    Contract,
+    Fault,
+    FaultKind,
+    Frame,
+    FrameKind,
+    Jitter,
+    JitterKind,
+    Matcher,
+    MatcherKind,
+    RequestMatch,
+    Scenario,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_CONTRACTS = REPO_ROOT / "contracts"
+SCHEMA_PATH = BUNDLED_CONTRACTS / "schema" / "contract.schema.json"
+
+DEFAULT_PRIORITY = 5
+DEFAULT_TRANSPORTS = frozenset({"rest", "socket"})
+
+
+@functools.cache
+def contract_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def contract_files(directory: Path) -> list[Path]:
+    """Contract files under `directory`: every *.json except the schema folder."""
+    if directory.is_file():
+        return [directory]
+    return sorted(p for p in directory.rglob("*.json") if "schema" not in p.relative_to(directory).parts)
+
+
+def load_contracts(directory: Path | str) -> list[Contract]:
+    """Load every contract under `directory` (or one file); raise ContractsInvalid listing all problems."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise ContractsInvalid([ContractError(directory, "$", "no such file or directory")])
+    contracts: list[Contract] = []
+    errors: list[ContractError] = []
+    for path in contract_files(directory):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            errors.append(ContractError(path, "$", f"not valid JSON: {exc}"))
+            continue
+        try:
+            contracts.extend(load_contract_document(document, path))
+        except ContractsInvalid as exc:
+            errors.extend(exc.errors)
+    errors.extend(_duplicate_ids(contracts))
+    if errors:
+        raise ContractsInvalid(errors)
+    return contracts
+
+
+def load_contract_document(document: Any, file: Path | str = "<admin>") -> list[Contract]:
+    """Validate one parsed contract file and build its contracts."""
+    schema_errors = [
+        ContractError(file, _specific(e).json_path, _specific(e).message)
+        for e in contract_validator().iter_errors(document)
+    ]
+    if schema_errors:
+        raise ContractsInvalid(schema_errors)
+    check_errors = [ContractError(file, path, reason) for path, reason in check_document(document)]
+    if check_errors:
+        raise ContractsInvalid(check_errors)
+    file_profiles = document.get("profiles")
+    return [
+        _build_contract(raw, str(file), f"$.contracts[{i}]", file_profiles)
+        for i, raw in enumerate(document["contracts"])
+    ]
+
+
+def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    # "is not valid under any of the given schemas" says nothing; the closest branch does.
+    if error.context:
+        return best_match(error.context) or error
+    return error
+
+
+def _duplicate_ids(contracts: list[Contract]) -> list[ContractError]:
+    first_seen: dict[str, Contract] = {}
+    errors = []
+    for contract in contracts:
+        if contract.id in first_seen:
+            other = first_seen[contract.id]
+            errors.append(ContractError(
+                contract.file, f"{contract.json_path}.id",
+                f"id {contract.id!r} is already used at {other.file}: {other.json_path}; ids must be unique",
+            ))
+        else:
+            first_seen[contract.id] = contract
+    return errors
+
+
+def build_matcher(raw: Any) -> Matcher:
+    if isinstance(raw, str):
+        return Matcher(MatcherKind.EQUALS, raw)
+    ((name, value),) = raw.items()
+    kind = MatcherKind(name)
+    return Matcher(kind, value, re.compile(value) if kind is MatcherKind.REGEX else None)
+
+
+def _build_contract(raw: dict[str, Any], file: str, json_path: str, file_profiles: list[str] | None) -> Contract:
+    match = raw["match"]
+    profiles = raw.get("profiles", file_profiles)
+    response = raw["response"]
+    frames = response["frames"]
+    timing = raw.get("timing", {})
+    return Contract(
+        id=raw["id"],
+        file=file,
+        json_path=json_path,
+        description=raw.get("description", ""),
+        profiles=None if profiles is None or "*" in profiles else frozenset(profiles),
+        transports=frozenset(raw.get("transports", DEFAULT_TRANSPORTS)),
+        priority=raw.get("priority", DEFAULT_PRIORITY),
+        match=RequestMatch(
+            service=match["service"],
+            flow=build_matcher(match["flow"]) if "flow" in match else None,
+            method=match.get("method"),
+            path=build_matcher(match["path"]) if "path" in match else None,
+            headers=tuple((k.lower(), build_matcher(v)) for k, v in match.get("headers", {}).items()),
+            body=tuple((k, build_matcher(v)) for k, v in match.get("body", {}).items()),
+        ),
+        frames=tuple(_build_frame(f, is_last=i == len(frames) - 1) for i, f in enumerate(frames)),
+        status=response.get("status", 200),
+        headers=tuple(response.get("headers", {}).items()),
+        fault=_build_fault(response["fault"]) if "fault" in response else None,
+        scenario=Scenario(**raw["scenario"]) if "scenario" in raw else None,
+        speed=timing.get("speed", 1.0),
+        jitter=_build_jitter(timing["jitter"]) if "jitter" in timing else None,
+    )
+
+
+def _build_frame(raw: dict[str, Any], *, is_last: bool) -> Frame:
+    for kind in FrameKind:
+        if kind.value in raw:
+            return Frame(raw["at_s"], kind, raw[kind.value], raw.get("complete", is_last))
+    raise AssertionError("the schema requires response, error or raw")
+
+
+def _build_fault(raw: dict[str, Any]) -> Fault:
+    fields = {k: v for k, v in raw.items() if k != "kind"}
+    return Fault(kind=FaultKind(raw["kind"]), **fields)
+
+
+def _build_jitter(raw: dict[str, Any]) -> Jitter:
+    fields = {k: v for k, v in raw.items() if k != "kind"}
+    return Jitter(kind=JitterKind(raw["kind"]), **fields)

@@ -1,0 +1,121 @@
+"""The contract model: frozen values built once by `loading`, read by everything else."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+class MatcherKind(enum.Enum):
+    EQUALS = "equals"
+    PARTIAL = "partial"
+    REGEX = "regex"
+    ANY = "any"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    kind: MatcherKind
+    value: Any = None
+    pattern: re.Pattern[str] | None = None
+
+    def describe(self) -> str:
+        if self.kind is MatcherKind.ANY:
+            return "present"
+        if self.kind is MatcherKind.ABSENT:
+            return "absent"
+        return f"{self.kind.value} {self.value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMatch:
+    service: str
+    flow: Matcher | None = None
+    method: str | None = None
+    path: Matcher | None = None
+    headers: tuple[tuple[str, Matcher], ...] = ()
+    body: tuple[tuple[str, Matcher], ...] = ()
+
+
+class FrameKind(enum.Enum):
+    RESPONSE = "response"  # {"id", "response", "complete"}
+    ERROR = "error"  # the profile's envelope-level error frame
+    RAW = "raw"  # text sent verbatim
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    at_s: float
+    kind: FrameKind
+    body: Any  # response dict, error dict or raw text, before templating
+    complete: bool
+
+
+class FaultKind(enum.Enum):
+    CLOSE = "close"
+    STALL = "stall"
+    MALFORMED = "malformed"
+    DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: FaultKind
+    after_frame: int
+    code: int = 1011
+    reason: str = ""
+    for_s: float | None = None
+    text: str = '{"id": "req-1", "response": {"trunc'
+
+
+class JitterKind(enum.Enum):
+    FIXED = "fixed"
+    UNIFORM = "uniform"
+    LOGNORMAL = "lognormal"
+
+
+@dataclass(frozen=True, slots=True)
+class Jitter:
+    kind: JitterKind
+    s: float = 0.0
+    min_s: float = 0.0
+    max_s: float | None = None
+    median_s: float = 0.0
+    sigma: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    when_state: str | None = None
+    set_state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    id: str
+    file: str
+    json_path: str  # where in `file` this contract stands, for error messages
+    description: str
+    profiles: frozenset[str] | None  # None: every profile
+    transports: frozenset[str]
+    priority: int
+    match: RequestMatch
+    frames: tuple[Frame, ...]
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    fault: Fault | None = None
+    scenario: Scenario | None = None
+    speed: float = 1.0
+    jitter: Jitter | None = None
+
+    def serves(self, profile: str, transport: str) -> bool:
+        return transport in self.transports and (self.profiles is None or profile in self.profiles)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames[-1].at_s

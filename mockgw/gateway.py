@@ -1,0 +1,123 @@
+"""The running mock's state: contracts, scenario states, journal, and request resolution.
+
+`MockGateway.resolve` decides, as the real gateway would, whether a request is
+refused (unknown service, invalid flow, workspace) before any contract is
+consulted; then it matches, moves scenario state, and prepares the replay.
+Transports only move bytes and time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .contract.model import Contract, MatcherKind
+from .journal import MemoryTraceStore, Message, TraceStore
+from .matching import IncomingRequest, Match, MatchResult, match_request
+from .profiles import Profile, resolve_profile
+from .protocol.auth import workspace_refusal
+from .replay import Replay, prepare_replay, template_context
+from .settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The gateway refuses before any backend sees the request."""
+
+    message: str
+    error_type: str = "error"
+    rest_status: int = 200  # upstream answers most refusals with HTTP 200 and an error body
+    rest_body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    result: MatchResult
+
+    @property
+    def message(self) -> str:
+        return "mockgw: no contract matched: " + self.result.explain()
+
+    def to_json(self) -> dict[str, Any]:
+        nearest = self.result.contract
+        return {"type": "mockgw-unmatched", "message": self.message,
+                "nearest": nearest.id if nearest else None,
+                "nearest_file": nearest.file if nearest else None,
+                "differences": list(self.result.differences)}
+
+
+Resolution = Replay | Refusal | Unmatched
+
+
+class MockGateway:
+    def __init__(self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None) -> None:
+        self.settings = settings
+        self.profile: Profile = resolve_profile(settings.profile)
+        self.store: TraceStore = store or MemoryTraceStore(max_messages=settings.journal_max_messages)
+        self.scenario_states: dict[str, str] = {}
+        self._sequence = itertools.count()
+        self.contracts: list[Contract] = []
+        self.replace_contracts(contracts)
+
+    def replace_contracts(self, contracts: list[Contract]) -> None:
+        self.contracts = list(contracts)
+        literal_flows = {
+            c.match.flow.value for c in self.contracts
+            if c.match.flow is not None and c.match.flow.kind is MatcherKind.EQUALS
+        }
+        self.flows = frozenset(self.settings.flows) | literal_flows
+
+    def add_contracts(self, contracts: list[Contract]) -> None:
+        replaced = {c.id for c in contracts}
+        self.replace_contracts([c for c in self.contracts if c.id not in replaced] + contracts)
+
+    def serving(self) -> list[Contract]:
+        return [c for c in self.contracts if c.profiles is None or self.profile.name in c.profiles]
+
+    def resolve(self, request: IncomingRequest, *, request_id: Any = None, workspace: str | None = None) -> Resolution:
+        refusal = self._refusal(request, workspace)
+        if refusal is not None:
+            return refusal
+        result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
+        if result.outcome is not Match.FULL or result.contract is None:
+            return Unmatched(result)
+        contract = result.contract
+        if contract.scenario is not None and contract.scenario.set_state is not None:
+            self.scenario_states[contract.scenario.name] = contract.scenario.set_state
+        context = template_context(request.body, request_id=request_id, service=request.service,
+                                   flow=request.flow, workspace=workspace, profile=self.profile)
+        return prepare_replay(contract, context, speed=self.settings.speed, sequence=next(self._sequence))
+
+    def _refusal(self, request: IncomingRequest, workspace: str | None) -> Refusal | None:
+        profile = self.profile
+        services = profile.flow_services if request.flow is not None else profile.global_services
+        if request.service not in services:
+            if "unknown-service" in profile.error_types:
+                return Refusal("unknown service", "unknown-service", 404, {"error": "unknown kind"})
+            message = "This kind not supported by flow" if request.flow is not None else "Invalid kind"
+            return Refusal(message, rest_body={"error": message})
+        refused = workspace_refusal(profile, workspace, self.settings.workspaces)
+        if refused is not None:
+            error_type, message = refused
+            status = 404 if error_type == "workspace-not-found" else 403
+            return Refusal(message, error_type, status, {"error": message})
+        if request.flow is not None and request.flow not in self.flows:
+            message = f"Invalid flow {workspace or 'default'}/{request.flow}" \
+                if profile.invalid_flow_names_workspace else "Invalid flow"
+            return Refusal(message, rest_body={"error": message})
+        return None
+
+    async def journal_unmatched(self, trace_id: str, request: IncomingRequest, unmatched: Unmatched,
+                                request_id: Any = None) -> None:
+        await self.store.add_message(Message(
+            trace_id=trace_id, direction="in", kind="unmatched", request_id=request_id,
+            service=request.service, received_at=time.time(),
+            detail={"transport": request.transport, "flow": request.flow, "body": request.body,
+                    **unmatched.to_json()},
+        ))
+
+    async def reset(self) -> None:
+        await self.store.reset()
+        self.scenario_states.clear()

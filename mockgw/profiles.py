@@ -1,0 +1,170 @@
+"""Gateway protocol generations, as one table.
+
+Every wire difference between TrustGraph gateway versions that the mock
+reproduces lives in `PROFILES`; transports and shapers read fields of a
+`Profile` and never compare version strings. Facts and the version in which
+each changed: ../shared/protocol/GATEWAY-PROTOCOL.md §0 and §5.4.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass, replace
+
+from .errors import SettingsError
+
+
+class SocketAuth(enum.Enum):
+    HANDSHAKE_TOKEN = "handshake-token"  # ?token= checked before the upgrade (≤ 2.4.4)
+    FIRST_FRAME = "first-frame"  # {"type":"auth"} -> auth-ok / auth-failed (2.4.5+)
+
+
+class ErrorStyle(enum.Enum):
+    BARE = "bare"  # {"error": "<str>"}, no id, no complete (≤ 2.2.4)
+    OBJECT = "object"  # {"id"?, "error": {"message", "type"}, "complete": true} (2.2.5+)
+
+
+class RagStyle(enum.Enum):
+    CHUNK = "chunk"  # {"chunk", "end_of_stream"}; non-streaming {"response"} (≤ 1.7.x)
+    RESPONSE = "response"  # {"response", "end_of_stream"} (1.8.0 – 2.1.17)
+    SESSION = "session"  # + message_type, end_of_session; complete = end_of_session (2.1.18+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    describes: str
+    socket_auth: SocketAuth
+    rest_auth_json: bool  # False: aiohttp's text "401: Unauthorized"
+    error_style: ErrorStyle
+    agent_kind_key: str  # "chunk_type" (≤ 2.3.0) or "message_type"
+    rag_style: RagStyle
+    completion_end_of_stream: bool  # 2.x puts end_of_stream in text-completion frames
+    tenancy_key: str  # "user" or "workspace"
+    typed_terms: bool  # {"t":"i","i":…} (2.0+) instead of {"v","e"}
+    rows_service: str  # "objects" (1.x) or "rows" (2.1+)
+    flow_naming: str  # "class" (1.x) or "blueprint"
+    embedding_vector_key: str  # "vectors" (list of vectors, ≤ 2.2) or "vector"
+    embeddings_request_key: str  # "text" (≤ 2.2) or "texts"
+    auth_ok_workspace_key: str | None  # None: no auth-ok frame in this generation
+    error_types: frozenset[str]  # envelope error types beyond "error"
+    invalid_flow_names_workspace: bool  # "Invalid flow default/nope" (2.x) vs "Invalid flow"
+    empty_token_is_anonymous: bool  # first-frame auth: "" tried as anonymous (2.6.2+) or refused
+    rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
+    flow_services: frozenset[str]  # services under /api/v1/flow/{flow}/service/{kind}
+    global_services: frozenset[str]  # services under /api/v1/{kind}; envelopes without flow
+
+    @property
+    def first_frame_auth(self) -> bool:
+        return self.socket_auth is SocketAuth.FIRST_FRAME
+
+
+_COMMON_FLOW_SERVICES = frozenset({
+    "agent", "text-completion", "prompt", "mcp-tool", "graph-rag", "document-rag", "embeddings",
+    "graph-embeddings", "triples", "nlp-query", "structured-query", "structured-diag",
+    "text-load", "document-load",
+})
+_V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {
+    "rows", "document-embeddings", "row-embeddings", "sparql", "reranker", "image-to-text",
+}
+_GLOBAL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
+
+_V1_7 = Profile(
+    name="1.7",
+    describes="gateway 1.6.x–1.7.x; clients trustgraph-base 1.6 (REST only) and 1.7",
+    socket_auth=SocketAuth.HANDSHAKE_TOKEN,
+    rest_auth_json=False,
+    error_style=ErrorStyle.BARE,
+    agent_kind_key="chunk_type",
+    rag_style=RagStyle.CHUNK,
+    completion_end_of_stream=False,
+    tenancy_key="user",
+    typed_terms=False,
+    rows_service="objects",
+    flow_naming="class",
+    embedding_vector_key="vectors",
+    embeddings_request_key="text",
+    auth_ok_workspace_key=None,
+    error_types=frozenset(),
+    invalid_flow_names_workspace=False,
+    empty_token_is_anonymous=False,
+    rest_registry_errors=False,
+    flow_services=_COMMON_FLOW_SERVICES | {"objects"},
+    global_services=_GLOBAL_SERVICES,
+)
+
+_V1_8 = replace(
+    _V1_7,
+    name="1.8",
+    describes="gateway 1.8.x–1.9.x: RAG frames carry `response` instead of `chunk`",
+    rag_style=RagStyle.RESPONSE,
+)
+_V2_2_5 = replace(
+    _V1_8,
+    name="2.2.5",
+    describes="gateway 2.2.5–2.3.0: typed terms, rows, blueprints, end_of_session, "
+    "error frames become objects with an id",
+    error_style=ErrorStyle.OBJECT,
+    rag_style=RagStyle.SESSION,
+    completion_end_of_stream=True,
+    typed_terms=True,
+    rows_service="rows",
+    flow_naming="blueprint",
+    invalid_flow_names_workspace=True,
+    flow_services=_V2_FLOW_SERVICES,
+)
+_V2_3_1 = replace(
+    _V2_2_5,
+    name="2.3.1",
+    describes="gateway 2.3.1–2.4.4: agent `message_type`, single `vector`, `texts`",
+    agent_kind_key="message_type",
+    embedding_vector_key="vector",
+    embeddings_request_key="texts",
+)
+_V2_4_5 = replace(
+    _V2_3_1,
+    name="2.4.5",
+    describes="gateway 2.4.5–2.6.1: IAM, first-frame socket auth, JSON 401/403, workspace",
+    socket_auth=SocketAuth.FIRST_FRAME,
+    rest_auth_json=True,
+    tenancy_key="workspace",
+    auth_ok_workspace_key="workspace",
+    rest_registry_errors=True,
+    error_types=frozenset({"auth-required", "access-denied"}),
+    global_services=_GLOBAL_SERVICES | {"iam"},
+)
+_V2_6_2 = replace(
+    _V2_4_5,
+    name="2.6.2",
+    describes="gateway 2.6.2–2.8.x (clients up to 2.11): auth-ok.default_workspace, "
+    "unknown-service and workspace-not-found errors",
+    auth_ok_workspace_key="default_workspace",
+    error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
+    empty_token_is_anonymous=True,
+)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2)}
+
+# Names users reach for: a generation, or the newest of it.
+ALIASES: dict[str, str] = {"1.x": "1.7", "1.6": "1.7", "1.9": "1.8", "2.x": "2.6.2", "latest": "2.6.2"}
+
+DEFAULT_PROFILE = "2.6.2"
+
+
+def resolve_profile(name: str) -> Profile:
+    """The profile called `name` (or an alias of it); SettingsError names the choices."""
+    key = ALIASES.get(name, name)
+    if key in PROFILES:
+        return PROFILES[key]
+    choices = sorted(PROFILES) + sorted(ALIASES)
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise SettingsError("profile", name, f"one of {', '.join(choices)}.{hint}")
+
+
+def known_services(profile: Profile) -> frozenset[str]:
+    return profile.flow_services | profile.global_services
+
+
+ALL_SERVICES: frozenset[str] = frozenset().union(*(known_services(p) for p in PROFILES.values()))

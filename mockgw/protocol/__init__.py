@@ -1,0 +1,1 @@
+"""Sans-I/O protocol logic: data in, data out; no asyncio, sockets or clocks."""

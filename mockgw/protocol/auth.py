@@ -1,0 +1,55 @@
+"""Who may talk to the gateway, per profile: Bearer on REST, ?token= or first-frame on sockets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..profiles import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    status: int
+    body: str
+    media_type: str
+
+
+def bearer_permitted(authorization: str | None, token: str | None) -> bool:
+    """Upstream's check: exactly `Bearer <secret>`; no secret configured means open."""
+    if token is None:
+        return True
+    if not authorization:
+        return False
+    parts = authorization.split(" ", 1)
+    return len(parts) == 2 and parts[0] == "Bearer" and parts[1] == token
+
+
+def query_token_permitted(presented: str | None, token: str | None) -> bool:
+    return token is None or presented == token
+
+
+def rest_denial(profile: Profile) -> Denial:
+    if profile.rest_auth_json:
+        return Denial(401, '{"error":"auth failure"}', "application/json")
+    return Denial(401, "401: Unauthorized", "text/plain")
+
+
+def forbidden(profile: Profile) -> Denial:
+    return Denial(403, '{"error":"access denied"}', "application/json")
+
+
+def auth_frame_permitted(profile: Profile, presented: str, token: str | None) -> bool:
+    """First-frame auth (2.4.5+). An empty token is refused in 2.4.5–2.6.1 and tried as
+    anonymous later, which an open mock (no --token) admits."""
+    if presented == "":
+        return token is None and profile.empty_token_is_anonymous
+    return token is None or presented == token
+
+
+def workspace_refusal(profile: Profile, workspace: str | None, known: tuple[str, ...]) -> tuple[str, str] | None:
+    """(error type, message) when a 2.4.5+ request names a workspace the identity cannot use."""
+    if not profile.first_frame_auth or workspace is None or workspace in known:
+        return None
+    if "workspace-not-found" in profile.error_types:
+        return "workspace-not-found", "workspace not found"
+    return "access-denied", "access denied"

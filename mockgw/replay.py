@@ -1,0 +1,74 @@
+"""A matched contract + one request -> the concrete steps to play (pure).
+
+Templates are filled, offsets planned (speed, seeded jitter), and the fault
+placed; the player only has to add a start time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .contract.model import Contract, Fault, FaultKind, FrameKind
+from .profiles import Profile
+from .protocol.envelope import encode, error_frame, response_frame
+from .schedule import plan_offsets, request_rng
+from .templating import render
+
+TIMEOUT_RESPONSE = {"error": {"type": "gateway-error", "message": "Timeout"}}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    offset_s: float
+    kind: FrameKind
+    payload: Any  # rendered inner response, error dict, or raw text
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    contract_id: str
+    steps: tuple[Step, ...]
+    fault: Fault | None
+    missing_templates: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return self.steps[-1].offset_s if self.steps else 0.0
+
+
+def template_context(request: Any, *, request_id: Any, service: str, flow: str | None,
+                     workspace: str | None, profile: Profile) -> dict[str, Any]:
+    return {"request": request, "id": request_id, "service": service, "flow": flow,
+            "workspace": workspace, "profile": profile.name}
+
+
+def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
+    """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
+    missing: list[str] = []
+    offsets = plan_offsets(
+        [f.at_s for f in contract.frames],
+        speed=speed * contract.speed,
+        jitter=contract.jitter,
+        rng=request_rng(contract.jitter, sequence),
+    )
+    steps = tuple(
+        Step(offset, frame.kind, render(frame.body, context, missing), frame.complete)
+        for offset, frame in zip(offsets, contract.frames)
+    )
+    fault = contract.fault
+    if fault is not None and fault.kind is FaultKind.STALL and fault.for_s is not None:
+        fault = Fault(fault.kind, fault.after_frame, for_s=fault.for_s / (speed * contract.speed))
+    return Replay(contract.id, steps, fault, tuple(missing))
+
+
+def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
+    """The wire text of one step on the mux socket."""
+    if step.kind is FrameKind.RAW:
+        return str(step.payload)
+    if step.kind is FrameKind.ERROR:
+        return encode(error_frame(profile, step.payload["message"], request_id,
+                                  error_type=step.payload.get("type", "error")))
+    return encode(response_frame(request_id, step.payload, step.complete))

@@ -1,0 +1,44 @@
+"""Configuration as one frozen object; `cli` is the only reader of argv and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .contract.loading import BUNDLED_CONTRACTS
+from .profiles import DEFAULT_PROFILE
+
+
+@dataclass(frozen=True, slots=True)
+class MuxLimits:
+    """The upstream mux's limits (GATEWAY-PROTOCOL.md §2.4), unchanged from 1.6 to HEAD.
+
+    `running` is 15 plus upstream's off-by-one; `queued` is its asyncio.Queue;
+    one more request waits in the run loop's hand and one in the blocked
+    listener's, after which the socket is no longer read.
+    """
+
+    running: int = 16
+    queued: int = 10
+
+    @property
+    def read_ahead(self) -> int:
+        """Requests read but not started once the listener blocks: hand + queue + listener."""
+        return 1 + self.queued + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8088
+    contracts: Path = BUNDLED_CONTRACTS
+    profile: str = DEFAULT_PROFILE
+    token: str | None = None  # None: an open gateway, as with GATEWAY_SECRET unset
+    admin_token: str | None = None
+    speed: float = 1.0
+    flows: tuple[str, ...] = ("default",)
+    workspaces: tuple[str, ...] = ("default",)
+    backend_timeout_s: float = 600.0  # upstream 2.x --timeout; a stalled stream ends with "Timeout"
+    mux: MuxLimits = field(default_factory=MuxLimits)
+    journal_max_messages: int = 200_000
+    log_level: str = "warning"

@@ -1,0 +1,1 @@
+"""Thin transports: bytes <-> gateway decisions and player steps, nothing else."""

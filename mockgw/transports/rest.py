@@ -1,0 +1,182 @@
+"""REST routes of the gateway (§1): the inner request in, the final message out.
+
+Upstream's REST handler consumes the whole backend stream and answers with
+its last message only, so a replay is played to its end and its last step
+becomes the body, sent at that step's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..contract.model import FrameKind
+from ..gateway import MockGateway, Refusal, Unmatched
+from ..journal import Message, Trace
+from ..matching import IncomingRequest
+from ..player import Outcome, Playback, PlayerEvents
+from ..protocol.auth import bearer_permitted, rest_denial
+from ..replay import TIMEOUT_RESPONSE, Replay
+from .abort import drop_connection
+from .timing import wall_time
+
+
+class JSONBody(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def gateway_of(request: Request) -> MockGateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def auth_denial(request: Request, gateway: MockGateway) -> Response | None:
+    if bearer_permitted(request.headers.get("authorization"), gateway.settings.token):
+        return None
+    denial = rest_denial(gateway.profile)
+    return Response(denial.body, denial.status, media_type=denial.media_type)
+
+
+async def flow_service(request: Request) -> Response:
+    """POST /api/v1/flow/{flow}/service/{kind}"""
+    return await _serve(request, request.path_params["kind"], request.path_params["flow"])
+
+
+async def global_service(request: Request) -> Response:
+    """POST /api/v1/{kind}: config, flow, librarian, knowledge, collection-management (iam)."""
+    return await _serve(request, request.path_params["kind"], None)
+
+
+async def _serve(request: Request, service: str, flow: str | None) -> Response:
+    gateway = gateway_of(request)
+    denied = auth_denial(request, gateway)
+    if denied is not None:
+        return denied
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if gateway.profile.rest_registry_errors and flow is None:
+            return JSONBody({"error": "invalid json"}, 400)
+        return JSONBody({"error": str(exc)})
+    if gateway.profile.rest_registry_errors and flow is None:
+        if not isinstance(body, dict):
+            return JSONBody({"error": "body must be an object"}, 400)
+        if "operation" not in body:
+            return JSONBody({"error": "missing operation"}, 400)
+    workspace = request.query_params.get("workspace") or (
+        body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None)
+    incoming = IncomingRequest(
+        transport="rest", service=service, body=body, flow=flow, method=request.method,
+        path=request.url.path, headers={k.lower(): v for k, v in request.headers.items()},
+    )
+    arrived = time.time()
+    trace_id = await gateway.store.create_trace(Trace(
+        trace_id="", kind="rest", profile=gateway.profile.name, path=request.url.path, opened_at=arrived,
+        client=f"{request.client.host}:{request.client.port}" if request.client else "",
+    ))
+    await gateway.store.add_message(Message(
+        trace_id=trace_id, direction="in", kind="request", text=raw.decode("utf-8", "replace"),
+        service=service, received_at=arrived,
+    ))
+    resolution = gateway.resolve(incoming, workspace=workspace)
+    if isinstance(resolution, Refusal):
+        response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
+        await _journal_reply(gateway, trace_id, response, None, None, None)
+    elif isinstance(resolution, Unmatched):
+        await gateway.journal_unmatched(trace_id, incoming, resolution)
+        response = JSONBody({"error": resolution.to_json()}, 404)
+        await _journal_reply(gateway, trace_id, response, None, None, None)
+    else:
+        response = await _play(request, gateway, trace_id, resolution)
+    await gateway.store.update_trace(trace_id, closed_at=time.time())
+    return response
+
+
+class _LastStep(PlayerEvents):
+    """Keeps only the newest step; the REST answer is the last message of the stream."""
+
+    def __init__(self, replay: Replay, done: asyncio.Future[None]) -> None:
+        self.replay = replay
+        self.done = done
+        self.body: Any = None
+        self.raw: str | None = None
+        self.deadline: float | None = None
+        self.dropped = False
+
+    def deliver(self, index: int, deadline: float) -> None:
+        step = self.replay.steps[index]
+        self.deadline = deadline
+        if step.kind is FrameKind.RAW:
+            self.raw, self.body = str(step.payload), None
+        elif step.kind is FrameKind.ERROR:
+            # Envelope-level errors reach REST callers as upstream's endpoint-layer string form.
+            self.raw, self.body = None, {"error": step.payload["message"]}
+        else:
+            self.raw, self.body = None, step.payload
+
+    def send_malformed(self, text: str, deadline: float) -> None:
+        self.raw, self.body, self.deadline = text, None, deadline
+
+    def close(self, code: int, reason: str) -> None:
+        self.dropped = True
+
+    def drop(self) -> None:
+        self.dropped = True
+
+    def timeout(self, deadline: float) -> None:
+        self.raw, self.body, self.deadline = None, TIMEOUT_RESPONSE, deadline
+
+    def finished(self, outcome: Outcome) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: Replay) -> Response:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    events = _LastStep(replay, done)
+    playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
+    playback.start()
+    try:
+        await done
+    finally:
+        playback.cancel()
+    contract = next((c for c in gateway.contracts if c.id == replay.contract_id), None)
+    if events.dropped:
+        await _journal_fault(gateway, trace_id, replay.contract_id)
+        if drop_connection(request.scope):
+            return Response(status_code=500)  # never reaches the client: the transport is gone
+        return PlainTextResponse("mockgw: connection dropped by contract fault", 500)
+    status = contract.status if contract else 200
+    headers = dict(contract.headers) if contract else {}
+    if events.raw is not None:
+        response: Response = Response(events.raw, status, headers=headers, media_type="application/json")
+    else:
+        response = JSONBody(events.body, status, headers=headers)
+    await _journal_reply(gateway, trace_id, response, replay.contract_id, events.deadline, loop)
+    return response
+
+
+async def _journal_reply(gateway: MockGateway, trace_id: str, response: Response, contract_id: str | None,
+                         deadline: float | None, loop: asyncio.AbstractEventLoop | None) -> None:
+    await gateway.store.add_message(Message(
+        trace_id=trace_id, direction="out", kind="frame", text=bytes(response.body).decode("utf-8", "replace"),
+        contract_id=contract_id, sent_at=time.time(),
+        scheduled_at=wall_time(loop, deadline) if loop is not None and deadline is not None else None,
+        detail={"status": response.status_code},
+    ))
+
+
+async def _journal_fault(gateway: MockGateway, trace_id: str, contract_id: str) -> None:
+    await gateway.store.add_message(Message(
+        trace_id=trace_id, direction="out", kind="fault", contract_id=contract_id, sent_at=time.time(),
+        detail={"fault": "drop"},
+    ))

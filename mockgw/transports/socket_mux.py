@@ -1,0 +1,247 @@
+"""/api/v1/socket: the multiplexed socket (§2). Bytes in and out; decisions in MuxSession.
+
+One reader reads frames while the session allows it (upstream stops reading
+its socket when its queue is full: TCP backpressure, never an error frame).
+One writer sends, in order, every frame the player hands over at its
+deadline, and journals how late it went out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..gateway import MockGateway, Refusal, Unmatched
+from ..journal import Message, Trace
+from ..matching import IncomingRequest
+from ..player import Outcome, Playback, PlayerEvents
+from ..protocol.auth import auth_frame_permitted, query_token_permitted, rest_denial
+from ..protocol.envelope import encode, error_frame, response_frame
+from ..protocol.mux import MuxSession, Reply, Start
+from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
+from .abort import drop_connection
+from .timing import wall_time
+
+
+@dataclass(slots=True)
+class Outgoing:
+    text: str
+    deadline: float  # loop time it was due
+    key: int | None = None  # the request it belongs to
+    request_id: Any = None
+    contract_id: str | None = None
+    last: bool = False  # the request ends once this is sent
+
+
+@dataclass(frozen=True, slots=True)
+class CloseConnection:
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropConnection:
+    pass
+
+
+class _RequestPlayback(PlayerEvents):
+    def __init__(self, connection: MuxConnection, key: int, request_id: Any, replay: Replay) -> None:
+        self.connection = connection
+        self.key = key
+        self.request_id = request_id
+        self.replay = replay
+        profile = connection.gateway.profile
+        self.texts = [socket_text(step, request_id, profile) for step in replay.steps]
+
+    def _out(self, text: str, deadline: float, last: bool = False) -> None:
+        self.connection.outbox.put_nowait(
+            Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last))
+
+    def deliver(self, index: int, deadline: float) -> None:
+        self._out(self.texts[index], deadline, last=index == len(self.texts) - 1)
+
+    def send_malformed(self, text: str, deadline: float) -> None:
+        self._out(text, deadline)
+
+    def close(self, code: int, reason: str) -> None:
+        self.connection.outbox.put_nowait(CloseConnection(code, reason))
+
+    def drop(self) -> None:
+        self.connection.outbox.put_nowait(DropConnection())
+
+    def timeout(self, deadline: float) -> None:
+        self._out(encode(response_frame(self.request_id, TIMEOUT_RESPONSE, True)), deadline, last=True)
+
+    def finished(self, outcome: Outcome) -> None:
+        self.connection.playbacks.pop(self.key, None)
+
+
+class MuxConnection:
+    def __init__(self, gateway: MockGateway, websocket: WebSocket, trace: Trace) -> None:
+        self.gateway = gateway
+        self.websocket = websocket
+        self.trace = trace
+        self.loop = asyncio.get_running_loop()
+        self.session = MuxSession(gateway.profile, gateway.settings.mux, self._authenticate)
+        self.outbox: asyncio.Queue[Outgoing | CloseConnection | DropConnection] = asyncio.Queue()
+        self.playbacks: dict[int, Playback] = {}
+        self.readable = asyncio.Event()
+        self.readable.set()
+        self.closed = asyncio.Event()  # set when a fault closed or dropped the connection
+        self.close_code: int | None = None
+
+    def _authenticate(self, token: str) -> str | None:
+        settings = self.gateway.settings
+        if auth_frame_permitted(self.gateway.profile, token, settings.token):
+            return settings.workspaces[0]
+        return None
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        try:
+            await self._read()
+        finally:
+            for playback in list(self.playbacks.values()):
+                playback.cancel()
+            writer.cancel()
+            try:
+                await writer
+            except asyncio.CancelledError:
+                pass
+
+    async def _read(self) -> None:
+        stats = self.trace.stats
+        while True:
+            if not self.readable.is_set():
+                # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
+                waiting_for_room = asyncio.create_task(self.readable.wait())
+                closing = asyncio.create_task(self.closed.wait())
+                await asyncio.wait({waiting_for_room, closing}, return_when=asyncio.FIRST_COMPLETED)
+                waiting_for_room.cancel()
+                closing.cancel()
+                if self.closed.is_set():
+                    return
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                self.close_code = message.get("code")
+                return
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            stats.frames_in += 1
+            await self.gateway.store.add_message(Message(
+                trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
+            await self._perform(self.session.receive_text(text))
+
+    async def _perform(self, actions: list[Start | Reply]) -> None:
+        for action in actions:
+            if isinstance(action, Reply):
+                self.outbox.put_nowait(Outgoing(encode(action.frame), self.loop.time()))
+            else:
+                await self._start(action)
+        self._update_stats()
+
+    def _update_stats(self) -> None:
+        stats = self.trace.stats
+        stats.in_flight = self.session.running
+        stats.max_in_flight = self.session.max_running
+        stats.set_queued(self.session.waiting)
+        if self.session.reading_paused:
+            self.readable.clear()
+        else:
+            self.readable.set()
+
+    async def _start(self, start: Start) -> None:
+        envelope = start.envelope
+        stats = self.trace.stats
+        stats.requests += 1
+        workspace = envelope.workspace or self.session.workspace
+        incoming = IncomingRequest(transport="socket", service=envelope.service, body=envelope.request,
+                                   flow=envelope.flow)
+        await self.gateway.store.add_message(Message(
+            trace_id=self.trace.trace_id, direction="in", kind="request", request_id=envelope.id,
+            service=envelope.service, received_at=time.time(), detail={"flow": envelope.flow, "key": start.key}))
+        resolution = self.gateway.resolve(incoming, request_id=envelope.id, workspace=workspace)
+        if isinstance(resolution, (Refusal, Unmatched)):
+            if isinstance(resolution, Unmatched):
+                stats.unmatched += 1
+                await self.gateway.journal_unmatched(self.trace.trace_id, incoming, resolution, envelope.id)
+                error_type = "error"
+            else:
+                error_type = resolution.error_type
+            stats.errors += 1
+            frame = error_frame(self.gateway.profile, resolution.message, envelope.id, error_type=error_type)
+            self.outbox.put_nowait(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True))
+            return
+        if resolution.missing_templates:
+            await self.gateway.store.add_message(Message(
+                trace_id=self.trace.trace_id, direction="out", kind="error", request_id=envelope.id,
+                contract_id=resolution.contract_id,
+                detail={"template_values_missing": list(resolution.missing_templates)}))
+        playback = Playback(resolution, _RequestPlayback(self, start.key, envelope.id, resolution),
+                            start=self.loop.time(), timeout_s=self.gateway.settings.backend_timeout_s,
+                            loop=self.loop)
+        self.playbacks[start.key] = playback
+        playback.start()
+
+    async def _write(self) -> None:
+        stats = self.trace.stats
+        store = self.gateway.store
+        while True:
+            item = await self.outbox.get()
+            if isinstance(item, CloseConnection):
+                await self._journal_fault("close", {"code": item.code, "reason": item.reason})
+                await self.websocket.close(item.code, item.reason)
+                self.closed.set()
+                return
+            if isinstance(item, DropConnection):
+                await self._journal_fault("drop", {})
+                if not drop_connection(self.websocket.scope):
+                    await self.websocket.close(1011)
+                self.closed.set()
+                return
+            now = self.loop.time()
+            lateness = now - item.deadline
+            try:
+                await self.websocket.send_text(item.text)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self.closed.set()
+                return
+            stats.frames_out += 1
+            stats.max_lateness_s = max(stats.max_lateness_s, lateness)
+            await store.add_message(Message(
+                trace_id=self.trace.trace_id, direction="out", kind="frame", text=item.text,
+                request_id=item.request_id, contract_id=item.contract_id,
+                scheduled_at=wall_time(self.loop, item.deadline), sent_at=wall_time(self.loop, now)))
+            if item.last and item.key is not None:
+                await self._perform(self.session.request_finished(item.key))
+
+    async def _journal_fault(self, fault: str, detail: dict[str, Any]) -> None:
+        await self.gateway.store.add_message(Message(
+            trace_id=self.trace.trace_id, direction="out", kind="fault", sent_at=time.time(),
+            detail={"fault": fault, **detail}))
+
+
+async def mux_socket(websocket: WebSocket) -> None:
+    gateway: MockGateway = websocket.app.state.gateway
+    profile = gateway.profile
+    if not profile.first_frame_auth and not query_token_permitted(
+            websocket.query_params.get("token"), gateway.settings.token):
+        denial = rest_denial(profile)
+        await websocket.send_denial_response(Response(denial.body, denial.status, media_type=denial.media_type))
+        return
+    await websocket.accept()
+    client = websocket.client
+    trace = Trace(trace_id="", kind="socket", profile=profile.name, path=websocket.url.path,
+                  opened_at=time.time(), client=f"{client.host}:{client.port}" if client else "")
+    await gateway.store.create_trace(trace)
+    connection = MuxConnection(gateway, websocket, trace)
+    try:
+        await connection.run()
+    finally:
+        await gateway.store.update_trace(trace.trace_id, closed_at=time.time(), close_code=connection.close_code)
