@@ -1,0 +1,92 @@
+"""Shared fixtures: a real mock gateway on an ephemeral loopback port.
+
+Timing bounds in tests are generous and scale with MOCKGW_TESTS_TIMEOUT_FACTOR
+(as websockets' WEBSOCKETS_TESTS_TIMEOUT_FACTOR): tests assert order and
+"near the scripted time, not at the end", never speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from mockgw.app import create_app
+from mockgw.contract import load_contract_document
+from mockgw.settings import Settings
+from mockgw.transports.abort import AbortableH11Protocol, AbortableWebSocketProtocol
+
+TIMEOUT_FACTOR = float(os.environ.get("MOCKGW_TESTS_TIMEOUT_FACTOR", "1"))
+REPO = Path(__file__).resolve().parents[1]
+
+
+def contracts_from(*contracts: dict[str, Any], profiles: list[str] | None = None) -> list[Any]:
+    """Build contracts with the real loader, from dicts written in the test."""
+    return load_contract_document({"profiles": profiles or ["*"], "contracts": list(contracts)}, "<test>")
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(settings: Settings, contracts: list[Any] | None = None) -> AsyncIterator[str]:
+    """Serve `contracts` (default: the bundled library) on 127.0.0.1:<free port>; yield the base URL."""
+    app = create_app(settings, contracts)
+    sock = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=AbortableH11Protocol,
+                            ws=AbortableWebSocketProtocol, ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@contextlib.contextmanager
+def gateway_process(*args: str) -> Iterator[str]:
+    """`python -m mockgw serve --port 0 ARGS` in its own process; yields its URL, stops it by pid."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockgw", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        first_line = _read_line_within(process, 15 * TIMEOUT_FACTOR)
+        if not first_line.startswith("mockgw listening on "):
+            raise RuntimeError(f"mockgw did not start: {first_line!r} {process.stderr.read() if process.stderr else ''}")
+        yield first_line.split()[-1]
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _read_line_within(process: subprocess.Popen[str], timeout_s: float) -> str:
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline() if process.stdout else ""))
+    reader.start()
+    reader.join(timeout_s)
+    return lines[0].strip() if lines else ""
+
+
+def envelope(request_id: Any, service: str = "agent", flow: str | None = "default", **request: Any) -> str:
+    frame: dict[str, Any] = {"id": request_id, "service": service, "request": request}
+    if flow is not None:
+        frame["flow"] = flow
+    return json.dumps(frame)

@@ -1,0 +1,112 @@
+import json
+
+import pytest
+
+from mockgw.contract import load_contract_document, load_contracts
+from mockgw.contract.model import FaultKind, FrameKind, MatcherKind
+from mockgw.errors import ContractsInvalid
+
+
+def session(**overrides):
+    contract = {
+        "id": "agent-alice",
+        "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
+        "response": {"frames": [
+            {"at_s": 0.5, "response": {"content": "thinking"}},
+            {"at_s": 1.0, "response": {"content": "done"}},
+        ]},
+    }
+    contract.update(overrides)
+    return contract
+
+
+def problems(document, file="c.json"):
+    with pytest.raises(ContractsInvalid) as caught:
+        load_contract_document(document, file)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_a_valid_contract_builds_with_its_defaults():
+    (contract,) = load_contract_document({"profiles": ["2.6.2"], "contracts": [session()]}, "c.json")
+    assert contract.profiles == frozenset({"2.6.2"})
+    assert contract.transports == frozenset({"rest", "socket"})
+    assert contract.priority == 5
+    assert [f.complete for f in contract.frames] == [False, True]
+    assert contract.frames[0].kind is FrameKind.RESPONSE
+    assert contract.match.body[0][1].kind is MatcherKind.REGEX
+    assert contract.duration_s == 1.0
+
+
+def test_profiles_star_serves_every_profile():
+    (contract,) = load_contract_document({"profiles": ["*"], "contracts": [session()]})
+    assert contract.profiles is None
+    assert contract.serves("1.7", "rest") and contract.serves("2.6.2", "socket")
+
+
+def test_schema_problems_name_file_json_path_and_reason():
+    document = {"profiles": ["2.6.2"], "contracts": [session(priority=0)]}
+    assert problems(document) == ["c.json: $.contracts[0].priority: 0 is less than the minimum of 1"]
+
+
+def test_frame_times_must_not_decrease():
+    bad = session(response={"frames": [{"at_s": 1.2, "response": {}}, {"at_s": 0.4, "response": {}}]})
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        "c.json: $.contracts[0].response.frames[1].at_s: 0.4 is earlier than the frame before (1.2); "
+        "times must not decrease"]
+
+
+def test_an_unknown_service_suggests_the_nearest():
+    bad = session(match={"service": "grap-rag"})
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        "c.json: $.contracts[0].match.service: 'grap-rag' is not a known service. Did you mean 'graph-rag'?"]
+
+
+def test_an_unknown_profile_and_an_alias_are_refused_with_a_hint():
+    found = problems({"profiles": ["2.6.3", "2.x"], "contracts": [session()]})
+    assert found[0] == "c.json: $.profiles[0]: '2.6.3' is not a known profile. Did you mean '2.6.2'?"
+    assert "alias of '2.6.2'" in found[1]
+
+
+def test_every_problem_of_a_load_is_reported_at_once():
+    bad = session(match={"service": "agent", "body": {"q": {"regex": "("}}},
+                  response={"frames": [{"at_s": 0, "response": {"x": "${nope.x}"}}], "fault": {
+                      "kind": "close", "after_frame": 3}})
+    found = problems({"contracts": [bad]})
+    assert len(found) == 4
+    assert any("$.contracts[0]: no profiles" in p for p in found)
+    assert any("match.body.q.regex: not a valid regular expression" in p for p in found)
+    assert any("template ${nope.x} starts with 'nope'" in p for p in found)
+    assert any("fault.after_frame: 3 is past the last frame (the session has 1)" in p for p in found)
+
+
+def test_only_the_last_frame_may_complete():
+    bad = session(response={"frames": [{"at_s": 0, "response": {}, "complete": True}, {"at_s": 1, "response": {}}]})
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        "c.json: $.contracts[0].response.frames[0].complete: only the last frame of a session may be complete"]
+
+
+def test_directory_load_reports_bad_json_and_duplicate_ids_with_their_files(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"profiles": ["*"], "contracts": [session()]}))
+    (tmp_path / "b.json").write_text(json.dumps({"profiles": ["*"], "contracts": [session()]}))
+    (tmp_path / "c.json").write_text("{not json")
+    with pytest.raises(ContractsInvalid) as caught:
+        load_contracts(tmp_path)
+    found = [str(e) for e in caught.value.errors]
+    assert f"{tmp_path / 'b.json'}: $.contracts[0].id: id 'agent-alice' is already used at " \
+           f"{tmp_path / 'a.json'}: $.contracts[0]; ids must be unique" in found
+    assert any(p.startswith(f"{tmp_path / 'c.json'}: $: not valid JSON") for p in found)
+
+
+def test_faults_jitter_and_scenarios_are_built():
+    contract_doc = session(
+        scenario={"name": "flow", "when_state": "Started", "set_state": "Running"},
+        timing={"speed": 2, "jitter": {"kind": "uniform", "min_s": 0, "max_s": 0.01, "seed": 7}},
+        response={"frames": [{"at_s": 0, "raw": "{oops"}, {"at_s": 1, "error": {"message": "boom"}}],
+                  "fault": {"kind": "stall", "after_frame": 1, "for_s": 0.5}, "status": 503},
+    )
+    (contract,) = load_contract_document({"profiles": ["*"], "contracts": [contract_doc]})
+    assert contract.fault.kind is FaultKind.STALL and contract.fault.for_s == 0.5
+    assert contract.jitter.seed == 7 and contract.speed == 2
+    assert contract.scenario.set_state == "Running"
+    assert [f.kind for f in contract.frames] == [FrameKind.RAW, FrameKind.ERROR]
+    assert contract.status == 503

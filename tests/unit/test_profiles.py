@@ -1,0 +1,42 @@
+import pytest
+
+from mockgw.errors import SettingsError
+from mockgw.profiles import ALIASES, PROFILES, ErrorStyle, RagStyle, SocketAuth, resolve_profile
+
+
+def test_aliases_name_the_newest_profile_of_a_generation():
+    assert resolve_profile("1.x").name == "1.7"
+    assert resolve_profile("2.x").name == "2.6.2"
+    assert all(target in PROFILES for target in ALIASES.values())
+
+
+def test_an_unknown_profile_lists_the_choices_and_suggests_the_nearest():
+    with pytest.raises(SettingsError) as caught:
+        resolve_profile("2.6")
+    assert "Did you mean '2.6.2'?" in str(caught.value)
+    assert "1.7" in str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "auth", "errors", "rag", "agent_key"), [
+    ("1.7", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.CHUNK, "chunk_type"),
+    ("1.8", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.RESPONSE, "chunk_type"),
+    ("2.2.5", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "chunk_type"),
+    ("2.3.1", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+    ("2.4.5", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+    ("2.6.2", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+])
+def test_each_profile_carries_the_wire_facts_of_its_generation(name, auth, errors, rag, agent_key):
+    profile = PROFILES[name]
+    assert (profile.socket_auth, profile.error_style, profile.rag_style, profile.agent_kind_key) == (
+        auth, errors, rag, agent_key)
+
+
+def test_services_renamed_between_generations():
+    assert "objects" in PROFILES["1.7"].flow_services and "rows" not in PROFILES["1.7"].flow_services
+    assert "rows" in PROFILES["2.6.2"].flow_services and "objects" not in PROFILES["2.6.2"].flow_services
+    assert "iam" in PROFILES["2.4.5"].global_services and "iam" not in PROFILES["2.3.1"].global_services
+
+
+def test_auth_ok_names_the_workspace_key_of_its_release():
+    assert PROFILES["2.4.5"].auth_ok_workspace_key == "workspace"
+    assert PROFILES["2.6.2"].auth_ok_workspace_key == "default_workspace"
