@@ -1,0 +1,130 @@
+"""REST routes against a real uvicorn on 127.0.0.1:0."""
+
+import asyncio
+import time
+
+import httpx
+
+from mockgw.settings import Settings
+
+from ..conftest import TIMEOUT_FACTOR, contracts_from, running_gateway
+
+AGENT = {
+    "id": "agent-alice",
+    "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
+    "response": {"frames": [
+        {"at_s": 0.1, "response": {"thought": "Looking up ${request.question}"}},
+        {"at_s": 0.4, "response": {"answer": "Alice knows Bob."}},
+    ]},
+}
+ERRORING = {
+    "id": "llm-error",
+    "match": {"service": "text-completion"},
+    "response": {"frames": [{"at_s": 0, "response": {"error": {"type": "llm-error", "message": "rate limited"}}}]},
+}
+
+
+def call(profile, contracts, requests, token=None):
+    async def scenario():
+        settings = Settings(profile=profile, token=token)
+        async with running_gateway(settings, contracts) as url, httpx.AsyncClient(base_url=url) as client:
+            return [await request(client) for request in requests]
+
+    return asyncio.run(scenario())
+
+
+def post(path, body, headers=None):
+    async def request(client):
+        started = time.monotonic()
+        response = await client.post(path, json=body, headers=headers or {})
+        return response, time.monotonic() - started
+
+    return request
+
+
+def test_rest_answers_with_the_last_frame_at_its_recorded_time():
+    ((response, elapsed),) = call("2.6.2", contracts_from(AGENT),
+                                  [post("/api/v1/flow/default/service/agent", {"question": "Who is Alice?"})])
+    assert response.status_code == 200
+    assert response.json() == {"answer": "Alice knows Bob."}
+    assert 0.4 <= elapsed < 0.4 + 2 * TIMEOUT_FACTOR
+
+
+def test_a_service_error_is_http_200_with_error():
+    ((response, _),) = call("1.7", contracts_from(ERRORING),
+                            [post("/api/v1/flow/default/service/text-completion", {"prompt": "x"})])
+    assert response.status_code == 200
+    assert response.json() == {"error": {"type": "llm-error", "message": "rate limited"}}
+
+
+def test_an_unmatched_request_names_the_nearest_contract_and_is_journaled():
+    async def scenario():
+        async with running_gateway(Settings(), contracts_from(AGENT)) as url, \
+                httpx.AsyncClient(base_url=url) as client:
+            response = await client.post("/api/v1/flow/default/service/agent", json={"question": "Who is Bob?"})
+            unmatched = (await client.get("/__admin/unmatched")).json()["unmatched"]
+            return response, unmatched
+
+    response, unmatched = asyncio.run(scenario())
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["nearest"] == "agent-alice"
+    assert error["differences"] == ["body.question: expected regex 'Alice', got 'Who is Bob?'"]
+    assert len(unmatched) == 1 and unmatched[0]["detail"]["body"] == {"question": "Who is Bob?"}
+
+
+def test_an_unknown_flow_is_refused_as_each_generation_words_it():
+    request = post("/api/v1/flow/nope/service/agent", {"question": "Who is Alice?"})
+    ((v1, _),) = call("1.7", contracts_from(AGENT), [request])
+    ((v2, _),) = call("2.6.2", contracts_from(AGENT), [request])
+    assert (v1.status_code, v1.json()) == (200, {"error": "Invalid flow"})
+    assert (v2.status_code, v2.json()) == (200, {"error": "Invalid flow default/nope"})
+
+
+def test_an_unknown_kind_differs_between_generations():
+    request = post("/api/v1/flow/default/service/no-such-kind", {})
+    ((v1, _),) = call("1.7", contracts_from(AGENT), [request])
+    ((v2, _),) = call("2.6.2", contracts_from(AGENT), [request])
+    assert (v1.status_code, v1.json()) == (200, {"error": "This kind not supported by flow"})
+    assert (v2.status_code, v2.json()) == (404, {"error": "unknown kind"})
+
+
+def test_bearer_auth_failures_are_text_in_1x_and_json_in_2x():
+    request = post("/api/v1/flow/default/service/agent", {"question": "Alice"}, {"Authorization": "Bearer wrong"})
+    ((v1, _),) = call("1.7", contracts_from(AGENT), [request], token="s3cret")
+    ((v2, _),) = call("2.6.2", contracts_from(AGENT), [request], token="s3cret")
+    assert (v1.status_code, v1.text, v1.headers["content-type"].split(";")[0]) == (
+        401, "401: Unauthorized", "text/plain")
+    assert (v2.status_code, v2.json()) == (401, {"error": "auth failure"})
+    good = post("/api/v1/flow/default/service/agent", {"question": "Alice"}, {"Authorization": "Bearer s3cret"})
+    ((ok, _),) = call("2.6.2", contracts_from(AGENT), [good], token="s3cret")
+    assert ok.status_code == 200
+
+
+def test_unknown_paths_get_aiohttps_text_404():
+    async def get(client):
+        return await client.get("/api/metrics"), 0
+
+    ((response, _),) = call("2.6.2", contracts_from(AGENT), [get])
+    assert (response.status_code, response.text) == (404, "404: Not Found")
+
+
+def test_global_services_in_2_4_5_need_an_operation():
+    ((response, _),) = call("2.6.2", contracts_from(AGENT), [post("/api/v1/config", {"keys": []})])
+    assert (response.status_code, response.json()) == (400, {"error": "missing operation"})
+
+
+def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
+    dropping = {"id": "drop", "match": {"service": "prompt"},
+                "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}],
+                             "fault": {"kind": "drop", "after_frame": 0}}}
+
+    async def request(client):
+        try:
+            await client.post("/api/v1/flow/default/service/prompt", json={"id": "p"})
+        except httpx.RemoteProtocolError as exc:
+            return exc, 0
+        return None, 0
+
+    ((error, _),) = call("2.6.2", contracts_from(dropping), [request])
+    assert isinstance(error, httpx.RemoteProtocolError)
