@@ -17,8 +17,10 @@ from .contract.model import Contract, MatcherKind
 from .journal import MemoryTraceStore, Message, TraceStore
 from .matching import IncomingRequest, Match, MatchResult, match_request
 from .profiles import Profile, resolve_profile
+from .contract.model import FrameKind
 from .protocol.auth import workspace_refusal
-from .replay import Replay, prepare_replay, template_context
+from .protocol.services import gateway_error, missing_field
+from .replay import Replay, Step, prepare_replay, template_context
 from .settings import Settings
 
 
@@ -80,6 +82,11 @@ class MockGateway:
         refusal = self._refusal(request, workspace)
         if refusal is not None:
             return refusal
+        missing = missing_field(request.service, request.body, self.profile)
+        if missing is not None:
+            # Upstream's translator raises KeyError('<field>'); the requestor answers with it at once.
+            step = Step(0.0, FrameKind.RESPONSE, gateway_error(repr(missing)), True)
+            return Replay("mockgw:gateway-error", (step,), None)
         result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
         if result.outcome is not Match.FULL or result.contract is None:
             return Unmatched(result)

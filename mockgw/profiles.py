@@ -54,6 +54,14 @@ class Profile:
     rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
     flow_services: frozenset[str]  # services under /api/v1/flow/{flow}/service/{kind}
     global_services: frozenset[str]  # services under /api/v1/{kind}; envelopes without flow
+    # Bulk sockets and stored data (GATEWAY-PROTOCOL.md §3, §4.2).
+    bulk_import_kinds: frozenset[str]  # /api/v1/flow/{flow}/import/{kind}; objects → rows in 2.1
+    bulk_export_kinds: frozenset[str]  # /api/v1/flow/{flow}/export/{kind}
+    document_chunk_key: str  # document-embeddings item: "chunk" text (≤ 2.1) or "chunk_id" (2.2+)
+    bulk_metadata_subgraph: bool  # 1.x: metadata.metadata (subgraph) is a required key
+    bulk_metadata_root: bool  # 2.2+: metadata carries `root`
+    embeddings_query_scored: bool  # 2.x: {"entity"|"chunk_id", "score"} instead of bare terms
+    knowledge_de_cores: bool  # 2.x knowledge service: list/get/put/delete-de-core
 
     @property
     def first_frame_auth(self) -> bool:
@@ -69,6 +77,7 @@ _V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {
     "rows", "document-embeddings", "row-embeddings", "sparql", "reranker", "image-to-text",
 }
 _GLOBAL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
+_BULK_KINDS = frozenset({"triples", "graph-embeddings", "document-embeddings", "entity-contexts"})
 
 _V1_7 = Profile(
     name="1.7",
@@ -92,6 +101,13 @@ _V1_7 = Profile(
     rest_registry_errors=False,
     flow_services=_COMMON_FLOW_SERVICES | {"objects"},
     global_services=_GLOBAL_SERVICES,
+    bulk_import_kinds=_BULK_KINDS | {"objects"},
+    bulk_export_kinds=_BULK_KINDS,
+    document_chunk_key="chunk",
+    bulk_metadata_subgraph=True,
+    bulk_metadata_root=False,
+    embeddings_query_scored=False,
+    knowledge_de_cores=False,
 )
 
 _V1_8 = replace(
@@ -113,6 +129,12 @@ _V2_2_5 = replace(
     flow_naming="blueprint",
     invalid_flow_names_workspace=True,
     flow_services=_V2_FLOW_SERVICES,
+    bulk_import_kinds=_BULK_KINDS | {"rows"},
+    document_chunk_key="chunk_id",
+    bulk_metadata_subgraph=False,
+    bulk_metadata_root=True,
+    embeddings_query_scored=True,
+    knowledge_de_cores=True,
 )
 _V2_3_1 = replace(
     _V2_2_5,

@@ -52,7 +52,7 @@ def test_rest_answers_with_the_last_frame_at_its_recorded_time():
 
 def test_a_service_error_is_http_200_with_error():
     ((response, _),) = call("1.7", contracts_from(ERRORING),
-                            [post("/api/v1/flow/default/service/text-completion", {"prompt": "x"})])
+                            [post("/api/v1/flow/default/service/text-completion", {"system": "", "prompt": "x"})])
     assert response.status_code == 200
     assert response.json() == {"error": {"type": "llm-error", "message": "rate limited"}}
 
@@ -128,3 +128,10 @@ def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
 
     ((error, _),) = call("2.6.2", contracts_from(dropping), [request])
     assert isinstance(error, httpx.RemoteProtocolError)
+
+
+def test_a_request_missing_a_field_the_gateway_reads_gets_its_keyerror():
+    ((response, _),) = call("1.7", contracts_from(AGENT),
+                            [post("/api/v1/flow/default/service/graph-rag", {"question": "Who?"})])
+    assert (response.status_code, response.json()) == (
+        200, {"error": {"type": "gateway-error", "message": "'query'"}})

@@ -22,8 +22,8 @@ STREAM = {
         {"at_s": 1.0, "response": {"response": "Bob.", "end_of_stream": True}},
     ]},
 }
-QUICK = {"id": "quick", "match": {"service": "embeddings"},
-         "response": {"frames": [{"at_s": 0, "response": {"vectors": [[0.1]]}}]}}
+QUICK = {"id": "quick", "match": {"service": "triples"},
+         "response": {"frames": [{"at_s": 0, "response": {"response": []}}]}}
 SLOW = {"id": "slow", "match": {"service": "agent"},
         "response": {"frames": [{"at_s": 1.5, "response": {"answer": "late"}}]}}
 PROFILE_2X = "2.6.2"
@@ -75,13 +75,14 @@ def test_streams_interleave_and_complete_out_of_order():
         async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(STREAM, QUICK)) as url:
             ws = await authed(url)
             await ws.send(envelope("rag", "graph-rag", query="Who?", streaming=True))
-            await ws.send(envelope("emb", "embeddings", text="x"))
+            await ws.send(envelope("emb", "triples", limit=1))
             frames = await receive_all(ws, 4)
             await ws.close()
             return [f for _, f in frames]
 
     frames = asyncio.run(scenario())
     assert [f["id"] for f in frames] == ["emb", "rag", "rag", "rag"]
+    assert frames[0]["response"] == {"response": []}
     assert frames[0]["complete"] is True
 
 
@@ -92,7 +93,7 @@ def test_the_head_request_holds_back_the_seventeenth_and_no_error_frame_is_sent(
             started = time.monotonic()
             await ws.send(envelope("head", "agent", question="slow"))
             for i in range(1, 21):
-                await ws.send(envelope(f"q{i}", "embeddings", text="x"))
+                await ws.send(envelope(f"q{i}", "triples", limit=1))
             frames = await receive_all(ws, 21)
             async with httpx.AsyncClient(base_url=url) as admin:
                 (connection,) = (await admin.get("/__admin/connections")).json()["connections"]
@@ -101,7 +102,7 @@ def test_the_head_request_holds_back_the_seventeenth_and_no_error_frame_is_sent(
 
     started, frames, connection = asyncio.run(scenario())
     arrival = {f["id"]: t - started for t, f in frames}
-    assert not any("error" in f for _, f in frames)
+    assert not any("error" in f or "error" in f["response"] for _, f in frames)
     early = [f"q{i}" for i in range(1, 16)]
     held = [f"q{i}" for i in range(16, 21)]
     assert max(arrival[q] for q in early) < arrival["head"]
@@ -137,26 +138,26 @@ def test_1x_checks_the_token_at_the_handshake():
             with pytest.raises(InvalidStatus) as refused:
                 await websockets.connect(socket_url(url, "?token=wrong"))
             async with websockets.connect(socket_url(url, "?token=s3cret")) as ws:
-                await ws.send(envelope("req-1", "embeddings", text="x"))
+                await ws.send(envelope("req-1", "triples", limit=1))
                 reply = json.loads(await ws.recv())
             return refused.value.response.status_code, reply
 
     status, reply = asyncio.run(scenario())
     assert status == 401
-    assert reply == {"id": "req-1", "response": {"vectors": [[0.1]]}, "complete": True}
+    assert reply == {"id": "req-1", "response": {"response": []}, "complete": True}
 
 
 def test_2x_refuses_requests_before_auth_and_a_wrong_token_keeps_the_socket_open():
     async def scenario():
         async with running_gateway(Settings(profile=PROFILE_2X, token="tg_k"), contracts_from(QUICK)) as url:
             async with websockets.connect(socket_url(url, "?token=tg_k")) as ws:
-                await ws.send(envelope("early", "embeddings", text="x"))
+                await ws.send(envelope("early", "triples", limit=1))
                 early = json.loads(await ws.recv())
                 await ws.send(json.dumps({"type": "auth", "token": "tg_bad"}))
                 failed = json.loads(await ws.recv())
                 await ws.send(json.dumps({"type": "auth", "token": "tg_k"}))
                 ok = json.loads(await ws.recv())
-                await ws.send(envelope("late", "embeddings", text="x"))
+                await ws.send(envelope("late", "triples", limit=1))
                 late = json.loads(await ws.recv())
             return early, failed, ok, late
 
@@ -164,7 +165,7 @@ def test_2x_refuses_requests_before_auth_and_a_wrong_token_keeps_the_socket_open
     assert early == {"id": "early", "error": {"message": "auth failure", "type": "auth-required"}, "complete": True}
     assert failed == {"type": "auth-failed", "error": "auth failure"}
     assert ok == {"type": "auth-ok", "default_workspace": "default"}
-    assert late["response"] == {"vectors": [[0.1]]}
+    assert late["response"] == {"response": []}
 
 
 def test_malformed_frames_get_the_profiles_error_and_the_connection_lives_on():
@@ -176,7 +177,7 @@ def test_malformed_frames_get_the_profiles_error_and_the_connection_lives_on():
                     await ws.recv()
                 await ws.send("{this is not json")
                 bad = json.loads(await ws.recv())
-                await ws.send(envelope("ok", "embeddings", text="x"))
+                await ws.send(envelope("ok", "triples", limit=1))
                 good = json.loads(await ws.recv())
             return bad, good
 
@@ -191,7 +192,7 @@ def test_an_unknown_flow_in_1x_is_an_id_less_error():
     async def scenario():
         async with running_gateway(Settings(profile="1.7"), contracts_from(QUICK)) as url:
             async with websockets.connect(socket_url(url)) as ws:
-                await ws.send(envelope("r", "embeddings", flow="nope", text="x"))
+                await ws.send(envelope("r", "triples", flow="nope", limit=1))
                 return json.loads(await ws.recv())
 
     assert asyncio.run(scenario()) == {"error": "Invalid flow"}

@@ -1,0 +1,42 @@
+"""What the gateway's request translators insist on, per service.
+
+Upstream translators index the request dict directly (`request["query"]`), so
+a missing field fails in the gateway with a KeyError that reaches the client
+as `{"error": {"type": "gateway-error", "message": "'query'"}}` inside the
+response (GATEWAY-PROTOCOL.md §1.3, §5.3). Read from the translators of v1.7.9 and
+HEAD: prompt, config, flow & co. take every field with .get(). The mock refuses the same requests
+the same way, so a client that sends the wrong field cannot pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..profiles import Profile
+
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "agent": ("question",),
+    "graph-rag": ("query",),
+    "document-rag": ("query",),
+    "text-completion": ("system", "prompt"),
+}
+
+
+def required_fields(service: str, profile: Profile) -> tuple[str, ...]:
+    if service == "embeddings":
+        return (profile.embeddings_request_key,)
+    return _REQUIRED.get(service, ())
+
+
+def missing_field(service: str, body: Any, profile: Profile) -> str | None:
+    """The first required field absent from `body`, as upstream's KeyError would name it."""
+    if not isinstance(body, dict):
+        return None
+    for name in required_fields(service, profile):
+        if name not in body:
+            return name
+    return None
+
+
+def gateway_error(message: str) -> dict[str, Any]:
+    return {"error": {"type": "gateway-error", "message": message}}
