@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -59,22 +60,24 @@ async def running_gateway(settings: Settings, contracts: list[Any] | None = None
 @contextlib.contextmanager
 def gateway_process(*args: str) -> Iterator[str]:
     """`python -m mockgw serve --port 0 ARGS` in its own process; yields its URL, stops it by pid."""
-    process = subprocess.Popen(
+    # stderr goes to a file: a pipe nobody reads would stall a chatty server.
+    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
         [sys.executable, "-m", "mockgw", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )
-    try:
-        first_line = _read_line_within(process, 15 * TIMEOUT_FACTOR)
-        if not first_line.startswith("mockgw listening on "):
-            raise RuntimeError(f"mockgw did not start: {first_line!r} {process.stderr.read() if process.stderr else ''}")
-        yield first_line.split()[-1]
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
+        stdout=subprocess.PIPE, stderr=errors, text=True, cwd=REPO,
+    ) as process:
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+            first_line = _read_line_within(process, 15 * TIMEOUT_FACTOR)
+            if not first_line.startswith("mockgw listening on "):
+                errors.seek(0)
+                raise RuntimeError(f"mockgw did not start: {first_line!r}\n{errors.read()}")
+            yield first_line.split()[-1]
+        finally:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def _read_line_within(process: subprocess.Popen[str], timeout_s: float) -> str:
