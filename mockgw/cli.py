@@ -79,7 +79,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
-    from .transports.abort import AbortableH11Protocol, AbortableWebSocketProtocol
+    from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 
     contracts = load_contracts(settings.contracts)
     app = create_app(settings, contracts)
@@ -91,7 +91,7 @@ def serve(settings: Settings) -> int:
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
-    config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", http=AbortableH11Protocol,
+    config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", http=AbortableHttpProtocol,
                             ws=AbortableWebSocketProtocol, ws_max_size=52_428_800, ws_ping_interval=None)
     server = uvicorn.Server(config)
     asyncio.run(server.serve(sockets=[sock]))

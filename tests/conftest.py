@@ -26,7 +26,7 @@ import uvicorn
 from mockgw.app import create_app
 from mockgw.contract import load_contract_document
 from mockgw.settings import Settings
-from mockgw.transports.abort import AbortableH11Protocol, AbortableWebSocketProtocol
+from mockgw.transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 
 TIMEOUT_FACTOR = float(os.environ.get("MOCKGW_TESTS_TIMEOUT_FACTOR", "1"))
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ async def running_gateway(settings: Settings, contracts: list[Any] | None = None
     """Serve `contracts` (default: the bundled library) on 127.0.0.1:<free port>; yield the base URL."""
     app = create_app(settings, contracts)
     sock = socket.create_server(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=AbortableH11Protocol,
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=AbortableHttpProtocol,
                             ws=AbortableWebSocketProtocol, ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
