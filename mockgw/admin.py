@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .contract import load_contract_document, load_contracts
+from .contract import load_library, load_library_document
 from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
@@ -86,15 +86,22 @@ async def post_contracts(request: Request) -> Response:
     gateway = _gateway(request)
     try:
         document = orjson.loads(await request.body())
-        contracts = load_contract_document(document, "<admin>")
+        library = load_library_document(document, "<admin>")
+        contracts = library.contracts
     except orjson.JSONDecodeError as exc:
         return JSONBody({"error": f"<admin>: $: not valid JSON: {exc}"}, 400)
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
-    if request.query_params.get("mode") == "replace":
-        gateway.replace_contracts(contracts)
-    else:
-        gateway.add_contracts(contracts)
+    try:
+        if request.query_params.get("mode") == "replace":
+            gateway.replace_contracts(contracts)
+            gateway.stateful.replace_seeds(library.seeds)
+        else:
+            gateway.add_contracts(contracts)
+            if library.seeds.datasets or library.seeds.states:
+                gateway.stateful.add_seeds(library.seeds)
+    except ContractsInvalid as exc:  # a seed the serving profile cannot store
+        return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
     return JSONBody({"loaded": [c.id for c in contracts], "contracts": len(gateway.contracts)})
 
 
@@ -106,10 +113,12 @@ async def reload_contracts(request: Request) -> Response:
     directory = orjson.loads(body).get("directory") if body else None
     path = Path(directory) if directory else gateway.settings.contracts
     try:
-        contracts = await asyncio.to_thread(load_contracts, path)
+        library = await asyncio.to_thread(load_library, path)
+        contracts = library.contracts
+        gateway.replace_contracts(contracts)
+        gateway.stateful.replace_seeds(library.seeds)
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
-    gateway.replace_contracts(contracts)
     return JSONBody({"contracts": len(contracts), "directory": str(path)})
 
 
@@ -195,6 +204,19 @@ async def reset_scenarios(request: Request) -> Response:
     return JSONBody({"reset": True})
 
 
+@admin_endpoint
+async def state(request: Request) -> Response:
+    """The global-service fakes' state and what the data store holds (reset with POST /__admin/reset)."""
+    stateful = _gateway(request).stateful
+    return JSONBody({"state": stateful.state.to_json(), "datasets": stateful.data.summary()})
+
+
+@admin_endpoint
+async def datasets(request: Request) -> Response:
+    data = _gateway(request).stateful.data
+    return JSONBody({"datasets": data.summary(), "items": data.count()})
+
+
 ADMIN_ROUTES = [
     Route("/__admin", index),
     Route("/__admin/reset", reset, methods=["POST"]),
@@ -211,4 +233,6 @@ ADMIN_ROUTES = [
     Route("/__admin/scenarios", scenarios),
     Route("/__admin/scenarios/reset", reset_scenarios, methods=["POST"]),
     Route("/__admin/scenarios/{name}", set_scenario, methods=["PUT"]),
+    Route("/__admin/state", state),
+    Route("/__admin/datasets", datasets),
 ]

@@ -7,13 +7,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from .admin import ADMIN_ROUTES
-from .contract import load_contracts
+from .contract import load_library
 from .contract.model import Contract
+from .contract.seeds import Seeds
 from .gateway import MockGateway
-from .journal import TraceStore
+from .journal import MemoryTraceStore, TraceStore
+from .metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint
+from .openapi import OPENAPI_PATH, openapi_endpoint
 from .settings import Settings
+from .transports.bulk_ws import export_socket, import_socket
+from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
 
@@ -22,21 +28,43 @@ async def aiohttp_style_error(request: Request, exc: Exception) -> Response:
     # Upstream runs aiohttp: unknown paths get its text "404: Not Found", not JSON.
     assert isinstance(exc, HTTPException)
     phrase = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, exc.detail)
-    return PlainTextResponse(f"{exc.status_code}: {phrase}", exc.status_code)
+    # aiohttp's 405 names the allowed methods in an Allow header, as starlette's exception does.
+    return PlainTextResponse(f"{exc.status_code}: {phrase}", exc.status_code, headers=exc.headers)
+
+
+async def aiohttp_not_found(request: Request) -> Response:
+    return PlainTextResponse("404: Not Found", 404)
+
+
+async def unrouted_socket(websocket: WebSocket) -> None:
+    # aiohttp answers an upgrade on an unknown path with its 404; starlette's default would be 403.
+    await websocket.send_denial_response(PlainTextResponse("404: Not Found", 404))
 
 
 def create_app(settings: Settings, contracts: list[Contract] | None = None,
-               store: TraceStore | None = None) -> Starlette:
-    """The mock gateway. Contracts are loaded from `settings.contracts` unless given."""
+               store: TraceStore | None = None, seeds: Seeds | None = None) -> Starlette:
+    """The mock gateway. Contracts and seeds are loaded from `settings.contracts` unless given."""
     if contracts is None:
-        contracts = load_contracts(settings.contracts)
-    gateway = MockGateway(settings, contracts, store)
+        library = load_library(settings.contracts)
+        contracts, seeds = library.contracts, seeds or library.seeds
+    metrics = MockMetrics()
+    journal = ObservedTraceStore(store or MemoryTraceStore(max_messages=settings.journal_max_messages), metrics)
+    gateway = MockGateway(settings, contracts, journal, seeds)
     routes = [
         *ADMIN_ROUTES,
+        Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
+        Route(OPENAPI_PATH, openapi_endpoint, methods=["GET"]),
         WebSocketRoute("/api/v1/socket", mux_socket),
+        WebSocketRoute("/api/v1/flow/{flow}/import/{kind}", import_socket),
+        WebSocketRoute("/api/v1/flow/{flow}/export/{kind}", export_socket),
+        # Upstream routes only /api/metrics/{path}; a bare /api/metrics is aiohttp's 404 (no slash redirect).
+        Route("/api/metrics", aiohttp_not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
         Route("/api/v1/flow/{flow}/service/{kind}", flow_service, methods=["POST"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
+        WebSocketRoute("/{path:path}", unrouted_socket),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})
     app.state.gateway = gateway
+    app.state.metrics = metrics
     return app

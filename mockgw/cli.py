@@ -10,7 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .contract import load_contracts
+from .contract import load_contracts, load_library
 from .contract.loading import BUNDLED_CONTRACTS
 from .errors import ContractsInvalid, SettingsError
 from .profiles import ALIASES, DEFAULT_PROFILE, PROFILES, resolve_profile
@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("profiles", help="list the gateway profiles")
     listing = commands.add_parser("contracts", help="list contracts and the profiles they serve")
     listing.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
+    # --- conformance kit: `mockgw certify` (owned by conformance/cli.py) ---
+    from conformance.cli import add_arguments as add_certify_arguments
+
+    certify = commands.add_parser("certify", help="certify a client through a conformance driver; "
+                                                  "JUnit XML, JSON and HTML reports")
+    add_certify_arguments(certify)
+    # --- end conformance kit ---
     return parser
 
 
@@ -81,8 +88,9 @@ def serve(settings: Settings) -> int:
     from .app import create_app
     from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 
-    contracts = load_contracts(settings.contracts)
-    app = create_app(settings, contracts)
+    library = load_library(settings.contracts)
+    contracts = library.contracts
+    app = create_app(settings, contracts, seeds=library.seeds)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
     host, port = sock.getsockname()[:2]
@@ -92,7 +100,8 @@ def serve(settings: Settings) -> int:
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
     config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", http=AbortableHttpProtocol,
-                            ws=AbortableWebSocketProtocol, ws_max_size=52_428_800, ws_ping_interval=None)
+                            ws=AbortableWebSocketProtocol, ws_max_size=52_428_800, ws_ping_interval=None,
+                            timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     asyncio.run(server.serve(sockets=[sock]))
     return 0
@@ -100,6 +109,12 @@ def serve(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # --- conformance kit ---
+    if args.command == "certify":
+        from conformance.cli import run_certify
+
+        return run_certify(args)
+    # --- end conformance kit ---
     try:
         if args.command == "serve":
             return serve(settings_from(args))

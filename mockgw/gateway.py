@@ -22,6 +22,8 @@ from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
 from .replay import Replay, Step, prepare_replay, template_context
 from .settings import Settings
+from .contract.seeds import Seeds
+from .stateful import StatefulServices, overrides_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,12 @@ Resolution = Replay | Refusal | Unmatched
 
 
 class MockGateway:
-    def __init__(self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None) -> None:
+    def __init__(self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None,
+                 seeds: Seeds | None = None) -> None:
         self.settings = settings
         self.profile: Profile = resolve_profile(settings.profile)
+        # Stored bulk data and global-service state (issue 3); seeded from contract files.
+        self.stateful = StatefulServices(self.profile, settings.flows, seeds or Seeds())
         self.store: TraceStore = store or MemoryTraceStore(max_messages=settings.journal_max_messages)
         self.scenario_states: dict[str, str] = {}
         self._sequence = itertools.count()
@@ -70,6 +75,7 @@ class MockGateway:
             if c.match.flow is not None and c.match.flow.kind is MatcherKind.EQUALS
         }
         self.flows = frozenset(self.settings.flows) | literal_flows
+        self.stateful.add_static_flows(self.flows)
 
     def add_contracts(self, contracts: list[Contract]) -> None:
         replaced = {c.id for c in contracts}
@@ -88,6 +94,21 @@ class MockGateway:
             step = Step(0.0, FrameKind.RESPONSE, gateway_error(repr(missing)), True)
             return Replay("mockgw:gateway-error", (step,), None)
         result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
+        # State answers unless the user's own contract (priority < 100) matched: see stateful.py.
+        if result.contract is None or result.outcome is not Match.FULL or not overrides_state(result.contract):
+            stateful = self.stateful.answer(request.service, request.flow, request.body, workspace)
+            if stateful is not None:
+                return stateful
+        return self._replay_match(result, request, request_id, workspace)
+
+    def resolve_contract(self, request: IncomingRequest, *, request_id: Any = None,
+                         workspace: str | None = None) -> Replay | Unmatched:
+        """Contracts only, no refusals or state: for routes outside the service table (/api/metrics/…)."""
+        result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
+        return self._replay_match(result, request, request_id, workspace)
+
+    def _replay_match(self, result: MatchResult, request: IncomingRequest, request_id: Any,
+                      workspace: str | None) -> Replay | Unmatched:
         if result.outcome is not Match.FULL or result.contract is None:
             return Unmatched(result)
         contract = result.contract
@@ -110,7 +131,7 @@ class MockGateway:
             error_type, message = refused
             status = 404 if error_type == "workspace-not-found" else 403
             return Refusal(message, error_type, status, {"error": message})
-        if request.flow is not None and request.flow not in self.flows:
+        if request.flow is not None and request.flow not in self.stateful.state.flows:
             message = f"Invalid flow {workspace or 'default'}/{request.flow}" \
                 if profile.invalid_flow_names_workspace else "Invalid flow"
             return Refusal(message, rest_body={"error": message})
@@ -128,3 +149,4 @@ class MockGateway:
     async def reset(self) -> None:
         await self.store.reset()
         self.scenario_states.clear()
+        self.stateful.reset()

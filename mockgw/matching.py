@@ -41,7 +41,7 @@ class MatchResult:
 
     def explain(self) -> str:
         if self.contract is None:
-            return "no contract serves this service on this transport and profile"
+            return self.differences[0] if self.differences else "no contract serves this request"
         return f"nearest contract {self.contract.id!r} ({self.contract.file}) differs: " + "; ".join(self.differences)
 
 
@@ -108,7 +108,7 @@ def match_request(
     """The contract that answers `request`, or the nearest miss with its differences."""
     states = scenario_states or {}
     best: tuple[tuple[int, int, int], Contract] | None = None
-    nearest: tuple[tuple[int, int], Contract, list[str]] | None = None
+    nearest: tuple[Contract, list[str]] | None = None
     for order, contract in enumerate(contracts):
         if not contract.serves(profile, request.transport):
             continue
@@ -123,12 +123,12 @@ def match_request(
             if best is None or key < best[0]:
                 best = (key, contract)
             continue
-        # Nearest: same service first, then the fewest differences.
-        closeness = (0 if contract.match.service == request.service else 1, len(missed))
-        if nearest is None or closeness < nearest[0]:
-            nearest = (closeness, contract, missed)
+        # Nearest: only a contract of the same service is worth naming; then the fewest differences.
+        if contract.match.service == request.service and (nearest is None or len(missed) < len(nearest[1])):
+            nearest = (contract, missed)
     if best is not None:
         return MatchResult(Match.FULL, best[1])
     if nearest is not None:
-        return MatchResult(Match.PARTIAL, nearest[1], tuple(nearest[2]))
-    return MatchResult(Match.NONE, None)
+        return MatchResult(Match.PARTIAL, nearest[0], tuple(nearest[1]))
+    return MatchResult(Match.NONE, None, (
+        f"no contract serves service {request.service!r} over {request.transport} for profile {profile}",))

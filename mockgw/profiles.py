@@ -45,7 +45,8 @@ class Profile:
     typed_terms: bool  # {"t":"i","i":…} (2.0+) instead of {"v","e"}
     rows_service: str  # "objects" (1.x) or "rows" (2.1+)
     flow_naming: str  # "class" (1.x) or "blueprint"
-    embedding_vector_key: str  # "vectors" (list of vectors, ≤ 2.2) or "vector"
+    embedding_vector_key: str  # bulk items: "vectors" (list of vectors, ≤ 2.2) or "vector"
+    query_vector_key: str  # graph-/document-embeddings query request: "vectors" (1.x) or "vector" (2.1.5+)
     embeddings_request_key: str  # "text" (≤ 2.2) or "texts"
     auth_ok_workspace_key: str | None  # None: no auth-ok frame in this generation
     error_types: frozenset[str]  # envelope error types beyond "error"
@@ -61,6 +62,7 @@ class Profile:
     bulk_metadata_subgraph: bool  # 1.x: metadata.metadata (subgraph) is a required key
     bulk_metadata_root: bool  # 2.2+: metadata carries `root`
     embeddings_query_scored: bool  # 2.x: {"entity"|"chunk_id", "score"} instead of bare terms
+    triples_streaming: bool  # 2.x: triples query with streaming answers in batch-size frames
     knowledge_de_cores: bool  # 2.x knowledge service: list/get/put/delete-de-core
 
     @property
@@ -93,6 +95,7 @@ _V1_7 = Profile(
     rows_service="objects",
     flow_naming="class",
     embedding_vector_key="vectors",
+    query_vector_key="vectors",
     embeddings_request_key="text",
     auth_ok_workspace_key=None,
     error_types=frozenset(),
@@ -107,6 +110,7 @@ _V1_7 = Profile(
     bulk_metadata_subgraph=True,
     bulk_metadata_root=False,
     embeddings_query_scored=False,
+    triples_streaming=False,
     knowledge_de_cores=False,
 )
 
@@ -128,21 +132,23 @@ _V2_2_5 = replace(
     rows_service="rows",
     flow_naming="blueprint",
     invalid_flow_names_workspace=True,
+    query_vector_key="vector",  # embeddings queries take one `vector`, and `texts`, since 2.1.5 (#668)
+    embeddings_request_key="texts",
     flow_services=_V2_FLOW_SERVICES,
     bulk_import_kinds=_BULK_KINDS | {"rows"},
     document_chunk_key="chunk_id",
     bulk_metadata_subgraph=False,
     bulk_metadata_root=True,
     embeddings_query_scored=True,
+    triples_streaming=True,
     knowledge_de_cores=True,
 )
 _V2_3_1 = replace(
     _V2_2_5,
     name="2.3.1",
-    describes="gateway 2.3.1–2.4.4: agent `message_type`, single `vector`, `texts`",
+    describes="gateway 2.3.1–2.4.4: agent `message_type`; bulk embeddings carry one `vector`",
     agent_kind_key="message_type",
     embedding_vector_key="vector",
-    embeddings_request_key="texts",
 )
 _V2_4_5 = replace(
     _V2_3_1,

@@ -14,6 +14,8 @@ from ..profiles import ALIASES, ALL_SERVICES, PROFILES
 from ..templating import TEMPLATE_ROOTS, template_names
 
 SERVED_TRANSPORTS = frozenset({"rest", "socket", "bulk"})
+# "metrics": GET /api/metrics/{path}, the gateway's Prometheus proxy (not a service of the mux).
+CONTRACT_SERVICES = ALL_SERVICES | {"metrics"}
 
 
 def _did_you_mean(word: str, choices: set[str] | frozenset[str]) -> str:
@@ -41,8 +43,8 @@ def _check_profiles(profiles: list[str] | None, path: str) -> Iterator[tuple[str
 
 def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
     service = contract["match"]["service"]
-    if service not in ALL_SERVICES:
-        yield f"{path}.match.service", f"{service!r} is not a known service.{_did_you_mean(service, ALL_SERVICES)}"
+    if service not in CONTRACT_SERVICES:
+        yield f"{path}.match.service", f"{service!r} is not a known service.{_did_you_mean(service, CONTRACT_SERVICES)}"
     for transport in contract.get("transports", []):
         if transport not in SERVED_TRANSPORTS:
             yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from jsonschema.exceptions import best_match
 
 from ..errors import ContractError, ContractsInvalid
 from .checks import check_document
+from .seeds import Seeds, build_seeds
 from .model import (
     Contract,
     Fault,
@@ -52,12 +54,26 @@ def contract_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.json") if "schema" not in p.relative_to(directory).parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Library:
+    """What a contracts directory holds: the contracts, and the datasets and state to start from."""
+
+    contracts: list[Contract]
+    seeds: Seeds = Seeds()
+
+
 def load_contracts(directory: Path | str) -> list[Contract]:
     """Load every contract under `directory` (or one file); raise ContractsInvalid listing all problems."""
+    return load_library(directory).contracts
+
+
+def load_library(directory: Path | str) -> Library:
+    """Contracts and seeds (datasets, state) under `directory`; ContractsInvalid lists all problems."""
     directory = Path(directory)
     if not directory.exists():
         raise ContractsInvalid([ContractError(directory, "$", "no such file or directory")])
     contracts: list[Contract] = []
+    seeds = Seeds()
     errors: list[ContractError] = []
     for path in contract_files(directory):
         try:
@@ -66,17 +82,25 @@ def load_contracts(directory: Path | str) -> list[Contract]:
             errors.append(ContractError(path, "$", f"not valid JSON: {exc}"))
             continue
         try:
-            contracts.extend(load_contract_document(document, path))
+            library = load_library_document(document, path)
         except ContractsInvalid as exc:
             errors.extend(exc.errors)
+            continue
+        contracts.extend(library.contracts)
+        seeds += library.seeds
     errors.extend(_duplicate_ids(contracts))
     if errors:
         raise ContractsInvalid(errors)
-    return contracts
+    return Library(contracts, seeds)
 
 
 def load_contract_document(document: Any, file: Path | str = "<admin>") -> list[Contract]:
     """Validate one parsed contract file and build its contracts."""
+    return load_library_document(document, file).contracts
+
+
+def load_library_document(document: Any, file: Path | str = "<admin>") -> Library:
+    """Validate one parsed contract file and build its contracts and seeds."""
     schema_errors = [
         ContractError(file, _specific(e).json_path, _specific(e).message)
         for e in contract_validator().iter_errors(document)
@@ -87,10 +111,11 @@ def load_contract_document(document: Any, file: Path | str = "<admin>") -> list[
     if check_errors:
         raise ContractsInvalid(check_errors)
     file_profiles = document.get("profiles")
-    return [
+    contracts = [
         _build_contract(raw, str(file), f"$.contracts[{i}]", file_profiles)
         for i, raw in enumerate(document["contracts"])
     ]
+    return Library(contracts, build_seeds(document, file))
 
 
 def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:

@@ -70,7 +70,11 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 def rank_by_cosine(items: Iterable[dict[str, Any]], queries: list[list[float]],
                    limit: int) -> list[tuple[float, dict[str, Any]]]:
-    """The `limit` items most similar to any query vector (best of each item's vectors), best first."""
+    """The `limit` items most similar to any query vector (best of each item's vectors), best first.
+
+    No query vectors, no results (the 1.7 client sends `text`, which the 1.x gateway ignores)."""
+    if not queries:
+        return []
     def score(item: dict[str, Any]) -> float:
         return max((cosine(q, v) for q in queries for v in item_vectors(item)), default=-1.0)
 

@@ -24,14 +24,14 @@ from ..protocol.bulk import ITEMS_KEY, ROW_KINDS, ImportFrame, encode_frame, exp
 from .generate import GeneratedRun, generate_items
 
 Key = tuple[str, str, str]  # (flow, collection, kind)
-Subscriber = Callable[[str], None]
+Subscriber = Callable[[str, int], None]  # (frame text, items in it)
 
 SEED_FRAME_ITEMS = 1000  # items per frame when seeded or generated items are framed
 
 
 @dataclass(slots=True)
 class Series:
-    parts: list[str | GeneratedRun] = field(default_factory=list)
+    parts: list[tuple[str, int] | GeneratedRun] = field(default_factory=list)  # (frame text, items)
     count: int = 0
 
 
@@ -75,12 +75,12 @@ class DataStore:
         series = self._series.get((flow, collection, kind))
         if series is None:
             series = self._series[(flow, collection, kind)] = Series()
-        series.parts.append(text)
+        series.parts.append((text, count))
         series.count += count
         subscribers = self._subscribers.get((flow, kind))
         if subscribers:
             for deliver in list(subscribers):
-                deliver(text)
+                deliver(text, count)
 
     def drop_collection(self, collection: str, flow: str | None = None) -> int:
         """Forget a collection's data (collection-management delete); returns the items dropped."""
@@ -93,7 +93,7 @@ class DataStore:
 
     # -- live taps ----------------------------------------------------------------------------
     def subscribe(self, flow: str, kind: str, deliver: Subscriber) -> Callable[[], None]:
-        """Call `deliver(frame_text)` for every frame stored from now on; returns the unsubscriber."""
+        """Call `deliver(frame_text, items)` for every frame stored from now on; returns the unsubscriber."""
         subscribers = self._subscribers.setdefault((flow, kind), [])
         subscribers.append(deliver)
 
@@ -113,29 +113,31 @@ class DataStore:
         """True once anything of `kind` was stored in `flow` (any collection)."""
         return any(f == flow and k == kind and s.count for (f, _, k), s in self._series.items())
 
-    def frames(self, flow: str, kind: str, collections: set[str] | None = None) -> Iterator[str]:
-        """Export frames of what is stored, in arrival order per collection; generated runs framed lazily."""
+    def frames(self, flow: str, kind: str, collections: set[str] | None = None) -> Iterator[tuple[str, int]]:
+        """(export frame, items in it) for what is stored, in arrival order per collection.
+
+        Generated runs are framed a batch at a time, as the iterator is read."""
         for (f, collection, k), series in list(self._series.items()):
             if f != flow or k != kind or (collections is not None and collection not in collections):
                 continue
             for part in list(series.parts):
-                if isinstance(part, str):
+                if isinstance(part, tuple):
                     yield part
                 else:
                     yield from self._generated_frames(part, collection)
 
-    def _generated_frames(self, run: GeneratedRun, collection: str) -> Iterator[str]:
+    def _generated_frames(self, run: GeneratedRun, collection: str) -> Iterator[tuple[str, int]]:
         metadata = export_metadata(self.profile, id=f"urn:mockgw:generated:{run.seed}", collection=collection)
         extra = {"schema_name": run.schema_name, "confidence": 1.0, "source_span": ""}
         for start in range(0, run.count, SEED_FRAME_ITEMS):
             batch = list(generate_items(run, self.profile, start, start + SEED_FRAME_ITEMS))
-            yield encode_frame(run.kind, metadata, batch, extra if run.kind in ROW_KINDS else None)
+            yield encode_frame(run.kind, metadata, batch, extra if run.kind in ROW_KINDS else None), len(batch)
 
     def items(self, flow: str, collection: str | None, kind: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         """(item, frame extras) for every stored item; extras carry `schema_name` for rows."""
         key = ITEMS_KEY[kind]
         collections = None if collection is None else {collection}
-        for text in self.frames(flow, kind, collections):
+        for text, _ in self.frames(flow, kind, collections):
             frame = orjson.loads(text)
             values = frame.get(key, [])
             if isinstance(values, dict):

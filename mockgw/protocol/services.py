@@ -25,6 +25,8 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 def required_fields(service: str, profile: Profile) -> tuple[str, ...]:
     if service == "embeddings":
         return (profile.embeddings_request_key,)
+    if service in ("graph-embeddings", "document-embeddings"):
+        return (profile.query_vector_key,)
     return _REQUIRED.get(service, ())
 
 

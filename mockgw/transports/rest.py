@@ -145,10 +145,15 @@ async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: R
     events = _LastStep(replay, done)
     playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
     playback.start()
+    gone = asyncio.ensure_future(_client_gone(request))
     try:
-        await done
+        # A client that hangs up mid-replay ends it: nothing waits out a long stall for nobody.
+        await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        gone.cancel()
         playback.cancel()
+    if not done.done():
+        return Response(status_code=499)  # never sent: the client is gone (nginx's "client closed request")
     contract = next((c for c in gateway.contracts if c.id == replay.contract_id), None)
     if events.dropped:
         await _journal_fault(gateway, trace_id, replay.contract_id)
@@ -163,6 +168,11 @@ async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: R
         response = JSONBody(events.body, status, headers=headers)
     await _journal_reply(gateway, trace_id, response, replay.contract_id, events.deadline, loop)
     return response
+
+
+async def _client_gone(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _journal_reply(gateway: MockGateway, trace_id: str, response: Response, contract_id: str | None,

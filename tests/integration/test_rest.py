@@ -135,3 +135,26 @@ def test_a_request_missing_a_field_the_gateway_reads_gets_its_keyerror():
                             [post("/api/v1/flow/default/service/graph-rag", {"question": "Who?"})])
     assert (response.status_code, response.json()) == (
         200, {"error": {"type": "gateway-error", "message": "'query'"}})
+
+
+def test_a_client_that_hangs_up_ends_its_stalled_replay():
+    stalled = {"id": "stalled", "match": {"service": "prompt"},
+               "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}],
+                            "fault": {"kind": "stall", "after_frame": 0}}}
+
+    async def scenario():
+        async with running_gateway(Settings(), contracts_from(stalled)) as url, \
+                httpx.AsyncClient(base_url=url) as client:
+            try:
+                await client.post("/api/v1/flow/default/service/prompt", json={"id": "p"}, timeout=0.3)
+            except httpx.ReadTimeout:
+                pass
+            async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+                while True:
+                    (trace,) = (await client.get("/__admin/journal/traces", params={"kind": "rest"})).json()["traces"]
+                    if trace["closed_at"] is not None:
+                        return trace
+                    await asyncio.sleep(0.05)
+
+    trace = asyncio.run(scenario())
+    assert trace["closed_at"] - trace["opened_at"] < 600  # not the backend timeout

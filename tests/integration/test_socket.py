@@ -256,3 +256,14 @@ def test_the_journal_keeps_scheduled_and_actual_send_times():
     assert offsets == pytest.approx([0.2, 0.5, 1.0], abs=0.05)
     assert all(m["sent_at"] >= m["scheduled_at"] for m in replayed)
     assert all(0 <= m["lateness_s"] < 0.5 * TIMEOUT_FACTOR for m in replayed)
+
+
+def test_a_socket_on_an_unknown_path_gets_aiohttps_404():
+    async def scenario():
+        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(QUICK)) as url:
+            with pytest.raises(InvalidStatus) as refused:
+                await websockets.connect(url.replace("http://", "ws://") + "/api/v1/nothing-here")
+            return refused.value.response
+
+    response = asyncio.run(scenario())
+    assert (response.status_code, response.body) == (404, b"404: Not Found")

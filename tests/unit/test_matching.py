@@ -94,3 +94,10 @@ def test_rest_criteria_apply_to_rest_only():
     no_header = IncomingRequest("rest", "agent", {}, "default", "POST", "/api/v1/flow/default/service/agent", {})
     assert match_request(contracts, no_header, "2.6.2").differences == (
         "header authorization: expected regex '^Bearer ', got nothing",)
+
+
+def test_a_service_without_contracts_is_said_plainly_not_matched_to_another_service():
+    contracts = contracts_from({"id": "agent", "match": {"service": "agent"}, "response": frames()})
+    result = match_request(contracts, ask("reranker"), "2.6.2")
+    assert result.outcome is Match.NONE and result.contract is None
+    assert result.explain() == "no contract serves service 'reranker' over socket for profile 2.6.2"

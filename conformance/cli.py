@@ -1,0 +1,90 @@
+"""`mockgw certify`: run the conformance cases against a driver, write JUnit XML, JSON and HTML reports.
+
+Exit status: 0 when no required case failed, 1 when one did, 2 for a usage
+error or a driver that cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .tolerances import DEFAULT_PATH
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--driver", action="append", default=[], metavar="CMD",
+                        help="driver command line (repeatable: one row of the compatibility matrix each)")
+    parser.add_argument("--profile", action="append", default=[], metavar="P",
+                        help="gateway profile to certify against (repeatable; 'all' for every profile; "
+                             "default: the client's native profile)")
+    parser.add_argument("--case", action="append", default=[], metavar="NAME",
+                        help="case name, group (stream, mux, …) or glob (repeatable; default: all)")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.html here")
+    parser.add_argument("--url", help="use this running mock instead of starting one per profile")
+    parser.add_argument("--token", help="with --url: the token that mock enforces (enables the auth cases)")
+    parser.add_argument("--native-profile", action="append", default=[], metavar="P",
+                        help="profiles whose failures are required (default: from the client's version)")
+    parser.add_argument("--speed", type=float, default=1.0, help="mock time scale (verdicts use the journal)")
+    parser.add_argument("--tolerances", type=Path, default=DEFAULT_PATH, help="tolerances TOML file")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+
+
+def run_certify(args: argparse.Namespace) -> int:
+    from mockgw.errors import SettingsError
+    from mockgw.profiles import PROFILES, resolve_profile
+
+    from .cases import CASES, select_cases
+    from .driver import DriverError
+    from .reports import FileReports
+    from .reports.progress import ProgressDisplay
+    from .runner import RunPlan, Runner
+    from .tolerances import load_tolerances
+
+    if args.list:
+        for case in CASES:
+            print(f"{case.name:36} {case.checks}")
+        return 0
+    if not args.driver:
+        print("mockgw certify: --driver CMD is required", file=sys.stderr)
+        return 2
+    try:
+        cases = select_cases(args.case)
+        profiles: list[str] = []
+        for name in args.profile:
+            names = list(PROFILES) if name == "all" else [resolve_profile(name).name]
+            profiles += [n for n in names if n not in profiles]
+        native = [resolve_profile(n).name for n in args.native_profile]
+        tolerances = load_tolerances(args.tolerances)
+    except (KeyError, ValueError, OSError, SettingsError) as exc:
+        print(f"mockgw certify: {exc}", file=sys.stderr)
+        return 2
+    if args.url and len(profiles) > 1:
+        print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
+        return 2
+    handlers: list[object] = [ProgressDisplay()]
+    files = FileReports(args.report) if args.report else None
+    if files:
+        handlers.append(files)
+    plan = RunPlan(drivers=args.driver, profiles=profiles, cases=cases, url=args.url, token=args.token,
+                   speed=args.speed, native=native, tolerances=tolerances)
+    try:
+        report = Runner(plan, handlers).run()
+    except DriverError as exc:
+        print(f"mockgw certify: {exc}", file=sys.stderr)
+        return 2
+    if files:
+        for path in files.written:
+            print(f"wrote {path}")
+    return 1 if report.required_failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mockgw certify", description=__doc__)
+    add_arguments(parser)
+    return run_certify(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""pytest plugin: one test item per conformance case, `test_conformance[<profile>/<case>]`.
+
+    pytest -p conformance.plugin --driver "CMD" [--cf-profile P ...] [--cf-case NAME ...] \\
+           [--cf-report DIR] conformance/
+
+(`conformance/` holds no tests, so only the generated items run; `-k` selects
+among them.) With several --driver options the id is
+`test_conformance[<client>@<profile>/<case>]`. A required failure fails the
+item with the verdict's reason; a failure on a profile the client was not
+written for is an xfail (the compatibility matrix); unsupported is a skip.
+A driver that cannot start becomes failing items, not a crashed session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cases import Case, select_cases
+from .driver import DriverError, DriverProcess
+from .events import CaseResult, ClientInfo, Report, RunFinished
+from .reports import FileReports
+from .runner import ProfileRig, RunPlan, start_driver
+from .tolerances import DEFAULT_PATH, as_dict, load_tolerances
+from .verdict import Status
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "mockgw conformance kit")
+    group.addoption("--driver", action="append", default=[], dest="cf_driver", metavar="CMD",
+                    help="conformance driver command (repeatable)")
+    group.addoption("--cf-profile", action="append", default=[], metavar="P",
+                    help="gateway profile (repeatable; default: the client's native one)")
+    group.addoption("--cf-case", action="append", default=[], metavar="NAME", help="case, group or glob")
+    group.addoption("--cf-native-profile", action="append", default=[], metavar="P")
+    group.addoption("--cf-url", default=None, help="use this running mock")
+    group.addoption("--cf-token", default=None, help="the running mock's token")
+    group.addoption("--cf-speed", type=float, default=1.0)
+    group.addoption("--cf-tolerances", type=Path, default=DEFAULT_PATH)
+    group.addoption("--cf-report", type=Path, default=None, help="write junit.xml, report.json, report.html")
+
+
+class ConformanceFailure(Exception):
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class Certification:
+    """Session-wide state: drivers (started at collection), the rig of the profile running now, results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        option = config.option
+        profiles = []
+        for name in option.cf_profile:
+            from mockgw.profiles import PROFILES, resolve_profile
+            names = list(PROFILES) if name == "all" else [resolve_profile(name).name]
+            profiles += [n for n in names if n not in profiles]
+        self.plan = RunPlan(drivers=list(option.cf_driver), profiles=profiles,
+                            cases=select_cases(option.cf_case), url=option.cf_url, token=option.cf_token,
+                            speed=option.cf_speed, native=list(option.cf_native_profile),
+                            tolerances=load_tolerances(option.cf_tolerances))
+        self.report_dir: Path | None = option.cf_report
+        self.drivers: list[tuple[DriverProcess | None, ClientInfo, list[str], str]] = []
+        self.rig: ProfileRig | None = None
+        self.rig_key: tuple[int, str] | None = None
+        self.results: list[CaseResult] = []
+
+    def start(self) -> None:
+        for command in self.plan.drivers:
+            try:
+                driver, info, profiles = start_driver(self.plan, command)
+                self.drivers.append((driver, info, profiles, ""))
+            except DriverError as exc:
+                info = ClientInfo(command, command, {}, list(self.plan.profiles) or ["?"])
+                self.drivers.append((None, info, info.native_profiles, str(exc)))
+
+    def run(self, index: int, profile: str, case: Case) -> CaseResult:
+        driver, info, _, problem = self.drivers[index]
+        if driver is None:
+            return CaseResult(info.label, profile, case.name, case.checks, Status.FAIL, problem, True, 0.0)
+        if self.rig_key != (index, profile):
+            self.close_rig()
+            self.rig = ProfileRig(self.plan, driver, info, profile)
+            self.rig_key = (index, profile)
+        assert self.rig is not None
+        result = self.rig.judge(case)
+        self.results.append(result)
+        return result
+
+    def close_rig(self) -> None:
+        if self.rig is not None:
+            self.rig.close()
+        self.rig, self.rig_key = None, None
+
+    def finish(self) -> None:
+        self.close_rig()
+        for driver, *_ in self.drivers:
+            if driver is not None:
+                driver.stop()
+        if self.report_dir is not None and self.results:
+            profiles: list[str] = []
+            for r in self.results:
+                if r.profile not in profiles:
+                    profiles.append(r.profile)
+            cases = list(dict.fromkeys(r.case for r in self.results))
+            report = Report(profiles=profiles, cases=cases, tolerances=as_dict(self.plan.tolerances),
+                            clients=[info for _, info, _, _ in self.drivers], results=self.results)
+            FileReports(self.report_dir).handle(RunFinished(report))
+
+
+class ConformanceCollector(pytest.Collector):
+    def collect(self) -> list[pytest.Item]:
+        return []
+
+
+class ConformanceItem(pytest.Item):
+    def __init__(self, *, certification: Certification, index: int, profile: str, case: Case, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.certification = certification
+        self.index = index
+        self.profile = profile
+        self.case = case
+
+    def runtest(self) -> None:
+        result = self.certification.run(self.index, self.profile, self.case)
+        self.user_properties.append(("verdict", result.status.value))
+        self.user_properties.append(("reason", result.reason))
+        if result.status is Status.UNSUPPORTED:
+            pytest.skip(result.reason)
+        if result.status is Status.FAIL:
+            if not result.required:
+                pytest.xfail(f"compatibility (not the client's native profile): {result.reason}")
+            raise ConformanceFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceFailure):
+            r = excinfo.value.result
+            lines = [f"{r.client} @ gateway {r.profile}: {r.case}", f"checks: {r.checks}", f"verdict: {r.reason}"]
+            if r.measurements:
+                lines.append(f"measurements: {r.measurements}")
+            if r.stderr_tail:
+                lines.append(f"driver stderr: {r.stderr_tail}")
+            return "\n".join(lines)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return "conformance", 0, self.name
+
+
+_KEY = pytest.StashKey[Certification]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.option.cf_driver:
+        return
+    certification = Certification(config)
+    config.stash[_KEY] = certification
+    certification.start()
+    collector = ConformanceCollector.from_parent(session, name="conformance")
+    several = len(certification.drivers) > 1
+    for index, (_, info, profiles, _) in enumerate(certification.drivers):
+        for profile in profiles:
+            for case in certification.plan.cases:
+                prefix = f"{info.label.replace(' ', '-')}@" if several else ""
+                items.append(ConformanceItem.from_parent(
+                    collector, name=f"test_conformance[{prefix}{profile}/{case.name}]",
+                    certification=certification, index=index, profile=profile, case=case))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    certification = session.config.stash.get(_KEY, None)
+    if certification is not None:
+        certification.finish()

@@ -1,0 +1,227 @@
+"""Run cases for each driver × profile, emitting events to handlers.
+
+For every driver: start it and read its hello; for every profile: start a
+mock on an ephemeral port (or use --url), and a second one enforcing a token
+for the auth cases, lazily; run each selected case alone and judge it.
+Required = the case runs on a profile native to the client (its own gateway
+generation); other profiles fill the backward-compatibility matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockgw.profiles import PROFILES, resolve_profile
+
+from .cases import OPEN_TOKEN, SECRET, Case, CaseContext
+from .driver import DriverError, DriverProcess, Hello
+from .events import (
+    CaseFinished,
+    CaseResult,
+    CaseStarted,
+    ClientInfo,
+    ClientStarted,
+    Event,
+    Handler,
+    ProfileStarted,
+    Report,
+    RunAborted,
+    RunFinished,
+    RunStarted,
+)
+from .mock import Admin, MockError, MockServer
+from .scripts import contracts_for
+from .tolerances import Tolerances, as_dict
+from .verdict import Status, Verdict
+
+
+def native_profiles(hello: Hello) -> set[str] | None:
+    """The gateway generation a trustgraph-base client version was written for (GATEWAY-PROTOCOL.md §0)."""
+    if hello.client != "trustgraph-base":
+        return None
+    numbers = tuple(int(n) for n in re.findall(r"\d+", hello.version)[:3])
+    table = [((1, 8), "1.7"), ((2, 0), "1.8"), ((2, 3, 1), "2.2.5"), ((2, 4, 5), "2.3.1"), ((2, 6, 2), "2.4.5")]
+    for below, profile in table:
+        if numbers < below:
+            return {profile}
+    return {"2.6.2"}
+
+
+@dataclass(slots=True)
+class RunPlan:
+    drivers: list[str]
+    profiles: list[str] = field(default_factory=list)  # empty: each client's native profile
+    cases: list[Case] = field(default_factory=list)
+    url: str | None = None  # a running mock instead of starting one
+    token: str | None = None  # the running mock's token, if it enforces one
+    speed: float = 1.0
+    native: list[str] = field(default_factory=list)  # override which profiles are required
+    tolerances: Tolerances = field(default_factory=Tolerances)
+
+
+def _timeline(ctx: CaseContext) -> list[dict[str, Any]]:
+    rows = []
+    for _, wire in ctx.runs:
+        for r in wire.requests:
+            rows.append({"connection": r.connection, "request_id": r.request_id, "arrived": r.arrived_at,
+                         "started": r.started_at, "completed": r.completed_at})
+    return rows
+
+
+class ProfileRig:
+    """One driver against one gateway profile: the mocks (started on first use) and the case runs."""
+
+    def __init__(self, plan: RunPlan, driver: DriverProcess, info: ClientInfo, profile_name: str) -> None:
+        self.plan = plan
+        self.driver = driver
+        self.info = info
+        self.profile = resolve_profile(profile_name)
+        self.required = self.profile.name in info.native_profiles
+        self._mocks: dict[bool, tuple[str, Admin, str | None]] = {}
+        self._servers: list[MockServer] = []
+        self._bulk_served: bool | None = None
+
+    def mock_for(self, secured: bool) -> tuple[str, Admin, str | None]:
+        """(url, admin, token to present) of the open mock, or of the one enforcing SECRET."""
+        if secured in self._mocks:
+            return self._mocks[secured]
+        plan = self.plan
+        if plan.url is not None:
+            admin = Admin(plan.url)
+            admin.load_contracts(contracts_for(self.profile))
+            self._mocks[secured] = (plan.url, admin, plan.token if plan.token is not None else OPEN_TOKEN)
+        else:
+            server = MockServer(self.profile.name, token=SECRET if secured else None, speed=plan.speed)
+            self._servers.append(server)
+            server.start()
+            self._mocks[secured] = (server.url, server.admin(), None if secured else OPEN_TOKEN)
+        return self._mocks[secured]
+
+    @property
+    def url(self) -> str:
+        return self.mock_for(False)[0]
+
+    def judge(self, case: Case) -> CaseResult:
+        began = time.monotonic()
+        ctx: CaseContext | None = None
+        try:
+            verdict, ctx = self._judge(case)
+        except MockError as exc:
+            verdict = Verdict(Status.FAIL, f"the mock failed: {exc}")
+        except DriverError as exc:
+            verdict = Verdict(Status.FAIL, f"the driver failed: {exc}")
+        return CaseResult(
+            client=self.info.label, profile=self.profile.name, case=case.name, checks=case.checks,
+            status=verdict.status, reason=verdict.reason,
+            required=self.required and verdict.status is not Status.UNSUPPORTED,
+            duration_s=time.monotonic() - began, measurements=_plain(verdict.measurements),
+            timeline=_timeline(ctx) if ctx else [],
+            stderr_tail=" | ".join(self.driver.stderr_lines()[-5:]) if verdict.status is Status.FAIL else "")
+
+    def _judge(self, case: Case) -> tuple[Verdict, CaseContext | None]:
+        hello = self.driver.hello
+        assert hello is not None
+        missing = sorted(case.needs - hello.supports)
+        if missing:
+            return Verdict(Status.UNSUPPORTED, f"the client declares no {', '.join(missing)} support"), None
+        if case.secured and self.plan.url is not None and self.plan.token is None:
+            return Verdict(Status.UNSUPPORTED, "--url mock: pass --token to run the auth cases"), None
+        url, admin, token = self.mock_for(case.secured)
+        if self._bulk_served is None:
+            self._bulk_served = _probe_bulk(self.url)
+        if "token" not in hello.supports:
+            token = None
+        ctx = CaseContext(self.driver, hello, self.profile, url, admin, self.plan.tolerances, token,
+                          self._bulk_served)
+        return case.execute(ctx), ctx
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        self._mocks.clear()
+
+
+def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo, list[str]]:
+    """Start a driver and read its hello: (process, client info, profiles to certify it against)."""
+    driver = DriverProcess(command, hello_timeout_s=plan.tolerances.hello_timeout_s)
+    hello = driver.start()
+    native = set(plan.native) or native_profiles(hello)
+    profiles = list(plan.profiles) or sorted(native or {resolve_profile("latest").name})
+    info = ClientInfo(hello.label, command, hello.raw, sorted(native) if native else list(profiles))
+    return driver, info, profiles
+
+
+class Runner:
+    def __init__(self, plan: RunPlan, handlers: Iterable[Handler]) -> None:
+        self.plan = plan
+        self.handlers = list(handlers)
+
+    def emit(self, event: Event) -> None:
+        for handler in self.handlers:
+            handler.handle(event)
+
+    def run(self) -> Report:
+        plan = self.plan
+        report = Report(profiles=[], cases=[c.name for c in plan.cases], tolerances=as_dict(plan.tolerances))
+        drivers: list[tuple[DriverProcess, ClientInfo, list[str]]] = []
+        with ExitStack() as stack:
+            for command in plan.drivers:
+                try:
+                    driver, info, profiles = start_driver(plan, command)
+                except DriverError as exc:
+                    self.emit(RunAborted(str(exc)))
+                    raise
+                stack.callback(driver.stop)
+                drivers.append((driver, info, profiles))
+                report.profiles += [p for p in profiles if p not in report.profiles]
+            self.emit(RunStarted(report, sum(len(p) for _, _, p in drivers) * len(plan.cases)))
+            for driver, info, profiles in drivers:
+                report.clients.append(info)
+                self.emit(ClientStarted(info))
+                for profile in profiles:
+                    rig = ProfileRig(plan, driver, info, profile)
+                    try:
+                        self.emit(ProfileStarted(info.label, rig.profile.name, rig.url))
+                        for case in plan.cases:
+                            self.emit(CaseStarted(info.label, rig.profile.name, case.name))
+                            result = rig.judge(case)
+                            report.results.append(result)
+                            self.emit(CaseFinished(result))
+                    finally:
+                        rig.close()
+        report.finished_at = time.time()
+        self.emit(RunFinished(report))
+        return report
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def _probe_bulk(url: str) -> bool:
+    """Does the mock serve the bulk import WebSocket? (The kit does not assume it.)"""
+    try:
+        from websockets.sync.client import connect
+    except ImportError:
+        return False
+    ws_url = url.replace("http://", "ws://", 1).rstrip("/") + "/api/v1/flow/default/import/triples"
+    try:
+        with connect(ws_url, open_timeout=3, close_timeout=1):
+            return True
+    except Exception:  # noqa: BLE001 - any refusal means "not served"
+        return False
+
+
+ALL_PROFILES = list(PROFILES)

@@ -1,0 +1,255 @@
+"""What the conformance contracts script, and the contract documents built from it (pure).
+
+Every case asks the mock for a session whose content and timing the kit knows:
+a stream with known chunk times, a service error, an error frame mid-stream, a
+close and a drop mid-stream, four streams that finish in reverse order, a
+long head request followed by short ones. The frames are shaped per gateway
+profile from the fields of `mockgw.profiles.Profile`, so one script serves
+every generation.
+
+`python -m conformance.scripts` rewrites conformance/contracts/<profile>.json;
+tests/conformance/test_scripts.py checks the files are up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockgw.profiles import PROFILES, Profile, RagStyle
+
+CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
+
+# The value every case puts in the request's key field (question / query / prompt / id).
+KEY_STREAM = "cf-stream"
+KEY_RESULT = "cf-result"
+KEY_MUX = "cf-mux"
+KEY_ORDER = "cf-order"
+KEY_LIMIT = "cf-limit"
+KEY_SERVICE_ERROR = "cf-service-error"
+KEY_ERROR_FRAME = "cf-error-frame"
+KEY_CLOSE = "cf-close"
+KEY_DROP = "cf-drop"
+
+MISSING_FLOW = "cf-no-such-flow"
+
+SERVICE_ERROR_TYPE = "llm-error"
+SERVICE_ERROR_MESSAGE = "cf: model rate limited"
+ERROR_FRAME_MESSAGE = "cf: backend failed mid-stream"
+
+STREAMING_SERVICES = ("agent", "graph-rag", "document-rag", "text-completion", "prompt")
+KEY_FIELD = {"agent": "question", "graph-rag": "query", "document-rag": "query",
+             "text-completion": "prompt", "prompt": "id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    at_s: float
+    text: str
+
+
+# The timing stream: a first chunk after 0.30 s, then every 0.20 s, with two
+# chunks due at the same instant (a reorder that costs no time shows there).
+STREAM = (
+    Chunk(0.30, "Alice "), Chunk(0.50, "knows "), Chunk(0.70, "Bob, "),
+    Chunk(0.90, "Bob "), Chunk(0.90, "knows "), Chunk(1.10, "Carol."),
+)
+# Long enough that 15 or 17 started together overlap for certain.
+MUX_STREAM = (Chunk(0.20, "one "), Chunk(0.60, "two "), Chunk(1.00, "three."))
+# Four requests, answered by arrival order; the first to arrive finishes last.
+ORDER_STREAMS = tuple(
+    tuple(Chunk(round(end_s * (i + 1) / 3, 3), f"{label}{i} ") for i in range(3))
+    for label, end_s in (("A", 1.2), ("B", 0.9), ("C", 0.6), ("D", 0.3))
+)
+LIMIT_HEAD = (Chunk(0.10, "head "), Chunk(2.00, "done."))  # holds the mux's head for 2 s
+LIMIT_SHORT = (Chunk(0.10, "short "), Chunk(0.30, "done."))
+BROKEN_PREFIX = (Chunk(0.10, "partial "), Chunk(0.20, "answer "))
+
+# Non-streaming answers: the values a client must hand back unchanged.
+RESULT_TEXT = "Paris is the capital of France."
+RESULT_VECTORS = [[0.25, -0.5, 0.125]]
+RESULT_ENTITY = "http://example.org/alice"
+RESULT_LABEL = "Alice Liddell"
+RESULT_TRIPLES_LIMIT = 10
+
+
+def stream_text(chunks: tuple[Chunk, ...]) -> str:
+    return "".join(c.text for c in chunks)
+
+
+# --------------------------------------------------------------------------
+# Frame shapes per profile
+
+def chunk_response(service: str, profile: Profile, text: str, last: bool) -> dict[str, Any]:
+    """The inner response of one streamed chunk of `service`, as `profile` shapes it."""
+    if service == "agent":
+        return {profile.agent_kind_key: "answer", "content": text, "end_of_message": last, "end_of_dialog": last}
+    if service in ("graph-rag", "document-rag"):
+        if profile.rag_style is RagStyle.CHUNK:
+            return {"chunk": text, "end_of_stream": last}
+        if profile.rag_style is RagStyle.RESPONSE:
+            return {"response": text, "end_of_stream": last}
+        return {"message_type": "chunk", "response": text, "end_of_stream": last, "end_of_session": last}
+    if service == "text-completion":
+        body: dict[str, Any] = {"response": text}
+        if profile.completion_end_of_stream:
+            body["end_of_stream"] = last
+        if last:
+            body.update(in_token=12, out_token=6, model="cf-model")
+        return body
+    if service == "prompt":
+        body = {"text": text}
+        if profile.completion_end_of_stream:
+            body["end_of_stream"] = last
+        return body
+    raise ValueError(f"{service} is not a streaming service")
+
+
+def stream_frames(service: str, profile: Profile, chunks: tuple[Chunk, ...]) -> list[dict[str, Any]]:
+    last = len(chunks) - 1
+    return [{"at_s": c.at_s, "response": chunk_response(service, profile, c.text, i == last)}
+            for i, c in enumerate(chunks)]
+
+
+def term(profile: Profile, iri: str | None = None, literal: str | None = None) -> dict[str, Any]:
+    if profile.typed_terms:
+        return {"t": "i", "i": iri} if iri is not None else {"t": "l", "v": literal}
+    return {"v": iri, "e": True} if iri is not None else {"v": literal, "e": False}
+
+
+def result_response(service: str, profile: Profile) -> dict[str, Any]:
+    """The single, complete non-streaming answer of `service`."""
+    if service == "text-completion":
+        body: dict[str, Any] = {"response": RESULT_TEXT, "in_token": 9, "out_token": 7, "model": "cf-model"}
+        if profile.completion_end_of_stream:
+            body["end_of_stream"] = True
+        return body
+    if service in ("graph-rag", "document-rag"):
+        if profile.rag_style is RagStyle.CHUNK:
+            return {"response": RESULT_TEXT}
+        if profile.rag_style is RagStyle.RESPONSE:
+            return {"response": RESULT_TEXT, "end_of_stream": True}
+        return {"message_type": "chunk", "response": RESULT_TEXT, "end_of_stream": True, "end_of_session": True}
+    if service == "embeddings":
+        return {"vectors": RESULT_VECTORS}
+    if service == "triples":
+        label = "http://www.w3.org/2000/01/rdf-schema#label"
+        return {"response": [{"s": term(profile, iri=RESULT_ENTITY), "p": term(profile, iri=label),
+                              "o": term(profile, literal=RESULT_LABEL)}]}
+    raise ValueError(f"no scripted result for {service}")
+
+
+# What a client must hand back for each non-streaming service (found anywhere in its value).
+EXPECTED_RESULT = {
+    "text-completion": [RESULT_TEXT],
+    "graph-rag": [RESULT_TEXT],
+    "document-rag": [RESULT_TEXT],
+    "embeddings": [RESULT_VECTORS[0]],
+    "triples": [RESULT_ENTITY, RESULT_LABEL],
+}
+
+
+# --------------------------------------------------------------------------
+# Contract documents
+
+def _contract(cid: str, service: str, key: str | None, frames: list[dict[str, Any]], *,
+              description: str, fault: dict[str, Any] | None = None,
+              scenario: dict[str, str] | None = None, transports: list[str] | None = None,
+              priority: int | None = None) -> dict[str, Any]:
+    match: dict[str, Any] = {"service": service}
+    if key is not None:
+        match["body"] = {KEY_FIELD.get(service, "prompt"): {"equals": key}}
+    response: dict[str, Any] = {"frames": frames}
+    if fault is not None:
+        response["fault"] = fault
+    contract: dict[str, Any] = {"id": cid, "description": description, "match": match, "response": response}
+    if scenario is not None:
+        contract["scenario"] = scenario
+    if transports is not None:
+        contract["transports"] = transports
+    if priority is not None:
+        contract["priority"] = priority
+    return contract
+
+
+def contracts_for(profile: Profile) -> dict[str, Any]:
+    """The conformance contract document for one gateway profile."""
+    p = profile.name
+    contracts: list[dict[str, Any]] = []
+    for service in STREAMING_SERVICES:
+        contracts.append(_contract(
+            f"cf/{p}/stream/{service}", service, KEY_STREAM, stream_frames(service, profile, STREAM),
+            description="timing stream: chunks at known offsets"))
+    for service in ("text-completion", "graph-rag"):
+        contracts.append(_contract(
+            f"cf/{p}/result/{service}", service, KEY_RESULT,
+            [{"at_s": 0.05, "response": result_response(service, profile)}],
+            description="one complete non-streaming answer"))
+    contracts.append(_contract(
+        f"cf/{p}/result/embeddings", "embeddings", None,
+        [{"at_s": 0.05, "response": result_response("embeddings", profile)}],
+        description="one complete non-streaming answer", priority=9))
+    triples = _contract(
+        f"cf/{p}/result/triples", "triples", None,
+        [{"at_s": 0.05, "response": result_response("triples", profile)}],
+        description="one complete non-streaming answer (other limits are answered from imported data)")
+    triples["match"]["body"] = {"limit": {"equals": RESULT_TRIPLES_LIMIT}}
+    contracts.append(triples)
+    contracts.append(_contract(
+        f"cf/{p}/mux/agent", "agent", KEY_MUX, stream_frames("agent", profile, MUX_STREAM),
+        description="a 1 s stream, for requests that must overlap"))
+    states = ["Started", "a", "b", "c", "d"]
+    for i, chunks in enumerate(ORDER_STREAMS):
+        contracts.append(_contract(
+            f"cf/{p}/order/{i}", "agent", KEY_ORDER, stream_frames("agent", profile, chunks),
+            description=f"arrival {i + 1} of 4; later arrivals finish sooner",
+            scenario={"name": "cf-order", "when_state": states[i], "set_state": states[i + 1]}))
+    contracts.append(_contract(
+        f"cf/{p}/limit/head", "agent", KEY_LIMIT, stream_frames("agent", profile, LIMIT_HEAD),
+        description="the first request holds the mux's head for 2 s",
+        scenario={"name": "cf-limit", "when_state": "Started", "set_state": "head-running"}, priority=4))
+    contracts.append(_contract(
+        f"cf/{p}/limit/short", "agent", KEY_LIMIT, stream_frames("agent", profile, LIMIT_SHORT),
+        description="every later request is short"))
+    contracts.append(_contract(
+        f"cf/{p}/error/service", "text-completion", KEY_SERVICE_ERROR,
+        [{"at_s": 0.10, "response": {"error": {"type": SERVICE_ERROR_TYPE, "message": SERVICE_ERROR_MESSAGE}}}],
+        description="the backend answers with a service error"))
+    error_prefix = stream_frames("agent", profile, BROKEN_PREFIX)
+    for frame in error_prefix:
+        frame["complete"] = False
+        frame["response"]["end_of_message"] = frame["response"]["end_of_dialog"] = False
+    contracts.append(_contract(
+        f"cf/{p}/error/frame", "agent", KEY_ERROR_FRAME,
+        [*error_prefix, {"at_s": 0.30, "error": {"message": ERROR_FRAME_MESSAGE}}],
+        description="two chunks, then the profile's envelope error frame", transports=["socket"]))
+    for key, fault in ((KEY_CLOSE, {"kind": "close", "after_frame": 2, "code": 1011, "reason": "cf: gone"}),
+                       (KEY_DROP, {"kind": "drop", "after_frame": 2})):
+        frames = stream_frames("agent", profile, (*BROKEN_PREFIX, Chunk(0.30, "never sent.")))
+        contracts.append(_contract(
+            f"cf/{p}/disconnect/{fault['kind']}", "agent", key, frames,
+            description=f"two chunks, then the connection {fault['kind']}s", fault=fault, transports=["socket"]))
+    return {"description": f"mockgw conformance kit, gateway profile {p}. Generated by "
+                           f"`python -m conformance.scripts`; do not edit.",
+            "profiles": [p], "contracts": contracts}
+
+
+def render_documents() -> dict[str, str]:
+    """File name -> JSON text for every profile."""
+    return {f"{name}.json": json.dumps(contracts_for(profile), indent=1) + "\n"
+            for name, profile in PROFILES.items()}
+
+
+def main() -> int:
+    CONTRACTS_DIR.mkdir(exist_ok=True)
+    for name, text in render_documents().items():
+        (CONTRACTS_DIR / name).write_text(text)
+        print(f"wrote {CONTRACTS_DIR / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""Run every benchmark against its bare baseline and the mock in the same run; print and write the results.
+
+Each measurement starts its server in its own process, runs the load generator (``loadtests.bench.load``) in
+another, and stops the server by pid. Throughput measurements alternate baseline and mock for ``--rounds``
+rounds and keep each side's best round (the one least disturbed by other work on a shared machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench.servers import RunningServer, ServerFailed, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Plan:
+    duration_s: float = 3.0
+    rounds: int = 2
+    connections: int = 50
+    in_flight: int = 15
+    rest_connections: int = 50
+    streams: tuple[int, ...] = (1, 100, 300, 1000)
+    frames: int = 100
+    gap_ms: float = 20.0
+    idle_connections: int = 10_000
+    profile: str = "2.6.2"
+    pin: bool = False
+    only: tuple[str, ...] = ("rest", "mux", "replay", "idle")
+
+
+QUICK = Plan(duration_s=1.0, rounds=1, connections=10, in_flight=15, rest_connections=10, streams=(1, 20),
+             frames=20, idle_connections=500)
+
+
+@dataclass
+class Row:
+    measurement: str
+    unit: str
+    bare: float | None
+    mock: float | None
+    ratio: float | None
+    target: str
+    verdict: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def write_bench_contracts(directory: Path, plan: Plan) -> Path:
+    """A contract file the mock plays for the benchmarks: an instant REST answer and a 20 ms-gap stream."""
+    frames = [{"at_s": round(k * plan.gap_ms / 1000, 6),
+               "response": {"response": f"t{k} ", "end_of_stream": k == plan.frames - 1}}
+              for k in range(plan.frames)]
+    doc = {
+        "description": "loadtests.bench: the frames the benchmark expects, at the offsets it measures against",
+        "profiles": ["*"],
+        "contracts": [
+            {"id": "bench/replay", "priority": 1,
+             "match": {"service": "text-completion",
+                       "body": {"prompt": {"equals": "replay"}, "streaming": {"equals": True}}},
+             "response": {"frames": frames}},
+            {"id": "bench/instant", "priority": 2, "match": {"service": "text-completion"},
+             "response": {"frames": [{"at_s": 0, "response": {"response": "hi", "in_token": 1, "out_token": 1,
+                                                                 "model": "bench", "end_of_stream": True}}]}},
+        ],
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "bench.json"
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+class Bench:
+    def __init__(self, plan: Plan, contracts: Path, log: Callable[[str], None]) -> None:
+        self.plan, self.contracts, self.log = plan, contracts, log
+        self.cpus = sorted(os.sched_getaffinity(0))
+
+    # --- processes -------------------------------------------------------------------------------------
+    def _pinned(self, argv: list[str], role: str) -> list[str]:
+        if not self.plan.pin or len(self.cpus) < 2:
+            return argv
+        cpu = self.cpus[0] if role == "server" else self.cpus[1]
+        return ["-c", f"import os, runpy, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {argv[1:]!r}; "
+                      f"runpy.run_module({argv[1]!r}, run_name='__main__')"] if argv[0] == "-m" else argv
+
+    def server(self, which: str) -> RunningServer:
+        argv = {
+            "bare-rest": ["-m", "loadtests.bench.bare_rest", "--port", "0"],
+            "bare-echo": ["-m", "loadtests.bench.bare_echo", "--port", "0"],
+            "bare-stream": ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(self.plan.frames),
+                            "--gap-ms", str(self.plan.gap_ms)],
+            "mock": ["-m", "mockgw", "serve", "--host", "127.0.0.1", "--port", "0", "--profile", self.plan.profile,
+                     "--contracts", str(self.contracts), "--log-level", "warning"],
+        }[which]
+        return start_server(which, self._pinned(argv, "server"), cwd=ROOT)
+
+    def load(self, mode: str, url: str, *args: str, timeout_s: float = 120) -> dict[str, Any]:
+        argv = self._pinned(["-m", "loadtests.bench.load", mode, "--url", url, *args], "client")
+        done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+        if done.returncode != 0:
+            raise RuntimeError(f"load {mode} failed ({done.returncode}): {done.stderr[-1500:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def measure(self, which: str, mode: str, path: str, *args: str) -> dict[str, Any] | None:
+        try:
+            with self.server(which) as server:
+                url = server.url if mode == "rest" else server.url.replace("http://", "ws://") + path
+                extra = ("--server-pid", str(server.pid)) if mode == "idle" else ()
+                result = self.load(mode, url, *args, *extra)
+                if which == "mock" and mode == "replay":
+                    result["journal"] = journal_lateness(server.url)
+                return result
+        except (ServerFailed, RuntimeError, subprocess.TimeoutExpired) as exc:
+            self.log(f"  {which} {mode}: FAILED: {exc}")
+            return None
+
+    # --- the measurements ------------------------------------------------------------------------------
+    def alternate(self, mode: str, bare: str, path: str, args: list[str]) -> tuple[list[dict], list[dict]]:
+        bares, mocks = [], []
+        for r in range(self.plan.rounds):
+            for which, into in ((bare, bares), ("mock", mocks)):
+                result = self.measure(which, mode, path, *args)
+                self.log(f"  round {r + 1} {which:11} {mode}: "
+                         f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
+                if result is not None:
+                    into.append(result)
+        return bares, mocks
+
+    def rest(self) -> list[Row]:
+        p = self.plan
+        bares, mocks = self.alternate("rest", "bare-rest", "", ["--duration", str(p.duration_s),
+                                                               "--connections", str(p.rest_connections)])
+        return [throughput_row(f"REST POST text-completion, {p.rest_connections} keep-alive connections",
+                               "req/s", bares, mocks, "bare starlette")]
+
+    def mux(self) -> list[Row]:
+        p = self.plan
+        common = ["--duration", str(p.duration_s), "--connections", str(p.connections), "--in-flight", str(p.in_flight)]
+        bares, mocks = [], []
+        for r in range(p.rounds):
+            for which, extra, into in (("bare-echo", ["--until", "any"], bares),
+                                       ("mock", ["--until", "complete"], mocks)):
+                result = self.measure(which, "mux", "/api/v1/socket", *common, *extra)
+                self.log(f"  round {r + 1} {which:11} mux: "
+                         f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
+                if result is not None:
+                    into.append(result)
+        return [throughput_row(f"mux round trips, {p.connections} connections x {p.in_flight} in flight",
+                               "round trips/s", bares, mocks, "bare websockets echo")]
+
+    def replay(self) -> list[Row]:
+        p = self.plan
+        rows = []
+        for streams in p.streams:
+            args = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms),
+                    "--timeout", str(p.frames * p.gap_ms / 1000 + 20)]
+            bare = self.measure("bare-stream", "replay", "/api/v1/socket", *args)
+            mock = self.measure("mock", "replay", "/api/v1/socket", *args)
+            for side, result in (("bare", bare), ("mock", mock)):
+                if result:
+                    late = result["lateness"]
+                    self.log(f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
+                             f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
+                             f"{result['frames_expected']} frames")
+            rows.extend(lateness_rows(streams, p.gap_ms, bare, mock))
+        return rows
+
+    def idle(self) -> list[Row]:
+        n = self.plan.idle_connections
+        args = ["--connections", str(n)]
+        bare = self.measure("bare-echo", "idle", "/api/v1/socket", *args)
+        mock = self.measure("mock", "idle", "/api/v1/socket", *args)
+        for side, result in (("bare", bare), ("mock", mock)):
+            if result:
+                self.log(f"  {side}: {result['connections']} idle connections, "
+                         f"{result['bytes_per_connection'] / 1024:.1f} KiB each")
+        b = bare["bytes_per_connection"] / 1024 if bare else None
+        m = mock["bytes_per_connection"] / 1024 if mock else None
+        opened = [r["connections"] for r in (bare, mock) if r]
+        ok = bool(mock) and mock["connections"] == n and (not bare or bare["connections"] == n)
+        return [Row(f"memory per idle authenticated socket at {n:,} connections", "KiB", b, m,
+                    None if b is None or m is None or not b else m / b, "reported",
+                    "measured" if ok else f"only {opened} opened", {"bare": bare, "mock": mock})]
+
+
+def journal_lateness(base_url: str) -> dict[str, Any] | None:
+    """The mock's own record: sent_at - scheduled_at of each journaled frame (bounded journal: a sample)."""
+    try:
+        with urllib.request.urlopen(base_url + "/__admin/journal/messages?limit=1000000", timeout=30) as r:
+            messages = json.loads(r.read())["messages"]
+    except (OSError, ValueError, KeyError):
+        return None
+    values = sorted(m["lateness_s"] for m in messages if m.get("lateness_s") is not None)
+    if not values:
+        return None
+    pick = lambda q: values[min(len(values) - 1, max(0, round(q * len(values)) - 1))] * 1000  # noqa: E731
+    return {"frames": len(values), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": values[-1] * 1000}
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def throughput_row(what: str, unit: str, bares: list[dict], mocks: list[dict], baseline: str) -> Row:
+    b = max((r["per_s"] for r in bares), default=None)
+    m = max((r["per_s"] for r in mocks), default=None)
+    ratio = None if b is None or m is None else m / b
+    verdict = "no data" if ratio is None else ("meets" if ratio >= 0.8 else "BELOW TARGET")
+    return Row(what, unit, b, m, ratio, f">= 0.8x {baseline}", verdict, {"bare_rounds": bares, "mock_rounds": mocks})
+
+
+def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None) -> list[Row]:
+    rows = []
+    for stat in ("p50_ms", "p99_ms", "max_ms"):
+        b = bare["lateness"][stat] if bare else None
+        m = mock["lateness"][stat] if mock else None
+        ratio = None if b is None or m is None or b <= 0 else m / b
+        target, verdict = "reported", "measured"
+        if stat == "p99_ms" and streams == 1:
+            target = "<= 2 ms"
+            verdict = "no data" if m is None else ("meets" if m <= 2.0 else "ABOVE TARGET")
+        elif stat == "p99_ms" and streams in (100, 300):
+            target = "<= bare"
+            verdict = "no data" if m is None or b is None else ("meets" if m <= b else "WORSE THAN BARE")
+        for side, r in (("bare", bare), ("mock", mock)):
+            if r and r["streams_incomplete"]:
+                verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
+        rows.append(Row(f"replay lateness {stat[:-3]}, {streams} streams x {gap_ms:g} ms gaps", "ms", b, m, ratio,
+                        target, verdict, {"bare": bare, "mock": mock} if stat == "p50_ms" else {}))
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    head = ("measurement", "unit", "bare", "mock", "mock/bare", "target", "verdict")
+    body = [(r.measurement, r.unit, fmt(r.bare), fmt(r.mock), fmt(r.ratio), r.target, r.verdict) for r in rows]
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(x, widths)) for x in [head, *body]]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    out = ["# Benchmark results: mockgw vs bare baselines", "",
+           f"Measured {meta['finished']} on {meta['machine']}, {meta['cpus']} CPUs, Python {meta['python']}, "
+           f"in {meta['seconds']:.0f} s by `{meta['command']}`. Ratios compare two servers measured in the same "
+           "run with the same load generator; absolute numbers depend on the machine and what else ran on it.", "",
+           "| measurement | unit | bare | mock | mock/bare | target | verdict |", "|---|---|--:|--:|--:|---|---|"]
+    for r in rows:
+        out.append(f"| {r.measurement} | {r.unit} | {fmt(r.bare)} | {fmt(r.mock)} | {fmt(r.ratio)} | {r.target} | "
+                   f"{r.verdict} |")
+    journal = [(r, r.detail["mock"]["journal"]) for r in rows
+               if r.detail.get("mock") and isinstance(r.detail["mock"], dict) and r.detail["mock"].get("journal")]
+    if journal:
+        out += ["", "The mock's own journal (`sent_at - scheduled_at` per frame, server side, a bounded sample):", "",
+                "| streams | frames journaled | p50 ms | p99 ms | max ms |", "|--:|--:|--:|--:|--:|"]
+        for r, j in journal:
+            out.append(f"| {r.detail['mock']['streams']} | {j['frames']} | {fmt(j['p50_ms'])} | {fmt(j['p99_ms'])} | "
+                       f"{fmt(j['max_ms'])} |")
+    out += ["", "Definitions (client side): a round trip ends at the frame carrying the request's id with "
+            "`\"complete\": true` (the echo server's echo for the baseline); lateness of frame k = (receive time - "
+            "send time) - k x gap, over every frame of every stream, so it includes the request's own latency; "
+            "memory per connection = (server RSS with N idle authenticated sockets - RSS with 10) / N. See "
+            "loadtests/README.md.", ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, ~1 minute: checks the machinery only")
+    parser.add_argument("--only", default="", help="comma list of rest,mux,replay,idle")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--duration", type=float, help="seconds per throughput measurement")
+    parser.add_argument("--streams", help="comma list of replay stream counts (default 1,100,300,1000)")
+    parser.add_argument("--idle-connections", type=int)
+    parser.add_argument("--pin", action="store_true", help="pin the server to the first CPU, the load to the second")
+    parser.add_argument("--out-dir", type=Path, default=HERE.parent,
+                        help="where RESULTS.md and results.json go (default loadtests/)")
+    args = parser.parse_args(argv)
+    plan = Plan(**{**QUICK.__dict__}) if args.quick else Plan()
+    if args.only:
+        plan.only = tuple(x.strip() for x in args.only.split(","))
+    if args.rounds:
+        plan.rounds = args.rounds
+    if args.duration:
+        plan.duration_s = args.duration
+    if args.streams:
+        plan.streams = tuple(int(x) for x in args.streams.split(","))
+    if args.idle_connections:
+        plan.idle_connections = args.idle_connections
+    plan.pin = args.pin
+    started = time.monotonic()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="mockgw-bench-") as tmp:
+        contracts = write_bench_contracts(Path(tmp), plan).parent
+        bench = Bench(plan, contracts, lambda line: print(line, flush=True))
+        for name in plan.only:
+            print(f"[{name}]", flush=True)
+            rows.extend(getattr(bench, name)())
+    meta = {"finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "python": platform.python_version(), "seconds": time.monotonic() - started,
+            "command": "python -m loadtests.bench" + ("" if argv is None and len(sys.argv) < 2 else
+                                                      " " + " ".join(argv if argv is not None else sys.argv[1:])),
+            "plan": plan.__dict__}
+    print()
+    print(table(rows))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "RESULTS.md").write_text(markdown(rows, meta))
+    (args.out_dir / "results.json").write_text(json.dumps({"meta": meta, "rows": [r.__dict__ for r in rows]},
+                                                          indent=1, default=str) + "\n")
+    print(f"\nwrote {args.out_dir / 'RESULTS.md'} and {args.out_dir / 'results.json'}")
+    return 0

@@ -1,0 +1,158 @@
+"""The mock's own Prometheus exposition at /__metrics (not the gateway's /api/metrics/{path}).
+
+Counts are read off the journal: `ObservedTraceStore` wraps the TraceStore
+every transport already writes to, so transports need no metrics code.
+From each message it takes: requests by service and transport; response
+frames by service; how late each replayed frame went out (histogram). Bulk
+connections report items and items/s when they finish (`record_bulk`).
+In-flight requests per open socket are read from the live trace stats at
+scrape time.
+
+Each app has its own CollectorRegistry, so several mocks in one process
+(tests) do not collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .journal import Message, Trace, TraceStore
+
+LATENESS_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+METRICS_PATH = "/__metrics"
+
+
+class _OpenConnections(Collector):
+    def __init__(self) -> None:
+        self.traces: dict[str, Trace] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        in_flight = GaugeMetricFamily("mockgw_connection_in_flight",
+                                      "Requests running now on each open multiplexed socket",
+                                      labels=["trace_id", "client"])
+        queued = GaugeMetricFamily("mockgw_connection_queued",
+                                   "Requests read but not started on each open multiplexed socket",
+                                   labels=["trace_id", "client"])
+        open_ = GaugeMetricFamily("mockgw_open_connections", "Open sockets by kind", labels=["kind"])
+        kinds: dict[str, int] = {}
+        for trace in list(self.traces.values()):
+            kinds[trace.kind] = kinds.get(trace.kind, 0) + 1
+            if trace.kind == "socket":
+                in_flight.add_metric([trace.trace_id, trace.client], trace.stats.in_flight)
+                queued.add_metric([trace.trace_id, trace.client], trace.stats.queued)
+        for kind, count in sorted(kinds.items()):
+            open_.add_metric([kind], count)
+        yield in_flight
+        yield queued
+        yield open_
+
+
+class MockMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("mockgw_requests", "Requests received, by service and transport",
+                                ["service", "transport"], registry=r)
+        self.frames = Counter("mockgw_frames", "Frames by service and direction (in: requests and bulk frames; "
+                              "out: responses and export frames)", ["service", "direction"], registry=r)
+        self.lateness = Histogram("mockgw_replay_lateness_seconds",
+                                  "How late each scheduled frame went out after its deadline",
+                                  buckets=LATENESS_BUCKETS_S, registry=r)
+        self.bulk_items = Counter("mockgw_bulk_items", "Bulk items stored (in) or exported (out), by kind",
+                                  ["kind", "direction"], registry=r)
+        self.bulk_rate = Gauge("mockgw_bulk_items_per_second",
+                               "Items per second of the last finished bulk connection, by kind",
+                               ["kind", "direction"], registry=r)
+        self.connections = _OpenConnections()
+        r.register(self.connections)
+
+    def record_bulk(self, kind: str, direction: str, items: int, seconds: float) -> None:
+        self.bulk_items.labels(kind, direction).inc(items)
+        self.bulk_rate.labels(kind, direction).set(items / seconds if seconds > 0 else 0.0)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class ObservedTraceStore:
+    """A TraceStore that feeds MockMetrics from what is journaled, then passes everything on."""
+
+    def __init__(self, inner: TraceStore, metrics: MockMetrics) -> None:
+        self.inner = inner
+        self.metrics = metrics
+        self._services: dict[tuple[str, Any], str] = {}  # (trace id, request id) -> service
+        self._by_trace: dict[str, list[tuple[str, Any]]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.dropped_messages
+
+    async def create_trace(self, trace: Trace) -> str:
+        trace_id = await self.inner.create_trace(trace)
+        self.metrics.connections.traces[trace_id] = trace
+        return trace_id
+
+    async def update_trace(self, trace_id: str, **updates: Any) -> None:
+        await self.inner.update_trace(trace_id, **updates)
+        if "closed_at" in updates:
+            self.metrics.connections.traces.pop(trace_id, None)
+            for key in self._by_trace.pop(trace_id, ()):
+                self._services.pop(key, None)
+
+    async def add_message(self, message: Message) -> str:
+        self._observe(message)
+        return await self.inner.add_message(message)
+
+    def _observe(self, message: Message) -> None:
+        metrics = self.metrics
+        trace = metrics.connections.traces.get(message.trace_id)
+        if message.kind == "request" and message.service:
+            key = (message.trace_id, message.request_id)
+            self._services[key] = message.service
+            self._by_trace.setdefault(message.trace_id, []).append(key)
+            metrics.requests.labels(message.service, trace.kind if trace else "unknown").inc()
+            metrics.frames.labels(message.service, "in").inc()
+        elif message.kind == "frame":
+            service = message.service or self._services.get((message.trace_id, message.request_id), "(none)")
+            metrics.frames.labels(service, message.direction).inc()
+        if message.scheduled_at is not None and message.sent_at is not None:
+            metrics.lateness.observe(max(0.0, message.sent_at - message.scheduled_at))
+
+    async def get_trace(self, trace_id: str) -> Trace | None:
+        return await self.inner.get_trace(trace_id)
+
+    async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]:
+        return await self.inner.list_traces(kind, limit)
+
+    async def get_message(self, message_id: str) -> Message | None:
+        return await self.inner.get_message(message_id)
+
+    async def get_trace_messages(self, trace_id: str) -> list[Message]:
+        return await self.inner.get_trace_messages(trace_id)
+
+    async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
+        return await self.inner.list_messages(kind, limit)
+
+    async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
+                         limit: int = 10000) -> list[dict[str, Any]]:
+        return await self.inner.get_events(trace_id, since_event_id, limit)
+
+    async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
+        return await self.inner.append_event(trace_id, event_type, payload)
+
+    async def reset(self) -> None:
+        await self.inner.reset()
+        self._services.clear()
+        self._by_trace.clear()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /__metrics: Prometheus text exposition of the mock itself."""
+    metrics: MockMetrics = request.app.state.metrics
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,209 @@
+"""/api/v1/flow/{flow}/import/{kind} and …/export/{kind} (GATEWAY-PROTOCOL.md §3). Bytes only.
+
+As upstream: `?token=` checked before the upgrade in every version; an
+unknown kind is a 404 before the upgrade from 2.4.5 (registry) and an upgrade
+then a silent close before; an unknown flow is always an upgrade then a
+silent close. Import never answers; a frame the gateway cannot read closes
+the socket (1000) and the frames after it are lost. Export sends what is
+stored after it connected, and never ends by itself — unless a dataset asks
+to be replayed to each new connection, which then closes with 1000.
+
+mockgw's additions: the journal names the frame that failed, the JSON path
+and why, and the valid items before the bad one are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..gateway import MockGateway
+from ..journal import Message, Trace
+from ..metrics import MockMetrics
+from ..protocol.auth import query_token_permitted, rest_denial
+from ..protocol.bulk import decode_import_frame
+
+NORMAL_CLOSE = 1000
+EXPORT_QUEUE_FRAMES = 10_000  # frames a slow export tap may fall behind before frames are dropped
+JOURNAL_TEXT_CHARS = 65_536  # a failed frame is journaled up to this many characters
+
+
+def _metrics(websocket: WebSocket) -> MockMetrics | None:
+    return getattr(websocket.app.state, "metrics", None)
+
+
+async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trace, str, str, str | None] | None:
+    """Check auth and kind before the upgrade, accept, open a trace; the reason to close at once, if any."""
+    gateway: MockGateway = websocket.app.state.gateway
+    profile = gateway.profile
+    flow, kind = websocket.path_params["flow"], websocket.path_params["kind"]
+    if not query_token_permitted(websocket.query_params.get("token"), gateway.settings.token):
+        denial = rest_denial(profile)
+        await websocket.send_denial_response(Response(denial.body, denial.status, media_type=denial.media_type))
+        return None
+    kinds = profile.bulk_import_kinds if direction == "import" else profile.bulk_export_kinds
+    if kind not in kinds and profile.rest_registry_errors:
+        await websocket.send_denial_response(Response(b'{"error":"unknown kind"}', 404, media_type="application/json"))
+        return None
+    await websocket.accept()
+    client = websocket.client
+    trace = Trace(trace_id="", kind=direction, profile=profile.name, path=websocket.url.path, opened_at=time.time(),
+                  client=f"{client.host}:{client.port}" if client else "")
+    await gateway.store.create_trace(trace)
+    refusal = None
+    if kind not in kinds:
+        refusal = f"Invalid kind {kind!r}: this profile can {direction} {', '.join(sorted(kinds))}"
+    elif flow not in gateway.stateful.state.flows:
+        refusal = f"Invalid flow {flow!r}"
+    return gateway, trace, flow, kind, refusal
+
+
+async def _refuse(gateway: MockGateway, websocket: WebSocket, trace: Trace, reason: str) -> None:
+    # Upstream logs the reason and closes without a message; the journal keeps the reason.
+    await gateway.store.add_message(Message(trace_id=trace.trace_id, direction="out", kind="error",
+                                            sent_at=time.time(), detail={"refused": reason}))
+    await websocket.close(NORMAL_CLOSE)
+    await gateway.store.update_trace(trace.trace_id, closed_at=time.time(), close_code=NORMAL_CLOSE)
+
+
+async def import_socket(websocket: WebSocket) -> None:
+    opened = await _open(websocket, "import")
+    if opened is None:
+        return
+    gateway, trace, flow, kind, refusal = opened
+    if refusal is not None:
+        await _refuse(gateway, websocket, trace, refusal)
+        return
+    store, profile, data, stats = gateway.store, gateway.profile, gateway.stateful.data, trace.stats
+    service = f"import/{kind}"
+    started = time.monotonic()
+    stored = 0
+    close_code: int | None = None
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            close_code = message.get("code")
+            break
+        text = message.get("text")
+        if text is None:
+            text = (message.get("bytes") or b"").decode("utf-8", "replace")
+        frame_index = stats.frames_in
+        stats.frames_in += 1
+        frame = decode_import_frame(text, kind, profile, frame_index)
+        kept = data.add_frame(flow, frame, text)
+        stored += kept
+        if frame.bad is None:
+            await store.add_message(Message(
+                trace_id=trace.trace_id, direction="in", kind="frame", service=service, received_at=time.time(),
+                detail={"frame": frame_index, "items": kept, "collection": frame.collection, "bytes": len(text)}))
+            continue
+        stats.errors += 1
+        await store.add_message(Message(
+            trace_id=trace.trace_id, direction="in", kind="error", service=service, received_at=time.time(),
+            text=text[:JOURNAL_TEXT_CHARS],
+            detail={**frame.bad.to_json(), "error": str(frame.bad), "items_in_frame": frame.item_count,
+                    "kept_from_frame": kept,
+                    "note": "upstream fails the whole frame and closes the socket; "
+                            "mockgw keeps the valid items before the bad one"}))
+        close_code = NORMAL_CLOSE
+        await websocket.close(NORMAL_CLOSE)
+        break
+    await _finish(gateway, websocket, trace, kind, "in", stored, started, close_code)
+
+
+async def _finish(gateway: MockGateway, websocket: WebSocket, trace: Trace, kind: str, direction: str,
+                  items: int, started: float, close_code: int | None, **detail: Any) -> None:
+    seconds = max(time.monotonic() - started, 1e-9)
+    await gateway.store.add_message(Message(
+        trace_id=trace.trace_id, direction=direction, kind="bulk", service=f"{trace.kind}/{kind}",
+        sent_at=time.time(), detail={"items": items, "seconds": round(seconds, 6),
+                                     "items_per_s": round(items / seconds, 1), **detail}))
+    metrics = _metrics(websocket)
+    if metrics is not None:
+        metrics.record_bulk(kind, direction, items, seconds)
+    await gateway.store.update_trace(trace.trace_id, closed_at=time.time(), close_code=close_code)
+
+
+async def export_socket(websocket: WebSocket) -> None:
+    opened = await _open(websocket, "export")
+    if opened is None:
+        return
+    gateway, trace, flow, kind, refusal = opened
+    if refusal is not None:
+        await _refuse(gateway, websocket, trace, refusal)
+        return
+    data = gateway.stateful.data
+    started = time.monotonic()
+    replayed = data.replay_exports.get((flow, kind))
+    if replayed is not None:
+        sent = await _replay(gateway, websocket, trace, data.frames(flow, kind, replayed))
+        await _finish(gateway, websocket, trace, kind, "out", sent, started, NORMAL_CLOSE, replayed=True)
+        return
+    queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue(EXPORT_QUEUE_FRAMES)
+    dropped = 0
+
+    def deliver(text: str, items: int) -> None:
+        nonlocal dropped
+        try:
+            queue.put_nowait((text, items))
+        except asyncio.QueueFull:
+            dropped += 1  # a real broker would buffer; the mock bounds its memory and says so
+
+    unsubscribe = data.subscribe(flow, kind, deliver)
+    sent = [0]  # items the tap has sent
+    writer = asyncio.create_task(_tap(gateway, websocket, trace, queue, sent))
+    close_code: int | None = None
+    try:
+        while True:  # client frames are ignored, as upstream does; we only wait for the close
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                close_code = message.get("code")
+                break
+    finally:
+        unsubscribe()
+        writer.cancel()
+        try:
+            await writer
+        except asyncio.CancelledError:
+            pass
+    await _finish(gateway, websocket, trace, kind, "out", sent[0], started, close_code,
+                  frames=trace.stats.frames_out, dropped_frames=dropped)
+
+
+async def _send(gateway: MockGateway, websocket: WebSocket, trace: Trace, text: str, items: int) -> bool:
+    """Send one export frame and journal it; False once the peer is gone."""
+    try:
+        await websocket.send_text(text)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return False
+    trace.stats.frames_out += 1
+    await gateway.store.add_message(Message(trace_id=trace.trace_id, direction="out", kind="frame",
+                                            service=f"export/{trace.path.rsplit('/', 1)[-1]}", sent_at=time.time(),
+                                            detail={"items": items, "bytes": len(text)}))
+    return True
+
+
+async def _tap(gateway: MockGateway, websocket: WebSocket, trace: Trace, queue: asyncio.Queue[tuple[str, int]],
+               sent: list[int]) -> None:
+    while True:
+        text, items = await queue.get()
+        if not await _send(gateway, websocket, trace, text, items):
+            return
+        sent[0] += items
+
+
+async def _replay(gateway: MockGateway, websocket: WebSocket, trace: Trace,
+                  frames: Iterator[tuple[str, int]]) -> int:
+    """Send every stored frame, then close normally; returns the items sent."""
+    sent = 0
+    for text, items in frames:
+        if not await _send(gateway, websocket, trace, text, items):
+            return sent
+        sent += items
+    await websocket.close(NORMAL_CLOSE)
+    return sent

@@ -1,0 +1,229 @@
+"""Bulk import/export sockets, stored-data queries, state reset and metrics, over a real uvicorn."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from mockgw.settings import Settings
+
+from ..conftest import TIMEOUT_FACTOR, contracts_from, running_gateway
+
+META_2X = {"id": "doc1", "root": "", "collection": "default"}
+META_1X = {"id": "doc1", "metadata": [], "user": "trustgraph", "collection": "default"}
+
+
+def typed(s, p, o):
+    return {"s": {"t": "i", "i": s}, "p": {"t": "i", "i": p}, "o": {"t": "l", "v": o}}
+
+
+def ve(s, p, o):
+    return {"s": {"v": s, "e": True}, "p": {"v": p, "e": True}, "o": {"v": o, "e": False}}
+
+
+def ws(url, path):
+    return url.replace("http://", "ws://") + path
+
+
+async def wait_for_items(client, count, timeout_s=5.0):
+    """Import sends no acknowledgement: poll the admin API until the store holds `count` items."""
+    async with asyncio.timeout(timeout_s * TIMEOUT_FACTOR):
+        while (await client.get("/__admin/datasets")).json()["items"] < count:
+            await asyncio.sleep(0.01)
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_2x_import_then_query_and_live_export():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            async with connect(ws(url, "/api/v1/flow/default/export/triples")) as export:
+                async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+                    await imp.send(json.dumps({"metadata": META_2X, "triples": [
+                        typed("http://ex/alice", "http://ex/knows", "Bob"),
+                        typed("http://ex/bob", "http://ex/knows", "Carol")]}))
+                    await imp.send(json.dumps({"metadata": META_2X, "triples": [
+                        typed("http://ex/alice", "http://ex/age", "30")]}))
+                await wait_for_items(client, 3)
+                exported = [json.loads(await asyncio.wait_for(export.recv(), 5 * TIMEOUT_FACTOR)) for _ in range(2)]
+            query = await client.post("/api/v1/flow/default/service/triples",
+                                      json={"s": {"t": "i", "i": "http://ex/alice"}, "collection": "default"})
+            return exported, query.json()
+
+    exported, answer = run(scenario())
+    assert [len(frame["triples"]) for frame in exported] == [2, 1]
+    assert exported[0]["metadata"] == META_2X
+    assert answer == {"response": [typed("http://ex/alice", "http://ex/knows", "Bob"),
+                                   typed("http://ex/alice", "http://ex/age", "30")]}
+
+
+def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+                await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://a", "http://p", "1")]}))
+                await imp.send(json.dumps({"metadata": META_2X, "triples": [
+                    typed("http://b", "http://p", "2"), ve("http://c", "http://p", "3")]}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+                        while True:  # frames after the bad one are lost; the server closes
+                            await imp.send(json.dumps({"metadata": META_2X,
+                                                       "triples": [typed("http://late", "http://p", "4")]}))
+                            await asyncio.sleep(0.01)
+            errors = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]
+            datasets = (await client.get("/__admin/datasets")).json()
+            return closed.value.rcvd.code, errors, datasets
+
+    code, errors, datasets = run(scenario())
+    assert code == 1000
+    (error,) = errors
+    assert error["detail"]["error"] == ("frame 1: $.triples[1].s.t: missing key 't' (that is the 1.x "
+                                        "{\"v\",\"e\"} encoding; this profile uses typed terms {\"t\": …})")
+    assert (error["detail"]["items_in_frame"], error["detail"]["kept_from_frame"]) == (2, 1)
+    assert datasets["items"] == 2  # frame 0's item and the good item of frame 1; nothing after
+
+
+def test_1x_shapes_import_and_query_with_ve_terms():
+    async def scenario():
+        async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+                await imp.send(json.dumps({"metadata": META_1X, "triples": [ve("http://ex/a", "http://ex/p", "x")]}))
+            async with connect(ws(url, "/api/v1/flow/default/import/graph-embeddings")) as imp:
+                await imp.send(json.dumps({"metadata": META_1X, "entities": [
+                    {"entity": {"v": "http://ex/a", "e": True}, "vectors": [[1.0, 0.0]]},
+                    {"entity": {"v": "http://ex/b", "e": True}, "vectors": [[0.0, 1.0]]}]}))
+            await wait_for_items(client, 3)
+            triples = await client.post("/api/v1/flow/default/service/triples",
+                                        json={"p": {"v": "http://ex/p", "e": True}, "user": "trustgraph"})
+            entities = await client.post("/api/v1/flow/default/service/graph-embeddings",
+                                         json={"vectors": [[0.1, 0.9]], "limit": 1})
+            return triples.json(), entities.json()
+
+    triples, entities = run(scenario())
+    assert triples == {"response": [ve("http://ex/a", "http://ex/p", "x")]}
+    assert entities == {"entities": [{"v": "http://ex/b", "e": True}]}
+
+
+@pytest.mark.parametrize("profile, path, status, body", [
+    ("1.7", "/api/v1/flow/default/import/triples?token=wrong", 401, b"401: Unauthorized"),
+    ("2.6.2", "/api/v1/flow/default/import/triples", 401, b'{"error":"auth failure"}'),
+    ("2.6.2", "/api/v1/flow/default/import/objects?token=s3cret", 404, b'{"error":"unknown kind"}'),
+])
+def test_refusals_before_the_upgrade(profile, path, status, body):
+    async def scenario():
+        async with running_gateway(Settings(profile=profile, token="s3cret"), []) as url:
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(ws(url, path)):
+                    pass
+            return refused.value.response
+
+    response = run(scenario())
+    assert (response.status_code, response.body) == (status, body)
+
+
+@pytest.mark.parametrize("profile, path, reason", [
+    ("2.6.2", "/api/v1/flow/nope/import/triples", "Invalid flow 'nope'"),
+    ("1.7", "/api/v1/flow/default/import/rows", "Invalid kind 'rows'"),
+    ("2.6.2", "/api/v1/flow/default/export/rows", None),
+])
+def test_unknown_flows_and_kinds_upgrade_then_close_silently(profile, path, reason):
+    async def scenario():
+        async with running_gateway(Settings(profile=profile), []) as url, httpx.AsyncClient(base_url=url) as client:
+            try:
+                async with connect(ws(url, path)) as socket:
+                    with pytest.raises(ConnectionClosed):
+                        await asyncio.wait_for(socket.recv(), 5 * TIMEOUT_FACTOR)
+                    code = socket.close_code
+            except InvalidStatus as refused:  # 2.4.5+: export of an unknown kind is a 404 before the upgrade
+                return refused.response.status_code, None
+            refusals = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]
+            return code, refusals[0]["detail"]["refused"]
+
+    code, refused = run(scenario())
+    if reason is None:
+        assert code == 404
+    else:
+        assert code == 1000 and refused.startswith(reason)
+
+
+REPLAYED = {"profiles": ["*"], "contracts": [], "datasets": [
+    {"kind": "triples", "collection": "seeded", "on_export": "replay",
+     "items": [{"s": "http://ex/a", "p": "http://ex/p", "o": "one"}, {"s": "http://ex/b", "p": "http://ex/p", "o": "two"}]},
+    {"kind": "triples", "collection": "load", "on_export": "replay", "generate": {"count": 2500, "seed": 1}},
+]}
+
+
+def test_a_replayed_dataset_is_sent_to_each_export_connection_then_closed_cleanly():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            loaded = await client.post("/__admin/contracts", json=REPLAYED)
+            assert loaded.status_code == 200, loaded.text
+            counts = []
+            for _ in range(2):
+                items = 0
+                async with connect(ws(url, "/api/v1/flow/default/export/triples"), max_size=None) as export:
+                    async for text in export:
+                        items += len(json.loads(text)["triples"])
+                    counts.append((items, export.close_code))
+            query = await client.post("/api/v1/flow/default/service/triples",
+                                      json={"collection": "seeded", "o": {"t": "l", "v": "two"}})
+            await client.post("/__admin/reset")
+            after_reset = (await client.get("/__admin/datasets")).json()["items"]
+            return counts, query.json(), after_reset
+
+    counts, answer, after_reset = run(scenario())
+    assert counts == [(2502, 1000), (2502, 1000)]
+    assert answer == {"response": [typed("http://ex/b", "http://ex/p", "two")]}
+    assert after_reset == 2502  # reset returns to the seeds
+
+
+def test_global_services_keep_state_until_reset():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            put = {"operation": "put", "values": [{"type": "prompt", "key": "system", "value": "Be terse."}]}
+            await client.post("/api/v1/config", json=put)
+            get = {"operation": "get", "keys": [{"type": "prompt", "key": "system"}]}
+            before = (await client.post("/api/v1/config", json=get)).json()
+            await client.post("/__admin/reset")
+            after = (await client.post("/api/v1/config", json=get)).json()
+            return before, after
+
+    before, after = run(scenario())
+    assert before == {"values": [{"type": "prompt", "key": "system", "value": "Be terse."}], "version": 1}
+    assert after["error"]["type"] == "request-error"
+
+
+METRICS_CONTRACT = {"id": "metrics/up", "match": {"service": "metrics", "path": "/api/metrics/query",
+                                                  "body": {"query": {"equals": "up"}}},
+                    "response": {"frames": [{"at_s": 0, "raw": '{"status":"success","data":{"result":[]}}'}]}}
+
+
+def test_metrics_routes_and_the_mocks_own_exposition():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), contracts_from(METRICS_CONTRACT)) as url, \
+                httpx.AsyncClient(base_url=url) as client:
+            bare = await client.get("/api/metrics", follow_redirects=False)
+            proxied = await client.get("/api/metrics/query", params={"query": "up"})
+            unmatched = await client.get("/api/metrics/query", params={"query": "down"})
+            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+                await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://a", "http://p", "1")] * 5}))
+            await wait_for_items(client, 5)
+            await client.post("/api/v1/config", json={"operation": "config"})
+            await asyncio.sleep(0.05)  # the import connection's summary is written as it closes
+            exposition = (await client.get("/__metrics")).text
+            return bare, proxied, unmatched, exposition
+
+    bare, proxied, unmatched, exposition = run(scenario())
+    assert (bare.status_code, bare.text) == (404, "404: Not Found")
+    assert (proxied.status_code, proxied.json()) == (200, {"status": "success", "data": {"result": []}})
+    assert unmatched.status_code == 404 and unmatched.json()["error"]["type"] == "mockgw-unmatched"
+    assert 'mockgw_requests_total{service="config",transport="rest"} 1.0' in exposition
+    assert 'mockgw_bulk_items_total{direction="in",kind="triples"} 5.0' in exposition
+    assert 'mockgw_frames_total{direction="in",service="import/triples"} 1.0' in exposition
+    assert "mockgw_replay_lateness_seconds_bucket" in exposition
+    assert "mockgw_bulk_items_per_second" in exposition
