@@ -70,6 +70,10 @@ class MockGateway:
 
     def replace_contracts(self, contracts: list[Contract]) -> None:
         self.contracts = list(contracts)
+        # Matching only ever considers a request's own service, so look those up, in load order.
+        self._by_service: dict[str, list[Contract]] = {}
+        for contract in self.contracts:
+            self._by_service.setdefault(contract.match.service, []).append(contract)
         literal_flows = {
             c.match.flow.value for c in self.contracts
             if c.match.flow is not None and c.match.flow.kind is MatcherKind.EQUALS
@@ -93,7 +97,8 @@ class MockGateway:
             # Upstream's translator raises KeyError('<field>'); the requestor answers with it at once.
             step = Step(0.0, FrameKind.RESPONSE, gateway_error(repr(missing)), True)
             return Replay("mockgw:gateway-error", (step,), None)
-        result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
+        result = match_request(self._by_service.get(request.service, ()), request, self.profile.name,
+                               self.scenario_states)
         # State answers unless the user's own contract (priority < 100) matched: see stateful.py.
         if result.contract is None or result.outcome is not Match.FULL or not overrides_state(result.contract):
             stateful = self.stateful.answer(request.service, request.flow, request.body, workspace)
@@ -104,7 +109,8 @@ class MockGateway:
     def resolve_contract(self, request: IncomingRequest, *, request_id: Any = None,
                          workspace: str | None = None) -> Replay | Unmatched:
         """Contracts only, no refusals or state: for routes outside the service table (/api/metrics/…)."""
-        result = match_request(self.contracts, request, self.profile.name, self.scenario_states)
+        result = match_request(self._by_service.get(request.service, ()), request, self.profile.name,
+                               self.scenario_states)
         return self._replay_match(result, request, request_id, workspace)
 
     def _replay_match(self, result: MatchResult, request: IncomingRequest, request_id: Any,
