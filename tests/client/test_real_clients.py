@@ -70,6 +70,9 @@ def assert_streamed_incrementally(events: list[dict[str, Any]], url: str, min_ch
     assert len(chunks) >= min_chunks
     offsets = scripted_text_offsets(url)
     first_seen = chunks[0]["t"] - sent["t"]
+    print(f"\nfirst chunk: client saw {first_seen:.3f} s, scripted {offsets[0]:.3f} s; "
+          f"last chunk: client {chunks[-1]['t'] - sent['t']:.3f} s, scripted {offsets[-1]:.3f} s; "
+          f"{len(chunks)} chunks")
     # Near its scripted time...
     assert offsets[0] - 0.05 <= first_seen <= offsets[0] + 0.5 * TIMEOUT_FACTOR
     # ...and not at the end: the client had the first chunk before half the stream was due,
@@ -125,6 +128,7 @@ def test_2x_fifteen_async_requests_share_one_connection(driver_2x, mock_2x):
     assert len(results) == 15 and not of(events, "error")
     assert len({r["data"]["text"] for r in results}) == 1  # every call got the whole, same answer
     connections = [d["trace"] for d in journal(mock_2x).values() if d["trace"]["kind"] == "socket"]
+    print(f"\njournal: {len(connections)} connection(s), stats {connections[0]['stats']}")
     assert len(connections) == 1
     assert connections[0]["stats"]["requests"] == 15
     assert connections[0]["stats"]["max_in_flight"] == 15
@@ -175,5 +179,7 @@ def test_1x_fifteen_async_requests_open_fifteen_connections(driver_1x, mock_1x):
                            args={"question": QUESTION}, streaming=True, concurrency=15)
     assert len(of(events, "result")) == 15 and not of(events, "error")
     connections = [d["trace"] for d in journal(mock_1x).values() if d["trace"]["kind"] == "socket"]
+    print(f"\njournal: {len(connections)} connection(s), max in-flight "
+          f"{sorted({c['stats']['max_in_flight'] for c in connections})}")
     assert len(connections) == 15  # 1.7.x opens a connection per call
     assert all(c["stats"]["max_in_flight"] == 1 for c in connections)
