@@ -51,16 +51,17 @@ def create_app(settings: Settings, contracts: list[Contract] | None = None,
     journal = ObservedTraceStore(store or MemoryTraceStore(max_messages=settings.journal_max_messages), metrics)
     gateway = MockGateway(settings, contracts, journal, seeds)
     routes = [
+        # The hot paths first: starlette tries routes in order.
+        Route("/api/v1/flow/{flow}/service/{kind}", flow_service, methods=["POST"]),
+        WebSocketRoute("/api/v1/socket", mux_socket),
         *ADMIN_ROUTES,
         Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
         Route(OPENAPI_PATH, openapi_endpoint, methods=["GET"]),
-        WebSocketRoute("/api/v1/socket", mux_socket),
         WebSocketRoute("/api/v1/flow/{flow}/import/{kind}", import_socket),
         WebSocketRoute("/api/v1/flow/{flow}/export/{kind}", export_socket),
         # Upstream routes only /api/metrics/{path}; a bare /api/metrics is aiohttp's 404 (no slash redirect).
         Route("/api/metrics", aiohttp_not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
-        Route("/api/v1/flow/{flow}/service/{kind}", flow_service, methods=["POST"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]

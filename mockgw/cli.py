@@ -86,23 +86,19 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
-    from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
+    from .server import bind_socket, uvicorn_config
 
     library = load_library(settings.contracts)
     contracts = library.contracts
     app = create_app(settings, contracts, seeds=library.seeds)
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.create_server((settings.host, settings.port), family=family, backlog=2048)
+    sock = bind_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
-    config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", http=AbortableHttpProtocol,
-                            ws=AbortableWebSocketProtocol, ws_max_size=52_428_800, ws_ping_interval=None,
-                            timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, settings.log_level))
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -25,6 +32,7 @@ from starlette.responses import Response
 
 from .journal import Message, Trace, TraceStore
 
+REMEMBERED_REQUESTS = 100_000  # request id -> service, for labelling response frames; oldest forgotten first
 LATENESS_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 METRICS_PATH = "/__metrics"
 
@@ -89,6 +97,14 @@ class ObservedTraceStore:
         self.metrics = metrics
         self._services: dict[tuple[str, Any], str] = {}  # (trace id, request id) -> service
         self._by_trace: dict[str, list[tuple[str, Any]]] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}  # labels() is slow; this runs once a frame
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.dropped_messages
@@ -116,11 +132,13 @@ class ObservedTraceStore:
             key = (message.trace_id, message.request_id)
             self._services[key] = message.service
             self._by_trace.setdefault(message.trace_id, []).append(key)
-            metrics.requests.labels(message.service, trace.kind if trace else "unknown").inc()
-            metrics.frames.labels(message.service, "in").inc()
+            if len(self._services) > REMEMBERED_REQUESTS:  # a socket that never closes must not grow this
+                self._services.pop(next(iter(self._services)))
+            self._child(metrics.requests, message.service, trace.kind if trace else "unknown").inc()
+            self._child(metrics.frames, message.service, "in").inc()
         elif message.kind == "frame":
             service = message.service or self._services.get((message.trace_id, message.request_id), "(none)")
-            metrics.frames.labels(service, message.direction).inc()
+            self._child(metrics.frames, service, message.direction).inc()
         if message.scheduled_at is not None and message.sent_at is not None:
             metrics.lateness.observe(max(0.0, message.sent_at - message.scheduled_at))
 

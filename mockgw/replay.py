@@ -52,10 +52,11 @@ def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: flo
         [f.at_s for f in contract.frames],
         speed=speed * contract.speed,
         jitter=contract.jitter,
-        rng=request_rng(contract.jitter, sequence),
+        rng=request_rng(contract.jitter, sequence) if contract.jitter else None,
     )
     steps = tuple(
-        Step(offset, frame.kind, render(frame.body, context, missing), frame.complete)
+        Step(offset, frame.kind, render(frame.body, context, missing) if frame.templated else frame.body,
+             frame.complete)
         for offset, frame in zip(offsets, contract.frames)
     )
     fault = contract.fault

@@ -35,11 +35,12 @@ def plan_offsets(
     """
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
-    rng = rng or random.Random(jitter.seed if jitter else 0)
+    if jitter is not None and rng is None:
+        rng = random.Random(jitter.seed)
     offsets: list[float] = []
     previous = 0.0
     for at_s in recorded_s:
-        offset = at_s / speed + (jitter_sample(jitter, rng) if jitter else 0.0)
+        offset = at_s / speed + (jitter_sample(jitter, rng) if jitter and rng else 0.0)
         previous = max(previous, offset)
         offsets.append(previous)
     return offsets

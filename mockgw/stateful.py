@@ -10,6 +10,7 @@ holds data of that kind. `reset()` returns to the seeded state.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def overrides_state(contract: Contract) -> bool:
     return contract.priority < STATEFUL_PRIORITY and not _bundled(contract.file)
 
 
+@functools.lru_cache(maxsize=1024)
 def _bundled(file: str) -> bool:
+    # Cached: it resolves paths (syscalls) and is asked on every request; contract files are few.
     try:
         return Path(file).resolve().is_relative_to(BUNDLED_CONTRACTS.resolve())
     except (OSError, ValueError):
@@ -49,11 +52,12 @@ def frames_replay(service: str, frames: list[dict[str, Any]]) -> Replay:
 
 
 class StatefulServices:
-    def __init__(self, profile: Profile, static_flows: Iterable[str] = ("default",), seeds: Seeds = Seeds()) -> None:
+    def __init__(self, profile: Profile, static_flows: Iterable[str] = ("default",),
+                 seeds: Seeds | None = None) -> None:
         self.profile = profile
         self.default_tenant = "trustgraph" if profile.tenancy_key == "user" else "default"
         self.static_flows = set(static_flows)
-        self.seeds = seeds.serving(profile.name)
+        self.seeds = (seeds or Seeds()).serving(profile.name)
         self.data = DataStore(profile)
         self.state = ServiceState()
         self.reset()
@@ -63,7 +67,8 @@ class StatefulServices:
         """Forget everything stored and changed; apply the seeds again. ContractsInvalid on a bad seed."""
         self.data = DataStore(self.profile)
         self.state = ServiceState()
-        self.state.blueprints[DEFAULT_BLUEPRINT] = default_blueprint(self.profile.flow_services)
+        self.state.blueprints[DEFAULT_BLUEPRINT] = default_blueprint(
+            self.profile.flow_services, self.profile.bulk_import_kinds | self.profile.bulk_export_kinds)
         for flow in sorted(self.static_flows):
             self.state.start_flow(flow)
         errors: list[ContractError] = []
@@ -75,12 +80,20 @@ class StatefulServices:
             raise ContractsInvalid(errors)
 
     def replace_seeds(self, seeds: Seeds) -> None:
-        self.seeds = seeds.serving(self.profile.name)
-        self.reset()
+        """Start over from `seeds`; ContractsInvalid (and the old seeds kept) if one cannot be stored."""
+        self._use_seeds(seeds.serving(self.profile.name))
 
     def add_seeds(self, seeds: Seeds) -> None:
-        self.seeds = self.seeds + seeds.serving(self.profile.name)
-        self.reset()
+        self._use_seeds(self.seeds + seeds.serving(self.profile.name))
+
+    def _use_seeds(self, seeds: Seeds) -> None:
+        previous, self.seeds = self.seeds, seeds
+        try:
+            self.reset()
+        except ContractsInvalid:
+            self.seeds = previous
+            self.reset()
+            raise
 
     def add_static_flows(self, flows: Iterable[str]) -> None:
         for flow in flows:
@@ -149,11 +162,11 @@ class StatefulServices:
             state.processing.setdefault(tenant, {})[record["id"]] = dict(record)
         for core_id, core in raw.get("knowledge", {}).items():
             for kind, items in core.items():
-                family = f"{tenant}\x00de" if kind == "document-embeddings" else tenant
+                cores = state.de_cores if kind == "document-embeddings" else state.kg_cores
                 converted, problems = self._convert(kind, items, seed.file,
                                                     f"{seed.json_path}.knowledge.{core_id}.{kind}")
                 errors.extend(problems)
-                state.kg_cores.setdefault(family, {}).setdefault(core_id, {}).setdefault(kind, []).extend(converted)
+                cores.setdefault(tenant, {}).setdefault(core_id, {}).setdefault(kind, []).extend(converted)
         for name, record in raw.get("collections", {}).items():
             state.collections.setdefault(tenant, {})[name] = dict(record)
         return errors

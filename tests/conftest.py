@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import uvicorn
 from mockgw.app import create_app
 from mockgw.contract import load_contract_document
 from mockgw.settings import Settings
-from mockgw.transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
+from mockgw.server import bind_socket, uvicorn_config
 
 TIMEOUT_FACTOR = float(os.environ.get("MOCKGW_TESTS_TIMEOUT_FACTOR", "1"))
 REPO = Path(__file__).resolve().parents[1]
@@ -40,11 +39,8 @@ def contracts_from(*contracts: dict[str, Any], profiles: list[str] | None = None
 @contextlib.asynccontextmanager
 async def running_gateway(settings: Settings, contracts: list[Any] | None = None) -> AsyncIterator[str]:
     """Serve `contracts` (default: the bundled library) on 127.0.0.1:<free port>; yield the base URL."""
-    app = create_app(settings, contracts)
-    sock = socket.create_server(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", http=AbortableHttpProtocol,
-                            ws=AbortableWebSocketProtocol, ws_ping_interval=None)
-    server = uvicorn.Server(config)
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn_config(create_app(settings, contracts)))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(5 * TIMEOUT_FACTOR):
         while not server.started:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ import jsonschema
 from jsonschema.exceptions import best_match
 
 from ..errors import ContractError, ContractsInvalid
+from ..templating import template_names
 from .checks import check_document
-from .seeds import Seeds, build_seeds
 from .model import (
     Contract,
     Fault,
@@ -32,6 +32,7 @@ from .model import (
     RequestMatch,
     Scenario,
 )
+from .seeds import Seeds, build_seeds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_CONTRACTS = REPO_ROOT / "contracts"
@@ -59,7 +60,7 @@ class Library:
     """What a contracts directory holds: the contracts, and the datasets and state to start from."""
 
     contracts: list[Contract]
-    seeds: Seeds = Seeds()
+    seeds: Seeds = field(default_factory=Seeds)
 
 
 def load_contracts(directory: Path | str) -> list[Contract]:
@@ -183,7 +184,8 @@ def _build_contract(raw: dict[str, Any], file: str, json_path: str, file_profile
 def _build_frame(raw: dict[str, Any], *, is_last: bool) -> Frame:
     for kind in FrameKind:
         if kind.value in raw:
-            return Frame(raw["at_s"], kind, raw[kind.value], raw.get("complete", is_last))
+            body = raw[kind.value]
+            return Frame(raw["at_s"], kind, body, raw.get("complete", is_last), any(template_names(body)))
     raise AssertionError("the schema requires response, error or raw")
 
 

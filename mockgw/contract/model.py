@@ -52,6 +52,7 @@ class Frame:
     kind: FrameKind
     body: Any  # response dict, error dict or raw text, before templating
     complete: bool
+    templated: bool = False  # body holds ${…}: rendered per request; otherwise shared as is
 
 
 class FaultKind(enum.Enum):

@@ -68,12 +68,9 @@ class MuxSession:
         self._workers: deque[list[Any]] = deque()  # [key, finished], oldest first
         self._waiting: deque[tuple[int, Envelope]] = deque()
         self._next_key = 0
+        self.running = 0  # started and not finished (the listed ones include finished ones)
         self.max_running = 0
         self.peak_waiting = 0
-
-    @property
-    def running(self) -> int:
-        return sum(1 for _, finished in self._workers if not finished)
 
     @property
     def listed(self) -> int:
@@ -106,8 +103,9 @@ class MuxSession:
     def request_finished(self, key: int) -> list[Action]:
         """A replay ended (its last frame sent, or failed). May start waiting requests."""
         for worker in self._workers:
-            if worker[0] == key:
+            if worker[0] == key and not worker[1]:
                 worker[1] = True
+                self.running -= 1
                 break
         while self._workers and self._workers[0][1]:
             self._workers.popleft()
@@ -118,6 +116,7 @@ class MuxSession:
         while self._waiting and len(self._workers) < self.limits.running:
             key, envelope = self._waiting.popleft()
             self._workers.append([key, False])
+            self.running += 1
             started.append(Start(key, envelope))
         self.max_running = max(self.max_running, self.running)
         return started

@@ -75,11 +75,11 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
         body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None)
     incoming = IncomingRequest(
         transport="rest", service=service, body=body, flow=flow, method=request.method,
-        path=request.url.path, headers={k.lower(): v for k, v in request.headers.items()},
+        path=request.scope["path"], headers={k.lower(): v for k, v in request.headers.items()},
     )
     arrived = time.time()
     trace_id = await gateway.store.create_trace(Trace(
-        trace_id="", kind="rest", profile=gateway.profile.name, path=request.url.path, opened_at=arrived,
+        trace_id="", kind="rest", profile=gateway.profile.name, path=request.scope["path"], opened_at=arrived,
         client=f"{request.client.host}:{request.client.port}" if request.client else "",
     ))
     await gateway.store.add_message(Message(
@@ -145,15 +145,16 @@ async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: R
     events = _LastStep(replay, done)
     playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
     playback.start()
-    gone = asyncio.ensure_future(_client_gone(request))
-    try:
-        # A client that hangs up mid-replay ends it: nothing waits out a long stall for nobody.
-        await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-        playback.cancel()
-    if not done.done():
-        return Response(status_code=499)  # never sent: the client is gone (nginx's "client closed request")
+    if not done.done():  # an instant answer needs no watcher
+        gone = asyncio.ensure_future(_client_gone(request))
+        try:
+            # A client that hangs up mid-replay ends it: nothing waits out a long stall for nobody.
+            await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            playback.cancel()
+        if not done.done():
+            return Response(status_code=499)  # never sent: the client is gone (nginx's "client closed request")
     contract = next((c for c in gateway.contracts if c.id == replay.contract_id), None)
     if events.dropped:
         await _journal_fault(gateway, trace_id, replay.contract_id)

@@ -1,0 +1,32 @@
+"""Binding the listening socket and configuring uvicorn: shared by `mockgw serve` and the tests."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+
+from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
+
+MAX_MESSAGE_BYTES = 52_428_800  # upstream's max_msg_size, every version
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (0 = any free port).
+
+    TCP_NODELAY is set here because accepted sockets inherit it, and asyncio
+    does not set it on connections of a socket handed in by the caller:
+    without it every keep-alive response waits ~40 ms for a delayed ACK.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def uvicorn_config(app: Any, log_level: str = "warning") -> uvicorn.Config:
+    return uvicorn.Config(
+        app, log_level=log_level, lifespan="off", http=AbortableHttpProtocol, ws=AbortableWebSocketProtocol,
+        ws_max_size=MAX_MESSAGE_BYTES, ws_ping_interval=None, timeout_graceful_shutdown=3,
+    )
