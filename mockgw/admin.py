@@ -63,7 +63,7 @@ async def index(request: Request) -> Response:
     gateway = _gateway(request)
     return JSONBody({"profile": gateway.profile.name, "profiles": sorted(PROFILES),
                      "contracts": len(gateway.contracts), "serving": len(gateway.serving()),
-                     "speed": gateway.settings.speed, "flows": sorted(gateway.flows)})
+                     "speed": gateway.settings.speed, "flows": sorted(gateway.stateful.flows())})
 
 
 @admin_endpoint
@@ -92,15 +92,15 @@ async def post_contracts(request: Request) -> Response:
         return JSONBody({"error": f"<admin>: $: not valid JSON: {exc}"}, 400)
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
-    try:
+    try:  # seeds first: one the serving profile cannot store refuses the whole document
         if request.query_params.get("mode") == "replace":
-            gateway.replace_contracts(contracts)
             gateway.stateful.replace_seeds(library.seeds)
+            gateway.replace_contracts(contracts)
         else:
-            gateway.add_contracts(contracts)
             if library.seeds.datasets or library.seeds.states:
                 gateway.stateful.add_seeds(library.seeds)
-    except ContractsInvalid as exc:  # a seed the serving profile cannot store
+            gateway.add_contracts(contracts)
+    except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
     return JSONBody({"loaded": [c.id for c in contracts], "contracts": len(gateway.contracts)})
 
@@ -115,8 +115,8 @@ async def reload_contracts(request: Request) -> Response:
     try:
         library = await asyncio.to_thread(load_library, path)
         contracts = library.contracts
-        gateway.replace_contracts(contracts)
         gateway.stateful.replace_seeds(library.seeds)
+        gateway.replace_contracts(contracts)
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
     return JSONBody({"contracts": len(contracts), "directory": str(path)})

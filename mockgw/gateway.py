@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .contract.model import Contract, MatcherKind
+from .contract.seeds import Seeds
 from .journal import MemoryTraceStore, Message, TraceStore
 from .matching import IncomingRequest, Match, MatchResult, match_request
 from .profiles import Profile, resolve_profile
@@ -22,7 +23,6 @@ from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
 from .replay import Replay, Step, prepare_replay, template_context
 from .settings import Settings
-from .contract.seeds import Seeds
 from .stateful import StatefulServices, overrides_state
 
 

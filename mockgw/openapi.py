@@ -98,9 +98,13 @@ def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = F
             "summary": "Prometheus HTTP API proxy, answered from contracts of service \"metrics\"",
             "parameters": [{"name": "path", "in": "path", "required": True,
                             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}}],
-            "responses": {"200": {"description": "The recorded Prometheus answer",
-                                  "content": {"application/json": {"schema": {}}}},
-                          **_common_responses(profile, authenticated)},
+            "responses": {"200": {"description": "The recorded Prometheus answer, relayed as text",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          "404": {"description": "Prometheus' 404 for a path it does not serve (a contract), "
+                                                 "or mockgw's unmatched answer (JSON)",
+                                  "content": {"text/plain": {"schema": {"type": "string"}},
+                                              "application/json": {"schema": _ANY_OBJECT}}},
+                          **{k: v for k, v in _common_responses(profile, authenticated).items() if k != "404"}},
         }
     }
     document: dict[str, Any] = {

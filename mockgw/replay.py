@@ -33,6 +33,8 @@ class Replay:
     steps: tuple[Step, ...]
     fault: Fault | None
     missing_templates: tuple[str, ...] = ()
+    status: int = 200  # REST only
+    headers: tuple[tuple[str, str], ...] = ()  # REST only
 
     @property
     def duration_s(self) -> float:
@@ -62,7 +64,7 @@ def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: flo
     fault = contract.fault
     if fault is not None and fault.kind is FaultKind.STALL and fault.for_s is not None:
         fault = Fault(fault.kind, fault.after_frame, for_s=fault.for_s / (speed * contract.speed))
-    return Replay(contract.id, steps, fault, tuple(missing))
+    return Replay(contract.id, steps, fault, tuple(missing), contract.status, contract.headers)
 
 
 def socket_text(step: Step, request_id: Any, profile: Profile) -> str:

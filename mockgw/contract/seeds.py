@@ -75,7 +75,7 @@ def build_seeds(document: dict[str, Any], file: Path | str) -> Seeds:
         dataset for i, raw in enumerate(document.get("datasets", []))
         if (dataset := _build_dataset(raw, Path(file), f"$.datasets[{i}]", served, problems)) is not None
     )
-    states = ()
+    states: tuple[StateSeed, ...] = ()
     if "state" in document:
         _check_state(document["state"], problems)
         states = (StateSeed(str(file), "$.state", document["state"], served),)

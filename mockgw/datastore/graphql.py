@@ -164,13 +164,21 @@ def parse_query(text: str, variables: Mapping[str, Any] | None = None) -> list[F
     return _Parser(text, variables or {}).document()
 
 
-_OPERATORS = {
-    "eq": lambda a, b: _loose(a) == _loose(b),
-    "ne": lambda a, b: _loose(a) != _loose(b),
-    "gt": lambda a, b: _number(a) is not None and _number(b) is not None and _number(a) > _number(b),
-    "gte": lambda a, b: _number(a) is not None and _number(b) is not None and _number(a) >= _number(b),
-    "lt": lambda a, b: _number(a) is not None and _number(b) is not None and _number(a) < _number(b),
-    "lte": lambda a, b: _number(a) is not None and _number(b) is not None and _number(a) <= _number(b),
+def _ordered(test: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:
+    def compare(value: Any, operand: Any) -> bool:
+        left, right = _number(value), _number(operand)
+        return left is not None and right is not None and test(left, right)
+
+    return compare
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: bool(_loose(a) == _loose(b)),
+    "ne": lambda a, b: bool(_loose(a) != _loose(b)),
+    "gt": _ordered(lambda a, b: a > b),
+    "gte": _ordered(lambda a, b: a >= b),
+    "lt": _ordered(lambda a, b: a < b),
+    "lte": _ordered(lambda a, b: a <= b),
     "in": lambda a, b: isinstance(b, list) and _loose(a) in [_loose(x) for x in b],
     "contains": lambda a, b: isinstance(a, str) and str(b) in a,
 }

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..profiles import Profile
 from ..protocol.bulk import item_vectors
+from ..protocol.services import gateway_error
 from ..protocol.terms import term_key
 from .graphql import QueryError, parse_query, run_query
 from .store import DataStore
@@ -147,10 +148,20 @@ def stored_kind(service: str, profile: Profile) -> str | None:
     return QUERY_KINDS.get(service)
 
 
+def translator_error(service: str, body: dict[str, Any], profile: Profile) -> Frames | None:
+    """What the gateway's request translator raises before any store is asked (as the bundled contracts
+    `*/missing-vector(s)` and `1.x/triples/string-term` answer when nothing is stored)."""
+    if service in ("graph-embeddings", "document-embeddings") and profile.embedding_vector_key not in body:
+        return [gateway_error(repr(profile.embedding_vector_key))]
+    if service == "triples" and not profile.typed_terms and any(isinstance(body.get(p), str) for p in "spo"):
+        return [gateway_error("string indices must be integers, not 'str'")]  # 1.x reads term["v"]
+    return None
+
+
 def answer_query(store: DataStore, profile: Profile, service: str, flow: str, body: Any) -> Frames | None:
     """Inner response frames for a flow-service query over stored data, or None when the store holds
     nothing of that kind in `flow` (then contracts answer)."""
     kind = stored_kind(service, profile)
     if kind is None or not isinstance(body, dict) or not store.holds(flow, kind):
         return None
-    return ANSWERS[service](store, profile, flow, body)
+    return translator_error(service, body, profile) or ANSWERS[service](store, profile, flow, body)

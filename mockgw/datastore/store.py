@@ -20,7 +20,13 @@ from typing import Any
 import orjson
 
 from ..profiles import Profile
-from ..protocol.bulk import ITEMS_KEY, ROW_KINDS, ImportFrame, encode_frame, export_metadata
+from ..protocol.bulk import (
+    ITEMS_KEY,
+    ROW_KINDS,
+    ImportFrame,
+    encode_frame,
+    export_metadata,
+)
 from .generate import GeneratedRun, generate_items
 
 Key = tuple[str, str, str]  # (flow, collection, kind)

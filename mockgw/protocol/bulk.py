@@ -31,6 +31,15 @@ ITEMS_KEY: dict[str, str] = {
     "rows": "values",
 }
 ROW_KINDS = frozenset({"objects", "rows"})
+# The flow interface each kind's socket uses (§3.1); a flow whose blueprint lacks it refuses the socket.
+FLOW_INTERFACE: dict[str, str] = {
+    "triples": "triples-store",
+    "graph-embeddings": "graph-embeddings-store",
+    "document-embeddings": "document-embeddings-store",
+    "entity-contexts": "entity-contexts-load",
+    "objects": "objects-store",
+    "rows": "rows-store",
+}
 # 1.x requires metadata.metadata (the subgraph) for these (§3.3: KeyError if absent).
 SUBGRAPH_KINDS = frozenset({"triples", "graph-embeddings", "entity-contexts"})
 
@@ -137,14 +146,14 @@ def _first_bad_triple(items: list[Any], typed: bool) -> int | None:
     try:
         if typed:
             vk = TYPED_VALUE_KEY
-            for index, triple in enumerate(items):  # noqa: B007 — index is read in the handler
+            for index, triple in enumerate(items):
                 s, p, o = triple["s"], triple["p"], triple["o"]
                 # A quoted triple's value is an object, so it too takes the careful path.
                 if type(s[vk[s["t"]]]) is not str or type(p[vk[p["t"]]]) is not str \
                         or type(o[vk[o["t"]]]) is not str:
                     return index
         else:
-            for index, triple in enumerate(items):  # noqa: B007
+            for index, triple in enumerate(items):
                 s, p, o = triple["s"], triple["p"], triple["o"]
                 if type(s["v"]) is not str or type(p["v"]) is not str or type(o["v"]) is not str \
                         or type(s["e"]) is not bool or type(p["e"]) is not bool or type(o["e"]) is not bool:
@@ -282,13 +291,13 @@ def convert_item(kind: str, item: dict[str, Any], profile: Profile) -> dict[str,
     """An item written in any version's shape (or with plain-string terms), in `profile`'s shape.
 
     Used for seeded datasets, so one dataset file serves every profile.
-    Raises ValueError naming what cannot be converted.
+    Raises ValueError (or TypeError) naming what cannot be converted.
     """
     if not isinstance(item, dict):
-        raise ValueError(f"an item must be an object, got {json_type(item)}")
+        raise TypeError(f"an item must be an object, got {json_type(item)}")
     typed = profile.typed_terms
     if kind == "triples":
-        out = {part: convert_term(item[part], typed) for part in ("s", "p", "o") if part in item}
+        out: dict[str, Any] = {part: convert_term(item[part], typed) for part in ("s", "p", "o") if part in item}
         missing = [p for p in ("s", "p", "o") if p not in item]
         if missing:
             raise ValueError(f"missing key {missing[0]!r}")
@@ -297,7 +306,7 @@ def convert_item(kind: str, item: dict[str, Any], profile: Profile) -> dict[str,
         return out
     if kind in ROW_KINDS:
         return item
-    out = dict(item)
+    out = dict(item)  # the other kinds keep their extra keys
     if "entity" in item:
         out["entity"] = convert_term(item["entity"], typed)
     elif kind != "document-embeddings":

@@ -85,7 +85,7 @@ def convert_term(term: Any, typed: bool) -> dict[str, Any]:
             return {"t": "i", "i": term} if is_iri else {"t": "l", "v": term}
         return {"v": term, "e": is_iri}
     if not isinstance(term, dict):
-        raise ValueError(f"a term must be a string or an object, got {json_type(term)}")
+        raise TypeError(f"a term must be a string or an object, got {json_type(term)}")
     if "t" in term:
         if typed:
             return term

@@ -15,10 +15,10 @@ def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: 
     operation = body.get("operation")
     if operation == "get":
         values = []
-        for key in _keys(body):
-            if key[0] not in space or key[1] not in space[key[0]]:
-                return request_error(f"Key error: no config value {key[0]}/{key[1]}")
-            values.append({"type": key[0], "key": key[1], "value": space[key[0]][key[1]]})
+        for kind, key in _keys(body):
+            if kind not in space or key not in space[kind]:
+                return request_error(f"Key error: no config value {kind}/{key}")
+            values.append({"type": kind, "key": key, "value": space[kind][key]})
         return [{"values": values, "version": state.config_version}]
     if operation == "put":
         for value in body.get("values") or []:

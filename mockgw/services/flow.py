@@ -56,9 +56,9 @@ def _flows(state: ServiceState, body: dict[str, Any], profile: Profile, operatio
         if flow_id is None or flow_id not in state.flows:
             return request_error(f"Flow {flow_id!r} not known")
         flow = state.flows[flow_id]
-        blueprint = state.blueprints.get(flow["blueprint"], {})
+        interfaces = state.blueprints.get(flow["blueprint"], {}).get("interfaces", {})
         definition = {f"{noun}-name": flow["blueprint"], "description": flow["description"],
-                      "parameters": flow["parameters"], "interfaces": blueprint.get("interfaces", {})}
+                      "parameters": flow["parameters"], "interfaces": interfaces}
         return [{"flow": json.dumps(definition), "description": flow["description"]}]
     if operation == "start-flow":
         blueprint = string_field(body, f"{noun}-name")

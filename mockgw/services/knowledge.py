@@ -31,7 +31,7 @@ def handle(state: ServiceState, store: DataStore, body: dict[str, Any], profile:
                              f"{', '.join(operations(profile))}")
     family = "de" if "-de-" in str(operation) else "kg"
     kinds = DE_KINDS if family == "de" else KG_KINDS
-    cores = state.kg_cores.setdefault(tenant if family == "kg" else f"{tenant}\x00de", {})
+    cores = (state.de_cores if family == "de" else state.kg_cores).setdefault(tenant, {})
     verb = str(operation).split("-")[0]
     if verb == "list":
         return [{"ids": sorted(cores)}]

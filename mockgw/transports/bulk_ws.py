@@ -26,7 +26,8 @@ from ..gateway import MockGateway
 from ..journal import Message, Trace
 from ..metrics import MockMetrics
 from ..protocol.auth import query_token_permitted, rest_denial
-from ..protocol.bulk import decode_import_frame
+from ..protocol.bulk import FLOW_INTERFACE, decode_import_frame
+from ..services.state import flow_offers
 
 NORMAL_CLOSE = 1000
 EXPORT_QUEUE_FRAMES = 10_000  # frames a slow export tap may fall behind before frames are dropped
@@ -60,6 +61,8 @@ async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trac
         refusal = f"Invalid kind {kind!r}: this profile can {direction} {', '.join(sorted(kinds))}"
     elif flow not in gateway.stateful.state.flows:
         refusal = f"Invalid flow {flow!r}"
+    elif not flow_offers(gateway.stateful.state, flow, FLOW_INTERFACE[kind]):
+        refusal = f"This kind not supported by flow: {flow!r} has no {FLOW_INTERFACE[kind]} interface"
     return gateway, trace, flow, kind, refusal
 
 
@@ -155,8 +158,8 @@ async def export_socket(websocket: WebSocket) -> None:
             dropped += 1  # a real broker would buffer; the mock bounds its memory and says so
 
     unsubscribe = data.subscribe(flow, kind, deliver)
-    sent = [0]  # items the tap has sent
-    writer = asyncio.create_task(_tap(gateway, websocket, trace, queue, sent))
+    tapped = [0]  # items the tap has sent
+    writer = asyncio.create_task(_tap(gateway, websocket, trace, queue, tapped))
     close_code: int | None = None
     try:
         while True:  # client frames are ignored, as upstream does; we only wait for the close
@@ -171,7 +174,7 @@ async def export_socket(websocket: WebSocket) -> None:
             await writer
         except asyncio.CancelledError:
             pass
-    await _finish(gateway, websocket, trace, kind, "out", sent[0], started, close_code,
+    await _finish(gateway, websocket, trace, kind, "out", tapped[0], started, close_code,
                   frames=trace.stats.frames_out, dropped_frames=dropped)
 
 

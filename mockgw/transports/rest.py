@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..contract.model import FrameKind
-from ..gateway import MockGateway, Refusal, Unmatched
+from ..gateway import MockGateway, Refusal, Resolution, Unmatched
 from ..journal import Message, Trace
 from ..matching import IncomingRequest
 from ..player import Outcome, Playback, PlayerEvents
@@ -77,25 +78,34 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
         transport="rest", service=service, body=body, flow=flow, method=request.method,
         path=request.scope["path"], headers={k.lower(): v for k, v in request.headers.items()},
     )
+    return await answer_rest(request, gateway, incoming, raw.decode("utf-8", "replace"),
+                             lambda: gateway.resolve(incoming, workspace=workspace))
+
+
+async def answer_rest(request: Request, gateway: MockGateway, incoming: IncomingRequest, text: str,
+                      resolve: Callable[[], Resolution], media_type: str = "application/json") -> Response:
+    """Journal a REST call as a trace of its own, resolve it, and answer as the gateway would.
+
+    A replayed answer is sent as `media_type` unless its contract sets a content-type header.
+    """
     arrived = time.time()
     trace_id = await gateway.store.create_trace(Trace(
         trace_id="", kind="rest", profile=gateway.profile.name, path=request.scope["path"], opened_at=arrived,
         client=f"{request.client.host}:{request.client.port}" if request.client else "",
     ))
     await gateway.store.add_message(Message(
-        trace_id=trace_id, direction="in", kind="request", text=raw.decode("utf-8", "replace"),
-        service=service, received_at=arrived,
+        trace_id=trace_id, direction="in", kind="request", text=text, service=incoming.service, received_at=arrived,
     ))
-    resolution = gateway.resolve(incoming, workspace=workspace)
+    resolution = resolve()
     if isinstance(resolution, Refusal):
         response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
-        await _journal_reply(gateway, trace_id, response, None, None, None)
+        await journal_reply(gateway, trace_id, response)
     elif isinstance(resolution, Unmatched):
         await gateway.journal_unmatched(trace_id, incoming, resolution)
         response = JSONBody({"error": resolution.to_json()}, 404)
-        await _journal_reply(gateway, trace_id, response, None, None, None)
+        await journal_reply(gateway, trace_id, response)
     else:
-        response = await _play(request, gateway, trace_id, resolution)
+        response = await _play(request, gateway, trace_id, resolution, media_type)
     await gateway.store.update_trace(trace_id, closed_at=time.time())
     return response
 
@@ -139,7 +149,7 @@ class _LastStep(PlayerEvents):
             self.done.set_result(None)
 
 
-async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: Replay) -> Response:
+async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: Replay, media_type: str) -> Response:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     events = _LastStep(replay, done)
@@ -155,19 +165,20 @@ async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: R
             playback.cancel()
         if not done.done():
             return Response(status_code=499)  # never sent: the client is gone (nginx's "client closed request")
-    contract = next((c for c in gateway.contracts if c.id == replay.contract_id), None)
     if events.dropped:
         await _journal_fault(gateway, trace_id, replay.contract_id)
         if drop_connection(request.scope):
             return Response(status_code=500)  # never reaches the client: the transport is gone
         return PlainTextResponse("mockgw: connection dropped by contract fault", 500)
-    status = contract.status if contract else 200
-    headers = dict(contract.headers) if contract else {}
+    headers = dict(replay.headers)
     if events.raw is not None:
-        response: Response = Response(events.raw, status, headers=headers, media_type="application/json")
+        response: Response = Response(events.raw, replay.status, headers=headers, media_type=media_type)
+    elif isinstance(events.body, str) and media_type != "application/json":
+        response = Response(events.body, replay.status, headers=headers, media_type=media_type)
     else:
-        response = JSONBody(events.body, status, headers=headers)
-    await _journal_reply(gateway, trace_id, response, replay.contract_id, events.deadline, loop)
+        response = JSONBody(events.body, replay.status, headers=headers, media_type=media_type)
+    scheduled = wall_time(loop, events.deadline) if events.deadline is not None else None
+    await journal_reply(gateway, trace_id, response, replay.contract_id, scheduled)
     return response
 
 
@@ -176,12 +187,11 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
-async def _journal_reply(gateway: MockGateway, trace_id: str, response: Response, contract_id: str | None,
-                         deadline: float | None, loop: asyncio.AbstractEventLoop | None) -> None:
+async def journal_reply(gateway: MockGateway, trace_id: str, response: Response, contract_id: str | None = None,
+                        scheduled_at: float | None = None) -> None:
     await gateway.store.add_message(Message(
         trace_id=trace_id, direction="out", kind="frame", text=bytes(response.body).decode("utf-8", "replace"),
-        contract_id=contract_id, sent_at=time.time(),
-        scheduled_at=wall_time(loop, deadline) if loop is not None and deadline is not None else None,
+        contract_id=contract_id, sent_at=time.time(), scheduled_at=scheduled_at,
         detail={"status": response.status_code},
     ))
 

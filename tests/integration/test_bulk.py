@@ -227,3 +227,85 @@ def test_metrics_routes_and_the_mocks_own_exposition():
     assert 'mockgw_frames_total{direction="in",service="import/triples"} 1.0' in exposition
     assert "mockgw_replay_lateness_seconds_bucket" in exposition
     assert "mockgw_bulk_items_per_second" in exposition
+
+
+SLOW_AGENT = {"id": "slow-agent", "match": {"service": "agent"},
+              "response": {"frames": [{"at_s": 0.5 * TIMEOUT_FACTOR, "response": {"answer": "late"}}]}}
+
+
+def test_metrics_show_requests_in_flight_per_open_socket():
+    async def scenario():
+        async with running_gateway(Settings(profile="1.7"), contracts_from(SLOW_AGENT)) as url, \
+                httpx.AsyncClient(base_url=url) as client:
+            async with connect(ws(url, "/api/v1/socket")) as socket:
+                await socket.send(json.dumps({"id": "req-1", "service": "agent", "flow": "default",
+                                              "request": {"question": "slow?"}}))
+                async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+                    while 'service="agent"' not in (exposition := (await client.get("/__metrics")).text):
+                        await asyncio.sleep(0.01)
+                await socket.recv()
+            return exposition
+
+    exposition = run(scenario())
+    (line,) = [x for x in exposition.splitlines() if x.startswith("mockgw_connection_in_flight{")]
+    assert line.endswith(" 1.0")
+    assert 'mockgw_open_connections{kind="socket"} 1.0' in exposition
+
+
+def test_a_seed_the_profile_cannot_store_is_refused_and_the_old_seeds_stay():
+    quoted = {"s": {"t": "t", "tr": {"s": "http://a", "p": "http://b", "o": "c"}}, "p": "http://p", "o": "x"}
+
+    async def scenario():
+        async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            good = await client.post("/__admin/contracts", json={"profiles": ["*"], "contracts": [], "datasets": [
+                {"kind": "triples", "items": [{"s": "http://a", "p": "http://p", "o": "x"}]}]})
+            bad = await client.post("/__admin/contracts", json={"profiles": ["*"], "contracts": [], "datasets": [
+                {"kind": "triples", "items": [quoted]}]})
+            await client.post("/__admin/reset")
+            return good.status_code, bad.json(), (await client.get("/__admin/datasets")).json()["items"]
+
+    good, bad, items = run(scenario())
+    assert good == 200 and items == 1
+    assert bad["problems"] == [("<admin>: $.datasets[0].items[0]: cannot be stored for profile 1.7: "
+                                "a quoted triple has no 1.x encoding")]
+
+
+def test_knowledge_cores_stream_over_the_socket_until_eos():
+    core = {"profiles": ["*"], "contracts": [], "state": {"knowledge": {"core1": {
+        "triples": [{"s": "http://ex/a", "p": "http://ex/p", "o": f"v{i}"} for i in range(1500)]}}}}
+
+    async def scenario():
+        async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            assert (await client.post("/__admin/contracts", json=core)).status_code == 200
+            async with connect(ws(url, "/api/v1/socket")) as socket:
+                await socket.send(json.dumps({"id": "k1", "service": "knowledge",
+                                              "request": {"operation": "get-kg-core", "id": "core1"}}))
+                frames = []
+                async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+                    while not frames or not frames[-1]["complete"]:
+                        frames.append(json.loads(await socket.recv()))
+            return frames
+
+    frames = run(scenario())
+    assert [len(f["response"].get("triples", {}).get("triples", [])) for f in frames] == [1000, 500, 0]
+    assert frames[-1] == {"id": "k1", "response": {"eos": True}, "complete": True}
+    assert frames[0]["response"]["triples"]["triples"][0]["s"] == {"v": "http://ex/a", "e": True}
+
+
+def test_a_flow_whose_blueprint_lacks_the_interface_closes_the_socket():
+    seeds = {"profiles": ["*"], "contracts": [], "state": {
+        "blueprints": {"query-only": {"interfaces": {"triples": {}}}},
+        "flows": {"readonly": {"blueprint": "query-only"}}}}
+
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            assert (await client.post("/__admin/contracts", json=seeds)).status_code == 200
+            async with connect(ws(url, "/api/v1/flow/readonly/import/triples")) as socket:
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(socket.recv(), 5 * TIMEOUT_FACTOR)
+            refusals = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]
+            return socket.close_code, refusals[0]["detail"]["refused"]
+
+    code, refused = run(scenario())
+    assert code == 1000
+    assert refused == "This kind not supported by flow: 'readonly' has no triples-store interface"

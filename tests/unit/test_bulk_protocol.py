@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockgw.profiles import PROFILES
-from mockgw.protocol.bulk import convert_item, decode_import_frame, encode_frame, export_metadata, item_vectors
+from mockgw.protocol.bulk import (
+    convert_item,
+    decode_import_frame,
+    encode_frame,
+    export_metadata,
+    item_vectors,
+)
 from mockgw.protocol.terms import check_term, convert_term, term_key
 
 V1, V2_2, V2 = PROFILES["1.7"], PROFILES["2.2.5"], PROFILES["2.6.2"]

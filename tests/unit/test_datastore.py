@@ -144,3 +144,12 @@ def test_graphql_subset_errors_say_where():
     else:
         raise AssertionError("expected QueryError")
     assert run_query(parse_query("{ a: person(limit: 1) }"), lambda s: [{"x": 1}, {"x": 2}]) == {"a": [{"x": 1}]}
+
+
+def test_translator_errors_come_before_the_store():
+    store = store_with(V1, "graph-embeddings", [{"entity": {"v": "http://a", "e": True}, "vectors": [[1.0]]}])
+    assert answer_query(store, V1, "graph-embeddings", "default", {"text": "Alice"}) == [
+        {"error": {"type": "gateway-error", "message": "'vectors'"}}]
+    store = store_with(V1, "triples", [triple("http://a", "http://p", "x", typed=False)])
+    assert answer_query(store, V1, "triples", "default", {"s": "http://a"}) == [
+        {"error": {"type": "gateway-error", "message": "string indices must be integers, not 'str'"}}]
