@@ -55,15 +55,16 @@ class _RequestPlayback(PlayerEvents):
         self.key = key
         self.request_id = request_id
         self.replay = replay
-        profile = connection.gateway.profile
-        self.texts = [socket_text(step, request_id, profile) for step in replay.steps]
+        self.profile = connection.gateway.profile
 
     def _out(self, text: str, deadline: float, last: bool = False) -> None:
         self.connection.outbox.put_nowait(
             Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last))
 
     def deliver(self, index: int, deadline: float) -> None:
-        self._out(self.texts[index], deadline, last=index == len(self.texts) - 1)
+        # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
+        steps = self.replay.steps
+        self._out(socket_text(steps[index], self.request_id, self.profile), deadline, last=index == len(steps) - 1)
 
     def send_malformed(self, text: str, deadline: float) -> None:
         self._out(text, deadline)
@@ -136,14 +137,17 @@ class MuxConnection:
             stats.frames_in += 1
             await self.gateway.store.add_message(Message(
                 trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
-            await self._perform(self.session.receive_text(text))
+            # Deadlines count from arrival, so time spent reading a burst of requests is not added.
+            await self._perform(self.session.receive_text(text), arrived=self.loop.time())
 
-    async def _perform(self, actions: list[Start | Reply]) -> None:
+    async def _perform(self, actions: list[Start | Reply], arrived: float | None = None) -> None:
+        """Carry out the session's actions; `arrived` is when the frame that caused them was read."""
         for action in actions:
             if isinstance(action, Reply):
                 self.outbox.put_nowait(Outgoing(encode(action.frame), self.loop.time()))
             else:
-                await self._start(action)
+                # A request released from the queue starts now; one admitted at once, when it arrived.
+                await self._start(action, self.loop.time() if arrived is None else arrived)
         self._update_stats()
 
     def _update_stats(self) -> None:
@@ -156,7 +160,7 @@ class MuxConnection:
         else:
             self.readable.set()
 
-    async def _start(self, start: Start) -> None:
+    async def _start(self, start: Start, started: float) -> None:
         envelope = start.envelope
         stats = self.trace.stats
         stats.requests += 1
@@ -184,7 +188,7 @@ class MuxConnection:
                 contract_id=resolution.contract_id,
                 detail={"template_values_missing": list(resolution.missing_templates)}))
         playback = Playback(resolution, _RequestPlayback(self, start.key, envelope.id, resolution),
-                            start=self.loop.time(), timeout_s=self.gateway.settings.backend_timeout_s,
+                            start=started, timeout_s=self.gateway.settings.backend_timeout_s,
                             loop=self.loop)
         self.playbacks[start.key] = playback
         playback.start()
