@@ -30,6 +30,13 @@ SECRET = "tg_cf_secret"  # the secured mock's token
 WRONG_TOKEN = "tg_cf_wrong"
 
 
+class Default:
+    """Marks an argument left at its default (None is a meaningful token: "construct without one")."""
+
+
+DEFAULT = Default()
+
+
 @dataclass(slots=True)
 class CaseContext:
     driver: DriverProcess
@@ -54,8 +61,9 @@ class CaseContext:
 
     def call(self, service: str, args: dict[str, Any], *, transport: str = "socket", mode: str = "sync",
              streaming: bool = False, concurrency: int = 1, timeout_s: float = 10.0, flow: str = "default",
-             token: str | None | type[...] = ..., reset: bool = True) -> tuple[DriverRun, Wire]:
-        op = {"op": "run", "url": self.url, "token": self.token if token is ... else token,
+             token: str | None | Default = DEFAULT, reset: bool = True) -> tuple[DriverRun, Wire]:
+        """Run `service` through the driver; `token` defaults to the context's."""
+        op = {"op": "run", "url": self.url, "token": self.token if isinstance(token, Default) else token,
               "transport": transport, "mode": mode, "service": service, "flow": flow, "args": args,
               "streaming": streaming, "concurrency": concurrency, "timeout_s": timeout_s}
         if mode == "async" and transport == "socket":
@@ -317,8 +325,7 @@ def _feed_export(ctx: CaseContext, items: list[dict[str, Any]], done: threading.
 
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not done.is_set():
-        traces = ctx.admin._call("GET", "/__admin/journal/traces?kind=export")["traces"]
-        if traces:
+        if ctx.admin.traces("export"):
             break
         time.sleep(0.05)
     else:

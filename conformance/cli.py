@@ -32,14 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_certify(args: argparse.Namespace) -> int:
-    from mockgw.errors import SettingsError
+    from mockgw.errors import DriverError, SettingsError
     from mockgw.profiles import PROFILES, resolve_profile
 
     from .cases import CASES, select_cases
-    from .driver import DriverError
+    from .events import Handler
+    from .mock import MockError
     from .reports import FileReports
     from .reports.progress import ProgressDisplay
-    from .runner import RunPlan, Runner
+    from .runner import Runner, RunPlan
     from .tolerances import load_tolerances
 
     if args.list:
@@ -57,13 +58,13 @@ def run_certify(args: argparse.Namespace) -> int:
             profiles += [n for n in names if n not in profiles]
         native = [resolve_profile(n).name for n in args.native_profile]
         tolerances = load_tolerances(args.tolerances)
-    except (KeyError, ValueError, OSError, SettingsError) as exc:
+    except (KeyError, TypeError, ValueError, OSError, SettingsError) as exc:
         print(f"mockgw certify: {exc}", file=sys.stderr)
         return 2
     if args.url and len(profiles) > 1:
         print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
         return 2
-    handlers: list[object] = [ProgressDisplay()]
+    handlers: list[Handler] = [ProgressDisplay()]
     files = FileReports(args.report) if args.report else None
     if files:
         handlers.append(files)
@@ -71,7 +72,7 @@ def run_certify(args: argparse.Namespace) -> int:
                    speed=args.speed, native=native, tolerances=tolerances)
     try:
         report = Runner(plan, handlers).run()
-    except DriverError as exc:
+    except (DriverError, MockError) as exc:
         print(f"mockgw certify: {exc}", file=sys.stderr)
         return 2
     if files:

@@ -18,7 +18,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+
+from mockgw.errors import DriverError, DriverTimeout
 
 from .observed import DriverRun
 
@@ -37,10 +39,6 @@ class Hello:
     @property
     def label(self) -> str:
         return f"{self.client} {self.version}"
-
-
-class DriverError(Exception):
-    """The driver could not be started or did not say hello."""
 
 
 def _validator() -> Any:
@@ -75,7 +73,7 @@ class DriverProcess:
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True, bufsize=1, cwd=self.cwd, env=env)
         except OSError as exc:
-            raise DriverError(f"cannot start driver {self.command!r}: {exc}") from exc
+            raise DriverError("hello", "", f"cannot start driver {self.command!r}: {exc}") from exc
         self._lines = queue.Queue()
         threading.Thread(target=self._pump_stdout, args=(self.proc, self._lines), daemon=True).start()
         threading.Thread(target=self._pump_stderr, args=(self.proc,), daemon=True).start()
@@ -88,12 +86,12 @@ class DriverProcess:
             event = self._next(deadline)
             if event is None:
                 self.stop()
-                raise DriverError(f"driver {self.command!r} said no hello within {self.hello_timeout_s:.0f} s"
-                                  f"{self._tail()}")
+                raise DriverTimeout("hello", self._last_stderr(),
+                                    f"driver {self.command!r} said no hello within {self.hello_timeout_s:.0f} s")
             if event is _EOF:
-                code = self.proc.wait(timeout=5)
-                self.stop()
-                raise DriverError(f"driver {self.command!r} exited before hello (code {code}){self._tail()}")
+                code = self._reap()
+                raise DriverError("hello", self._last_stderr(),
+                                  f"driver {self.command!r} exited before hello (code {code})")
             if isinstance(event, dict) and event.get("event") == "hello":
                 self.hello = Hello(str(event.get("client", "?")), str(event.get("version", "?")),
                                    str(event.get("language", "?")), frozenset(event.get("supports", [])), event)
@@ -122,19 +120,25 @@ class DriverProcess:
                     pass
 
     def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        self._reap()
+
+    def _reap(self) -> int | None:
+        """Wait for the (exiting or killed) process and close its pipes; its exit code."""
         proc, self.proc = self.proc, None
         if proc is None:
-            return
-        proc.kill()
-        proc.wait(timeout=5)
+            return None
+        code = proc.wait(timeout=5)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream:
                 try:
                     stream.close()
                 except OSError:
                     pass
+        return code
 
-    def __enter__(self) -> DriverProcess:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -168,8 +172,7 @@ class DriverProcess:
                 return DriverRun("hung", events, f"no done/unsupported within {deadline_s:.1f} s "
                                  f"(the kit stopped the driver)", started, time.time(), self._tail())
             if event is _EOF:
-                code = self.proc.wait() if self.proc else None
-                self.proc = None
+                code = self._reap()
                 return DriverRun("crashed", events, f"exit code {code}", started, time.time(), self._tail())
             if isinstance(event, str):
                 problems.append(f"not a JSON object: {event[:80]!r}")
@@ -234,6 +237,9 @@ class DriverProcess:
 
     def stderr_lines(self) -> list[str]:
         return list(self._stderr)
+
+    def _last_stderr(self) -> str:
+        return next((line for line in reversed(self._stderr) if line), "")
 
     def _tail(self) -> str:
         lines = [line for line in self._stderr if line][-5:]

@@ -12,12 +12,11 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .scripts import CONTRACTS_DIR
 
@@ -57,10 +56,13 @@ class Admin:
     def load_contracts(self, document: dict[str, Any]) -> None:
         self._call("POST", "/__admin/contracts", document)
 
+    def traces(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = f"?kind={kind}&limit=100000" if kind else "?limit=100000"
+        return self._call("GET", f"/__admin/journal/traces{query}")["traces"]  # type: ignore[no-any-return]
+
     def journal(self) -> list[dict[str, Any]]:
         """Every trace with its messages, oldest first."""
-        traces = self._call("GET", "/__admin/journal/traces?limit=100000")["traces"]
-        return [self._call("GET", f"/__admin/journal/traces/{t['trace_id']}") for t in traces]
+        return [self._call("GET", f"/__admin/journal/traces/{t['trace_id']}") for t in self.traces()]
 
     def connections(self) -> list[dict[str, Any]]:
         return self._call("GET", "/__admin/connections")["connections"]  # type: ignore[no-any-return]
@@ -127,19 +129,9 @@ class MockServer:
     def admin(self) -> Admin:
         return Admin(self.url)
 
-    def __enter__(self) -> MockServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def wait_until(predicate: Any, timeout_s: float, interval_s: float = 0.05) -> bool:
-    """Poll `predicate` until true or `timeout_s` passes (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval_s)
-    return bool(predicate())

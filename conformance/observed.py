@@ -269,6 +269,4 @@ def _is_complete(request: WireRequest) -> bool:
     if not request.frames:
         return False
     last = request.frames[-1].data
-    if isinstance(last, dict) and (last.get("complete") is True or "error" in last):
-        return True
-    return False
+    return bool(isinstance(last, dict) and (last.get("complete") is True or "error" in last))

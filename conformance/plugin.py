@@ -18,9 +18,13 @@ from typing import Any
 
 import pytest
 
+from mockgw.errors import DriverError
+from mockgw.profiles import PROFILES, resolve_profile
+
 from .cases import Case, select_cases
-from .driver import DriverError, DriverProcess
+from .driver import DriverProcess
 from .events import CaseResult, ClientInfo, Report, RunFinished
+from .mock import MockError
 from .reports import FileReports
 from .runner import ProfileRig, RunPlan, start_driver
 from .tolerances import DEFAULT_PATH, as_dict, load_tolerances
@@ -55,7 +59,6 @@ class Certification:
         option = config.option
         profiles = []
         for name in option.cf_profile:
-            from mockgw.profiles import PROFILES, resolve_profile
             names = list(PROFILES) if name == "all" else [resolve_profile(name).name]
             profiles += [n for n in names if n not in profiles]
         self.plan = RunPlan(drivers=list(option.cf_driver), profiles=profiles,
@@ -73,7 +76,7 @@ class Certification:
             try:
                 driver, info, profiles = start_driver(self.plan, command)
                 self.drivers.append((driver, info, profiles, ""))
-            except DriverError as exc:
+            except (DriverError, MockError) as exc:
                 info = ClientInfo(command, command, {}, list(self.plan.profiles) or ["?"])
                 self.drivers.append((None, info, info.native_profiles, str(exc)))
 

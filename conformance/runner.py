@@ -16,10 +16,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgw.profiles import PROFILES, resolve_profile
+from mockgw.errors import DriverError
+from mockgw.profiles import resolve_profile
 
 from .cases import OPEN_TOKEN, SECRET, Case, CaseContext
-from .driver import DriverError, DriverProcess, Hello
+from .driver import DriverProcess, Hello
 from .events import (
     CaseFinished,
     CaseResult,
@@ -153,6 +154,13 @@ def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo
     hello = driver.start()
     native = set(plan.native) or native_profiles(hello)
     profiles = list(plan.profiles) or sorted(native or {resolve_profile("latest").name})
+    if plan.url is not None:
+        # A running mock speaks one profile: certify against it, whatever the client's own is.
+        serving = str(Admin(plan.url).info()["profile"])
+        if plan.profiles and plan.profiles != [serving]:
+            driver.stop()
+            raise MockError(f"--url {plan.url} serves profile {serving}, not {', '.join(plan.profiles)}")
+        profiles = [serving]
     info = ClientInfo(hello.label, command, hello.raw, sorted(native) if native else list(profiles))
     return driver, info, profiles
 
@@ -223,5 +231,3 @@ def _probe_bulk(url: str) -> bool:
     except Exception:  # noqa: BLE001 - any refusal means "not served"
         return False
 
-
-ALL_PROFILES = list(PROFILES)

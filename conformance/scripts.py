@@ -143,7 +143,7 @@ def result_response(service: str, profile: Profile) -> dict[str, Any]:
 
 
 # What a client must hand back for each non-streaming service (found anywhere in its value).
-EXPECTED_RESULT = {
+EXPECTED_RESULT: dict[str, list[Any]] = {
     "text-completion": [RESULT_TEXT],
     "graph-rag": [RESULT_TEXT],
     "document-rag": [RESULT_TEXT],

@@ -44,7 +44,7 @@ def load_tolerances(path: Path | str | None = None) -> Tolerances:
     values: dict[str, float] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
-            raise ValueError(f"{path}: [{section}] must be a table")
+            raise TypeError(f"{path}: [{section}] must be a table")
         for key, value in table.items():
             name = _KEYS.get((section, key))
             if name is None:

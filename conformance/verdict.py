@@ -9,6 +9,7 @@ measurements it was based on.
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ def match_chunks(chunks: Sequence[ChunkSeen], request: WireRequest) -> list[tupl
 
 
 def _lateness(request: WireRequest) -> float:
-    late = [f.sent_at - f.scheduled_at for f in request.frames if f.sent_at and f.scheduled_at]
+    late = [f.sent_at - f.scheduled_at for f in request.frames if f.sent_at is not None and f.scheduled_at is not None]
     return max(late, default=0.0)
 
 
@@ -183,8 +184,8 @@ def judge_incremental(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
     if len(pairs) < 2:
         return failed(f"{len(call.chunks)} chunk(s) yielded for {frames} frames: the stream was not "
                       f"delivered piece by piece")
-    delays = [(chunk.t - request.frames[i].sent_at, i, chunk) for chunk, i in pairs
-              if request.frames[i].sent_at is not None]
+    delays = [(chunk.t - sent, i, chunk) for chunk, i in pairs
+              if (sent := request.frames[i].sent_at) is not None]
     worst, index, chunk = max(delays, key=lambda d: d[0])
     m = {"chunks": len(pairs), "frames": frames, "worst_delay_s": worst,
          "delays_s": [round(d[0], 4) for d in sorted(delays, key=lambda d: d[1])]}
@@ -204,7 +205,7 @@ def judge_inter_chunk(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
     if len(pairs) < 2:
         return failed(f"{len(pairs)} chunk(s) matched the wire: no gaps to time")
     deviations = []
-    for (a, i), (b, j) in zip(pairs, pairs[1:]):
+    for (a, i), (b, j) in itertools.pairwise(pairs):
         fa, fb = request.frames[i], request.frames[j]
         if fa.scheduled_at is None or fb.scheduled_at is None:
             continue
@@ -332,6 +333,10 @@ def judge_out_of_order(run: DriverRun, wire: Wire, expected_texts: Sequence[str]
         for f in r.frames:
             if f.content:
                 owner[f.content] = k
+    empty = next((c for c in calls if not c.text), None)
+    if empty is not None:
+        return failed(f"call {empty.call} yielded no text: its stream's frames carry nothing this client reads",
+                      texts=[c.text for c in calls])
     streams_of_call = []
     for call in calls:
         pieces = [c.text for c in call.chunks if c.text] or ([call.text] if call.text else [])
@@ -344,7 +349,7 @@ def judge_out_of_order(run: DriverRun, wire: Wire, expected_texts: Sequence[str]
     if len(set(streams_of_call)) != len(calls):
         return failed("two calls received the same stream: frames were routed to the wrong caller",
                       streams=streams_of_call)
-    overlapped = any((b.arrived_at or 0) < (a.completed_at or 0) for a, b in zip(requests, requests[1:]))
+    overlapped = any((b.arrived_at or 0) < (a.completed_at or 0) for a, b in itertools.pairwise(requests))
     finish_order = sorted(range(len(requests)), key=lambda k: requests[k].completed_at or 0.0)
     m = {"finish_order": finish_order, "connections": len(_connections_used(wire))}
     if not overlapped or finish_order == sorted(finish_order):
@@ -372,6 +377,9 @@ def judge_limit(run: DriverRun, wire: Wire, n: int, head_text: str, short_text: 
     problem = _call_problem(run, calls, n)
     if problem:
         return problem
+    empty = next((c for c in calls if not c.text), None)
+    if empty is not None:
+        return failed(f"call {empty.call} yielded no text: its stream's frames carry nothing this client reads")
     texts = sorted(c.text for c in calls)
     if texts != sorted([head_text] + [short_text] * (n - 1)):
         bad = next(c for c in calls if c.text not in (head_text, short_text))
@@ -563,7 +571,8 @@ def judge_bulk_export(run: DriverRun, items: Sequence[dict[str, Any]], tol: Tole
     m = {"items_sent": len(items), "items_reported": result.get("items"), "chunks": len(call.chunks),
          "stopped": result.get("stopped")}
     if missing:
-        return failed(f"{len(missing)} exported term(s) never reached the caller, e.g. {_short(missing[0])!r} "
+        return failed(f"{len(missing)} of {2 * len(items)} exported terms never reached the caller, e.g. "
+                      f"{_short(missing[0])!r}; it yielded {len(call.chunks)} item(s) "
                       f"(stopped: {result.get('stopped')})", **m)
     return passed(f"all {len(items)} exported items reached the caller equal", **m)
 
@@ -574,6 +583,7 @@ def judge_metrics(run: DriverRun, wire: Wire) -> Verdict:
         return problem
     calls = run.calls()
     paths = [c.path for c in wire.connections if c.kind == "rest"]
-    outcome = "result" if calls and calls[0].ok else (calls[0].error or {}).get("message") if calls else "nothing"
-    return informational(f"metrics call → {_short(outcome, 50)}; paths requested: {paths or 'none'}",
-                         paths=paths)
+    outcome = "a result" if calls and calls[0].ok else (calls[0].error or {}).get("message") if calls else "nothing"
+    where = f"the mock journaled {', '.join(paths)}" if paths else \
+        "no /api/metrics/{path} request reached the journal (a bare /api/metrics is not routed upstream)"
+    return informational(f"metrics call got {_short(outcome, 50)}; {where}", paths=paths)

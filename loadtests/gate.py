@@ -170,7 +170,7 @@ def read_stats_csv(prefix: Path | str) -> list[EntryStats]:
     entries = []
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
-            def num(key: str) -> float:
+            def num(key: str, row: dict[str, str] = row) -> float:
                 value = row.get(key, "N/A")
                 return 0.0 if value in ("", "N/A", None) else float(value)
             entries.append(EntryStats(
@@ -224,7 +224,9 @@ def _gate_at_quit(environment: Any, **_kwargs: Any) -> None:
     else:
         print(f"\nGATE PASSED: {len(rules)} rule(s) of {options.thresholds} (scale {options.gate_scale:g})",
               flush=True)
-        environment.process_exit_code = 0
+        # The gate judges failed requests (fail_ratio rules); a crash in the load code itself stays an error.
+        crashed = bool(getattr(environment.runner, "exceptions", None))
+        environment.process_exit_code = options.exit_code_on_error if crashed else 0
 
 
 def _register() -> None:

@@ -113,19 +113,15 @@ class MuxClient:
         for stream in list(self._pending.values()):
             stream.cancelled = True
             self._finish(stream, "socket closed by client")
+        if self._reader is not None:  # first, so that close() below is the socket's only reader
+            self._reader.kill(block=True, timeout=2)
+            self._reader = None
         if self._ws is not None:
             try:
                 self._ws.close(timeout=1)
             except (OSError, websocket.WebSocketException):
-                pass  # already gone; the reader fails what is pending
+                pass  # already gone
             self._ws = None
-        if self._reader is not None:
-            self._reader.kill(block=True, timeout=2)
-            self._reader = None
-
-    def send_raw(self, text: str) -> None:
-        assert self._ws is not None, "connect() first"
-        self._ws.send(text)
 
     def _finish(self, stream: Stream, error: str | None) -> None:
         self._pending.pop(stream.id, None)

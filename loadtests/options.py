@@ -1,8 +1,8 @@
 """The extra command-line options every locustfile here understands, and the guard that bounds a run.
 
-Registered on import (``loadtests.users`` imports this module), so ``locust -f loadtests/locustfile_x.py
---help`` lists them under "Custom arguments". Each also reads an environment variable (locust's
-``env_var``), e.g. ``LOCUST_TOKEN``.
+Registered on import (``loadtests.users`` imports this module); they are accepted on the command line and in
+``loadtests/locust.conf``, and a master passes them to its workers. Each also reads an environment variable
+(locust's ``env_var``), e.g. ``LOCUST_TOKEN``.
 """
 
 from __future__ import annotations

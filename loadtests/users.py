@@ -107,7 +107,7 @@ class _SocketUser(_Bounded, User):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self._services = self.services()
-        self.mux = MuxClient(ws_url(self.host, "/api/v1/socket"), token=opts.token,
+        self.mux = MuxClient(ws_url(self.host or "", "/api/v1/socket"), token=opts.token,
                              auth=AuthMode(opts.socket_auth), timeout_s=opts.request_timeout)
         self._connect()
 
@@ -155,7 +155,8 @@ class _SocketUser(_Bounded, User):
             return
         timeline = stream.timeline
         error = RuntimeError(stream.error) if stream.error else None
-        elapsed = timeline.complete_s() if timeline.frames_s else perf_counter() - timeline.sent_s
+        complete_s = timeline.complete_s()
+        elapsed = complete_s if complete_s is not None else perf_counter() - timeline.sent_s
         self._fire(self.request_type, stream.service, elapsed, stream.received_bytes, error)
         if self.streaming and timeline.frames_s:
             self._fire("TTFT", stream.service, timeline.ttft_s() or 0.0, 0, None)
@@ -187,7 +188,7 @@ class BulkImportUser(_Bounded, User):
 
     def on_start(self) -> None:
         opts = self.environment.parsed_options
-        url = ws_url(self.host, f"/api/v1/flow/{opts.flow}/import/triples") + "?token=" + quote(opts.token)
+        url = ws_url(self.host or "", f"/api/v1/flow/{opts.flow}/import/triples") + "?token=" + quote(opts.token)
         self._batch = opts.bulk_batch
         self._docs = itertools.count(1)
         self._user = f"u{id(self):x}"

@@ -57,11 +57,17 @@ async def measure_rest(url: str, connections: int, duration_s: float, max_reques
         return now < window["end"] and len(latencies) < max_requests
 
     parts = urlsplit(url)
-    clients = [(await loop.create_connection(lambda: HttpClient(request, on_response), parts.hostname,
-                                             parts.port))[1] for _ in range(connections)]
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    clients = [(await loop.create_connection(lambda: HttpClient(request, on_response), host, port))[1]
+               for _ in range(connections)]
     await asyncio.sleep(max(0.0, window["end"] - loop.time()))
-    async with asyncio.timeout(10):
-        await asyncio.gather(*(c.closed for c in clients))
+    try:  # each connection closes after its response in flight; a server that never answers gets 5 s
+        async with asyncio.timeout(5):
+            await asyncio.gather(*(c.closed for c in clients))
+    except TimeoutError:
+        for client in clients:
+            if client.transport is not None:
+                client.transport.abort()
     seconds = min(duration_s, loop.time() - window["start"])
     return {"requests": len(latencies), "errors": errors, "seconds": seconds,
             "per_s": len(latencies) / seconds, **percentiles_ms(latencies)}
@@ -130,8 +136,12 @@ async def measure_mux(url: str, connections: int, in_flight: int, duration_s: fl
 
 
 async def measure_replay(url: str, streams: int, per_connection: int, frames: int, gap_ms: float, auth: bool,
-                         prompt: str, timeout_s: float) -> dict[str, object]:
-    """Lateness of each frame = (receive - send) - k * gap, over all frames of all streams."""
+                         prompt: str, timeout_s: float, repeat: int = 1) -> dict[str, object]:
+    """Lateness of each frame = (receive - send) - k * gap, over all frames of all streams.
+
+    ``repeat`` plays the whole set of concurrent streams that many times, one set after the other, on the same
+    connections (more samples for small stream counts).
+    """
     loop = asyncio.get_running_loop()
     gap_s = gap_ms / 1000
     sent_at: dict[bytes, float] = {}
@@ -140,6 +150,7 @@ async def measure_replay(url: str, streams: int, per_connection: int, frames: in
     ttft: list[float] = []
     done = asyncio.Event()
     finished = 0
+    target = 0
 
     def on_frames(_client: WsClient, payloads: list[bytes], now: float) -> None:
         nonlocal finished
@@ -156,31 +167,35 @@ async def measure_replay(url: str, streams: int, per_connection: int, frames: in
             lateness.append(elapsed - k * gap_s)
             if COMPLETE.search(payload):
                 finished += 1
-                if finished == streams:
+                if finished == target:
                     done.set()
 
     n_conns = -(-streams // per_connection)
     clients = await asyncio.gather(*(open_authed(url, on_frames, auth) for _ in range(n_conns)))
     body = json.dumps({"system": "", "prompt": prompt, "streaming": True}).encode()
-    start = loop.time() + 0.1
-    for i in range(streams):  # starts spread evenly over one gap, as independent clients would be
-        rid = f"s{i}".encode()
-        if (delay := start + gap_s * i / streams - loop.time()) > 0:
-            await asyncio.sleep(delay)
-        seen[rid] = 0
-        sent_at[rid] = loop.time()
-        clients[i % n_conns].send_text(b'{"id":"' + rid + b'","service":"text-completion","flow":"default",'
-                                       b'"request":' + body + b"}")
-    try:
-        async with asyncio.timeout(timeout_s):
-            await done.wait()
-    except TimeoutError:
-        pass
+    deadline = loop.time() + timeout_s
+    for r in range(repeat):
+        target += streams
+        done.clear()
+        start = loop.time() + 0.1
+        for i in range(streams):  # starts spread evenly over one gap, as independent clients would be
+            rid = f"r{r}s{i}".encode()
+            if (delay := start + gap_s * i / streams - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            seen[rid] = 0
+            sent_at[rid] = loop.time()
+            clients[i % n_conns].send_text(b'{"id":"' + rid + b'","service":"text-completion","flow":"default",'
+                                           b'"request":' + body + b"}")
+        try:
+            async with asyncio.timeout_at(deadline):
+                await done.wait()
+        except TimeoutError:
+            break
     for client in clients:
         client.close()
     received = sum(seen.values())
-    return {"streams": streams, "connections": n_conns, "frames_expected": streams * frames,
-            "frames_received": received, "streams_incomplete": streams - finished,
+    return {"streams": streams, "repeat": repeat, "connections": n_conns, "frames_expected": target * frames,
+            "frames_received": received, "streams_incomplete": target - finished,
             "lateness": percentiles_ms(lateness), "ttft": percentiles_ms(ttft)}
 
 
@@ -233,11 +248,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--prompt", default="replay")
+    parser.add_argument("--repeat", type=int, default=1, help="replay: play the set of streams this many times")
     parser.add_argument("--timeout", type=float, default=30.0, help="replay: give up waiting after this")
     parser.add_argument("--server-pid", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=200, help="idle: handshakes at once")
     args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     auth = not args.no_auth
     if args.mode == "rest":
@@ -247,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
                            args.max_count)
     elif args.mode == "replay":
         coro = measure_replay(args.url, args.streams, args.per_connection, args.frames, args.gap_ms, auth,
-                              args.prompt, args.timeout)
+                              args.prompt, args.timeout, args.repeat)
     else:
         if args.connections > hard - 100:
             raise SystemExit(f"--connections {args.connections}: the open-files limit is {hard}")

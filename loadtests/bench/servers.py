@@ -11,7 +11,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 READY = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -44,7 +44,7 @@ class RunningServer:
         self.drainer.join(timeout_s)
         self.stderr_path.unlink(missing_ok=True)
 
-    def __enter__(self) -> RunningServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -133,7 +133,8 @@ async def open_ws(url: str, on_frames: Callable[[WsClient, list[bytes], float], 
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(timeout_s):
-        _, client = await loop.create_connection(lambda: WsClient(url, on_frames), parts.hostname, parts.port)
+        _, client = await loop.create_connection(lambda: WsClient(url, on_frames), parts.hostname or "127.0.0.1",
+                                                 parts.port or 80)
         await client.opened
     return client
 

@@ -36,7 +36,7 @@ def socket_trace(requests: list[dict[str, Any]], trace_id: str = "t1", max_in_fl
                              "text": json.dumps({"id": r["id"], "error": {"message": r["error"], "type": "error"},
                                                  "complete": True}),
                              "scheduled_at": started + 0.3, "sent_at": started + 0.3})
-    messages.sort(key=lambda m: m.get("received_at") or m.get("sent_at"))
+    messages.sort(key=lambda m: float(m.get("received_at") or m.get("sent_at") or 0.0))
     trace = {"trace_id": trace_id, "kind": "socket", "path": "/api/v1/socket", "opened_at": T0, "closed_at": None,
              "stats": {"max_in_flight": max_in_flight}}
     return {"trace": trace, "messages": messages}
@@ -251,7 +251,7 @@ def test_a_wrong_token_that_succeeds_fails() -> None:
 
 
 def test_a_connect_refusal_counts_as_refused() -> None:
-    events = [{"event": "error", "run_id": "r1", "call": None, "phase": "connect", "error_type": "AuthFailed",
+    events: list[dict[str, Any]] = [{"event": "error", "run_id": "r1", "call": None, "phase": "connect", "error_type": "AuthFailed",
                "message": "auth failure", "t": T0 + 0.01}, {"event": "done", "run_id": "r1", "t": T0 + 0.02}]
     verdict = v.judge_auth_refused(DriverRun("done", events, started_t=T0), wire_from_journal([]), TOL)
     assert verdict.status is Status.PASS
@@ -313,3 +313,9 @@ def test_the_shipped_tolerances_file_loads(tmp_path: Any) -> None:
     bad.write_text("[stream]\nfirst_chunk_s = 1\n")
     with pytest.raises(ValueError, match="stream.first_chunk_s is not a known tolerance"):
         load_tolerances(bad)
+
+
+def test_out_of_order_says_when_a_client_reads_no_text_at_all() -> None:
+    run = run_of({"chunks": [(T0 + 0.6, "")]}, {"chunks": [(T0 + 0.45, "")]})
+    verdict = v.judge_out_of_order(run, order_wire(True), ["A0 A1 ", "B0 B1 "], TOL)
+    assert verdict.reason == "call 0 yielded no text: its stream's frames carry nothing this client reads"

@@ -31,7 +31,7 @@ def mock_gateway() -> Iterator[RunningServer]:
 def run_locust(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
     """``locust ...`` from the repository root (so ``loadtests`` imports), bounded in time."""
     return subprocess.run([sys.executable, "-m", "locust", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout_s * TIMEOUT_FACTOR)
+                          timeout=timeout_s * TIMEOUT_FACTOR, check=False)
 
 
 def free_port() -> int:

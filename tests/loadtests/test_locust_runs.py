@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,12 +81,12 @@ def test_master_and_two_workers_share_one_bounded_run(mock_gateway: RunningServe
     port = free_port()
     loopback = ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
     master = subprocess.Popen(
-        ["python", "-m", "locust", "--config", CONF, "--host", mock_gateway.url, "--master", *loopback,
+        [sys.executable, "-m", "locust", "--config", CONF, "--host", mock_gateway.url, "--master", *loopback,
          "--expect-workers", "2", "--expect-workers-max-wait", "20", "--run-time", "4s", "--csv",
          str(tmp_path / "dist"), "--html", str(tmp_path / "dist.html")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     workers = [subprocess.Popen(
-        ["python", "-m", "locust", "-f", "loadtests/locustfile.py", "--worker", "--master-host", "127.0.0.1",
+        [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--worker", "--master-host", "127.0.0.1",
          "--master-port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(2)]
     try:

@@ -251,7 +251,7 @@ class GoodDriver:
                 result = await asyncio.wait_for(work, op.get("timeout_s", 30))
             else:
                 result = await work
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.emit("error", run_id=op["run_id"], call=index, chunks=state["index"], error_type="DriverTimeout",
                       message=f"no result within {op.get('timeout_s', 30)} s")
         except CallFailed as exc:

@@ -25,7 +25,7 @@ class ReorderingDriver(GoodDriver):
                 continue
             try:
                 after = await asyncio.wait_for(queue.get(), 0.03)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield frame
                 continue
             if _is_chunk(after):  # the defect: two chunks together come out swapped

@@ -33,7 +33,7 @@ class WrongTokenWayDriver(GoodDriver):
         await ws.send(json.dumps({"type": "auth", "token": token or ""}))
         try:
             await asyncio.wait_for(ws.recv(), 0.5)  # whatever the gateway says to that, carry on
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return ws
 

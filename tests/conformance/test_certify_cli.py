@@ -1,0 +1,81 @@
+"""`mockgw certify` end to end: its own mock, the three reports, the exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .conftest import driver_command
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def certify(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mockgw", "certify", *args], check=False, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_certify_writes_three_reports_and_exits_zero(tmp_path: Path) -> None:
+    done = certify("--driver", driver_command("good_driver", "2.6.2"), "--profile", "2.6.2",
+                   "--case", "stream/first-chunk/agent", "--case", "mux/concurrent-15", "--report", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [r["status"] for r in report["results"]] == ["pass", "pass"]
+    assert report["matrix"]["mockgw-good-driver 2.6.2"]["2.6.2"]["summary"] == "2/2 pass"
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suites.get("tests") == "2" and suites.get("failures") == "0"
+    page = (tmp_path / "report.html").read_text()
+    assert "<svg" in page and "Compatibility matrix" in page
+    assert "<script" not in page and "src=" not in page and "<link" not in page  # self-contained
+
+
+def test_a_required_failure_exits_one_and_is_in_every_report(tmp_path: Path) -> None:
+    done = certify("--driver", driver_command("buffering_driver", "2.6.2"), "--profile", "2.6.2",
+                   "--case", "stream/first-chunk/agent", "--report", str(tmp_path))
+    assert done.returncode == 1
+    assert "client overhead" in json.loads((tmp_path / "report.json").read_text())["results"][0]["reason"]
+    failure = ET.parse(tmp_path / "junit.xml").getroot().find(".//failure")
+    assert failure is not None and failure.get("type") == "required"
+    assert "required failure" in (tmp_path / "report.html").read_text()
+
+
+def test_two_drivers_fill_a_client_by_profile_matrix(tmp_path: Path) -> None:
+    done = certify("--driver", driver_command("good_driver", "2.6.2"), "--driver",
+                   driver_command("socket_per_request_driver", "2.6.2"), "--profile", "2.6.2",
+                   "--case", "mux/concurrent-15", "--report", str(tmp_path))
+    assert done.returncode == 1
+    matrix = json.loads((tmp_path / "report.json").read_text())["matrix"]
+    assert matrix["mockgw-good-driver 2.6.2"]["2.6.2"]["summary"] == "1/1 pass"
+    assert matrix["control-socket-per-request 2.6.2"]["2.6.2"]["summary"] == "0/1 pass"
+
+
+def test_certify_against_a_running_mock(tmp_path: Path) -> None:
+    serve = subprocess.Popen([sys.executable, "-m", "mockgw", "serve", "--port", "0", "--profile", "1.7"],
+                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert serve.stdout is not None
+        url = serve.stdout.readline().split()[-1]
+        done = certify("--driver", driver_command("good_driver", "1.7"), "--url", url,
+                       "--case", "result/rest/text-completion", "--case", "auth/rest/token", "--report",
+                       str(tmp_path))
+        wrong = certify("--driver", driver_command("good_driver", "1.7"), "--url", url, "--profile", "2.6.2",
+                        "--case", "result/rest/text-completion")
+    finally:
+        serve.terminate()
+        serve.wait(timeout=10)
+        serve.stdout.close()  # type: ignore[union-attr]
+    assert done.returncode == 0, done.stderr
+    assert wrong.returncode == 2 and "serves profile 1.7, not 2.6.2" in wrong.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["profiles"] == ["1.7"]  # the running mock's, not the good driver's (unknown) native one
+    statuses = {r["case"]: r["status"] for r in json.loads((tmp_path / "report.json").read_text())["results"]}
+    assert statuses == {"result/rest/text-completion": "pass", "auth/rest/token": "unsupported"}
+
+
+def test_usage_errors_exit_two() -> None:
+    assert certify("--driver", "x", "--case", "no/such-case").returncode == 2
+    assert certify("--driver", "x", "--profile", "9.9").returncode == 2
+    assert certify("--driver", f"{sys.executable} -c pass").returncode == 2

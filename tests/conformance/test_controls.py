@@ -1,0 +1,60 @@
+"""The good driver passes everything it supports; each negative control fails exactly its target cases.
+
+Fast by default: each control runs its target cases plus a few bystanders from
+other groups (which it must pass). The full sweep, every case for every
+driver on two gateway generations, is marked slow.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.cases import CASES
+from conformance.verdict import Status
+
+from .conftest import certify, failing
+
+STREAM_TIMING = {f"stream/first-chunk/{s}" for s in ("agent", "graph-rag", "document-rag", "text-completion",
+                                                      "prompt")} | {
+    "stream/first-chunk-async/agent", "stream/incremental/agent", "stream/incremental/graph-rag",
+    "stream/inter-chunk/agent", "stream/inter-chunk/text-completion"}
+INTEGRITY = {"stream/integrity/agent", "stream/integrity/graph-rag"}
+ERRORS = {c.name for c in CASES if c.group == "errors"}
+
+TARGETS = {
+    "buffering_driver": STREAM_TIMING,  # (a)
+    "serializing_driver": {"mux/concurrent-15", "mux/out-of-order", "mux/16th-17th"},  # (b)
+    "socket_per_request_driver": {"mux/concurrent-15", "mux/16th-17th"},  # (c)
+    "dropping_driver": INTEGRITY,  # (d)
+    "reordering_driver": INTEGRITY,  # (d)
+    "error_ignoring_driver": ERRORS,  # (e)
+    "wrong_token_way_driver": {"auth/rest/token", "auth/socket/token"},  # (f)
+}
+BYSTANDERS = ["stream/first-chunk/agent", "stream/integrity/agent", "result/rest/text-completion",
+              "mux/out-of-order", "errors/error-frame/socket", "auth/socket/wrong-token",
+              "disconnect/close-midstream"]
+
+
+@pytest.mark.parametrize("control", sorted(TARGETS))
+def test_negative_control_fails_exactly_its_targets(control: str) -> None:
+    targets = TARGETS[control]
+    report = certify(control, "2.6.2", sorted(targets | set(BYSTANDERS)))
+    assert failing(report) == targets, {r.case: r.reason for r in report.results}
+    assert all(r.status is Status.PASS for r in report.results if r.case not in targets)
+
+
+@pytest.mark.parametrize("gateway", ["2.6.2", "1.7"])
+def test_the_good_driver_passes_every_case_it_supports(gateway: str) -> None:
+    report = certify("good_driver", gateway, None if gateway == "2.6.2" else ["stream", "mux", "errors", "auth"])
+    assert not failing(report), {r.case: r.reason for r in report.results if r.status is Status.FAIL}
+    judged = [r for r in report.results if r.status is not Status.UNSUPPORTED]
+    assert len(judged) >= 30 if gateway == "2.6.2" else len(judged) >= 20
+    assert not report.required_failures
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gateway", ["2.6.2", "1.7"])
+@pytest.mark.parametrize("control", sorted(TARGETS))
+def test_full_sweep_fails_only_the_targets(control: str, gateway: str) -> None:
+    report = certify(control, gateway)
+    assert failing(report) == TARGETS[control], {r.case: r.reason for r in report.results if r.status is Status.FAIL}

@@ -1,0 +1,55 @@
+"""Reporters render a Report they are handed: no run, no sockets."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from conformance.events import CaseResult, ClientInfo, Report
+from conformance.reports import render_html, render_json, render_junit
+from conformance.verdict import Status
+
+
+def sample_report() -> Report:
+    report = Report(profiles=["1.7", "2.6.2"], cases=["stream/first-chunk/agent", "mux/concurrent-15"],
+                    tolerances={"first_chunk_overhead_s": 0.3})
+    report.clients = [ClientInfo("client-a 1.0", "drv-a", {"supports": ["socket"]}, ["2.6.2"])]
+    timeline = [{"connection": "t1", "request_id": f"req-{k}", "arrived": 10.0, "started": 10.0 + (1.9 if k == 16 else 0),
+                 "completed": 11.0 + (1.9 if k == 16 else 0) if k != 3 else None} for k in range(17)]
+    report.results = [
+        CaseResult("client-a 1.0", "2.6.2", "stream/first-chunk/agent", "first chunk", Status.PASS, "ok", True, 0.4,
+                   {"observed_s": 0.31, "scripted_s": 0.3, "overhead_s": 0.01}),
+        CaseResult("client-a 1.0", "2.6.2", "mux/concurrent-15", "mux", Status.FAIL, "15 connections", True, 1.2,
+                   timeline=timeline),
+        CaseResult("client-a 1.0", "1.7", "stream/first-chunk/agent", "first chunk", Status.FAIL, "<late & slow>",
+                   False, 0.4, {"observed_s": 1.1, "scripted_s": 0.3, "overhead_s": 0.8}),
+        CaseResult("client-a 1.0", "1.7", "mux/concurrent-15", "mux", Status.UNSUPPORTED, "no async", False, 0.0),
+    ]
+    return report
+
+
+def test_junit_has_a_suite_per_client_and_profile_and_types_failures() -> None:
+    root = ET.fromstring(render_junit(sample_report()).split("\n", 1)[1])
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == ["client-a 1.0 @ gateway 1.7", "client-a 1.0 @ gateway 2.6.2"]
+    assert [f.get("type") for f in root.iter("failure")] == ["compatibility", "required"]
+    assert root.find(".//skipped") is not None
+    matrix = {p.get("name"): p.get("value") for p in root.findall("properties/property")}
+    assert matrix == {"matrix:client-a 1.0:1.7": "0/1 pass (1 unsupported)", "matrix:client-a 1.0:2.6.2": "1/2 pass"}
+
+
+def test_json_carries_the_matrix_and_the_required_failures() -> None:
+    data = json.loads(render_json(sample_report()))
+    assert data["matrix"]["client-a 1.0"]["2.6.2"]["summary"] == "1/2 pass"
+    assert data["required_failures"] == ["client-a 1.0 2.6.2/mux/concurrent-15"]
+
+
+def test_html_is_one_escaped_self_contained_page_with_both_charts() -> None:
+    page = render_html(sample_report())
+    assert "&lt;late &amp; slow&gt;" in page and "<late & slow>" not in page
+    assert not re.search(r"<script|<link|src=", page)
+    svgs = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    labels = [ET.fromstring(s).get("aria-label") for s in svgs]
+    assert labels == ["first chunk time and client overhead", "mux timeline"]
+    assert "queued 1.900 s" in page  # the 17th request's wait is drawn
