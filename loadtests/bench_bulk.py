@@ -27,7 +27,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from pathlib import Path
 
 import httpx
 import orjson
+
+from loadtests.bench.servers import start_server
 from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,22 +108,9 @@ def parse_rate(frames: list[bytes], count: int, repeats: int = 3) -> float:
 @contextmanager
 def mock_process(contracts: Path) -> Iterator[tuple[str, int]]:
     """`python -m mockgw serve` on a free loopback port; yields (url, pid) and stops it by its pid."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockgw", "serve", "--port", "0", "--profile", "2.6.2",
-         "--contracts", str(contracts)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("mockgw listening on "):
-            raise RuntimeError(f"mockgw did not start: {line!r}")
-        yield line.split()[-1], process.pid
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+    argv = ["-m", "mockgw", "serve", "--port", "0", "--profile", "2.6.2", "--contracts", str(contracts)]
+    with start_server("mockgw", argv, cwd=REPO) as server:
+        yield server.url, server.pid
 
 
 def stored_items(url: str) -> int:

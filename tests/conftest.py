@@ -11,21 +11,17 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from loadtests.bench.servers import start_server
 from mockgw.app import create_app
 from mockgw.contract import load_contract_document
-from mockgw.settings import Settings
 from mockgw.server import bind_socket, uvicorn_config
+from mockgw.settings import Settings
 
 TIMEOUT_FACTOR = float(os.environ.get("MOCKGW_TESTS_TIMEOUT_FACTOR", "1"))
 REPO = Path(__file__).resolve().parents[1]
@@ -56,32 +52,9 @@ async def running_gateway(settings: Settings, contracts: list[Any] | None = None
 @contextlib.contextmanager
 def gateway_process(*args: str) -> Iterator[str]:
     """`python -m mockgw serve --port 0 ARGS` in its own process; yields its URL, stops it by pid."""
-    # stderr goes to a file: a pipe nobody reads would stall a chatty server.
-    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
-        [sys.executable, "-m", "mockgw", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=errors, text=True, cwd=REPO,
-    ) as process:
-        try:
-            first_line = _read_line_within(process, 15 * TIMEOUT_FACTOR)
-            if not first_line.startswith("mockgw listening on "):
-                errors.seek(0)
-                raise RuntimeError(f"mockgw did not start: {first_line!r}\n{errors.read()}")
-            yield first_line.split()[-1]
-        finally:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _read_line_within(process: subprocess.Popen[str], timeout_s: float) -> str:
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline() if process.stdout else ""))
-    reader.start()
-    reader.join(timeout_s)
-    return lines[0].strip() if lines else ""
+    argv = ["-m", "mockgw", "serve", "--port", "0", *args]
+    with start_server("mockgw", argv, cwd=REPO, timeout_s=15 * TIMEOUT_FACTOR) as server:
+        yield server.url
 
 
 def envelope(request_id: Any, service: str = "agent", flow: str | None = "default", **request: Any) -> str:

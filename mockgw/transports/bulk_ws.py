@@ -38,8 +38,8 @@ def _metrics(websocket: WebSocket) -> MockMetrics | None:
     return getattr(websocket.app.state, "metrics", None)
 
 
-async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trace, str, str, str | None] | None:
-    """Check auth and kind before the upgrade, accept, open a trace; the reason to close at once, if any."""
+async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trace, str, str] | None:
+    """Check auth and kind before the upgrade, accept, open a trace; None if the socket was refused."""
     gateway: MockGateway = websocket.app.state.gateway
     profile = gateway.profile
     flow, kind = websocket.path_params["flow"], websocket.path_params["kind"]
@@ -63,7 +63,10 @@ async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trac
         refusal = f"Invalid flow {flow!r}"
     elif not flow_offers(gateway.stateful.state, flow, FLOW_INTERFACE[kind]):
         refusal = f"This kind not supported by flow: {flow!r} has no {FLOW_INTERFACE[kind]} interface"
-    return gateway, trace, flow, kind, refusal
+    if refusal is not None:
+        await _refuse(gateway, websocket, trace, refusal)
+        return None
+    return gateway, trace, flow, kind
 
 
 async def _refuse(gateway: MockGateway, websocket: WebSocket, trace: Trace, reason: str) -> None:
@@ -78,10 +81,7 @@ async def import_socket(websocket: WebSocket) -> None:
     opened = await _open(websocket, "import")
     if opened is None:
         return
-    gateway, trace, flow, kind, refusal = opened
-    if refusal is not None:
-        await _refuse(gateway, websocket, trace, refusal)
-        return
+    gateway, trace, flow, kind = opened
     store, profile, data, stats = gateway.store, gateway.profile, gateway.stateful.data, trace.stats
     service = f"import/{kind}"
     started = time.monotonic()
@@ -136,10 +136,7 @@ async def export_socket(websocket: WebSocket) -> None:
     opened = await _open(websocket, "export")
     if opened is None:
         return
-    gateway, trace, flow, kind, refusal = opened
-    if refusal is not None:
-        await _refuse(gateway, websocket, trace, refusal)
-        return
+    gateway, trace, flow, kind = opened
     data = gateway.stateful.data
     started = time.monotonic()
     replayed = data.replay_exports.get((flow, kind))

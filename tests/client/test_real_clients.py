@@ -120,15 +120,23 @@ def test_2x_socket_streams_arrive_chunk_by_chunk(driver_2x, mock_2x, service, ar
     assert_streamed_incrementally(events, mock_2x)
 
 
-def test_2x_fifteen_async_requests_share_one_connection(driver_2x, mock_2x):
-    reset(mock_2x)
-    events = driver_2x.run(mock_2x, transport="socket", mode="async", service="agent",
-                           args={"question": QUESTION}, streaming=True, concurrency=15)
+def fifteen_async_agent_calls(driver, url):
+    """15 streaming agent calls at once on one async client; the events, and the sockets the journal saw."""
+    reset(url)
+    events = driver.run(url, transport="socket", mode="async", service="agent", args={"question": QUESTION},
+                        streaming=True, concurrency=15)
     results = of(events, "result")
     assert len(results) == 15 and not of(events, "error")
     assert len({r["data"]["text"] for r in results}) == 1  # every call got the whole, same answer
-    connections = [d["trace"] for d in journal(mock_2x).values() if d["trace"]["kind"] == "socket"]
-    print(f"\njournal: {len(connections)} connection(s), stats {connections[0]['stats']}")
+    connections = [d["trace"] for d in journal(url).values() if d["trace"]["kind"] == "socket"]
+    print(f"\njournal: {len(connections)} connection(s), max in-flight "
+          f"{sorted({c['stats']['max_in_flight'] for c in connections})}, requests "
+          f"{sum(c['stats']['requests'] for c in connections)}")
+    return events, connections
+
+
+def test_2x_fifteen_async_requests_share_one_connection(driver_2x, mock_2x):
+    events, connections = fifteen_async_agent_calls(driver_2x, mock_2x)
     assert len(connections) == 1
     assert connections[0]["stats"]["requests"] == 15
     assert connections[0]["stats"]["max_in_flight"] == 15
@@ -174,12 +182,6 @@ def test_1x_socket_graph_rag_sends_question_and_gets_the_gateways_keyerror(drive
 
 
 def test_1x_fifteen_async_requests_open_fifteen_connections(driver_1x, mock_1x):
-    reset(mock_1x)
-    events = driver_1x.run(mock_1x, transport="socket", mode="async", service="agent",
-                           args={"question": QUESTION}, streaming=True, concurrency=15)
-    assert len(of(events, "result")) == 15 and not of(events, "error")
-    connections = [d["trace"] for d in journal(mock_1x).values() if d["trace"]["kind"] == "socket"]
-    print(f"\njournal: {len(connections)} connection(s), max in-flight "
-          f"{sorted({c['stats']['max_in_flight'] for c in connections})}")
+    _, connections = fifteen_async_agent_calls(driver_1x, mock_1x)
     assert len(connections) == 15  # 1.7.x opens a connection per call
     assert all(c["stats"]["max_in_flight"] == 1 for c in connections)

@@ -1,0 +1,66 @@
+"""The live display: a rich progress bar over all cases, one coloured line per verdict, the matrix at the end."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..events import (
+    CaseFinished,
+    CaseStarted,
+    ClientStarted,
+    Event,
+    ProfileStarted,
+    RunAborted,
+    RunFinished,
+    RunStarted,
+)
+from ..verdict import Status
+
+STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.UNSUPPORTED: "dim", Status.INFO: "cyan"}
+
+
+class ProgressDisplay:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, soft_wrap=True)
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console, transient=True)
+        self.task: TaskID | None = None
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.progress.start()
+            self.task = self.progress.add_task("certifying", total=event.total)
+        elif isinstance(event, ClientStarted):
+            c = event.client
+            self.console.print(f"[bold]{c.label}[/] supports {', '.join(c.hello.get('supports', []))}; "
+                               f"native profile(s): {', '.join(c.native_profiles)}")
+        elif isinstance(event, ProfileStarted):
+            self.console.print(f"  gateway profile [bold]{event.profile}[/] at {event.url}")
+        elif isinstance(event, CaseStarted) and self.task is not None:
+            self.progress.update(self.task, description=f"{event.profile} {event.case}")
+        elif isinstance(event, CaseFinished) and self.task is not None:
+            r = event.result
+            mark = " [red](required)[/]" if r.required_failure else ""
+            self.console.print(f"    [{STYLE[r.status]}]{r.status.value:13}[/] {r.case:36} {r.reason}{mark}",
+                               highlight=False, markup=True)
+            self.progress.advance(self.task)
+        elif isinstance(event, RunAborted):
+            self.progress.stop()
+            self.console.print(f"[bold red]aborted:[/] {event.message}")
+        elif isinstance(event, RunFinished):
+            self.progress.stop()
+            report = event.report
+            table = Table(title="client × gateway profile")
+            table.add_column("client")
+            for p in report.profiles:
+                table.add_column(p)
+            for client in report.clients:
+                table.add_row(client.label, *(report.cell_summary(client.label, p) for p in report.profiles))
+            self.console.print(table)
+            failures = report.required_failures
+            if failures:
+                self.console.print(f"[bold red]{len(failures)} required case(s) failed[/]")
+            else:
+                self.console.print("[bold green]no required case failed[/]")
