@@ -40,12 +40,12 @@ from pathlib import Path
 import httpx
 import orjson
 
+from conformance.venvs import client_python
 from loadtests.bench.servers import start_server
 from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT_VERSION = "2.11.1"
-MAKE_VENV = REPO / "conformance" / "drivers" / "trustgraph_base" / "make_venv.sh"
 METADATA = {"id": "urn:bench:doc", "root": "", "collection": "bench"}
 TARGET_TRIPLES_S = 200_000
 TARGET_PARSE_SHARE = 1 / 3
@@ -175,14 +175,6 @@ def bench_raw(url: str, frames: list[bytes], count: int) -> float:
     return count / (done - started)
 
 
-def client_python() -> Path:
-    made = subprocess.run(["bash", str(MAKE_VENV), CLIENT_VERSION], capture_output=True, text=True, timeout=600,
-                          check=False)
-    if made.returncode != 0:
-        raise RuntimeError(f"make_venv.sh {CLIENT_VERSION} failed: {made.stderr}")
-    return Path(made.stdout.strip().splitlines()[-1])
-
-
 def bench_client(url: str, python: Path, count: int, batch: int) -> tuple[float, float]:
     """(triples/s until stored, triples/s of the client's own send loop)."""
     httpx.post(f"{url}/__admin/reset", timeout=30)
@@ -237,7 +229,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = parser.parse_args()
 
-    python = None if args.no_client else client_python()
+    python = None if args.no_client else client_python(CLIENT_VERSION)
     rows = []
     with tempfile.TemporaryDirectory() as empty, mock_process(Path(empty)) as (url, _):
         for batch in (int(b) for b in args.batches.split(",")):

@@ -7,7 +7,6 @@ import asyncio
 import os
 import socket
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from .contract import load_contracts, load_library
@@ -67,12 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    resolve_profile(args.profile)  # fail early, with the choices
     return Settings(
         host=args.host,
         port=args.port,
         contracts=args.contracts,
-        profile=ALIASES.get(args.profile, args.profile),
+        profile=resolve_profile(args.profile).name,  # fails early, naming the choices
         token=args.token or None,
         admin_token=args.admin_token or None,
         speed=_positive_float("speed", args.speed),

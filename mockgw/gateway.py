@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .contract.model import Contract, MatcherKind
+from .contract.model import Contract, FrameKind, MatcherKind
 from .contract.seeds import Seeds
 from .journal import MemoryTraceStore, Message, TraceStore
 from .matching import IncomingRequest, Match, MatchResult, match_request
 from .profiles import Profile, resolve_profile
-from .contract.model import FrameKind
 from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
 from .replay import Replay, Step, prepare_replay, template_context

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable
 
 from .contract.model import FaultKind
 from .replay import Replay

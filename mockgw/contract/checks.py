@@ -13,7 +13,7 @@ from typing import Any
 from ..profiles import ALIASES, ALL_SERVICES, PROFILES
 from ..templating import TEMPLATE_ROOTS, template_names
 
-SERVED_TRANSPORTS = frozenset({"rest", "socket", "bulk"})
+SERVED_TRANSPORTS = frozenset({"rest", "socket"})
 # "metrics": GET /api/metrics/{path}, the gateway's Prometheus proxy (not a service of the mux).
 CONTRACT_SERVICES = ALL_SERVICES | {"metrics"}
 
@@ -47,7 +47,8 @@ def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, 
         yield f"{path}.match.service", f"{service!r} is not a known service.{_did_you_mean(service, CONTRACT_SERVICES)}"
     for transport in contract.get("transports", []):
         if transport not in SERVED_TRANSPORTS:
-            yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet"
+            hint = "; bulk sockets serve the file's top-level `datasets` instead" if transport == "bulk" else ""
+            yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet{hint}"
     yield from _check_regexes(contract["match"], f"{path}.match")
     yield from _check_frames(contract["response"], f"{path}.response")
     jitter = contract.get("timing", {}).get("jitter")

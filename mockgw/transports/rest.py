@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from ..contract.model import FrameKind
 from ..gateway import MockGateway, Refusal, Resolution, Unmatched

@@ -8,7 +8,6 @@ The venvs are made by the documented command
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import threading
@@ -19,29 +18,30 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.venvs import VenvFailed, client_python
+
 from ..conftest import REPO, TIMEOUT_FACTOR
 
 CLIENT_2X = "2.11.1"
 CLIENT_1X = "1.7.9"
-MAKE_VENV = REPO / "conformance" / "drivers" / "trustgraph_base" / "make_venv.sh"
 DRIVER = REPO / "conformance" / "drivers" / "trustgraph_base" / "driver.py"
 
 
-def client_python(version: str) -> Path:
-    result = subprocess.run(["bash", str(MAKE_VENV), version], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.fail(f"make_venv.sh {version} failed:\n{result.stderr}")
-    return Path(result.stdout.strip().splitlines()[-1])
+def venv_python(version: str) -> Path:
+    try:
+        return client_python(version)
+    except VenvFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
 def python_2x() -> Path:
-    return client_python(CLIENT_2X)
+    return venv_python(CLIENT_2X)
 
 
 @pytest.fixture(scope="session")
 def python_1x() -> Path:
-    return client_python(CLIENT_1X)
+    return venv_python(CLIENT_1X)
 
 
 class Driver:

@@ -110,3 +110,13 @@ def test_faults_jitter_and_scenarios_are_built():
     assert contract.scenario.set_state == "Running"
     assert [f.kind for f in contract.frames] == [FrameKind.RAW, FrameKind.ERROR]
     assert contract.status == 503
+
+
+def test_reserved_transports_are_refused_rather_than_silently_never_served():
+    document = {"profiles": ["*"], "contracts": [session(transports=["bulk"]), {**session(transports=["sse"]),
+                                                                                "id": "other"}]}
+    assert problems(document) == [
+        "c.json: $.contracts[0].transports: transport 'bulk' is reserved but not served yet; "
+        "bulk sockets serve the file's top-level `datasets` instead",
+        "c.json: $.contracts[1].transports: transport 'sse' is reserved but not served yet",
+    ]

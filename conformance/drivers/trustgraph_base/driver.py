@@ -338,6 +338,16 @@ def method_for(flow_instance: Any, op: dict[str, Any]) -> Callable[..., Any]:
     return method
 
 
+def report_value(state: CallState, value: Any) -> None:
+    """A call's outcome: each item of a stream as a chunk, then the result; else the value itself."""
+    if is_stream(value):
+        for item in value:
+            state.chunk(item)
+        state.result(None, streamed=True)
+    else:
+        state.result(value, streamed=False)
+
+
 def sync_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, Any],
               barrier: threading.Barrier) -> None:
     # A loop of our own for this thread: the sync clients pick it up through
@@ -351,13 +361,7 @@ def sync_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, An
         pass
     try:
         emit("sent", run_id=state.run_id, call=state.call)
-        value = method(**kwargs)
-        if is_stream(value):
-            for item in value:
-                state.chunk(item)
-            state.result(None, streamed=True)
-        else:
-            state.result(value, streamed=False)
+        report_value(state, method(**kwargs))
     except BaseException as exc:  # noqa: BLE001 — every client failure is an event
         if not state.finished:
             log(f"call {state.call}: {traceback.format_exc()}")
@@ -432,12 +436,8 @@ async def async_call(state: CallState, method: Callable[..., Any], kwargs: dict[
             async for item in value:
                 state.chunk(item)
             state.result(None, streamed=True)
-        elif is_stream(value):
-            for item in value:
-                state.chunk(item)
-            state.result(None, streamed=True)
         else:
-            state.result(value, streamed=False)
+            report_value(state, value)
 
     try:
         await asyncio.wait_for(consume(), timeout_s)
