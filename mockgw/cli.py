@@ -84,7 +84,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
-    from .server import bind_socket, uvicorn_config
+    from .server import bind_socket, freeze_startup_objects, uvicorn_config
 
     library = load_library(settings.contracts)
     contracts = library.contracts
@@ -97,6 +97,7 @@ def serve(settings: Settings) -> int:
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
     server = uvicorn.Server(uvicorn_config(app, settings.log_level))
+    freeze_startup_objects()
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -8,15 +8,19 @@ many messages it dropped rather than growing without limit.
 
 All times are wall-clock seconds (`time.time()`), so the conformance kit can
 compare them with a driver's own timestamps on the same machine.
+
+Messages are stored as plain tuples and events as dicts of atoms on purpose:
+the garbage collector stops tracking those, so a journal of 200,000 frames is
+never rescanned. As dataclass instances it was, in collections that paused
+every stream on the server for up to 150 ms.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 
 @dataclass(slots=True)
@@ -58,8 +62,7 @@ class Trace:
         return asdict(self)
 
 
-@dataclass(slots=True)
-class Message:
+class Message(NamedTuple):
     trace_id: str
     direction: str  # "in" (client -> mock) | "out"
     kind: str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item"
@@ -81,9 +84,16 @@ class Message:
         return self.sent_at - self.scheduled_at
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["lateness_s"] = self.lateness_s
         return data
+
+
+_TRACE_ID, _KIND = Message._fields.index("trace_id"), Message._fields.index("kind")
+_RECEIVED_AT, _SENT_AT = Message._fields.index("received_at"), Message._fields.index("sent_at")
+_MESSAGE_ID = Message._fields.index("message_id")
+_SEQUENCE = Message._fields.index("sequence")
+assert _SEQUENCE == len(Message._fields) - 1 == _MESSAGE_ID + 1
 
 
 @runtime_checkable
@@ -105,36 +115,59 @@ class TraceStore(Protocol):
 
 
 class MemoryTraceStore:
-    """In-memory TraceStore; keeps the newest `max_messages` messages and `max_events` events."""
+    """In-memory TraceStore: keeps the newest `max_messages` messages, `max_events` events and `max_traces`
+    traces (an open connection's trace is never dropped).
 
-    def __init__(self, max_messages: int = 200_000, max_events: int = 200_000) -> None:
+    Its containers are made once and emptied in place, never replaced, so that a server which freezes its
+    start-up objects (`gc.freeze()`, see mockgw/server.py) keeps them out of every collection too: the
+    collector would otherwise walk each stored item, tracked or not, in every full collection.
+    """
+
+    def __init__(self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000) -> None:
         self.max_messages = max_messages
         self.max_events = max_events
+        self.max_traces = max_traces
         self._next_trace = itertools.count(1)
         self._next_event = 1  # never reset: a watcher's since_event_id stays meaningful
-        self._reset_state()
+        self._traces: dict[str, Trace] = {}
+        self._sequences: dict[str, int] = {}  # messages numbered so far, per trace
+        # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
+        self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
+        self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
+        self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self.dropped_messages = 0
+        self.dropped_traces = 0
 
     def _reset_state(self) -> None:
-        self._traces: dict[str, Trace] = {}
-        self._messages: dict[str, deque[Message]] = {}
-        self._message_order: deque[str] = deque()  # trace id of each stored message, oldest first
-        self._by_kind: dict[str, deque[Message]] = {}
-        self._events: deque[dict[str, Any]] = deque(maxlen=self.max_events)
+        for container in (self._traces, self._sequences, self._records, self._rare, self._events):
+            container.clear()
         self.dropped_messages = 0
+        self.dropped_traces = 0
 
     async def create_trace(self, trace: Trace) -> str:
         if not trace.trace_id:
             trace.trace_id = f"t{next(self._next_trace)}"
         self._traces[trace.trace_id] = trace
-        self._messages[trace.trace_id] = deque()
+        if len(self._traces) > self.max_traces:
+            self._drop_oldest_closed_trace()
         await self.append_event(trace.trace_id, "trace.created", {"kind": trace.kind, "path": trace.path})
         return trace.trace_id
+
+    def _drop_oldest_closed_trace(self) -> None:
+        for trace_id, trace in self._traces.items():
+            if trace.closed_at is not None:
+                del self._traces[trace_id]
+                self._sequences.pop(trace_id, None)
+                self.dropped_traces += 1
+                return  # its messages age out with the others
 
     async def get_trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
 
     async def update_trace(self, trace_id: str, **updates: Any) -> None:
-        trace = self._traces[trace_id]
+        trace = self._traces.get(trace_id)
+        if trace is None:
+            return  # dropped to keep the journal bounded
         for name, value in updates.items():
             setattr(trace, name, value)
         if "closed_at" in updates:
@@ -145,37 +178,33 @@ class MemoryTraceStore:
         return traces[-limit:]
 
     async def add_message(self, message: Message) -> str:
-        stored = self._messages.setdefault(message.trace_id, deque())
-        message.sequence = (stored[-1].sequence + 1) if stored else 1
-        message.message_id = f"{message.trace_id}:{message.sequence}"
-        stored.append(message)
-        self._message_order.append(message.trace_id)
-        if message.kind != "frame":  # frames are the bulk; index the rarer kinds
-            self._by_kind.setdefault(message.kind, deque(maxlen=self.max_messages)).append(message)
-        if len(self._message_order) > self.max_messages:
-            oldest_trace = self._message_order.popleft()
-            self._messages[oldest_trace].popleft()
+        trace_id = message.trace_id
+        sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
+        message_id = f"{trace_id}:{sequence}"
+        record = (*message[:_MESSAGE_ID], message_id, sequence)
+        if len(self._records) == self.max_messages:
             self.dropped_messages += 1
-        await self.append_event(message.trace_id, f"message.{message.kind}",
-                                {"message_id": message.message_id, "direction": message.direction,
+        self._records.append(record)
+        if message.kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
+            self._rare.append(record)
+        await self.append_event(trace_id, f"message.{message.kind}",
+                                {"message_id": message_id, "direction": message.direction,
                                  "request_id": message.request_id})
-        return message.message_id
+        return message_id
 
     async def get_message(self, message_id: str) -> Message | None:
-        trace_id, _, _ = message_id.rpartition(":")
-        return next((m for m in self._messages.get(trace_id, ()) if m.message_id == message_id), None)
+        found = next((r for r in reversed(self._records) if r[_MESSAGE_ID] == message_id), None)
+        return None if found is None else Message._make(found)
 
     async def get_trace_messages(self, trace_id: str) -> list[Message]:
-        return list(self._messages.get(trace_id, ()))
+        return [Message._make(r) for r in self._records if r[_TRACE_ID] == trace_id]
 
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
         if kind is None:
-            every: Iterable[Message] = itertools.chain.from_iterable(self._messages.values())
-            return sorted(every, key=lambda m: (m.received_at or m.sent_at or 0.0))[-limit:]
-        if kind == "frame":
-            frames = [m for msgs in self._messages.values() for m in msgs if m.kind == "frame"]
-            return frames[-limit:]
-        return list(self._by_kind.get(kind, ()))[-limit:]
+            every = sorted(self._records, key=lambda r: (r[_RECEIVED_AT] or r[_SENT_AT] or 0.0))
+        else:
+            every = [r for r in (self._records if kind == "frame" else self._rare) if r[_KIND] == kind]
+        return [Message._make(r) for r in every[-limit:]]
 
     async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
                          limit: int = 10000) -> list[dict[str, Any]]:

@@ -49,6 +49,30 @@ def template_context(request: Any, *, request_id: Any, service: str, flow: str |
 
 def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
     """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
+    if contract.jitter is None and not contract.has_templates:
+        # The same for every request: planned once. A burst of new streams must not stall the running ones
+        # while each plans its hundreds of steps.
+        return _shared_replay(contract, speed)
+    return _plan_replay(contract, context, speed=speed, sequence=sequence)
+
+
+_SHARED: dict[tuple[int, float], tuple[Contract, Replay]] = {}
+_SHARED_MAX = 4096
+
+
+def _shared_replay(contract: Contract, speed: float) -> Replay:
+    key = (id(contract), speed)
+    cached = _SHARED.get(key)
+    if cached is not None and cached[0] is contract:  # the id of a replaced contract may be reused
+        return cached[1]
+    replay = _plan_replay(contract, {}, speed=speed, sequence=0)
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    _SHARED[key] = (contract, replay)
+    return replay
+
+
+def _plan_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
     missing: list[str] = []
     offsets = plan_offsets(
         [f.at_s for f in contract.frames],

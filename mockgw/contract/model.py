@@ -120,3 +120,7 @@ class Contract:
     @property
     def duration_s(self) -> float:
         return self.frames[-1].at_s
+
+    @property
+    def has_templates(self) -> bool:
+        return any(frame.templated for frame in self.frames)
