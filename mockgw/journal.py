@@ -105,6 +105,8 @@ class TraceStore(Protocol):
     async def update_trace(self, trace_id: str, **updates: Any) -> None: ...
     async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]: ...
     async def add_message(self, message: Message) -> str: ...
+    # For code that cannot wait (frames sent from a loop timer); a backend that must wait queues the message.
+    def add_message_nowait(self, message: Message) -> Any: ...
     async def get_message(self, message_id: str) -> Message | None: ...
     async def get_trace_messages(self, trace_id: str) -> list[Message]: ...
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]: ...
@@ -178,6 +180,9 @@ class MemoryTraceStore:
         return traces[-limit:]
 
     async def add_message(self, message: Message) -> str:
+        return self.add_message_nowait(message)
+
+    def add_message_nowait(self, message: Message) -> str:
         trace_id = message.trace_id
         sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
         message_id = f"{trace_id}:{sequence}"
@@ -187,9 +192,9 @@ class MemoryTraceStore:
         self._records.append(record)
         if message.kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
-        await self.append_event(trace_id, f"message.{message.kind}",
-                                {"message_id": message_id, "direction": message.direction,
-                                 "request_id": message.request_id})
+        self._append_event(trace_id, f"message.{message.kind}",
+                           {"message_id": message_id, "direction": message.direction,
+                            "request_id": message.request_id})
         return message_id
 
     async def get_message(self, message_id: str) -> Message | None:
@@ -222,6 +227,9 @@ class MemoryTraceStore:
         return found
 
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
+        return self._append_event(trace_id, event_type, payload)
+
+    def _append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
         event_id = self._next_event
         self._next_event += 1
         self._events.append({"event_id": event_id, "trace_id": trace_id, "type": event_type, **payload})

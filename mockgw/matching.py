@@ -8,7 +8,7 @@ more criteria (the more specific one), then the one loaded first.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,23 +75,39 @@ def _check(name: str, matcher: Matcher, present: bool, value: Any) -> str | None
 
 def differences(contract: Contract, request: IncomingRequest) -> list[str]:
     """Every criterion of `contract` that `request` fails, as readable lines."""
+    return list(_failures(contract, request))
+
+
+def _failures(contract: Contract, request: IncomingRequest) -> Iterator[str]:
+    # A generator, so that checking whether a contract matches stops at its first failure and never
+    # formats a difference nobody reads.
     m = contract.match
-    found: list[str | None] = []
     if m.service != request.service:
-        found.append(f"service: expected {m.service!r}, got {request.service!r}")
-    if m.flow is not None:
-        found.append(_check("flow", m.flow, request.flow is not None, request.flow))
+        yield f"service: expected {m.service!r}, got {request.service!r}"
+    if m.flow is not None and (d := _check("flow", m.flow, request.flow is not None, request.flow)) is not None:
+        yield d
     if request.transport == "rest":
         if m.method is not None and m.method != request.method:
-            found.append(f"method: expected {m.method}, got {request.method}")
-        if m.path is not None:
-            found.append(_check("path", m.path, True, request.path))
+            yield f"method: expected {m.method}, got {request.method}"
+        if m.path is not None and (d := _check("path", m.path, True, request.path)) is not None:
+            yield d
     for name, matcher in m.headers:
-        found.append(_check(f"header {name}", matcher, name in request.headers, request.headers.get(name)))
+        if (d := _check(f"header {name}", matcher, name in request.headers, request.headers.get(name))) is not None:
+            yield d
     for dotted, matcher in m.body:
         value = lookup_path(request.body, dotted)
-        found.append(_check(f"body.{dotted}", matcher, not is_missing(value), None if is_missing(value) else value))
-    return [d for d in found if d is not None]
+        if (d := _check(f"body.{dotted}", matcher, not is_missing(value),
+                        None if is_missing(value) else value)) is not None:
+            yield d
+
+
+def _scenario_failure(contract: Contract, states: Mapping[str, str]) -> str | None:
+    scenario = contract.scenario
+    if scenario is not None and scenario.when_state is not None:
+        state = states.get(scenario.name, "Started")
+        if state != scenario.when_state:
+            return f"scenario {scenario.name!r}: expected state {scenario.when_state!r}, is {state!r}"
+    return None
 
 
 def _criteria_count(contract: Contract) -> int:
@@ -107,27 +123,25 @@ def match_request(
 ) -> MatchResult:
     """The contract that answers `request`, or the nearest miss with its differences."""
     states = scenario_states or {}
+    serving = [c for c in contracts if c.serves(profile, request.transport)]
     best: tuple[tuple[int, int, int], Contract] | None = None
-    nearest: tuple[Contract, list[str]] | None = None
-    for order, contract in enumerate(contracts):
-        if not contract.serves(profile, request.transport):
-            continue
-        missed = differences(contract, request)
-        scenario = contract.scenario
-        if scenario is not None and scenario.when_state is not None:
-            state = states.get(scenario.name, "Started")
-            if state != scenario.when_state:
-                missed.append(f"scenario {scenario.name!r}: expected state {scenario.when_state!r}, is {state!r}")
-        if not missed:
+    for order, contract in enumerate(serving):
+        if _scenario_failure(contract, states) is None and next(_failures(contract, request), None) is None:
             key = (contract.priority, -_criteria_count(contract), order)
             if best is None or key < best[0]:
                 best = (key, contract)
-            continue
-        # Nearest: only a contract of the same service is worth naming; then the fewest differences.
-        if contract.match.service == request.service and (nearest is None or len(missed) < len(nearest[1])):
-            nearest = (contract, missed)
     if best is not None:
         return MatchResult(Match.FULL, best[1])
+    # Nothing matched: name the nearest contract of the same service, the one with the fewest differences.
+    nearest: tuple[Contract, list[str]] | None = None
+    for contract in serving:
+        if contract.match.service != request.service:
+            continue
+        missed = differences(contract, request)
+        if (scenario := _scenario_failure(contract, states)) is not None:
+            missed.append(scenario)
+        if nearest is None or len(missed) < len(nearest[1]):
+            nearest = (contract, missed)
     if nearest is not None:
         return MatchResult(Match.PARTIAL, nearest[0], tuple(nearest[1]))
     return MatchResult(Match.NONE, None, (

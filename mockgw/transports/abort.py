@@ -14,6 +14,8 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from .ws_extensions import TimingExtensions
+
 try:  # httptools parses HTTP several times faster than h11; uvicorn prefers it too
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpProtocol
 except ImportError:  # pragma: no cover - httptools is a dependency, h11 the fallback
@@ -63,5 +65,5 @@ class AbortableHttpProtocol(_Registered, _HttpProtocol):
     pass
 
 
-class AbortableWebSocketProtocol(_Registered, WebSocketsSansIOProtocol):
-    pass
+class AbortableWebSocketProtocol(_Registered, TimingExtensions, WebSocketsSansIOProtocol):
+    """Also offers the timing extensions of ws_extensions.py."""

@@ -2,8 +2,11 @@
 
 One reader reads frames while the session allows it (upstream stops reading
 its socket when its queue is full: TCP backpressure, never an error frame).
-One writer sends, in order, every frame the player hands over at its
-deadline, and journals how late it went out.
+Every frame the player hands over at its deadline joins the connection's
+outbox; the outbox is flushed once per event-loop pass, in order, in one
+socket write (ws_extensions.py), and each frame is journaled with how late it
+went out. Under a server without that extension a writer task awaits one
+ASGI send per frame instead.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..protocol.envelope import encode, error_frame, response_frame
 from ..protocol.mux import MuxSession, Reply, Start
 from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
 from .abort import drop_connection
+from .ws_extensions import ARRIVED_AT, send_texts_of
 from .timing import wall_time
 
 
@@ -58,8 +62,7 @@ class _RequestPlayback(PlayerEvents):
         self.profile = connection.gateway.profile
 
     def _out(self, text: str, deadline: float, last: bool = False) -> None:
-        self.connection.outbox.put_nowait(
-            Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last))
+        self.connection.emit(Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last))
 
     def deliver(self, index: int, deadline: float) -> None:
         # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
@@ -70,10 +73,10 @@ class _RequestPlayback(PlayerEvents):
         self._out(text, deadline)
 
     def close(self, code: int, reason: str) -> None:
-        self.connection.outbox.put_nowait(CloseConnection(code, reason))
+        self.connection.emit(CloseConnection(code, reason))
 
     def drop(self) -> None:
-        self.connection.outbox.put_nowait(DropConnection())
+        self.connection.emit(DropConnection())
 
     def timeout(self, deadline: float) -> None:
         self._out(encode(response_frame(self.request_id, TIMEOUT_RESPONSE, True)), deadline, last=True)
@@ -89,11 +92,15 @@ class MuxConnection:
         self.trace = trace
         self.loop = asyncio.get_running_loop()
         self.session = MuxSession(gateway.profile, gateway.settings.mux, self._authenticate)
-        self.outbox: asyncio.Queue[Outgoing | CloseConnection | DropConnection] = asyncio.Queue()
+        self.outbox: list[Outgoing | CloseConnection | DropConnection] = []
+        self._flush_pending = False
+        self.send_texts = send_texts_of(websocket.scope)
+        self._awaited: asyncio.Queue[Outgoing | CloseConnection | DropConnection] = asyncio.Queue()  # no send_texts
+        self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
         self.readable = asyncio.Event()
         self.readable.set()
-        self.closed = asyncio.Event()  # set when a fault closed or dropped the connection
+        self.closed = asyncio.Event()  # set when a fault closed or dropped the connection, or sending failed
         self.close_code: int | None = None
 
     def _authenticate(self, token: str) -> str | None:
@@ -103,20 +110,26 @@ class MuxConnection:
         return None
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._write())
+        writer = None if self.send_texts is not None else self._spawn(self._write_awaiting_each())
         try:
             await self._read()
         finally:
+            self.closed.set()
             for playback in list(self.playbacks.values()):
                 playback.cancel()
-            writer.cancel()
-            try:
-                await writer
-            except asyncio.CancelledError:
-                pass
+            for task in [*self._tasks, *([writer] if writer else [])]:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _read(self) -> None:
         stats = self.trace.stats
+        reading_since = 0.0  # loop time this reader last became ready for a request
         while True:
             if not self.readable.is_set():
                 # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
@@ -125,8 +138,9 @@ class MuxConnection:
                 await asyncio.wait({waiting_for_room, closing}, return_when=asyncio.FIRST_COMPLETED)
                 waiting_for_room.cancel()
                 closing.cancel()
-                if self.closed.is_set():
-                    return
+                reading_since = self.loop.time()
+            if self.closed.is_set():
+                return
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 self.close_code = message.get("code")
@@ -137,15 +151,17 @@ class MuxConnection:
             stats.frames_in += 1
             await self.gateway.store.add_message(Message(
                 trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
-            # Deadlines count from arrival, so time spent reading a burst of requests is not added.
-            await self._perform(self.session.receive_text(text), arrived=self.loop.time())
+            # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
+            # burst of requests is not added; a request that waited for the reader counts from the reader.
+            arrived = max(message.get(ARRIVED_AT) or self.loop.time(), reading_since)
+            await self._perform(self.session.receive_text(text), arrived=arrived)
 
     async def _perform(self, actions: list[Start | Reply], arrived: float | None = None) -> None:
         """Carry out the session's actions; `arrived` is when the frame that caused them was read."""
         for action in actions:
             if isinstance(action, Reply):
-                self.outbox.put_nowait(Outgoing(encode(action.frame), self.loop.time()))
-            else:
+                self.emit(Outgoing(encode(action.frame), self.loop.time()))
+            elif not self.closed.is_set():
                 # A request released from the queue starts now; one admitted at once, when it arrived.
                 await self._start(action, self.loop.time() if arrived is None else arrived)
         self._update_stats()
@@ -180,7 +196,7 @@ class MuxConnection:
                 error_type = resolution.error_type
             stats.errors += 1
             frame = error_frame(self.gateway.profile, resolution.message, envelope.id, error_type=error_type)
-            self.outbox.put_nowait(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True))
+            self.emit(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True))
             return
         if resolution.missing_templates:
             await self.gateway.store.add_message(Message(
@@ -193,37 +209,94 @@ class MuxConnection:
         self.playbacks[start.key] = playback
         playback.start()
 
-    async def _write(self) -> None:
+    # --- sending ---
+
+    def emit(self, item: Outgoing | CloseConnection | DropConnection) -> None:
+        """Queue `item` to go out, after everything queued before it, at the end of this loop pass."""
+        if self.send_texts is None:
+            self._awaited.put_nowait(item)
+            return
+        self.outbox.append(item)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        items, self.outbox = self.outbox, []
+        if self.closed.is_set():
+            return
+        frames: list[Outgoing] = []
+        for item in items:
+            if isinstance(item, Outgoing):
+                frames.append(item)
+                continue
+            self._send_now(frames)
+            self.closed.set()  # a fault ends the connection: nothing after it goes out
+            self._spawn(self._end_with(item))
+            return
+        self._send_now(frames)
+
+    def _send_now(self, frames: list[Outgoing]) -> None:
+        if not frames:
+            return
+        assert self.send_texts is not None
+        if not self.send_texts([frame.text for frame in frames]):
+            self.closed.set()
+            return
+        actions = self._sent(frames, self.loop.time())
+        if actions:
+            self._spawn(self._perform(actions))
+        else:
+            self._update_stats()
+
+    def _sent(self, frames: list[Outgoing], now: float) -> list[Start | Reply]:
+        """Journal frames just written; the session's actions for the requests they finished."""
         stats = self.trace.stats
-        store = self.gateway.store
+        add = self.gateway.store.add_message_nowait
+        trace_id = self.trace.trace_id
+        sent_at = wall_time(self.loop, now)
+        actions: list[Start | Reply] = []
+        for frame in frames:
+            lateness = now - frame.deadline
+            if lateness > stats.max_lateness_s:
+                stats.max_lateness_s = lateness
+            add(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
+                        request_id=frame.request_id, contract_id=frame.contract_id,
+                        scheduled_at=sent_at - lateness, sent_at=sent_at))
+            if frame.last and frame.key is not None:
+                actions.extend(self.session.request_finished(frame.key))
+        stats.frames_out += len(frames)
+        return actions
+
+    async def _end_with(self, item: CloseConnection | DropConnection) -> None:
+        if isinstance(item, CloseConnection):
+            await self._journal_fault("close", {"code": item.code, "reason": item.reason})
+            await self.websocket.close(item.code, item.reason)
+        else:
+            await self._journal_fault("drop", {})
+            if not drop_connection(self.websocket.scope):
+                await self.websocket.close(1011)
+
+    async def _write_awaiting_each(self) -> None:
+        """The writer under a server without `send_texts`: one awaited ASGI send per frame."""
         while True:
-            item = await self.outbox.get()
-            if isinstance(item, CloseConnection):
-                await self._journal_fault("close", {"code": item.code, "reason": item.reason})
-                await self.websocket.close(item.code, item.reason)
+            item = await self._awaited.get()
+            if not isinstance(item, Outgoing):
                 self.closed.set()
-                return
-            if isinstance(item, DropConnection):
-                await self._journal_fault("drop", {})
-                if not drop_connection(self.websocket.scope):
-                    await self.websocket.close(1011)
-                self.closed.set()
+                await self._end_with(item)
                 return
             now = self.loop.time()
-            lateness = now - item.deadline
             try:
                 await self.websocket.send_text(item.text)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.closed.set()
                 return
-            stats.frames_out += 1
-            stats.max_lateness_s = max(stats.max_lateness_s, lateness)
-            await store.add_message(Message(
-                trace_id=self.trace.trace_id, direction="out", kind="frame", text=item.text,
-                request_id=item.request_id, contract_id=item.contract_id,
-                scheduled_at=wall_time(self.loop, item.deadline), sent_at=wall_time(self.loop, now)))
-            if item.last and item.key is not None:
-                await self._perform(self.session.request_finished(item.key))
+            actions = self._sent([item], now)
+            if actions:
+                await self._perform(actions)
+            else:
+                self._update_stats()
 
     async def _journal_fault(self, fault: str, detail: dict[str, Any]) -> None:
         await self.gateway.store.add_message(Message(
