@@ -28,10 +28,17 @@ def _gateway(request: Request) -> MockGateway:
 
 
 def _refused(request: Request) -> Response | None:
-    token = _gateway(request).settings.admin_token
-    if token is None or request.headers.get("authorization") == f"Bearer {token}":
-        return None
-    return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
+    settings = _gateway(request).settings
+    token = settings.admin_token
+    if token is not None and request.headers.get("authorization") != f"Bearer {token}":
+        return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
+    if settings.workers > 1 and request.method != "GET":
+        # It would change one worker of several, whichever accepted this connection: refused, not half done.
+        return JSONBody({"error": f"refused: mockgw runs {settings.workers} workers and this change would reach "
+                                  f"only worker {settings.worker}; restart with --workers 1 to change contracts, "
+                                  f"scenarios or state at run time", "worker": settings.worker,
+                         "workers": settings.workers}, 409)
+    return None
 
 
 def admin_endpoint(handler: Any) -> Any:
@@ -63,7 +70,8 @@ async def index(request: Request) -> Response:
     gateway = _gateway(request)
     return JSONBody({"profile": gateway.profile.name, "profiles": sorted(PROFILES),
                      "contracts": len(gateway.contracts), "serving": len(gateway.serving()),
-                     "speed": gateway.settings.speed, "flows": sorted(gateway.stateful.flows())})
+                     "speed": gateway.settings.speed, "flows": sorted(gateway.stateful.flows()),
+                     "worker": gateway.settings.worker, "workers": gateway.settings.workers})
 
 
 @admin_endpoint

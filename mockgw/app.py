@@ -1,4 +1,4 @@
-"""create_app(settings) -> the Starlette application serving one gateway profile."""
+"""create_app(settings) -> the ASGI application serving one gateway profile."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from .admin import ADMIN_ROUTES
+from .fast_path import GatewayApp
 from .contract import load_library
 from .contract.model import Contract
 from .contract.seeds import Seeds
@@ -42,16 +43,19 @@ async def unrouted_socket(websocket: WebSocket) -> None:
 
 
 def create_app(settings: Settings, contracts: list[Contract] | None = None,
-               store: TraceStore | None = None, seeds: Seeds | None = None) -> Starlette:
+               store: TraceStore | None = None, seeds: Seeds | None = None) -> GatewayApp:
     """The mock gateway. Contracts and seeds are loaded from `settings.contracts` unless given."""
     if contracts is None:
         library = load_library(settings.contracts)
         contracts, seeds = library.contracts, seeds or library.seeds
     metrics = MockMetrics()
-    journal = ObservedTraceStore(store or MemoryTraceStore(max_messages=settings.journal_max_messages), metrics)
+    trace_prefix = "t" if settings.workers == 1 else f"w{settings.worker}t"
+    journal = ObservedTraceStore(store or MemoryTraceStore(max_messages=settings.journal_max_messages,
+                                                           trace_prefix=trace_prefix), metrics)
     gateway = MockGateway(settings, contracts, journal, seeds)
     routes = [
-        # The hot paths first: starlette tries routes in order.
+        # The hot paths first: starlette tries routes in order. (GatewayApp answers POSTs to the first itself;
+        # the route stays for everything else on that path, e.g. a GET's 405.)
         Route("/api/v1/flow/{flow}/service/{kind}", flow_service, methods=["POST"]),
         WebSocketRoute("/api/v1/socket", mux_socket),
         *ADMIN_ROUTES,
@@ -68,4 +72,4 @@ def create_app(settings: Settings, contracts: list[Contract] | None = None,
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})
     app.state.gateway = gateway
     app.state.metrics = metrics
-    return app
+    return GatewayApp(app)

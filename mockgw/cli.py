@@ -26,6 +26,16 @@ def _positive_float(name: str, text: str) -> float:
     return value
 
 
+def _positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(name, text, "a whole number") from None
+    if value < 1:
+        raise SettingsError(name, text, "a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockgw", description="Mock TrustGraph API gateway from JSON contracts.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--flow", action="append", dest="flows", metavar="FLOW",
                        help="a flow id that exists (repeatable; default: default + those contracts name)")
     serve.add_argument("--timeout", default="600", help="backend timeout for stalled streams, seconds")
+    serve.add_argument("--workers", default=os.environ.get("MOCKGW_WORKERS", "1"),
+                       help="processes answering on the one port (default 1); each keeps its own journal, "
+                            "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)")
     serve.add_argument("--log-level", default="warning")
 
     validate = commands.add_parser("validate", help="check contracts; report every problem, exit 1 if any")
@@ -77,18 +90,21 @@ def settings_from(args: argparse.Namespace) -> Settings:
         flows=tuple(args.flows) if args.flows else ("default",),
         backend_timeout_s=_positive_float("timeout", args.timeout),
         log_level=args.log_level,
+        workers=_positive_int("workers", args.workers),
     )
 
 
 def serve(settings: Settings) -> int:
+    import dataclasses
+
     import uvicorn
 
     from .app import create_app
     from .server import bind_socket, freeze_startup_objects, uvicorn_config
+    from .workers import run_workers
 
     library = load_library(settings.contracts)
     contracts = library.contracts
-    app = create_app(settings, contracts, seeds=library.seeds)
     sock = bind_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
@@ -96,10 +112,19 @@ def serve(settings: Settings) -> int:
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
-    server = uvicorn.Server(uvicorn_config(app, settings.log_level))
-    freeze_startup_objects()
-    asyncio.run(server.serve(sockets=[sock]))
-    return 0
+
+    def serve_one(worker: int) -> None:
+        app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
+        server = uvicorn.Server(uvicorn_config(app, settings.log_level))
+        freeze_startup_objects()
+        asyncio.run(server.serve(sockets=[sock]))
+
+    if settings.workers == 1:
+        serve_one(1)
+        return 0
+    print(f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
+          f"/__admin reads show one worker's, and admin changes are refused", flush=True)
+    return run_workers(settings.workers, serve_one)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ every stream on the server for up to 150 ms.
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -125,13 +125,15 @@ class MemoryTraceStore:
     collector would otherwise walk each stored item, tracked or not, in every full collection.
     """
 
-    def __init__(self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000) -> None:
+    def __init__(self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000,
+                 trace_prefix: str = "t") -> None:
         self.max_messages = max_messages
+        self.trace_prefix = trace_prefix  # "w2t" under several workers: trace ids stay unique across them
         self.max_events = max_events
         self.max_traces = max_traces
         self._next_trace = itertools.count(1)
         self._next_event = 1  # never reset: a watcher's since_event_id stays meaningful
-        self._traces: dict[str, Trace] = {}
+        self._traces: OrderedDict[str, Trace] = OrderedDict()  # a dict would rescan the popped front
         self._sequences: dict[str, int] = {}  # messages numbered so far, per trace
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
@@ -148,7 +150,7 @@ class MemoryTraceStore:
 
     async def create_trace(self, trace: Trace) -> str:
         if not trace.trace_id:
-            trace.trace_id = f"t{next(self._next_trace)}"
+            trace.trace_id = f"{self.trace_prefix}{next(self._next_trace)}"
         self._traces[trace.trace_id] = trace
         if len(self._traces) > self.max_traces:
             self._drop_oldest_closed_trace()

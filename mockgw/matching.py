@@ -66,9 +66,11 @@ def _contains(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
-def _check(name: str, matcher: Matcher, present: bool, value: Any) -> str | None:
+def _check(name: str, matcher: Matcher, present: bool, value: Any, explain: bool = True) -> str | None:
     if matcher_accepts(matcher, present, value):
         return None
+    if not explain:
+        return ""
     got = repr(value) if present else "nothing"
     return f"{name}: expected {matcher.describe()}, got {got}"
 
@@ -78,26 +80,28 @@ def differences(contract: Contract, request: IncomingRequest) -> list[str]:
     return list(_failures(contract, request))
 
 
-def _failures(contract: Contract, request: IncomingRequest) -> Iterator[str]:
-    # A generator, so that checking whether a contract matches stops at its first failure and never
-    # formats a difference nobody reads.
+def _failures(contract: Contract, request: IncomingRequest, explain: bool = True) -> Iterator[str]:
+    # A generator, so that checking whether a contract matches stops at its first failure; without
+    # `explain` each failure is "", so no difference is formatted that nobody reads.
     m = contract.match
     if m.service != request.service:
-        yield f"service: expected {m.service!r}, got {request.service!r}"
-    if m.flow is not None and (d := _check("flow", m.flow, request.flow is not None, request.flow)) is not None:
+        yield f"service: expected {m.service!r}, got {request.service!r}" if explain else ""
+    if m.flow is not None and (
+            d := _check("flow", m.flow, request.flow is not None, request.flow, explain)) is not None:
         yield d
     if request.transport == "rest":
         if m.method is not None and m.method != request.method:
-            yield f"method: expected {m.method}, got {request.method}"
-        if m.path is not None and (d := _check("path", m.path, True, request.path)) is not None:
+            yield f"method: expected {m.method}, got {request.method}" if explain else ""
+        if m.path is not None and (d := _check("path", m.path, True, request.path, explain)) is not None:
             yield d
     for name, matcher in m.headers:
-        if (d := _check(f"header {name}", matcher, name in request.headers, request.headers.get(name))) is not None:
+        present = name in request.headers
+        if (d := _check(f"header {name}", matcher, present, request.headers.get(name), explain)) is not None:
             yield d
     for dotted, matcher in m.body:
         value = lookup_path(request.body, dotted)
-        if (d := _check(f"body.{dotted}", matcher, not is_missing(value),
-                        None if is_missing(value) else value)) is not None:
+        missing = is_missing(value)
+        if (d := _check(f"body.{dotted}", matcher, not missing, None if missing else value, explain)) is not None:
             yield d
 
 
@@ -126,7 +130,7 @@ def match_request(
     serving = [c for c in contracts if c.serves(profile, request.transport)]
     best: tuple[tuple[int, int, int], Contract] | None = None
     for order, contract in enumerate(serving):
-        if _scenario_failure(contract, states) is None and next(_failures(contract, request), None) is None:
+        if _scenario_failure(contract, states) is None and next(_failures(contract, request, explain=False), None) is None:
             key = (contract.priority, -_criteria_count(contract), order)
             if best is None or key < best[0]:
                 best = (key, contract)

@@ -15,6 +15,7 @@ Each app has its own CollectorRegistry, so several mocks in one process
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,7 +129,8 @@ class ObservedTraceStore:
     def __init__(self, inner: TraceStore, metrics: MockMetrics) -> None:
         self.inner = inner
         self.metrics = metrics
-        self._services: dict[tuple[str, Any], str] = {}  # (trace id, request id) -> service
+        # (trace id, request id) -> service; ordered, because the oldest is popped from the front
+        self._services: OrderedDict[tuple[str, Any], str] = OrderedDict()
         self._by_trace: dict[str, list[tuple[str, Any]]] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -161,7 +163,7 @@ class ObservedTraceStore:
             self._services[key] = message.service
             self._by_trace.setdefault(message.trace_id, []).append(key)
             if len(self._services) > REMEMBERED_REQUESTS:  # a socket that never closes must not grow this
-                self._services.pop(next(iter(self._services)))
+                self._services.popitem(last=False)
             trace = self.metrics.connections.traces.get(message.trace_id)
             _increment(counts.requests, (message.service, trace.kind if trace else "unknown"))
             _increment(counts.frames, (message.service, "in"))

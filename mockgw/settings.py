@@ -41,4 +41,6 @@ class Settings:
     backend_timeout_s: float = 600.0  # upstream 2.x --timeout; a stalled stream ends with "Timeout"
     mux: MuxLimits = field(default_factory=MuxLimits)
     journal_max_messages: int = 200_000
+    workers: int = 1  # processes sharing the listening socket (mockgw/workers.py)
+    worker: int = 1  # which of them this is
     log_level: str = "warning"

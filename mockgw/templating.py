@@ -24,8 +24,8 @@ _MISSING = object()
 def lookup_path(data: Any, path: str) -> Any:
     """Follow a dotted path through dicts and lists; `_MISSING` if any step is absent."""
     node = data
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
+    for part in path.split(".") if "." in path else (path,):
+        if (type(node) is dict or isinstance(node, Mapping)) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]

@@ -39,7 +39,8 @@ def gateway_of(request: Request) -> MockGateway:
 
 
 def auth_denial(request: Request, gateway: MockGateway) -> Response | None:
-    if bearer_permitted(request.headers.get("authorization"), gateway.settings.token):
+    token = gateway.settings.token
+    if token is None or bearer_permitted(request.headers.get("authorization"), token):
         return None
     denial = rest_denial(gateway.profile)
     return Response(denial.body, denial.status, media_type=denial.media_type)
@@ -48,6 +49,11 @@ def auth_denial(request: Request, gateway: MockGateway) -> Response | None:
 async def flow_service(request: Request) -> Response:
     """POST /api/v1/flow/{flow}/service/{kind}"""
     return await _serve(request, request.path_params["kind"], request.path_params["flow"])
+
+
+async def serve_flow_service(request: Request, service: str, flow: str) -> Response:
+    """The same, for a caller that matched the path itself (fast_path.py)."""
+    return await _serve(request, service, flow)
 
 
 async def global_service(request: Request) -> Response:
@@ -72,11 +78,12 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
             return JSONBody({"error": "body must be an object"}, 400)
         if "operation" not in body:
             return JSONBody({"error": "missing operation"}, 400)
-    workspace = request.query_params.get("workspace") or (
+    scope = request.scope
+    workspace = (request.query_params.get("workspace") if scope["query_string"] else None) or (
         body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None)
     incoming = IncomingRequest(
-        transport="rest", service=service, body=body, flow=flow, method=request.method,
-        path=request.scope["path"], headers={k.lower(): v for k, v in request.headers.items()},
+        transport="rest", service=service, body=body, flow=flow, method=request.method, path=scope["path"],
+        headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
     )
     return await answer_rest(request, gateway, incoming, raw.decode("utf-8", "replace"),
                              lambda: gateway.resolve(incoming, workspace=workspace))
@@ -91,7 +98,7 @@ async def answer_rest(request: Request, gateway: MockGateway, incoming: Incoming
     arrived = time.time()
     trace_id = await gateway.store.create_trace(Trace(
         trace_id="", kind="rest", profile=gateway.profile.name, path=request.scope["path"], opened_at=arrived,
-        client=f"{request.client.host}:{request.client.port}" if request.client else "",
+        client="%s:%s" % client if (client := request.scope.get("client")) else "",
     ))
     await gateway.store.add_message(Message(
         trace_id=trace_id, direction="in", kind="request", text=text, service=incoming.service, received_at=arrived,
