@@ -45,10 +45,20 @@ class Plan:
     pin: bool = False
     mock_command: tuple[str, ...] = ("-m", "mockgw", "serve")
     only: tuple[str, ...] = ("rest", "mux", "replay", "idle")
+    # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
+    workers: tuple[int, ...] = (1, 2)
 
 
 QUICK = Plan(duration_s=1.0, rounds=1, connections=10, in_flight=15, rest_connections=10, streams=(1, 20),
-             frames=20, idle_connections=500, single_stream_repeat=1)
+             frames=20, idle_connections=500, single_stream_repeat=1, workers=(1,))
+
+
+def mock_name(workers: int) -> str:
+    return "mock" if workers == 1 else f"mock-{workers}w"
+
+
+def with_workers(what: str, workers: int) -> str:
+    return what if workers == 1 else f"{what}; mock with --workers {workers}"
 
 
 @dataclass
@@ -108,9 +118,12 @@ class Bench:
             "bare-echo": ["-m", "loadtests.bench.bare_echo", "--port", "0"],
             "bare-stream": ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(self.plan.frames),
                             "--gap-ms", str(self.plan.gap_ms)],
-            "mock": [*self.plan.mock_command, "--host", "127.0.0.1", "--port", "0", "--profile", self.plan.profile,
-                     "--contracts", str(self.contracts), "--log-level", "warning"],
-        }[which]
+        }.get(which)
+        if argv is None:  # the mock, "mock" or "mock-<N>w"
+            workers = int(which[5:-1]) if which != "mock" else 1
+            argv = [*self.plan.mock_command, "--host", "127.0.0.1", "--port", "0", "--profile", self.plan.profile,
+                    "--contracts", str(self.contracts), "--log-level", "warning",
+                    *(["--workers", str(workers)] if workers > 1 else [])]
         return start_server(which, self._pinned(argv, "server"), cwd=ROOT)
 
     def load(self, mode: str, url: str, *args: str, timeout_s: float = 120) -> dict[str, Any]:
@@ -127,7 +140,7 @@ class Bench:
                 url = server.url if mode == "rest" else server.url.replace("http://", "ws://") + path
                 extra = ("--server-pid", str(server.pid)) if mode == "idle" else ()
                 result = self.load(mode, url, *args, *extra)
-                if which == "mock" and mode == "replay":
+                if which.startswith("mock") and mode == "replay":
                     result["journal"] = journal_lateness(server.url)
                 return result
         except (ServerFailed, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -135,13 +148,16 @@ class Bench:
             return None
 
     # --- the measurements ------------------------------------------------------------------------------
-    def alternate(self, mode: str, bare: str, path: str, args: list[str]) -> tuple[list[dict[str, Any]],
-                                                                                   list[dict[str, Any]]]:
+    def alternate(self, mode: str, bare: str, path: str, args: list[str], bare_args: list[str] = (),
+                  mock_args: list[str] = ()) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+        """Bare and mock (each worker count) in turn for `rounds` rounds: bare results, mock results by workers."""
         bares: list[dict[str, Any]] = []
-        mocks: list[dict[str, Any]] = []
+        mocks: dict[int, list[dict[str, Any]]] = {w: [] for w in self.plan.workers}
         for r in range(self.plan.rounds):
-            for which, into in ((bare, bares), ("mock", mocks)):
-                result = self.measure(which, mode, path, *args)
+            sides = [(bare, [*args, *bare_args], bares)]
+            sides += [(mock_name(w), [*args, *mock_args], mocks[w]) for w in self.plan.workers]
+            for which, side_args, into in sides:
+                result = self.measure(which, mode, path, *side_args)
                 self.log(f"  round {r + 1} {which:11} {mode}: "
                          f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
                 if result is not None:
@@ -152,24 +168,17 @@ class Bench:
         p = self.plan
         bares, mocks = self.alternate("rest", "bare-rest", "", ["--duration", str(p.duration_s),
                                                                "--connections", str(p.rest_connections)])
-        return [throughput_row(f"REST POST text-completion, {p.rest_connections} keep-alive connections",
-                               "req/s", bares, mocks, "bare starlette")]
+        what = f"REST POST text-completion, {p.rest_connections} keep-alive connections"
+        return [throughput_row(with_workers(what, w), "req/s", bares, mocks[w], "bare starlette") for w in mocks]
 
     def mux(self) -> list[Row]:
         p = self.plan
         common = ["--duration", str(p.duration_s), "--connections", str(p.connections), "--in-flight", str(p.in_flight)]
-        bares: list[dict[str, Any]] = []
-        mocks: list[dict[str, Any]] = []
-        for r in range(p.rounds):
-            for which, extra, into in (("bare-echo", ["--until", "any"], bares),
-                                       ("mock", ["--until", "complete"], mocks)):
-                result = self.measure(which, "mux", "/api/v1/socket", *common, *extra)
-                self.log(f"  round {r + 1} {which:11} mux: "
-                         f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
-                if result is not None:
-                    into.append(result)
-        return [throughput_row(f"mux round trips, {p.connections} connections x {p.in_flight} in flight",
-                               "round trips/s", bares, mocks, "bare websockets echo")]
+        bares, mocks = self.alternate("mux", "bare-echo", "/api/v1/socket", common, ["--until", "any"],
+                                      ["--until", "complete"])
+        what = f"mux round trips, {p.connections} connections x {p.in_flight} in flight"
+        return [throughput_row(with_workers(what, w), "round trips/s", bares, mocks[w], "bare websockets echo")
+                for w in mocks]
 
     def replay(self) -> list[Row]:
         p = self.plan
@@ -179,14 +188,15 @@ class Bench:
             args = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms),
                     "--repeat", str(repeat), "--timeout", str(repeat * p.frames * p.gap_ms / 1000 + 20)]
             bare = self.measure("bare-stream", "replay", "/api/v1/socket", *args)
-            mock = self.measure("mock", "replay", "/api/v1/socket", *args)
-            for side, result in (("bare", bare), ("mock", mock)):
-                if result:
-                    late = result["lateness"]
-                    self.log(f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
-                             f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
-                             f"{result['frames_expected']} frames")
-            rows.extend(lateness_rows(streams, p.gap_ms, bare, mock))
+            for workers in [w for w in p.workers if w == 1 or streams >= 300]:
+                mock = self.measure(mock_name(workers), "replay", "/api/v1/socket", *args)
+                for side, result in (("bare", bare), (mock_name(workers), mock)):
+                    if result and (workers == 1 or side != "bare"):
+                        late = result["lateness"]
+                        self.log(f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
+                                 f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
+                                 f"{result['frames_expected']} frames")
+                rows.extend(lateness_rows(streams, p.gap_ms, bare, mock, workers))
         return rows
 
     def idle(self) -> list[Row]:
@@ -235,7 +245,7 @@ def throughput_row(what: str, unit: str, bares: list[dict], mocks: list[dict], b
     return Row(what, unit, b, m, ratio, f">= 0.8x {baseline}", verdict, {"bare_rounds": bares, "mock_rounds": mocks})
 
 
-def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None) -> list[Row]:
+def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, workers: int = 1) -> list[Row]:
     rows = []
     for stat in ("p50_ms", "p99_ms", "max_ms"):
         b = bare["lateness"][stat] if bare else None
@@ -255,8 +265,9 @@ def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | N
                 verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
         repeat = max((r.get("repeat", 1) for r in (bare, mock) if r), default=1)
         what = f"{streams} stream{'s' if streams > 1 else ''}" + (f" ({repeat} in a row)" if repeat > 1 else "")
-        rows.append(Row(f"replay lateness {stat[:-3]}, {what} x {gap_ms:g} ms gaps", "ms", b, m, ratio,
-                        target, verdict, {"bare": bare, "mock": mock} if stat == "p50_ms" else {}))
+        rows.append(Row(with_workers(f"replay lateness {stat[:-3]}, {what} x {gap_ms:g} ms gaps", workers), "ms", b,
+                        m, ratio, target, verdict,
+                        {"bare": bare, "mock": mock, "workers": workers} if stat == "p50_ms" else {}))
     return rows
 
 
@@ -284,7 +295,10 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         out += ["", "The mock's own journal (`sent_at - scheduled_at` per frame, server side, a bounded sample):", "",
                 "| streams | frames journaled | p50 ms | p99 ms | max ms |", "|--:|--:|--:|--:|--:|"]
         for r, j in journal:
-            out.append(f"| {r.detail['mock']['streams']} | {j['frames']} | {fmt(j['p50_ms'])} | {fmt(j['p99_ms'])} | "
+            workers = r.detail.get("workers", 1)
+            streams = f"{r.detail['mock']['streams']}" + (
+                f" (--workers {workers}: one worker's journal)" if workers > 1 else "")
+            out.append(f"| {streams} | {j['frames']} | {fmt(j['p50_ms'])} | {fmt(j['p99_ms'])} | "
                        f"{fmt(j['max_ms'])} |")
     out += ["", ("Definitions (client side): a round trip ends at the frame carrying the request's id with "
                  "`\"complete\": true` (the echo server's echo for the baseline); lateness of frame k = (receive "
