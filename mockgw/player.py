@@ -1,10 +1,10 @@
 """The one place that owns time: plays replay steps at absolute `loop.time()` deadlines.
 
 Every deadline is `start + offset`, computed from one start, so a late step
-never pushes the ones after it. Each step is handed to `deliver` from a loop
-timer; steps already due are delivered in the same wake-up, so streams due at
-the same instant cost one wake-up, not one sleep each. How late each step was
-is passed on, to be journaled.
+never pushes the ones after it. Each step is handed to `deliver` when the
+loop's one `Deadlines` scheduler reaches it (deadlines.py); steps already due
+are delivered at once, and streams due at the same instant share one wake-up.
+How late each step was is passed on, to be journaled.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import enum
 
 from .contract.model import FaultKind
+from .deadlines import Deadlines, Entry, deadlines_for
 from .replay import Replay
 
 
@@ -54,21 +55,22 @@ class Playback:
         self.replay = replay
         self.events = events
         self.loop = loop or asyncio.get_running_loop()
+        self.deadlines: Deadlines = deadlines_for(self.loop)
         self.start_time = start
         self.timeout_s = timeout_s
         self._shift_s = 0.0  # added by a stall with a duration
         self._index = 0
         self._fault_done = replay.fault is None
-        self._handle: asyncio.TimerHandle | None = None
+        self._pending: Entry | None = None
         self.outcome: Outcome | None = None
 
     def start(self) -> None:
         self._schedule_next()
 
     def cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._pending is not None:
+            Deadlines.cancel(self._pending)
+            self._pending = None
         self._end(Outcome.CANCELLED)
 
     def _deadline(self, index: int) -> float:
@@ -86,12 +88,12 @@ class Playback:
                 return
             deadline = self._deadline(self._index)
             if deadline > self.loop.time():
-                self._handle = self.loop.call_at(deadline, self._fire)
+                self._pending = self.deadlines.call_at(deadline, self._fire)
                 return
             self._deliver(deadline)
 
     def _fire(self) -> None:
-        self._handle = None
+        self._pending = None
         self._deliver(self._deadline(self._index))
         self._schedule_next()
 
@@ -121,11 +123,11 @@ class Playback:
         else:
             # Stalled for good: the gateway's backend timeout answers in the end, as upstream does.
             deadline = self.loop.time() + self.timeout_s
-            self._handle = self.loop.call_at(deadline, self._time_out, deadline)
+            self._pending = self.deadlines.call_at(deadline, lambda: self._time_out(deadline))
         return False
 
     def _time_out(self, deadline: float) -> None:
-        self._handle = None
+        self._pending = None
         self.events.timeout(deadline)
         self._end(Outcome.TIMED_OUT)
 
