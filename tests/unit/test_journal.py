@@ -68,3 +68,36 @@ def test_event_ids_keep_increasing_across_a_reset():
 
     before, after = run(scenario())
     assert len(after) == 1 and after[0]["event_id"] > before
+
+
+def test_stored_messages_are_not_tracked_by_the_garbage_collector():
+    # A journal of 200,000 tracked objects made every full collection pause all streams (up to 150 ms).
+    import gc
+
+    async def scenario():
+        store = MemoryTraceStore()
+        trace_id = await store.create_trace(Trace("", "socket", "2.6.2", "/s", 0.0))
+        await store.add_message(Message(trace_id, "out", "frame", text="x", request_id="r1", scheduled_at=1.0,
+                                        sent_at=1.5))
+        return store
+
+    store = run(scenario())
+    gc.collect()
+    assert not any(gc.is_tracked(record) for record in store._records)
+    assert not any(gc.is_tracked(event) for event in store._events)
+
+
+def test_closed_traces_beyond_the_bound_are_dropped_oldest_first_and_open_ones_kept():
+    async def scenario():
+        store = MemoryTraceStore(max_traces=3)
+        open_socket = await store.create_trace(Trace("", "socket", "2.6.2", "/s", 0.0))
+        ids = []
+        for _ in range(4):
+            trace_id = await store.create_trace(Trace("", "rest", "2.6.2", "/r", 0.0))
+            await store.update_trace(trace_id, closed_at=1.0)
+            ids.append(trace_id)
+        return store, open_socket, ids, [t.trace_id for t in await store.list_traces()]
+
+    store, open_socket, ids, kept = run(scenario())
+    assert kept == [open_socket, *ids[2:]]
+    assert store.dropped_traces == 2

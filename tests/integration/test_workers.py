@@ -1,0 +1,91 @@
+"""`mockgw serve --workers 2` as a user runs it: one port, two processes, admin changes refused, stopped as one."""
+
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from loadtests.bench.servers import start_server
+
+from ..conftest import REPO, TIMEOUT_FACTOR
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(predicate, seconds):
+    deadline = time.monotonic() + seconds * TIMEOUT_FACTOR
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def two_workers():
+    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--workers", "2"], cwd=REPO,
+                      timeout_s=20 * TIMEOUT_FACTOR) as server:
+        assert wait_until(lambda: len(children_of(server.pid)) == 2, 10)
+        yield server
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_both_workers_answer_on_one_port_and_admin_changes_are_refused(two_workers):
+    url = two_workers.url
+    index = get_json(f"{url}/__admin")
+    assert index["workers"] == 2 and index["worker"] in (1, 2)
+    request = urllib.request.Request(f"{url}/api/v1/flow/default/service/text-completion",
+                                     data=b'{"system": "", "prompt": "hi"}', method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/__admin/reset", method="POST"), timeout=10)
+    assert refused.value.code == 409
+    assert "only worker" in json.loads(refused.value.read())["error"]
+
+
+def test_stopping_the_parent_stops_every_worker(two_workers):
+    workers = children_of(two_workers.pid)
+    two_workers.stop()
+    assert two_workers.process.returncode == 0
+    assert wait_until(lambda: not any(alive(w) for w in workers), 10)
+
+
+def test_a_worker_that_dies_takes_the_others_down_and_the_exit_code_says_so(two_workers):
+    first, second = children_of(two_workers.pid)
+    os.kill(first, signal.SIGKILL)
+    assert wait_until(lambda: two_workers.process.poll() is not None, 10)
+    assert two_workers.process.returncode != 0
+    assert wait_until(lambda: not alive(second), 10)
