@@ -105,26 +105,34 @@ def serve(settings: Settings) -> int:
 
     library = load_library(settings.contracts)
     contracts = library.contracts
-    sock = bind_socket(settings.host, settings.port)
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
+    # One listening socket per worker on the same port: the kernel spreads connections over them evenly. (One
+    # socket shared by forked workers went mostly to whichever woke first: asyncio accepts a whole backlog.)
+    socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]
+    socks += [bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True)
+              for _ in range(settings.workers - 1)]
+    host, port = socks[0].getsockname()[:2]
+    shown = f"[{host}]" if socks[0].family == socket.AF_INET6 else host
     serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
     print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
           f"admin at /__admin", flush=True)
 
     def serve_one(worker: int) -> None:
+        mine = socks[worker - 1]
+        for other in socks:
+            if other is not mine:
+                other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
         app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
         server = uvicorn.Server(uvicorn_config(app, settings.log_level))
         freeze_startup_objects()
-        asyncio.run(server.serve(sockets=[sock]))
+        asyncio.run(server.serve(sockets=[mine]))
 
     if settings.workers == 1:
         serve_one(1)
         return 0
     print(f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
           f"/__admin reads show one worker's, and admin changes are refused", flush=True)
-    return run_workers(settings.workers, serve_one)
+    return run_workers(settings.workers, serve_one, after_fork=lambda: [sock.close() for sock in socks])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,15 +13,17 @@ from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 MAX_MESSAGE_BYTES = 52_428_800  # upstream's max_msg_size, every version
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket on host:port (0 = any free port).
 
     TCP_NODELAY is set here because accepted sockets inherit it, and asyncio
     does not set it on connections of a socket handed in by the caller:
     without it every keep-alive response waits ~40 ms for a delayed ACK.
+    `reuse_port` lets several sockets listen on one port, the kernel spreading
+    new connections over them (one per worker, mockgw/workers.py).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=2048)
+    sock = socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

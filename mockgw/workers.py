@@ -1,8 +1,8 @@
 """`mockgw serve --workers N`: N processes answering on one listening socket.
 
-The socket is bound once, then N children are forked; the kernel hands each
-new connection to whichever child accepts it first, so a connection, and
-everything on it, stays with one worker. Each worker keeps its own journal,
+The port is bound once per worker (SO_REUSEPORT) before N children are
+forked; the kernel hands each new connection to one of the sockets, so a
+connection, and everything on it, stays with one worker. Each worker keeps its own journal,
 scenario states, stored data and metrics: nothing is shared, so nothing on
 the hot path waits for another process (docs/ADMIN.md, "Several workers").
 
@@ -21,8 +21,11 @@ from collections.abc import Callable
 from types import FrameType
 
 
-def run_workers(count: int, serve_one: Callable[[int], None]) -> int:
-    """Fork `count` children running `serve_one(index)` (index 1..count); wait for all; the exit code."""
+def run_workers(count: int, serve_one: Callable[[int], None], after_fork: Callable[[], object] = lambda: None) -> int:
+    """Fork `count` children running `serve_one(index)` (index 1..count); wait for all; the exit code.
+
+    `after_fork` runs in the parent once every child is started (e.g. to close the listening sockets).
+    """
     children: dict[int, int] = {}
     for index in range(1, count + 1):
         pid = os.fork()
@@ -38,6 +41,7 @@ def run_workers(count: int, serve_one: Callable[[int], None]) -> int:
                 sys.stderr.flush()
                 os._exit(code)
         children[pid] = index
+    after_fork()
 
     stopping = False
 

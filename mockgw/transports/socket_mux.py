@@ -95,7 +95,9 @@ class MuxConnection:
         self.outbox: list[Outgoing | CloseConnection | DropConnection] = []
         self._flush_pending = False
         self.send_texts = send_texts_of(websocket.scope)
-        self._awaited: asyncio.Queue[Outgoing | CloseConnection | DropConnection] = asyncio.Queue()  # no send_texts
+        # Without send_texts (another server): what the writer task sends, one awaited ASGI send each.
+        self._awaited: asyncio.Queue[Outgoing | CloseConnection | DropConnection] | None = (
+            asyncio.Queue() if self.send_texts is None else None)
         self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
         self.readable = asyncio.Event()
@@ -110,16 +112,18 @@ class MuxConnection:
         return None
 
     async def run(self) -> None:
-        writer = None if self.send_texts is not None else self._spawn(self._write_awaiting_each())
+        if self.send_texts is None:
+            self._spawn(self._write_awaiting_each())
         try:
             await self._read()
         finally:
             self.closed.set()
             for playback in list(self.playbacks.values()):
                 playback.cancel()
-            for task in [*self._tasks, *([writer] if writer else [])]:
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = self.loop.create_task(coro)
@@ -213,7 +217,7 @@ class MuxConnection:
 
     def emit(self, item: Outgoing | CloseConnection | DropConnection) -> None:
         """Queue `item` to go out, after everything queued before it, at the end of this loop pass."""
-        if self.send_texts is None:
+        if self._awaited is not None:
             self._awaited.put_nowait(item)
             return
         self.outbox.append(item)
@@ -280,6 +284,7 @@ class MuxConnection:
 
     async def _write_awaiting_each(self) -> None:
         """The writer under a server without `send_texts`: one awaited ASGI send per frame."""
+        assert self._awaited is not None
         while True:
             item = await self._awaited.get()
             if not isinstance(item, Outgoing):

@@ -76,6 +76,13 @@ def test_both_workers_answer_on_one_port_and_admin_changes_are_refused(two_worke
     assert "only worker" in json.loads(refused.value.read())["error"]
 
 
+def test_new_connections_are_spread_over_both_workers(two_workers):
+    # One listening socket per worker (SO_REUSEPORT): the kernel picks one per connection by its address hash,
+    # so 40 fresh connections all landing on one worker would happen about once in 10^12 runs.
+    seen = {get_json(f"{two_workers.url}/__admin")["worker"] for _ in range(40)}
+    assert seen == {1, 2}
+
+
 def test_stopping_the_parent_stops_every_worker(two_workers):
     workers = children_of(two_workers.pid)
     two_workers.stop()
