@@ -10,10 +10,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from .admin import ADMIN_ROUTES
-from .fast_path import GatewayApp
 from .contract import load_library
 from .contract.model import Contract
 from .contract.seeds import Seeds
+from .fast_path import GatewayApp
 from .gateway import MockGateway
 from .journal import MemoryTraceStore, TraceStore
 from .metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint

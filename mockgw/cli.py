@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import sys
@@ -99,6 +98,7 @@ def serve(settings: Settings) -> int:
 
     import uvicorn
 
+    from . import precise_loop
     from .app import create_app
     from .server import bind_socket, freeze_startup_objects, uvicorn_config
     from .workers import run_workers
@@ -125,7 +125,7 @@ def serve(settings: Settings) -> int:
         app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
         server = uvicorn.Server(uvicorn_config(app, settings.log_level))
         freeze_startup_objects()
-        asyncio.run(server.serve(sockets=[mine]))
+        precise_loop.run(server.serve(sockets=[mine]))
 
     if settings.workers == 1:
         serve_one(1)

@@ -1,15 +1,13 @@
-"""One loop timer for every replay: wake once per instant, run everything due then, on time.
+"""One loop timer for every replay: wake once per instant, run everything due then, in order.
 
-asyncio's own timers fire up to a millisecond late: the selector waits in
-whole milliseconds, rounded up. A stream of frames 20 ms apart was therefore
-~0.5 ms late on average before any work was done. `Deadlines` keeps every
-pending deadline in one heap, arms a single loop timer `EARLY_S` before the
-earliest, and from then on polls the loop with `call_soon` (other callbacks
-and socket I/O still run between polls) until the deadline has passed; then
-it runs every callback due, in deadline order, in one pass.
+`Deadlines` keeps every pending deadline in one heap and arms a single loop
+timer for the earliest; when it fires it runs every callback due, in
+deadline order (ties in the order asked), in one pass, and re-arms. A
+thousand streams due at one instant cost one wake-up, not a thousand timers.
+How precisely the loop wakes is the loop's business: `mockgw serve` runs on
+precise_loop.py's, which does not round timeouts up to whole milliseconds.
 
-Pure bookkeeping plus two loop calls; one instance per event loop
-(`deadlines_for(loop)`).
+One instance per event loop (`deadlines_for(loop)`).
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ import itertools
 import weakref
 from collections.abc import Callable
 
-EARLY_S = 0.0015  # the selector's millisecond rounding plus a wake-up's jitter
-
 Entry = list  # [when, sequence, callback or None once cancelled]
 
 
@@ -31,7 +27,6 @@ class Deadlines:
         self._heap: list[Entry] = []
         self._sequence = itertools.count()  # equal deadlines run in the order they were asked for
         self._timer: asyncio.TimerHandle | None = None
-        self._polling = False
         self.wakeups = 0  # how many passes ran callbacks; for tests and curiosity
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Entry:
@@ -50,26 +45,17 @@ class Deadlines:
         return sum(1 for entry in self._heap if entry[2] is not None)
 
     def _arm(self) -> None:
-        if self._polling:
-            return  # a poll is queued and will look at the heap anyway
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         heap = self._heap
         while heap and heap[0][2] is None:
             heapq.heappop(heap)
-        if not heap:
-            return
-        wake_at = heap[0][0] - EARLY_S
-        if wake_at <= self.loop.time():
-            self._polling = True
-            self.loop.call_soon(self._run)
-        else:
-            self._timer = self.loop.call_at(wake_at, self._run)
+        if heap:
+            self._timer = self.loop.call_at(heap[0][0], self._run)
 
     def _run(self) -> None:
         self._timer = None
-        self._polling = False
         heap = self._heap
         now = self.loop.time()
         ran = False

@@ -82,8 +82,8 @@ def _drain(stream: IO[str]) -> None:
             pass
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (Linux /proc)."""
+def children_by_parent() -> dict[int, list[int]]:
+    """Every process's children, from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -93,6 +93,12 @@ def rss_bytes(pid: int) -> int:
                 continue
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
             children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (Linux /proc)."""
+    children = children_by_parent()
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()

@@ -153,7 +153,7 @@ class MuxConnection:
             if text is None:
                 text = (message.get("bytes") or b"").decode("utf-8", "replace")
             stats.frames_in += 1
-            await self.gateway.store.add_message(Message(
+            self.gateway.store.add_message_nowait(Message(
                 trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
             # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
             # burst of requests is not added; a request that waited for the reader counts from the reader.
@@ -187,7 +187,7 @@ class MuxConnection:
         workspace = envelope.workspace or self.session.workspace
         incoming = IncomingRequest(transport="socket", service=envelope.service, body=envelope.request,
                                    flow=envelope.flow)
-        await self.gateway.store.add_message(Message(
+        self.gateway.store.add_message_nowait(Message(
             trace_id=self.trace.trace_id, direction="in", kind="request", request_id=envelope.id,
             service=envelope.service, received_at=time.time(), detail={"flow": envelope.flow, "key": start.key}))
         resolution = self.gateway.resolve(incoming, request_id=envelope.id, workspace=workspace)

@@ -10,22 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.bench.servers import start_server
+from loadtests.bench.servers import children_by_parent, start_server
 
 from ..conftest import REPO, TIMEOUT_FACTOR
 
 
 def children_of(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
+    return children_by_parent().get(pid, [])
 
 
 def alive(pid):

@@ -1,0 +1,67 @@
+"""The precise event loop still does everything an event loop does: I/O readiness, timeouts, timers in order.
+
+How precisely it wakes is measured by the benchmarks (loadtests/RESULTS.md), not asserted here.
+"""
+
+import selectors
+import socket
+import time
+
+import pytest
+
+from mockgw import precise_loop
+
+pytestmark = pytest.mark.skipif(not hasattr(selectors, "EpollSelector"), reason="epoll: Linux only")
+
+
+def test_the_selector_reports_a_ready_socket_and_waits_out_its_timeout_otherwise():
+    selector = precise_loop.PreciseEpollSelector()
+    left, right = socket.socketpair()
+    try:
+        selector.register(left, selectors.EVENT_READ, "left")
+        started = time.monotonic()
+        assert selector.select(0.02) == []
+        assert time.monotonic() - started >= 0.02  # never early: a deadline is a lower bound
+        right.send(b"x")
+        ready = selector.select(5)
+        assert [(key.data, events) for key, events in ready] == [("left", selectors.EVENT_READ)]
+    finally:
+        selector.close()
+        left.close()
+        right.close()
+
+
+def test_the_loop_runs_timers_in_order_and_serves_sockets():
+    async def scenario():
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop._selector, precise_loop.PreciseEpollSelector)  # noqa: SLF001 - what is tested
+        fired = []
+        for delay in (0.003, 0.001, 0.002):
+            loop.call_later(delay, fired.append, delay)
+        reader, writer = await asyncio.open_connection(*server_address)
+        writer.write(b"ping\n")
+        echoed = await reader.readline()
+        writer.close()
+        await asyncio.sleep(0.01)
+        return fired, echoed
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    server_address = listener.getsockname()
+
+    async def main():
+        import asyncio
+
+        async def echo(reader, writer):
+            writer.write(await reader.readline())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(echo, sock=listener)
+        async with server:
+            return await scenario()
+
+    fired, echoed = precise_loop.run(main())
+    assert fired == [0.001, 0.002, 0.003]
+    assert echoed == b"ping\n"
