@@ -98,7 +98,7 @@ class DriverProcess:
                 return self.hello
 
     def stop(self) -> None:
-        proc, self.proc = self.proc, None
+        proc = self.proc
         if proc is None:
             return
         try:
@@ -111,13 +111,7 @@ class DriverProcess:
             proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(timeout=5)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self._reap()
 
     def _kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

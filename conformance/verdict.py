@@ -211,10 +211,11 @@ def judge_inter_chunk(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
             continue
         deviations.append(((b.t - a.t) - (fb.scheduled_at - fa.scheduled_at), i, j))
     worst, i, j = max(deviations, key=lambda d: abs(d[0]))
+    lateness = _lateness(request)
     m = {"gaps": len(deviations), "worst_deviation_s": worst,
-         "deviations_s": [round(d[0], 4) for d in deviations], "mock_lateness_s": _lateness(request)}
-    if _lateness(request) > tol.mock_lateness_s:
-        return informational(f"mock ran {_s(_lateness(request))} late; gaps not judged", **m)
+         "deviations_s": [round(d[0], 4) for d in deviations], "mock_lateness_s": lateness}
+    if lateness > tol.mock_lateness_s:
+        return informational(f"mock ran {_s(lateness)} late; gaps not judged", **m)
     if abs(worst) > tol.inter_chunk_s:
         return failed(f"gap between chunks {i} and {j} off the script by {_s(worst)} "
                       f"(> {_s(tol.inter_chunk_s)})", **m)

@@ -27,7 +27,6 @@ FLOW_SERVICE = re.compile(r"/api/v1/flow/([^/]+)/service/([^/]+)")
 class GatewayApp:
     def __init__(self, app: Starlette) -> None:
         self.app = app
-        self.state = app.state  # what the transports read: the gateway and its metrics
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and (

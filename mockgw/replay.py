@@ -47,24 +47,20 @@ def template_context(request: Any, *, request_id: Any, service: str, flow: str |
             "workspace": workspace, "profile": profile.name}
 
 
-def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
-    """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
-    if contract.jitter is None and not contract.has_templates:
-        # The same for every request: planned once. A burst of new streams must not stall the running ones
-        # while each plans its hundreds of steps.
-        return _shared_replay(contract, speed)
-    return _plan_replay(contract, context, speed=speed, sequence=sequence)
-
-
-_SHARED: dict[tuple[int, float], tuple[Contract, Replay]] = {}
+_SHARED: dict[tuple[int, float], tuple[Contract, Replay]] = {}  # (contract id, speed) -> plan, when shared
 _SHARED_MAX = 4096
 
 
-def _shared_replay(contract: Contract, speed: float) -> Replay:
+def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
+    """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
     key = (id(contract), speed)
     cached = _SHARED.get(key)
     if cached is not None and cached[0] is contract:  # the id of a replaced contract may be reused
         return cached[1]
+    if contract.jitter is not None or contract.has_templates:
+        return _plan_replay(contract, context, speed=speed, sequence=sequence)
+    # The same for every request: planned once. A burst of new streams must not stall the running ones
+    # while each plans its hundreds of steps.
     replay = _plan_replay(contract, {}, speed=speed, sequence=0)
     if len(_SHARED) >= _SHARED_MAX:
         _SHARED.clear()

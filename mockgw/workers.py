@@ -64,14 +64,10 @@ def run_workers(count: int, serve_one: Callable[[int], None], after_fork: Callab
                 break
             index = children.pop(pid)
             code = os.waitstatus_to_exitcode(status)
-            if not stopping and code != 0:
-                print(f"mockgw: worker {index} exited with {code}; stopping the others", file=sys.stderr,
-                      flush=True)
+            if not stopping:  # a worker must not stop, by failing or otherwise, while the others serve
+                how = f"exited with {code}" if code else "stopped"
+                print(f"mockgw: worker {index} {how}; stopping the others", file=sys.stderr, flush=True)
                 exit_code = code if code > 0 else 1
-                stop_all()
-            elif not stopping:  # a worker must not stop by itself while the others serve
-                print(f"mockgw: worker {index} stopped; stopping the others", file=sys.stderr, flush=True)
-                exit_code = 1
                 stop_all()
     finally:
         for signum, handler in previous.items():

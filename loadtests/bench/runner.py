@@ -119,8 +119,8 @@ class Bench:
             "bare-stream": ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(self.plan.frames),
                             "--gap-ms", str(self.plan.gap_ms)],
         }.get(which)
-        if argv is None:  # the mock, "mock" or "mock-<N>w"
-            workers = int(which[5:-1]) if which != "mock" else 1
+        if argv is None:  # the mock: mock_name(workers)
+            workers = next(w for w in {1, *self.plan.workers} if mock_name(w) == which)
             argv = [*self.plan.mock_command, "--host", "127.0.0.1", "--port", "0", "--profile", self.plan.profile,
                     "--contracts", str(self.contracts), "--log-level", "warning",
                     *(["--workers", str(workers)] if workers > 1 else [])]
