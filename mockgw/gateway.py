@@ -16,7 +16,7 @@ from typing import Any
 from .contract.model import Contract, FrameKind, MatcherKind
 from .contract.seeds import Seeds
 from .journal import MemoryTraceStore, Message, TraceStore
-from .matching import IncomingRequest, Match, MatchResult, match_request
+from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
@@ -73,6 +73,7 @@ class MockGateway:
         self._by_service: dict[str, list[Contract]] = {}
         for contract in self.contracts:
             self._by_service.setdefault(contract.match.service, []).append(contract)
+        self._ranked: dict[tuple[str, str], tuple[Contract, ...]] = {}  # (service, transport) -> rank(...)
         literal_flows = {
             c.match.flow.value for c in self.contracts
             if c.match.flow is not None and c.match.flow.kind is MatcherKind.EQUALS
@@ -96,8 +97,7 @@ class MockGateway:
             # Upstream's translator raises KeyError('<field>'); the requestor answers with it at once.
             step = Step(0.0, FrameKind.RESPONSE, gateway_error(repr(missing)), True)
             return Replay("mockgw:gateway-error", (step,), None)
-        result = match_request(self._by_service.get(request.service, ()), request, self.profile.name,
-                               self.scenario_states)
+        result = self._match(request)
         # State answers unless the user's own contract (priority < 100) matched: see stateful.py.
         if result.contract is None or result.outcome is not Match.FULL or not overrides_state(result.contract):
             stateful = self.stateful.answer(request.service, request.flow, request.body, workspace)
@@ -108,9 +108,15 @@ class MockGateway:
     def resolve_contract(self, request: IncomingRequest, *, request_id: Any = None,
                          workspace: str | None = None) -> Replay | Unmatched:
         """Contracts only, no refusals or state: for routes outside the service table (/api/metrics/…)."""
-        result = match_request(self._by_service.get(request.service, ()), request, self.profile.name,
-                               self.scenario_states)
-        return self._replay_match(result, request, request_id, workspace)
+        return self._replay_match(self._match(request), request, request_id, workspace)
+
+    def _match(self, request: IncomingRequest) -> MatchResult:
+        key = (request.service, request.transport)
+        ranked = self._ranked.get(key)
+        if ranked is None:
+            ranked = self._ranked[key] = rank(self._by_service.get(request.service, ()), self.profile.name,
+                                              request.transport)
+        return match_ranked(ranked, request, self.profile.name, self.scenario_states)
 
     def _replay_match(self, result: MatchResult, request: IncomingRequest, request_id: Any,
                       workspace: str | None) -> Replay | Unmatched:
@@ -142,9 +148,9 @@ class MockGateway:
             return Refusal(message, rest_body={"error": message})
         return None
 
-    async def journal_unmatched(self, trace_id: str, request: IncomingRequest, unmatched: Unmatched,
-                                request_id: Any = None) -> None:
-        await self.store.add_message(Message(
+    def journal_unmatched(self, trace_id: str, request: IncomingRequest, unmatched: Unmatched,
+                          request_id: Any = None) -> None:
+        self.store.add_message_nowait(Message(
             trace_id=trace_id, direction="in", kind="unmatched", request_id=request_id,
             service=request.service, received_at=time.time(),
             detail={"transport": request.transport, "flow": request.flow, "body": request.body,

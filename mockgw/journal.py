@@ -138,7 +138,9 @@ class MemoryTraceStore:
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
         self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
-        self._events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message id,
+        # direction, request id); get_events makes it a dict.
+        self._events: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=max_events)
         self.dropped_messages = 0
         self.dropped_traces = 0
 
@@ -194,9 +196,10 @@ class MemoryTraceStore:
         self._records.append(record)
         if message.kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
-        self._append_event(trace_id, f"message.{message.kind}",
-                           {"message_id": message_id, "direction": message.direction,
-                            "request_id": message.request_id})
+        event_type = _MESSAGE_EVENTS.get(message.kind) or f"message.{message.kind}"
+        self._events.append((self._next_event, trace_id, event_type, message_id, message.direction,
+                             message.request_id))
+        self._next_event += 1
         return message_id
 
     async def get_message(self, message_id: str) -> Message | None:
@@ -218,10 +221,10 @@ class MemoryTraceStore:
         if not self._events:
             return []
         # Ids increase by one, so the first newer event's index is arithmetic.
-        start = max(0, since_event_id + 1 - self._events[0]["event_id"])
+        start = max(0, since_event_id + 1 - _event_dict(self._events[0])["event_id"])
         found = []
         for index in range(start, len(self._events)):
-            event = self._events[index]
+            event = _event_dict(self._events[index])
             if trace_id is None or event["trace_id"] == trace_id:
                 found.append(event)
                 if len(found) >= limit:
@@ -239,3 +242,14 @@ class MemoryTraceStore:
 
     async def reset(self) -> None:
         self._reset_state()
+
+
+_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "response", "error", "unmatched")}
+
+
+def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
+    if isinstance(event, dict):
+        return event
+    event_id, trace_id, event_type, message_id, direction, request_id = event
+    return {"event_id": event_id, "trace_id": trace_id, "type": event_type, "message_id": message_id,
+            "direction": direction, "request_id": request_id}

@@ -119,6 +119,13 @@ def _criteria_count(contract: Contract) -> int:
     return 1 + (m.flow is not None) + (m.method is not None) + (m.path is not None) + len(m.headers) + len(m.body)
 
 
+def rank(contracts: Iterable[Contract], profile: str, transport: str) -> tuple[Contract, ...]:
+    """The contracts serving `profile` over `transport`, best first, so that the first full match answers:
+    lowest priority number, then more criteria, then load order (the sort is stable)."""
+    serving = [c for c in contracts if c.serves(profile, transport)]
+    return tuple(sorted(serving, key=lambda c: (c.priority, -_criteria_count(c))))
+
+
 def match_request(
     contracts: Iterable[Contract],
     request: IncomingRequest,
@@ -126,19 +133,23 @@ def match_request(
     scenario_states: Mapping[str, str] | None = None,
 ) -> MatchResult:
     """The contract that answers `request`, or the nearest miss with its differences."""
+    return match_ranked(rank(contracts, profile, request.transport), request, profile, scenario_states)
+
+
+def match_ranked(
+    ranked: tuple[Contract, ...],
+    request: IncomingRequest,
+    profile: str,
+    scenario_states: Mapping[str, str] | None = None,
+) -> MatchResult:
+    """`match_request` over contracts already ranked for the profile and the request's transport."""
     states = scenario_states or {}
-    serving = [c for c in contracts if c.serves(profile, request.transport)]
-    best: tuple[tuple[int, int, int], Contract] | None = None
-    for order, contract in enumerate(serving):
+    for contract in ranked:
         if _scenario_failure(contract, states) is None and next(_failures(contract, request, explain=False), None) is None:
-            key = (contract.priority, -_criteria_count(contract), order)
-            if best is None or key < best[0]:
-                best = (key, contract)
-    if best is not None:
-        return MatchResult(Match.FULL, best[1])
+            return MatchResult(Match.FULL, contract)
     # Nothing matched: name the nearest contract of the same service, the one with the fewest differences.
     nearest: tuple[Contract, list[str]] | None = None
-    for contract in serving:
+    for contract in ranked:
         if contract.match.service != request.service:
             continue
         missed = differences(contract, request)

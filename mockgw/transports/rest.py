@@ -108,7 +108,7 @@ async def answer_rest(request: Request, gateway: MockGateway, incoming: Incoming
         response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
         await journal_reply(gateway, trace_id, response)
     elif isinstance(resolution, Unmatched):
-        await gateway.journal_unmatched(trace_id, incoming, resolution)
+        gateway.journal_unmatched(trace_id, incoming, resolution)
         response = JSONBody({"error": resolution.to_json()}, 404)
         await journal_reply(gateway, trace_id, response)
     else:

@@ -1,8 +1,9 @@
 """/api/v1/socket: the multiplexed socket (§2). Bytes in and out; decisions in MuxSession.
 
-One reader reads frames while the session allows it (upstream stops reading
-its socket when its queue is full: TCP backpressure, never an error frame).
-Every frame the player hands over at its deadline joins the connection's
+Frames are read while the session allows it (upstream stops reading its
+socket when its queue is full: TCP backpressure, never an error frame); our
+uvicorn protocol hands each one over as it is parsed (ws_extensions.py),
+other servers through one awaited ASGI receive each. Every frame the player hands over at its deadline joins the connection's
 outbox; the outbox is flushed once per event-loop pass, in order, in one
 socket write (ws_extensions.py), and each frame is journaled with how late it
 went out. Under a server without that extension a writer task awaits one
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -28,7 +30,7 @@ from ..protocol.envelope import encode, error_frame, response_frame
 from ..protocol.mux import MuxSession, Reply, Start
 from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
 from .abort import drop_connection
-from .ws_extensions import ARRIVED_AT, send_texts_of
+from .ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 from .timing import wall_time
 
 
@@ -100,8 +102,11 @@ class MuxConnection:
             asyncio.Queue() if self.send_texts is None else None)
         self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
-        self.readable = asyncio.Event()
+        self.readable = asyncio.Event()  # the awaiting reader's: the session has room for another request
         self.readable.set()
+        self._reading_since = 0.0  # loop time the reader last became ready for a request
+        self._reading_stopped = False  # the direct reader stopped for room and waits for _resume_reading
+        self._resume_reading: Callable[[], None] = lambda: None
         self.closed = asyncio.Event()  # set when a fault closed or dropped the connection, or sending failed
         self.close_code: int | None = None
 
@@ -114,8 +119,14 @@ class MuxConnection:
     async def run(self) -> None:
         if self.send_texts is None:
             self._spawn(self._write_awaiting_each())
+        receive_directly = receive_directly_of(self.websocket.scope)
         try:
-            await self._read()
+            if receive_directly is None:
+                await self._read_awaiting_each()
+            else:
+                self._resume_reading = receive_directly(self._on_message)
+                self._resume_reading()
+                await self._until_disconnected()
         finally:
             self.closed.set()
             for playback in list(self.playbacks.values()):
@@ -131,9 +142,27 @@ class MuxConnection:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _read(self) -> None:
-        stats = self.trace.stats
-        reading_since = 0.0  # loop time this reader last became ready for a request
+    # --- reading ---
+
+    def _on_message(self, message: str | bytes, arrived: float) -> bool:
+        """A message straight from the protocol (ws_extensions.py); False stops reading until resumed."""
+        if self.closed.is_set():
+            return False  # a fault ended the connection: nothing more is read
+        self._receive(message, arrived)
+        if self.session.reading_paused:
+            # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
+            self._reading_stopped = True
+            return False
+        return True
+
+    async def _until_disconnected(self) -> None:
+        # Messages come through _on_message; ASGI receive brings only the disconnect.
+        while (message := await self.websocket.receive())["type"] != "websocket.disconnect":
+            pass
+        self.close_code = message.get("code")
+
+    async def _read_awaiting_each(self) -> None:
+        """The reader under a server without `receive_directly`: one awaited ASGI receive per message."""
         while True:
             if not self.readable.is_set():
                 # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
@@ -142,7 +171,7 @@ class MuxConnection:
                 await asyncio.wait({waiting_for_room, closing}, return_when=asyncio.FIRST_COMPLETED)
                 waiting_for_room.cancel()
                 closing.cancel()
-                reading_since = self.loop.time()
+                self._reading_since = self.loop.time()
             if self.closed.is_set():
                 return
             message = await self.websocket.receive()
@@ -150,24 +179,26 @@ class MuxConnection:
                 self.close_code = message.get("code")
                 return
             text = message.get("text")
-            if text is None:
-                text = (message.get("bytes") or b"").decode("utf-8", "replace")
-            stats.frames_in += 1
-            self.gateway.store.add_message_nowait(Message(
-                trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
-            # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
-            # burst of requests is not added; a request that waited for the reader counts from the reader.
-            arrived = max(message.get(ARRIVED_AT) or self.loop.time(), reading_since)
-            await self._perform(self.session.receive_text(text), arrived=arrived)
+            payload = (message.get("bytes") or b"") if text is None else text
+            self._receive(payload, message.get(ARRIVED_AT) or self.loop.time())
 
-    async def _perform(self, actions: list[Start | Reply], arrived: float | None = None) -> None:
+    def _receive(self, message: str | bytes, arrived: float) -> None:
+        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        self.trace.stats.frames_in += 1
+        self.gateway.store.add_message_nowait(Message(
+            trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
+        # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
+        # burst of requests is not added; a request that waited for the reader counts from the reader.
+        self._perform(self.session.receive_text(text), arrived=max(arrived, self._reading_since))
+
+    def _perform(self, actions: list[Start | Reply], arrived: float | None = None) -> None:
         """Carry out the session's actions; `arrived` is when the frame that caused them was read."""
         for action in actions:
             if isinstance(action, Reply):
                 self.emit(Outgoing(encode(action.frame), self.loop.time()))
             elif not self.closed.is_set():
                 # A request released from the queue starts now; one admitted at once, when it arrived.
-                await self._start(action, self.loop.time() if arrived is None else arrived)
+                self._start(action, self.loop.time() if arrived is None else arrived)
         self._update_stats()
 
     def _update_stats(self) -> None:
@@ -177,10 +208,14 @@ class MuxConnection:
         stats.set_queued(self.session.waiting)
         if self.session.reading_paused:
             self.readable.clear()
-        else:
-            self.readable.set()
+            return
+        self.readable.set()
+        if self._reading_stopped:  # the direct reader stopped for room: hand it what was held, read on
+            self._reading_stopped = False
+            self._reading_since = self.loop.time()
+            self._resume_reading()
 
-    async def _start(self, start: Start, started: float) -> None:
+    def _start(self, start: Start, started: float) -> None:
         envelope = start.envelope
         stats = self.trace.stats
         stats.requests += 1
@@ -194,7 +229,7 @@ class MuxConnection:
         if isinstance(resolution, (Refusal, Unmatched)):
             if isinstance(resolution, Unmatched):
                 stats.unmatched += 1
-                await self.gateway.journal_unmatched(self.trace.trace_id, incoming, resolution, envelope.id)
+                self.gateway.journal_unmatched(self.trace.trace_id, incoming, resolution, envelope.id)
                 error_type = "error"
             else:
                 error_type = resolution.error_type
@@ -203,7 +238,7 @@ class MuxConnection:
             self.emit(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True))
             return
         if resolution.missing_templates:
-            await self.gateway.store.add_message(Message(
+            self.gateway.store.add_message_nowait(Message(
                 trace_id=self.trace.trace_id, direction="out", kind="error", request_id=envelope.id,
                 contract_id=resolution.contract_id,
                 detail={"template_values_missing": list(resolution.missing_templates)}))
@@ -248,11 +283,7 @@ class MuxConnection:
         if not self.send_texts([frame.text for frame in frames]):
             self.closed.set()
             return
-        actions = self._sent(frames, self.loop.time())
-        if actions:
-            self._spawn(self._perform(actions))
-        else:
-            self._update_stats()
+        self._perform(self._sent(frames, self.loop.time()))
 
     def _sent(self, frames: list[Outgoing], now: float) -> list[Start | Reply]:
         """Journal frames just written; the session's actions for the requests they finished."""
@@ -297,11 +328,7 @@ class MuxConnection:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self.closed.set()
                 return
-            actions = self._sent([item], now)
-            if actions:
-                await self._perform(actions)
-            else:
-                self._update_stats()
+            self._perform(self._sent([item], now))
 
     async def _journal_fault(self, fault: str, detail: dict[str, Any]) -> None:
         await self.gateway.store.add_message(Message(

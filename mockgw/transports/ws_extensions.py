@@ -1,4 +1,4 @@
-"""What our uvicorn WebSocket protocol offers the app beyond ASGI, for timing.
+"""What our uvicorn WebSocket protocol offers the app beyond ASGI, for timing and throughput.
 
 `send_texts(texts) -> bool`, in the scope's `extensions` under SEND_TEXTS,
 frames and writes several text messages now, in one write, from plain (not
@@ -9,40 +9,55 @@ with the number of streams. It writes past the transport's high-water mark
 (uvicorn's own send would wait for the client to read): what piles up is
 bounded by the frames the contracts script.
 
-Each received message carries ARRIVED_AT, the loop time its bytes were read
-off the socket, so deadlines count from when a request arrived, not from
-when a busy app got round to it.
+`receive_directly(on_message) -> resume`, under RECEIVE_DIRECTLY, hands every
+later message to `on_message(message, arrived)` as soon as it is parsed,
+instead of queueing it for an awaited ASGI `receive` (a queue, a task switch
+and a pause/resume of the socket per message). `on_message` returns False to
+stop reading: the socket is paused and messages already read are held, in
+order, until the app calls `resume()`. Only the disconnect still comes
+through ASGI `receive`. `arrived` is the loop time the message's bytes were
+read off the socket, so deadlines count from when a request arrived, not
+from when a busy app got round to it; queued messages carry it as
+ARRIVED_AT.
 
-Under any other server both are absent and the app falls back to awaiting
-ASGI sends and to its own clock.
+Under any other server these are absent and the app falls back to ASGI
+sends and receives and to its own clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from websockets.exceptions import InvalidState
 
 SEND_TEXTS = "mockgw.send_texts"
+RECEIVE_DIRECTLY = "mockgw.receive_directly"
 ARRIVED_AT = "mockgw.arrived_at"
 
 SendTexts = Callable[[Sequence[str]], bool]
+OnMessage = Callable[[str | bytes, float], bool]  # (message, arrived) -> keep reading?
+ReceiveDirectly = Callable[[OnMessage], Callable[[], None]]
 
 
 def send_texts_of(scope: Any) -> SendTexts | None:
     return scope.get("extensions", {}).get(SEND_TEXTS)
 
 
+def receive_directly_of(scope: Any) -> ReceiveDirectly | None:
+    return scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
+
+
 class _ArrivalStampingQueue(asyncio.Queue):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
-        self._now = asyncio.get_running_loop().time  # protocols are made inside the running loop
+        self.now = asyncio.get_running_loop().time  # protocols are made inside the running loop
 
     def put_nowait(self, item: Any) -> None:
         if item["type"] == "websocket.receive":
-            item[ARRIVED_AT] = self._now()
+            item[ARRIVED_AT] = self.now()
         super().put_nowait(item)
 
 
@@ -54,16 +69,25 @@ class TimingExtensions:
     disconnected: bool
     close_sent: bool
     handshake_complete: bool
+    read_paused: bool
+    frames: list[Any]
+    curr_msg_data_type: str
+    logger: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _ArrivalStampingQueue()
+        self._now = self.queue.now
+        self._on_message: OnMessage | None = None
+        self._held: deque[tuple[str | bytes, float]] = deque()  # read while the app had stopped reading
+        self._app_stopped_reading = False
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)  # type: ignore[misc]
         scope = getattr(self, "scope", None)
         if scope is not None:  # None: the handshake was refused before an app saw it
             scope["extensions"][SEND_TEXTS] = self.send_texts
+            scope["extensions"][RECEIVE_DIRECTLY] = self.receive_directly
 
     def send_texts(self, texts: Sequence[str]) -> bool:
         """Frame and write `texts` now; False once the connection can no longer send."""
@@ -77,3 +101,63 @@ class TimingExtensions:
             return False
         self.transport.write(b"".join(conn.data_to_send()))
         return True
+
+    def receive_directly(self, on_message: OnMessage) -> Callable[[], None]:
+        """From now on hand messages to `on_message`; returns `resume`. Call `resume()` once to start."""
+        self._on_message = on_message
+        self._app_stopped_reading = True  # until the first resume(): the app may not be ready yet
+        kept = []
+        while not self.queue.empty():  # messages queued before the switch are handed over first, in order
+            item = self.queue.get_nowait()
+            if item["type"] == "websocket.receive":
+                self._held.append((item.get("text", item.get("bytes")), item[ARRIVED_AT]))
+            else:
+                kept.append(item)
+        for item in kept:
+            self.queue.put_nowait(item)
+        return self._resume
+
+    def send_receive_event_to_app(self) -> None:
+        if self._on_message is None:
+            super().send_receive_event_to_app()  # type: ignore[misc]
+            return
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:  # as uvicorn: past `websocket.close` messages are discarded
+            return
+        message: str | bytes
+        if self.curr_msg_data_type == "text":
+            try:
+                message = data.decode()
+            except UnicodeDecodeError:
+                self.logger.exception("Invalid UTF-8 sequence received from client.")
+                self.conn.send_close(1007)
+                self.handle_parser_exception()  # type: ignore[attr-defined]
+                return
+        else:
+            message = bytes(data)
+        arrived = self._now()
+        if self._app_stopped_reading:
+            self._held.append((message, arrived))
+        elif not self._on_message(message, arrived):
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        self._app_stopped_reading = True
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        """The app is ready again: hand over what was held, then read the socket again."""
+        if not self._app_stopped_reading or self._on_message is None:
+            return
+        self._app_stopped_reading = False
+        while self._held:
+            message, arrived = self._held.popleft()
+            if not self._on_message(message, arrived):
+                self._stop_reading()
+                return
+        if self.read_paused and not self.transport.is_closing():
+            self.read_paused = False
+            self.transport.resume_reading()

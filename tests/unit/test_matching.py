@@ -1,4 +1,4 @@
-from mockgw.matching import IncomingRequest, Match, match_request
+from mockgw.matching import IncomingRequest, Match, match_request, rank
 
 from ..conftest import contracts_from
 
@@ -44,6 +44,19 @@ def test_lowest_priority_number_wins_then_the_more_specific():
     assert match_request(contracts, ask(question="Alice?"), "2.6.2").contract.id == "specific"
     assert match_request(contracts, ask(question="Bob?"), "2.6.2").contract.id == "loose"
     assert match_request(contracts, ask(question="Alice?", streaming=True), "2.6.2").contract.id == "urgent"
+
+
+def test_ties_go_to_the_contract_loaded_first_and_rank_lists_the_best_first():
+    contracts = contracts_from(
+        {"id": "first", "match": {"service": "agent", "body": {"question": {"any": True}}}, "response": frames()},
+        {"id": "second", "match": {"service": "agent", "body": {"question": {"regex": "."}}}, "response": frames()},
+        {"id": "rest-only", "priority": 1, "transports": ["rest"], "match": {"service": "agent"},
+         "response": frames()},
+        {"id": "fallback", "priority": 100, "match": {"service": "agent"}, "response": frames()},
+    )
+    assert [c.id for c in rank(contracts, "2.6.2", "socket")] == ["first", "second", "fallback"]
+    assert match_request(contracts, ask(question="Who?"), "2.6.2").contract.id == "first"
+    assert match_request(contracts, ask(), "2.6.2").contract.id == "fallback"
 
 
 def test_a_near_miss_names_the_nearest_contract_and_each_difference():
