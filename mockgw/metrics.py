@@ -15,7 +15,6 @@ Each app has its own CollectorRegistry, so several mocks in one process
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +32,6 @@ from starlette.responses import Response
 
 from .journal import Message, Trace, TraceStore
 
-REMEMBERED_REQUESTS = 100_000  # request id -> service, for labelling response frames; oldest forgotten first
 LATENESS_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 METRICS_PATH = "/__metrics"
 
@@ -129,9 +127,6 @@ class ObservedTraceStore:
     def __init__(self, inner: TraceStore, metrics: MockMetrics) -> None:
         self.inner = inner
         self.metrics = metrics
-        # (trace id, request id) -> service; ordered, because the oldest is popped from the front
-        self._services: OrderedDict[tuple[str, Any], str] = OrderedDict()
-        self._by_trace: dict[str, list[tuple[str, Any]]] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.dropped_messages
@@ -145,8 +140,6 @@ class ObservedTraceStore:
         await self.inner.update_trace(trace_id, **updates)
         if "closed_at" in updates:
             self.metrics.connections.traces.pop(trace_id, None)
-            for key in self._by_trace.pop(trace_id, ()):
-                self._services.pop(key, None)
 
     async def add_message(self, message: Message) -> str:
         self._observe(message)
@@ -159,17 +152,12 @@ class ObservedTraceStore:
     def _observe(self, message: Message) -> None:
         counts = self.metrics.counts
         if message.kind == "request" and message.service:
-            key = (message.trace_id, message.request_id)
-            self._services[key] = message.service
-            self._by_trace.setdefault(message.trace_id, []).append(key)
-            if len(self._services) > REMEMBERED_REQUESTS:  # a socket that never closes must not grow this
-                self._services.popitem(last=False)
             trace = self.metrics.connections.traces.get(message.trace_id)
             _increment(counts.requests, (message.service, trace.kind if trace else "unknown"))
             _increment(counts.frames, (message.service, "in"))
         elif message.kind == "frame":
-            service = message.service or self._services.get((message.trace_id, message.request_id), "(none)")
-            _increment(counts.frames, (service, message.direction))
+            # A frame before its request is decoded, or an auth reply, belongs to no service.
+            _increment(counts.frames, (message.service or "(none)", message.direction))
         if message.scheduled_at is not None and message.sent_at is not None:
             counts.observe_lateness(max(0.0, message.sent_at - message.scheduled_at))
 
@@ -197,8 +185,6 @@ class ObservedTraceStore:
 
     async def reset(self) -> None:
         await self.inner.reset()
-        self._services.clear()
-        self._by_trace.clear()
 
 
 def _increment(counts: dict[tuple[str, str], int], key: tuple[str, str]) -> None:

@@ -106,13 +106,13 @@ async def answer_rest(request: Request, gateway: MockGateway, incoming: Incoming
     resolution = resolve()
     if isinstance(resolution, Refusal):
         response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
-        await journal_reply(gateway, trace_id, response)
+        await journal_reply(gateway, trace_id, incoming.service, response)
     elif isinstance(resolution, Unmatched):
         gateway.journal_unmatched(trace_id, incoming, resolution)
         response = JSONBody({"error": resolution.to_json()}, 404)
-        await journal_reply(gateway, trace_id, response)
+        await journal_reply(gateway, trace_id, incoming.service, response)
     else:
-        response = await _play(request, gateway, trace_id, resolution, media_type)
+        response = await _play(request, gateway, trace_id, incoming.service, resolution, media_type)
     await gateway.store.update_trace(trace_id, closed_at=time.time())
     return response
 
@@ -156,7 +156,8 @@ class _LastStep(PlayerEvents):
             self.done.set_result(None)
 
 
-async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: Replay, media_type: str) -> Response:
+async def _play(request: Request, gateway: MockGateway, trace_id: str, service: str, replay: Replay,
+                media_type: str) -> Response:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     events = _LastStep(replay, done)
@@ -185,7 +186,7 @@ async def _play(request: Request, gateway: MockGateway, trace_id: str, replay: R
     else:
         response = JSONBody(events.body, replay.status, headers=headers, media_type=media_type)
     scheduled = wall_time(loop, events.deadline) if events.deadline is not None else None
-    await journal_reply(gateway, trace_id, response, replay.contract_id, scheduled)
+    await journal_reply(gateway, trace_id, service, response, replay.contract_id, scheduled)
     return response
 
 
@@ -194,11 +195,11 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
-async def journal_reply(gateway: MockGateway, trace_id: str, response: Response, contract_id: str | None = None,
-                        scheduled_at: float | None = None) -> None:
+async def journal_reply(gateway: MockGateway, trace_id: str, service: str, response: Response,
+                        contract_id: str | None = None, scheduled_at: float | None = None) -> None:
     await gateway.store.add_message(Message(
         trace_id=trace_id, direction="out", kind="frame", text=bytes(response.body).decode("utf-8", "replace"),
-        contract_id=contract_id, sent_at=time.time(), scheduled_at=scheduled_at,
+        service=service, contract_id=contract_id, sent_at=time.time(), scheduled_at=scheduled_at,
         detail={"status": response.status_code},
     ))
 

@@ -42,6 +42,7 @@ class Outgoing:
     request_id: Any = None
     contract_id: str | None = None
     last: bool = False  # the request ends once this is sent
+    service: str | None = None  # the request's, for the metrics' labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +57,17 @@ class DropConnection:
 
 
 class _RequestPlayback(PlayerEvents):
-    def __init__(self, connection: MuxConnection, key: int, request_id: Any, replay: Replay) -> None:
+    def __init__(self, connection: MuxConnection, key: int, request_id: Any, service: str, replay: Replay) -> None:
         self.connection = connection
         self.key = key
         self.request_id = request_id
+        self.service = service
         self.replay = replay
         self.profile = connection.gateway.profile
 
     def _out(self, text: str, deadline: float, last: bool = False) -> None:
-        self.connection.emit(Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last))
+        self.connection.emit(Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last,
+                                      self.service))
 
     def deliver(self, index: int, deadline: float) -> None:
         # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
@@ -235,14 +238,15 @@ class MuxConnection:
                 error_type = resolution.error_type
             stats.errors += 1
             frame = error_frame(self.gateway.profile, resolution.message, envelope.id, error_type=error_type)
-            self.emit(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True))
+            self.emit(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True,
+                               service=envelope.service))
             return
         if resolution.missing_templates:
             self.gateway.store.add_message_nowait(Message(
                 trace_id=self.trace.trace_id, direction="out", kind="error", request_id=envelope.id,
                 contract_id=resolution.contract_id,
                 detail={"template_values_missing": list(resolution.missing_templates)}))
-        playback = Playback(resolution, _RequestPlayback(self, start.key, envelope.id, resolution),
+        playback = Playback(resolution, _RequestPlayback(self, start.key, envelope.id, envelope.service, resolution),
                             start=started, timeout_s=self.gateway.settings.backend_timeout_s,
                             loop=self.loop)
         self.playbacks[start.key] = playback
@@ -297,7 +301,7 @@ class MuxConnection:
             if lateness > stats.max_lateness_s:
                 stats.max_lateness_s = lateness
             add(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
-                        request_id=frame.request_id, contract_id=frame.contract_id,
+                        request_id=frame.request_id, service=frame.service, contract_id=frame.contract_id,
                         scheduled_at=sent_at - lateness, sent_at=sent_at))
             if frame.last and frame.key is not None:
                 actions.extend(self.session.request_finished(frame.key))

@@ -225,6 +225,7 @@ def test_metrics_routes_and_the_mocks_own_exposition():
     assert 'mockgw_requests_total{service="config",transport="rest"} 1.0' in exposition
     assert 'mockgw_bulk_items_total{direction="in",kind="triples"} 5.0' in exposition
     assert 'mockgw_frames_total{direction="in",service="import/triples"} 1.0' in exposition
+    assert 'mockgw_frames_total{direction="out",service="config"} 1.0' in exposition  # the REST answer
     assert "mockgw_replay_lateness_seconds_bucket" in exposition
     assert "mockgw_bulk_items_per_second" in exposition
 
@@ -244,9 +245,11 @@ def test_metrics_show_requests_in_flight_per_open_socket():
                     while 'service="agent"' not in (exposition := (await client.get("/__metrics")).text):
                         await asyncio.sleep(0.01)
                 await socket.recv()
-            return exposition
+                after = (await client.get("/__metrics")).text
+            return exposition, after
 
-    exposition = run(scenario())
+    exposition, after = run(scenario())
+    assert 'mockgw_frames_total{direction="out",service="agent"} 1.0' in after  # labelled by its request
     (line,) = [x for x in exposition.splitlines() if x.startswith("mockgw_connection_in_flight{")]
     assert line.endswith(" 1.0")
     assert 'mockgw_open_connections{kind="socket"} 1.0' in exposition

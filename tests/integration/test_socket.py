@@ -89,9 +89,12 @@ def test_streams_interleave_and_complete_out_of_order():
     assert frames[0]["complete"] is True
 
 
-def test_the_head_request_holds_back_the_seventeenth_and_no_error_frame_is_sent():
+@pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
+def test_the_head_request_holds_back_the_seventeenth_and_no_error_frame_is_sent(plain_uvicorn):
+    # Our protocol hands frames over as they are parsed and holds them while there is no room; plain uvicorn
+    # queues them for an awaited receive. Both readers must keep upstream's admission.
     async def scenario():
-        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(SLOW, QUICK)) as url:
+        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(SLOW, QUICK), plain_uvicorn) as url:
             ws = await authed(url)
             started = time.monotonic()
             await ws.send(envelope("head", "agent", question="slow"))
@@ -117,9 +120,10 @@ def test_the_head_request_holds_back_the_seventeenth_and_no_error_frame_is_sent(
     assert connection["requests"] == 21
 
 
-def test_the_socket_is_not_read_while_the_queue_is_full():
+@pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
+def test_the_socket_is_not_read_while_the_queue_is_full(plain_uvicorn):
     async def scenario():
-        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(SLOW)) as url:
+        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(SLOW), plain_uvicorn) as url:
             ws = await authed(url)
             for i in range(40):
                 await ws.send(envelope(f"r{i}", "agent", question="slow"))
