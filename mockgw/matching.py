@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .contract.model import Contract, Matcher, MatcherKind
 from .templating import is_missing, lookup_path
@@ -22,19 +22,18 @@ class Match(enum.Enum):
     FULL = 2
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingRequest:
+# Per-request values are NamedTuples: immutable, and three times cheaper to make than frozen dataclasses.
+class IncomingRequest(NamedTuple):
     transport: str  # "rest" | "socket" | "bulk"
     service: str
     body: Any
     flow: str | None = None
     method: str = "POST"
     path: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    headers: Mapping[str, str] = MappingProxyType({})  # lower-case names
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
+class MatchResult(NamedTuple):
     outcome: Match
     contract: Contract | None
     differences: tuple[str, ...] = ()  # for a near miss: what differed, one line each
@@ -66,11 +65,9 @@ def _contains(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
-def _check(name: str, matcher: Matcher, present: bool, value: Any, explain: bool = True) -> str | None:
+def _check(name: str, matcher: Matcher, present: bool, value: Any) -> str | None:
     if matcher_accepts(matcher, present, value):
         return None
-    if not explain:
-        return ""
     got = repr(value) if present else "nothing"
     return f"{name}: expected {matcher.describe()}, got {got}"
 
@@ -80,29 +77,53 @@ def differences(contract: Contract, request: IncomingRequest) -> list[str]:
     return list(_failures(contract, request))
 
 
-def _failures(contract: Contract, request: IncomingRequest, explain: bool = True) -> Iterator[str]:
-    # A generator, so that checking whether a contract matches stops at its first failure; without
-    # `explain` each failure is "", so no difference is formatted that nobody reads.
+def _failures(contract: Contract, request: IncomingRequest) -> Iterator[str]:
     m = contract.match
     if m.service != request.service:
-        yield f"service: expected {m.service!r}, got {request.service!r}" if explain else ""
-    if m.flow is not None and (
-            d := _check("flow", m.flow, request.flow is not None, request.flow, explain)) is not None:
+        yield f"service: expected {m.service!r}, got {request.service!r}"
+    if m.flow is not None and (d := _check("flow", m.flow, request.flow is not None, request.flow)) is not None:
         yield d
     if request.transport == "rest":
         if m.method is not None and m.method != request.method:
-            yield f"method: expected {m.method}, got {request.method}" if explain else ""
-        if m.path is not None and (d := _check("path", m.path, True, request.path, explain)) is not None:
+            yield f"method: expected {m.method}, got {request.method}"
+        if m.path is not None and (d := _check("path", m.path, True, request.path)) is not None:
             yield d
     for name, matcher in m.headers:
         present = name in request.headers
-        if (d := _check(f"header {name}", matcher, present, request.headers.get(name), explain)) is not None:
+        if (d := _check(f"header {name}", matcher, present, request.headers.get(name))) is not None:
             yield d
     for dotted, matcher in m.body:
         value = lookup_path(request.body, dotted)
         missing = is_missing(value)
-        if (d := _check(f"body.{dotted}", matcher, not missing, None if missing else value, explain)) is not None:
+        if (d := _check(f"body.{dotted}", matcher, not missing, None if missing else value)) is not None:
             yield d
+
+
+def accepts(contract: Contract, request: IncomingRequest) -> bool:
+    """Whether `request` meets every criterion of `contract`: `differences` is empty exactly when it does.
+
+    The same checks as `_failures`, written out for the hot path: a generator per contract and request cost
+    a tenth of the mux socket's time per request.
+    """
+    m = contract.match
+    if m.service != request.service:
+        return False
+    if m.flow is not None and not matcher_accepts(m.flow, request.flow is not None, request.flow):
+        return False
+    if request.transport == "rest":
+        if m.method is not None and m.method != request.method:
+            return False
+        if m.path is not None and not matcher_accepts(m.path, True, request.path):
+            return False
+    for name, matcher in m.headers:
+        if not matcher_accepts(matcher, name in request.headers, request.headers.get(name)):
+            return False
+    for dotted, matcher in m.body:
+        value = lookup_path(request.body, dotted)
+        missing = is_missing(value)
+        if not matcher_accepts(matcher, not missing, None if missing else value):
+            return False
+    return True
 
 
 def _scenario_failure(contract: Contract, states: Mapping[str, str]) -> str | None:
@@ -145,7 +166,7 @@ def match_ranked(
     """`match_request` over contracts already ranked for the profile and the request's transport."""
     states = scenario_states or {}
     for contract in ranked:
-        if _scenario_failure(contract, states) is None and next(_failures(contract, request, explain=False), None) is None:
+        if accepts(contract, request) and _scenario_failure(contract, states) is None:
             return MatchResult(Match.FULL, contract)
     # Nothing matched: name the nearest contract of the same service, the one with the fewest differences.
     nearest: tuple[Contract, list[str]] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -12,8 +12,7 @@ from ..profiles import ErrorStyle, Profile
 BAD_MESSAGE = "Bad message"
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     id: Any
     service: str
     request: dict[str, Any]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..profiles import Profile
 from ..settings import MuxLimits
@@ -30,8 +30,7 @@ from .envelope import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+class Start(NamedTuple):
     """Begin replaying a response for this request; report its end with `request_finished(key)`."""
 
     key: int

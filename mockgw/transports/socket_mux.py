@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
@@ -30,8 +30,8 @@ from ..protocol.envelope import encode, error_frame, response_frame
 from ..protocol.mux import MuxSession, Reply, Start
 from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
 from .abort import drop_connection
-from .ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 from .timing import wall_time
+from .ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 
 
 @dataclass(slots=True)

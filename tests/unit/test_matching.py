@@ -1,4 +1,7 @@
-from mockgw.matching import IncomingRequest, Match, match_request, rank
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockgw.matching import IncomingRequest, Match, accepts, differences, match_request, rank
 
 from ..conftest import contracts_from
 
@@ -114,3 +117,42 @@ def test_a_service_without_contracts_is_said_plainly_not_matched_to_another_serv
     result = match_request(contracts, ask("reranker"), "2.6.2")
     assert result.outcome is Match.NONE and result.contract is None
     assert result.explain() == "no contract serves service 'reranker' over socket for profile 2.6.2"
+
+
+EVERY_CRITERION = contracts_from(
+    {"id": "all", "match": {
+        "service": "agent", "flow": {"equals": "default"}, "method": "POST", "path": {"regex": "/agent$"},
+        "headers": {"X-Key": {"any": True}, "X-Gone": {"absent": True}},
+        "body": {"q": {"regex": "^a"}, "opts.n": {"equals": 1}, "opts": {"partial": {"m": "x"}}, "skip": {"absent": True},
+                 "list.0": {"any": True}}},
+     "response": frames()},
+    {"id": "bare", "match": {"service": "agent"}, "response": frames()},
+)
+# A request that meets every criterion of "all", then spoiled in a few of the ways each criterion can fail.
+FLAWS = {
+    "service": lambda r: r._replace(service="prompt"), "flow": lambda r: r._replace(flow="other"),
+    "no flow": lambda r: r._replace(flow=None),
+    "method": lambda r: r._replace(method="GET"), "path": lambda r: r._replace(path="/api/v1/other"),
+    "no x-key": lambda r: r._replace(headers={"x-other": "v"}),
+    "x-gone": lambda r: r._replace(headers={**r.headers, "x-gone": "v"}),
+    "q": lambda r: r._replace(body={**r.body, "q": "b"}), "q number": lambda r: r._replace(body={**r.body, "q": 1}),
+    "n": lambda r: r._replace(body={**r.body, "opts": {"n": 2, "m": "x"}}),
+    "m": lambda r: r._replace(body={**r.body, "opts": {"n": 1}}),
+    "skip": lambda r: r._replace(body={**r.body, "skip": None}),
+    "list": lambda r: r._replace(body={**r.body, "list": []}),
+    "no body": lambda r: r._replace(body={}),
+}
+GOOD = IncomingRequest("rest", "agent", {"q": "ab", "opts": {"n": 1, "m": "x"}, "list": [0]}, "default", "POST",
+                       "/api/v1/flow/default/service/agent", {"x-key": "v"})
+
+
+@settings(max_examples=400, deadline=None)
+@given(flaws=st.lists(st.sampled_from(sorted(FLAWS)), max_size=3), transport=st.sampled_from(["rest", "socket"]))
+def test_the_fast_check_agrees_with_the_explained_differences(flaws, transport):
+    request = GOOD._replace(transport=transport)  # over the socket, method and path are not criteria
+    for flaw in flaws:
+        request = FLAWS[flaw](request)
+    for contract in EVERY_CRITERION:
+        assert accepts(contract, request) == (differences(contract, request) == [])
+    if transport == "rest":
+        assert accepts(EVERY_CRITERION[0], request) == (not flaws)  # each flaw alone fails "all"
