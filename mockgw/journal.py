@@ -244,7 +244,7 @@ class MemoryTraceStore:
         self._reset_state()
 
 
-_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "response", "error", "unmatched")}
+_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item")}
 
 
 def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:

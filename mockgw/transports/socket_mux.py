@@ -3,11 +3,12 @@
 Frames are read while the session allows it (upstream stops reading its
 socket when its queue is full: TCP backpressure, never an error frame); our
 uvicorn protocol hands each one over as it is parsed (ws_extensions.py),
-other servers through one awaited ASGI receive each. Every frame the player hands over at its deadline joins the connection's
-outbox; the outbox is flushed once per event-loop pass, in order, in one
-socket write (ws_extensions.py), and each frame is journaled with how late it
-went out. Under a server without that extension a writer task awaits one
-ASGI send per frame instead.
+other servers through one awaited ASGI receive each. Every frame the player
+hands over at its deadline joins the connection's outbox; the outbox is
+flushed once per event-loop pass, in order, in one socket write
+(ws_extensions.py), and each frame is journaled with how late it went out.
+Under a server without that extension a writer task awaits one ASGI send
+per frame instead.
 """
 
 from __future__ import annotations
