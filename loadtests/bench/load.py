@@ -2,6 +2,7 @@
 
     python -m loadtests.bench.load rest   --url http://127.0.0.1:PORT --duration 3
     python -m loadtests.bench.load mux    --url ws://127.0.0.1:PORT/api/v1/socket --connections 50 --in-flight 15
+                                          [--server-pid PID]   # and the server's CPU µs per round trip
     python -m loadtests.bench.load replay --url ws://.../api/v1/socket --streams 100 --frames 100 --gap-ms 20
     python -m loadtests.bench.load idle   --url ws://.../api/v1/socket --connections 10000 --server-pid PID
 
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from loadtests.bench.servers import rss_bytes
+from loadtests.bench.servers import cpu_seconds, rss_bytes
 from loadtests.bench.wire import HttpClient, WsClient, http_post, open_ws
 
 ID = re.compile(rb'"id":\s*"([^"]*)"')
@@ -93,7 +94,8 @@ async def open_authed(url: str, on_frames, auth: bool, timeout_s: float = 10.0) 
 
 
 async def measure_mux(url: str, connections: int, in_flight: int, duration_s: float, auth: bool,
-                      until: str, max_round_trips: int) -> dict[str, object]:
+                      until: str, max_round_trips: int, server_pid: int = 0) -> dict[str, object]:
+    """Round trips per second; with ``server_pid``, also the server's CPU time per round trip."""
     loop = asyncio.get_running_loop()
     window = {"start": 0.0, "end": 0.0}
     latencies: list[float] = []
@@ -127,12 +129,18 @@ async def measure_mux(url: str, connections: int, in_flight: int, duration_s: fl
                            b'"request":{"system":"","prompt":"hi"}}')
             sent_at[rid] = loop.time()
             client.send_text(frames[rid])
-    await asyncio.sleep(max(0.0, window["end"] - loop.time()) + 0.2)
+    await asyncio.sleep(max(0.0, window["start"] - loop.time()))
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    await asyncio.sleep(max(0.0, window["end"] - loop.time()))
+    cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else None
+    await asyncio.sleep(0.2)
     for client in clients:
         client.close()
     seconds = min(duration_s, loop.time() - window["start"])
+    cpu = {} if cpu_used is None or not latencies else {
+        "server_cpu_s": cpu_used, "server_cpu_us_per_round_trip": cpu_used / len(latencies) * 1e6}
     return {"round_trips": len(latencies), "unmatched_frames": unmatched, "seconds": seconds,
-            "per_s": len(latencies) / seconds, **percentiles_ms(latencies)}
+            "per_s": len(latencies) / seconds, **percentiles_ms(latencies), **cpu}
 
 
 async def measure_replay(url: str, streams: int, per_connection: int, frames: int, gap_ms: float, auth: bool,
@@ -250,7 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompt", default="replay")
     parser.add_argument("--repeat", type=int, default=1, help="replay: play the set of streams this many times")
     parser.add_argument("--timeout", type=float, default=30.0, help="replay: give up waiting after this")
-    parser.add_argument("--server-pid", type=int, default=0)
+    parser.add_argument("--server-pid", type=int, default=0,
+                        help="idle: whose memory to measure; mux: whose CPU time per round trip to report")
     parser.add_argument("--concurrency", type=int, default=200, help="idle: handshakes at once")
     args = parser.parse_args(argv)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -260,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         coro = measure_rest(args.url, args.connections, args.duration, args.max_count)
     elif args.mode == "mux":
         coro = measure_mux(args.url, args.connections, args.in_flight, args.duration, auth, args.until,
-                           args.max_count)
+                           args.max_count, args.server_pid)
     elif args.mode == "replay":
         coro = measure_replay(args.url, args.streams, args.per_connection, args.frames, args.gap_ms, auth,
                               args.prompt, args.timeout, args.repeat)

@@ -96,13 +96,21 @@ def children_by_parent() -> dict[int, list[int]]:
     return children
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (Linux /proc)."""
+def _family(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux /proc)."""
     children = children_by_parent()
-    total, todo = 0, [pid]
+    family, todo = [], [pid]
     while todo:
         p = todo.pop()
+        family.append(p)
         todo.extend(children.get(p, []))
+    return family
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (Linux /proc)."""
+    total = 0
+    for p in _family(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -110,3 +118,15 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by ``pid`` and its living descendants (Linux /proc)."""
+    ticks = 0
+    for p in _family(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")

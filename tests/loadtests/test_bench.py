@@ -26,3 +26,7 @@ def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) ->
     assert measured == {"REST POST text-completion", "mux round trips", "replay lateness p50", "replay lateness p99",
                         "replay lateness max", "memory per idle authenticated socket at 500 connections"}
     assert "| measurement | unit | bare | mock |" in (tmp_path / "RESULTS.md").read_text()
+    (mux,) = [r for r in rows if r["measurement"].startswith("mux")]
+    for side in ("bare_rounds", "mock_rounds"):  # the server's CPU per round trip, from its /proc stat
+        (only_round,) = mux["detail"][side]
+        assert 0 < only_round["server_cpu_us_per_round_trip"] < 1e6
