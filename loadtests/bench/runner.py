@@ -308,8 +308,8 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     cpu = [(r.measurement, best_round(r.detail["bare_rounds"]), best_round(r.detail["mock_rounds"])) for r in rows
            if r.measurement.startswith("mux") and "bare_rounds" in r.detail]
     if cpu:
-        out += ["", "Server CPU time per mux round trip (user + system, every process of the server, over the "
-                    "measured window of the best round), the cost the throughput ratio comes from:", "",
+        out += ["", ("Server CPU time per mux round trip (user + system, every process of the server, over the "
+                     "measured window of the best round), the cost the throughput ratio comes from:"), "",
                 "| measurement | bare µs | mock µs |", "|---|--:|--:|"]
         out += [f"| {what} | {fmt(b.get('server_cpu_us_per_round_trip'))} | "
                 f"{fmt(m.get('server_cpu_us_per_round_trip'))} |" for what, b, m in cpu]
