@@ -28,6 +28,7 @@ from ..metrics import MockMetrics
 from ..protocol.auth import query_token_permitted, rest_denial
 from ..protocol.bulk import FLOW_INTERFACE, decode_import_frame
 from ..services.state import flow_offers
+from .received import received_text
 
 NORMAL_CLOSE = 1000
 EXPORT_QUEUE_FRAMES = 10_000  # frames a slow export tap may fall behind before frames are dropped
@@ -92,9 +93,7 @@ async def import_socket(websocket: WebSocket) -> None:
         if message["type"] == "websocket.disconnect":
             close_code = message.get("code")
             break
-        text = message.get("text")
-        if text is None:
-            text = (message.get("bytes") or b"").decode("utf-8", "replace")
+        text = received_text(message)
         frame_index = stats.frames_in
         stats.frames_in += 1
         frame = decode_import_frame(text, kind, profile, frame_index)

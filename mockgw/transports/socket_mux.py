@@ -31,6 +31,7 @@ from ..protocol.envelope import encode, error_frame, response_frame
 from ..protocol.mux import MuxSession, Reply, Start
 from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
 from .abort import drop_connection
+from .received import as_text, received_text
 from .timing import wall_time
 from .ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 
@@ -152,7 +153,7 @@ class MuxConnection:
         """A message straight from the protocol (ws_extensions.py); False stops reading until resumed."""
         if self.closed.is_set():
             return False  # a fault ended the connection: nothing more is read
-        self._receive(message, arrived)
+        self._receive(as_text(message), arrived)
         if self.session.reading_paused:
             # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
             self._reading_stopped = True
@@ -182,12 +183,9 @@ class MuxConnection:
             if message["type"] == "websocket.disconnect":
                 self.close_code = message.get("code")
                 return
-            text = message.get("text")
-            payload = (message.get("bytes") or b"") if text is None else text
-            self._receive(payload, message.get(ARRIVED_AT) or self.loop.time())
+            self._receive(received_text(message), message.get(ARRIVED_AT) or self.loop.time())
 
-    def _receive(self, message: str | bytes, arrived: float) -> None:
-        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+    def _receive(self, text: str, arrived: float) -> None:
         self.trace.stats.frames_in += 1
         self.gateway.store.add_message_nowait(Message(
             trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))

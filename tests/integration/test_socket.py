@@ -195,6 +195,26 @@ def test_malformed_frames_get_the_profiles_error_and_the_connection_lives_on():
     assert good_v1["id"] == good_v2["id"] == "ok"
 
 
+@pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
+def test_binary_frames_are_read_as_utf8_and_undecodable_bytes_are_a_bad_message(plain_uvicorn):
+    async def scenario():
+        async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(QUICK), plain_uvicorn) as url:
+            ws = await authed(url)
+            await ws.send(envelope("as-bytes", "triples", limit=1).encode())
+            answered = json.loads(await ws.recv())
+            await ws.send(b'{"id": "x\xff", "service": "triples"')  # invalid UTF-8, and not JSON either
+            bad = json.loads(await ws.recv())
+            await ws.send(envelope("after", "triples", limit=1))
+            after = json.loads(await ws.recv())
+            await ws.close()
+            return answered, bad, after
+
+    answered, bad, after = asyncio.run(scenario())
+    assert answered["id"] == "as-bytes" and answered["response"] == {"response": []}
+    assert bad == {"error": {"message": "Bad message", "type": "error"}, "complete": True}
+    assert after["id"] == "after"
+
+
 def test_an_unknown_flow_in_1x_is_an_id_less_error():
     async def scenario():
         async with running_gateway(Settings(profile="1.7"), contracts_from(QUICK)) as url:
