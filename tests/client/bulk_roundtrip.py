@@ -34,6 +34,17 @@ def term(t):
     return {"s": str(t.s), "p": str(t.p), "o": str(t.o)}
 
 
+def summary(about_alice, exported_frames, nearest, exported_embeddings, iri_key):
+    """What the test compares; `iri_key` is where a term keeps its IRI ("i" in 2.x, "v" in 1.x)."""
+    return {
+        "query": sorted(json.dumps(term(t)) for t in about_alice),
+        "export_frames": len(exported_frames),
+        "export_triples_fields": [term(t) for t in exported_frames],
+        "ge_nearest": nearest,
+        "ge_export_entities": sorted(e["entity"][iri_key] for f in exported_embeddings for e in f["entities"]),
+    }
+
+
 def run_2x():
     from trustgraph.api.types import Triple
 
@@ -55,13 +66,7 @@ def run_2x():
                                         {"vector": [0.1, 0.9, 0.0], "limit": 1, "collection": "default"}),
                    lambda answer: bool(answer.get("entities")))
     exported_embeddings = list(bulk.export_graph_embeddings("default"))
-    return {
-        "query": sorted(json.dumps(term(t)) for t in about_alice),
-        "export_frames": len(exported_frames),
-        "export_triples_fields": [term(t) for t in exported_frames],
-        "ge_nearest": nearest,
-        "ge_export_entities": sorted(e["entity"]["i"] for f in exported_embeddings for e in f["entities"]),
-    }
+    return summary(about_alice, exported_frames, nearest, exported_embeddings, iri_key="i")
 
 
 async def send_frames(path, frames):
@@ -94,13 +99,7 @@ def run_1x():
                                          "collection": "default"}),
                    lambda answer: bool(answer.get("entities")))
     exported_embeddings = list(bulk.export_graph_embeddings("default"))
-    return {
-        "query": sorted(json.dumps(term(t)) for t in about_alice),
-        "export_frames": len(exported_frames),
-        "export_triples_fields": [term(t) for t in exported_frames],
-        "ge_nearest": nearest,
-        "ge_export_entities": sorted(e["entity"]["v"] for f in exported_embeddings for e in f["entities"]),
-    }
+    return summary(about_alice, exported_frames, nearest, exported_embeddings, iri_key="v")
 
 
 print(json.dumps(run_2x() if FLAVOUR == "2.x" else run_1x()))
