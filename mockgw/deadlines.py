@@ -71,8 +71,15 @@ class Deadlines:
 _PER_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Deadlines] = weakref.WeakKeyDictionary()
 
 
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], Deadlines] | None = None  # nearly always the one loop
+
+
 def deadlines_for(loop: asyncio.AbstractEventLoop) -> Deadlines:
+    global _last
+    if _last is not None and _last[0]() is loop:
+        return _last[1]  # every request asks: cheaper than the weak dictionary
     deadlines = _PER_LOOP.get(loop)
     if deadlines is None:
         deadlines = _PER_LOOP[loop] = Deadlines(loop)
+    _last = (weakref.ref(loop), deadlines)
     return deadlines

@@ -20,7 +20,7 @@ from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
-from .replay import Replay, Step, prepare_replay, template_context
+from .replay import Replay, Step, prepare_replay, shared_replay, template_context
 from .settings import Settings
 from .stateful import StatefulServices, overrides_state
 
@@ -125,9 +125,13 @@ class MockGateway:
         contract = result.contract
         if contract.scenario is not None and contract.scenario.set_state is not None:
             self.scenario_states[contract.scenario.name] = contract.scenario.set_state
+        sequence = next(self._sequence)
+        shared = shared_replay(contract, self.settings.speed)
+        if shared is not None:  # no templates to fill: no context to make
+            return shared
         context = template_context(request.body, request_id=request_id, service=request.service,
                                    flow=request.flow, workspace=workspace, profile=self.profile)
-        return prepare_replay(contract, context, speed=self.settings.speed, sequence=next(self._sequence))
+        return prepare_replay(contract, context, speed=self.settings.speed, sequence=sequence)
 
     def _refusal(self, request: IncomingRequest, workspace: str | None) -> Refusal | None:
         profile = self.profile

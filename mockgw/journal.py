@@ -12,7 +12,11 @@ compare them with a driver's own timestamps on the same machine.
 Messages are stored as plain tuples and events as dicts of atoms on purpose:
 the garbage collector stops tracking those, so a journal of 200,000 frames is
 never rescanned. As dataclass instances it was, in collections that paused
-every stream on the server for up to 150 ms.
+every stream on the server for up to 150 ms. A message's `detail` dict is
+stored as a flat tuple, its keys then its values, for the same reason:
+CPython never untracks a tuple that holds a dict, so every request record
+stayed in the collector's lists (30 ms full collections twice a second
+under the mux benchmark).
 """
 
 from __future__ import annotations
@@ -91,9 +95,24 @@ class Message(NamedTuple):
 
 _TRACE_ID, _KIND = Message._fields.index("trace_id"), Message._fields.index("kind")
 _RECEIVED_AT, _SENT_AT = Message._fields.index("received_at"), Message._fields.index("sent_at")
-_MESSAGE_ID = Message._fields.index("message_id")
-_SEQUENCE = Message._fields.index("sequence")
-assert _SEQUENCE == len(Message._fields) - 1 == _MESSAGE_ID + 1
+# A stored record is a Message's fields up to `detail`, detail flattened, and the sequence (module docstring).
+_DETAIL = Message._fields.index("detail")
+_SEQUENCE = _DETAIL + 1
+assert Message._fields[_DETAIL:] == ("detail", "message_id", "sequence")
+
+
+def _message_id(trace_id: str, sequence: int) -> str:
+    return f"{trace_id}:{sequence}"
+
+
+def _message(record: tuple[Any, ...]) -> Message:
+    """A stored record as the Message it was, with its id."""
+    detail = record[_DETAIL]
+    if detail is not None:
+        keys = len(detail) // 2
+        detail = dict(zip(detail[:keys], detail[keys:]))
+    sequence = record[_SEQUENCE]
+    return Message._make((*record[:_DETAIL], detail, _message_id(record[_TRACE_ID], sequence), sequence))
 
 
 @runtime_checkable
@@ -106,7 +125,7 @@ class TraceStore(Protocol):
     async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]: ...
     async def add_message(self, message: Message) -> str: ...
     # For code that cannot wait (frames sent from a loop timer); a backend that must wait queues the message.
-    def add_message_nowait(self, message: Message) -> Any: ...
+    def add_message_nowait(self, message: Message) -> None: ...
     async def get_message(self, message_id: str) -> Message | None: ...
     async def get_trace_messages(self, trace_id: str) -> list[Message]: ...
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]: ...
@@ -138,8 +157,8 @@ class MemoryTraceStore:
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
         self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
-        # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message id,
-        # direction, request id); get_events makes it a dict.
+        # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message's
+        # sequence, direction, request id); get_events makes it a dict.
         self._events: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=max_events)
         self.dropped_messages = 0
         self.dropped_traces = 0
@@ -184,37 +203,42 @@ class MemoryTraceStore:
         return traces[-limit:]
 
     async def add_message(self, message: Message) -> str:
-        return self.add_message_nowait(message)
+        self.add_message_nowait(message)
+        return _message_id(message.trace_id, self._sequences[message.trace_id])
 
-    def add_message_nowait(self, message: Message) -> str:
+    def add_message_nowait(self, message: Message) -> None:
         trace_id = message.trace_id
         sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
-        message_id = f"{trace_id}:{sequence}"
-        record = (*message[:_MESSAGE_ID], message_id, sequence)
+        detail = message.detail
+        # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
+        record = (*message[:_DETAIL], None if detail is None else (*detail, *detail.values()), sequence)
         if len(self._records) == self.max_messages:
             self.dropped_messages += 1
         self._records.append(record)
-        if message.kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
+        kind = message.kind
+        if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
-        event_type = _MESSAGE_EVENTS.get(message.kind) or f"message.{message.kind}"
-        self._events.append((self._next_event, trace_id, event_type, message_id, message.direction,
-                             message.request_id))
+        self._events.append((self._next_event, trace_id, _MESSAGE_EVENTS.get(kind) or f"message.{kind}", sequence,
+                             message.direction, message.request_id))
         self._next_event += 1
-        return message_id
 
     async def get_message(self, message_id: str) -> Message | None:
-        found = next((r for r in reversed(self._records) if r[_MESSAGE_ID] == message_id), None)
-        return None if found is None else Message._make(found)
+        trace_id, _, sequence = message_id.rpartition(":")
+        if not sequence.isdigit():
+            return None
+        number = int(sequence)
+        found = next((r for r in reversed(self._records) if r[_SEQUENCE] == number and r[_TRACE_ID] == trace_id), None)
+        return None if found is None else _message(found)
 
     async def get_trace_messages(self, trace_id: str) -> list[Message]:
-        return [Message._make(r) for r in self._records if r[_TRACE_ID] == trace_id]
+        return [_message(r) for r in self._records if r[_TRACE_ID] == trace_id]
 
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
         if kind is None:
             every = sorted(self._records, key=lambda r: (r[_RECEIVED_AT] or r[_SENT_AT] or 0.0))
         else:
             every = [r for r in (self._records if kind == "frame" else self._rare) if r[_KIND] == kind]
-        return [Message._make(r) for r in every[-limit:]]
+        return [_message(r) for r in every[-limit:]]
 
     async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
                          limit: int = 10000) -> list[dict[str, Any]]:
@@ -250,6 +274,6 @@ _MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unm
 def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(event, dict):
         return event
-    event_id, trace_id, event_type, message_id, direction, request_id = event
-    return {"event_id": event_id, "trace_id": trace_id, "type": event_type, "message_id": message_id,
-            "direction": direction, "request_id": request_id}
+    event_id, trace_id, event_type, sequence, direction, request_id = event
+    return {"event_id": event_id, "trace_id": trace_id, "type": event_type,
+            "message_id": _message_id(trace_id, sequence), "direction": direction, "request_id": request_id}

@@ -156,15 +156,17 @@ class ObservedTraceStore:
 
     def _observe(self, message: Message) -> None:
         counts = self.metrics.counts
-        if message.kind == "request" and message.service:
+        kind = message.kind
+        if kind == "frame":
+            # A frame before its request is decoded, or an auth reply, belongs to no service.
+            key = (message.service or "(none)", message.direction)
+            counts.frames[key] = counts.frames.get(key, 0) + 1
+            if message.sent_at is not None and message.scheduled_at is not None:
+                counts.observe_lateness(max(0.0, message.sent_at - message.scheduled_at))
+        elif kind == "request" and message.service:
             trace = self.metrics.connections.traces.get(message.trace_id)
             _increment(counts.requests, (message.service, trace.kind if trace else "unknown"))
             _increment(counts.frames, (message.service, "in"))
-        elif message.kind == "frame":
-            # A frame before its request is decoded, or an auth reply, belongs to no service.
-            _increment(counts.frames, (message.service or "(none)", message.direction))
-        if message.scheduled_at is not None and message.sent_at is not None:
-            counts.observe_lateness(max(0.0, message.sent_at - message.scheduled_at))
 
     async def get_trace(self, trace_id: str) -> Trace | None:
         return await self.inner.get_trace(trace_id)

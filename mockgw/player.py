@@ -28,6 +28,8 @@ class Outcome(enum.Enum):
 class PlayerEvents:
     """What a transport does when the player tells it to; override what applies."""
 
+    __slots__ = ()
+
     def deliver(self, index: int, deadline: float) -> None:
         raise NotImplementedError
 
@@ -49,6 +51,9 @@ class PlayerEvents:
 
 class Playback:
     """One replay in progress. Create it, call `start()`, `cancel()` if the peer leaves."""
+
+    __slots__ = ("replay", "events", "loop", "deadlines", "start_time", "timeout_s", "_shift_s", "_index",
+                 "_fault_done", "_pending", "outcome")
 
     def __init__(self, replay: Replay, events: PlayerEvents, *, start: float,
                  timeout_s: float, loop: asyncio.AbstractEventLoop | None = None) -> None:

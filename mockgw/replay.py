@@ -7,12 +7,12 @@ placed; the player only has to add a start time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .contract.model import Contract, Fault, FaultKind, FrameKind
 from .profiles import Profile
-from .protocol.envelope import encode, error_frame, response_frame
+from .protocol.envelope import encode, error_frame, response_tail, response_text
 from .schedule import plan_offsets, request_rng
 from .templating import render
 
@@ -25,6 +25,9 @@ class Step:
     kind: FrameKind
     payload: Any  # rendered inner response, error dict, or raw text
     complete: bool
+    # A response's wire text after the id, made when first sent (socket_text): a shared replay's steps are
+    # sent to every request, and encoding the payload each time was most of the cost of sending it.
+    tail: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +54,19 @@ _SHARED: dict[tuple[int, float], tuple[Contract, Replay]] = {}  # (contract id, 
 _SHARED_MAX = 4096
 
 
-def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
-    """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
-    key = (id(contract), speed)
-    cached = _SHARED.get(key)
+def shared_replay(contract: Contract, speed: float) -> Replay | None:
+    """The plan every request of `contract` shares, once `prepare_replay` made one; else None."""
+    cached = _SHARED.get((id(contract), speed))
     if cached is not None and cached[0] is contract:  # the id of a replaced contract may be reused
         return cached[1]
+    return None
+
+
+def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: float, sequence: int) -> Replay:
+    """The steps for one request. `sequence` numbers requests so seeded jitter differs per request."""
+    shared = shared_replay(contract, speed)
+    if shared is not None:
+        return shared
     if contract.jitter is not None or contract.has_templates:
         return _plan_replay(contract, context, speed=speed, sequence=sequence)
     # The same for every request: planned once. A burst of new streams must not stall the running ones
@@ -64,7 +74,7 @@ def prepare_replay(contract: Contract, context: Mapping[str, Any], *, speed: flo
     replay = _plan_replay(contract, {}, speed=speed, sequence=0)
     if len(_SHARED) >= _SHARED_MAX:
         _SHARED.clear()
-    _SHARED[key] = (contract, replay)
+    _SHARED[id(contract), speed] = (contract, replay)
     return replay
 
 
@@ -94,4 +104,8 @@ def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
     if step.kind is FrameKind.ERROR:
         return encode(error_frame(profile, step.payload["message"], request_id,
                                   error_type=step.payload.get("type", "error")))
-    return encode(response_frame(request_id, step.payload, step.complete))
+    tail = step.tail
+    if tail is None:
+        tail = response_tail(step.payload, step.complete)
+        object.__setattr__(step, "tail", tail)  # frozen for everything else; a cache of its own fields
+    return response_text(request_id, tail)

@@ -45,27 +45,23 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
         return BadFrame(_bare_or(profile, str(exc)))
     if not isinstance(data, dict):
         return BadFrame(_bare_or(profile, "frame is not a JSON object"))
-    if profile.first_frame_auth and data.get("type") == "auth" and "id" not in data:
-        token = data.get("token", "")
-        return AuthFrame(token if isinstance(token, str) else "")
-    has_id = "id" in data
-    if not has_id:
+    if "id" not in data:
+        if profile.first_frame_auth and data.get("type") == "auth":
+            token = data.get("token", "")
+            return AuthFrame(token if isinstance(token, str) else "")
         return BadFrame(_bare_or(profile, "'id'"))
-    if not isinstance(data.get("request"), dict):
+    request = data.get("request")
+    if type(request) is not dict:
         return BadFrame(_bare_or(profile, "'request'"), data["id"], True)
     service = data.get("service")
-    if not isinstance(service, str):
+    if type(service) is not str:
         # 1.x raises KeyError('service') in the request task; its str() is the message.
         return BadFrame(_bare_or(profile, "'service'"), data["id"], True)
     flow = data.get("flow")
     workspace = data.get("workspace")
-    return Envelope(
-        id=data["id"],
-        service=service,
-        request=data["request"],
-        flow=flow if isinstance(flow, str) and flow else None,
-        workspace=workspace if isinstance(workspace, str) else None,
-    )
+    return Envelope(data["id"], service, request,
+                    flow if type(flow) is str and flow else None,  # flow, workspace
+                    workspace if type(workspace) is str else None)
 
 
 def _bare_or(profile: Profile, detail: str) -> str:
@@ -75,6 +71,16 @@ def _bare_or(profile: Profile, detail: str) -> str:
 
 def response_frame(request_id: Any, response: Any, complete: bool) -> dict[str, Any]:
     return {"id": request_id, "response": response, "complete": complete}
+
+
+def response_tail(response: Any, complete: bool) -> str:
+    """A response frame's text after its id, the same for every request: made once, see `response_text`."""
+    return orjson.dumps({"response": response, "complete": complete}).decode()[1:]
+
+
+def response_text(request_id: Any, tail: str) -> str:
+    """`encode(response_frame(request_id, response, complete))`, given `response_tail(response, complete)`."""
+    return '{"id":' + orjson.dumps(request_id).decode() + "," + tail
 
 
 def error_frame(profile: Profile, message: str, request_id: Any = None, *, has_id: bool = True,

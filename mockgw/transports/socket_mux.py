@@ -59,13 +59,15 @@ class DropConnection:
 
 
 class _RequestPlayback(PlayerEvents):
+    __slots__ = ("connection", "key", "request_id", "service", "replay", "profile")
+
     def __init__(self, connection: MuxConnection, key: int, request_id: Any, service: str, replay: Replay) -> None:
         self.connection = connection
         self.key = key
         self.request_id = request_id
         self.service = service
         self.replay = replay
-        self.profile = connection.gateway.profile
+        self.profile = connection.profile
 
     def _out(self, text: str, deadline: float, last: bool = False) -> None:
         self.connection.emit(Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last,
@@ -95,9 +97,11 @@ class _RequestPlayback(PlayerEvents):
 class MuxConnection:
     def __init__(self, gateway: MockGateway, websocket: WebSocket, trace: Trace) -> None:
         self.gateway = gateway
+        self.profile = gateway.profile
         self.websocket = websocket
         self.trace = trace
         self.loop = asyncio.get_running_loop()
+        self._journal = gateway.store.add_message_nowait
         self.session = MuxSession(gateway.profile, gateway.settings.mux, self._authenticate)
         self.outbox: list[Outgoing | CloseConnection | DropConnection] = []
         self._flush_pending = False
@@ -187,8 +191,7 @@ class MuxConnection:
 
     def _receive(self, text: str, arrived: float) -> None:
         self.trace.stats.frames_in += 1
-        self.gateway.store.add_message_nowait(Message(
-            trace_id=self.trace.trace_id, direction="in", kind="frame", text=text, received_at=time.time()))
+        self._journal(Message(self.trace.trace_id, "in", "frame", text, received_at=time.time()))
         # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
         # burst of requests is not added; a request that waited for the reader counts from the reader.
         self._perform(self.session.receive_text(text), arrived=max(arrived, self._reading_since))
@@ -205,10 +208,11 @@ class MuxConnection:
 
     def _update_stats(self) -> None:
         stats = self.trace.stats
-        stats.in_flight = self.session.running
-        stats.max_in_flight = self.session.max_running
-        stats.set_queued(self.session.waiting)
-        if self.session.reading_paused:
+        session = self.session
+        stats.in_flight = session.running
+        stats.max_in_flight = session.max_running
+        stats.set_queued(session.waiting)
+        if session.reading_paused:
             self.readable.clear()
             return
         self.readable.set()
@@ -222,11 +226,9 @@ class MuxConnection:
         stats = self.trace.stats
         stats.requests += 1
         workspace = envelope.workspace or self.session.workspace
-        incoming = IncomingRequest(transport="socket", service=envelope.service, body=envelope.request,
-                                   flow=envelope.flow)
-        self.gateway.store.add_message_nowait(Message(
-            trace_id=self.trace.trace_id, direction="in", kind="request", request_id=envelope.id,
-            service=envelope.service, received_at=time.time(), detail={"flow": envelope.flow, "key": start.key}))
+        incoming = IncomingRequest("socket", envelope.service, envelope.request, envelope.flow)
+        self._journal(Message(self.trace.trace_id, "in", "request", request_id=envelope.id, service=envelope.service,
+                              received_at=time.time(), detail={"flow": envelope.flow, "key": start.key}))
         resolution = self.gateway.resolve(incoming, request_id=envelope.id, workspace=workspace)
         if isinstance(resolution, (Refusal, Unmatched)):
             if isinstance(resolution, Unmatched):

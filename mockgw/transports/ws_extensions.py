@@ -27,11 +27,12 @@ sends and receives and to its own clock.
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from websockets.exceptions import InvalidState
+from websockets.protocol import State
 
 SEND_TEXTS = "mockgw.send_texts"
 RECEIVE_DIRECTLY = "mockgw.receive_directly"
@@ -48,6 +49,29 @@ def send_texts_of(scope: Any) -> SendTexts | None:
 
 def receive_directly_of(scope: Any) -> ReceiveDirectly | None:
     return scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
+
+
+def text_frames(texts: Sequence[str]) -> list[bytes]:
+    """Server-to-client text frames (RFC 6455 §5.2: final, unmasked, no extension), header and payload apart.
+
+    What websockets' `send_text` writes on a connection without extensions, in a fifth of the time:
+    the player sends every replayed frame through here.
+    """
+    parts = []
+    for text in texts:
+        data = text.encode()
+        size = len(data)
+        if size < 126:
+            parts.append(bytes((0x81, size)))
+        elif size < 65536:
+            parts.append(_HEADER_16.pack(0x81, 126, size))
+        else:
+            parts.append(_HEADER_64.pack(0x81, 127, size))
+        parts.append(data)
+    return parts
+
+
+_HEADER_16, _HEADER_64 = struct.Struct("!BBH"), struct.Struct("!BBQ")
 
 
 class _ArrivalStampingQueue(asyncio.Queue):  # type: ignore[type-arg]
@@ -94,12 +118,14 @@ class TimingExtensions:
         if self.disconnected or self.close_sent or not self.handshake_complete or self.transport.is_closing():
             return False
         conn = self.conn
-        try:
+        if conn.state is not State.OPEN:
+            return False
+        if conn.extensions:  # e.g. permessage-deflate: websockets frames (and compresses) them
             for text in texts:
                 conn.send_text(text.encode())
-        except InvalidState:
-            return False
-        self.transport.write(b"".join(conn.data_to_send()))
+            self.transport.write(b"".join(conn.data_to_send()))
+        else:
+            self.transport.write(b"".join(text_frames(texts)))
         return True
 
     def receive_directly(self, on_message: OnMessage) -> Callable[[], None]:

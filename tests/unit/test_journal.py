@@ -79,12 +79,21 @@ def test_stored_messages_are_not_tracked_by_the_garbage_collector():
         trace_id = await store.create_trace(Trace("", "socket", "2.6.2", "/s", 0.0))
         await store.add_message(Message(trace_id, "out", "frame", text="x", request_id="r1", scheduled_at=1.0,
                                         sent_at=1.5))
-        return store
+        # A detail dict too: CPython never untracks a tuple holding a dict (every mux request has one).
+        await store.add_message(Message(trace_id, "in", "request", request_id="r2", detail={"flow": "f", "key": 3}))
+        await store.add_message(Message(trace_id, "out", "error", detail={}))
+        return store, trace_id
 
-    store = run(scenario())
+    store, trace_id = run(scenario())
+    # A record holding the flattened detail is untracked once that tuple was: by its second collection at
+    # the latest (the young generation, then the middle one), so none reaches the oldest generation.
+    gc.collect()
     gc.collect()
     assert not any(gc.is_tracked(record) for record in store._records)
     assert not any(gc.is_tracked(event) for event in store._events)
+    details = [m.detail for m in run(store.get_trace_messages(trace_id))]
+    assert details == [None, {"flow": "f", "key": 3}, {}]
+    assert run(store.get_message(f"{trace_id}:2")).detail == {"flow": "f", "key": 3}
 
 
 def test_closed_traces_beyond_the_bound_are_dropped_oldest_first_and_open_ones_kept():
