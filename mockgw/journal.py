@@ -211,7 +211,7 @@ class MemoryTraceStore:
         sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
         detail = message.detail
         # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
-        record = (*message[:_DETAIL], None if detail is None else (*detail, *detail.values()), sequence)
+        record = message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
         if len(self._records) == self.max_messages:
             self.dropped_messages += 1
         self._records.append(record)

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .contract.model import Contract, Matcher, MatcherKind
-from .templating import is_missing, lookup_path
+from .templating import MISSING, is_missing, lookup_path
 
 
 class Match(enum.Enum):
@@ -120,8 +120,10 @@ def accepts(contract: Contract, request: IncomingRequest) -> bool:
             return False
     for dotted, matcher in m.body:
         value = lookup_path(request.body, dotted)
-        missing = is_missing(value)
-        if not matcher_accepts(matcher, not missing, None if missing else value):
+        if value is MISSING:
+            if matcher.kind is not MatcherKind.ABSENT:
+                return False
+        elif not matcher_accepts(matcher, True, value):
             return False
     return True
 

@@ -15,6 +15,7 @@ Each app has its own CollectorRegistry, so several mocks in one process
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter as Tally  # prometheus_client has a Counter too
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,8 +75,8 @@ class _PerFrameCounts(Collector):
     """
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = {}  # (service, transport) -> count
-        self.frames: dict[tuple[str, str], int] = {}  # (service, direction) -> count
+        self.requests: Tally[tuple[str, str]] = Tally()  # (service, transport) -> count
+        self.frames: Tally[tuple[str, str]] = Tally()  # (service, direction) -> count
         self.lateness_buckets = [0] * (len(LATENESS_BUCKETS_S) + 1)  # the last: above every bound
         self.lateness_sum_s = 0.0
 
@@ -132,6 +133,8 @@ class ObservedTraceStore:
     def __init__(self, inner: TraceStore, metrics: MockMetrics) -> None:
         self.inner = inner
         self.metrics = metrics
+        self._counts = metrics.counts
+        self._add_inner = inner.add_message_nowait  # every frame passes here: looked up once
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.dropped_messages
@@ -152,21 +155,20 @@ class ObservedTraceStore:
 
     def add_message_nowait(self, message: Message) -> None:
         self._observe(message)
-        self.inner.add_message_nowait(message)
+        self._add_inner(message)
 
     def _observe(self, message: Message) -> None:
-        counts = self.metrics.counts
+        counts = self._counts
         kind = message.kind
         if kind == "frame":
             # A frame before its request is decoded, or an auth reply, belongs to no service.
-            key = (message.service or "(none)", message.direction)
-            counts.frames[key] = counts.frames.get(key, 0) + 1
+            counts.frames[message.service or "(none)", message.direction] += 1
             if message.sent_at is not None and message.scheduled_at is not None:
                 counts.observe_lateness(max(0.0, message.sent_at - message.scheduled_at))
         elif kind == "request" and message.service:
             trace = self.metrics.connections.traces.get(message.trace_id)
-            _increment(counts.requests, (message.service, trace.kind if trace else "unknown"))
-            _increment(counts.frames, (message.service, "in"))
+            counts.requests[message.service, trace.kind if trace else "unknown"] += 1
+            counts.frames[message.service, "in"] += 1
 
     async def get_trace(self, trace_id: str) -> Trace | None:
         return await self.inner.get_trace(trace_id)
@@ -192,10 +194,6 @@ class ObservedTraceStore:
 
     async def reset(self) -> None:
         await self.inner.reset()
-
-
-def _increment(counts: dict[tuple[str, str], int], key: tuple[str, str]) -> None:
-    counts[key] = counts.get(key, 0) + 1
 
 
 async def metrics_endpoint(request: Request) -> Response:

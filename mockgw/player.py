@@ -91,21 +91,20 @@ class Playback:
             if self._index >= len(steps):
                 self._end(Outcome.COMPLETED)
                 return
-            deadline = self._deadline(self._index)
+            index = self._index
+            deadline = self.start_time + self._shift_s + steps[index].offset_s
             if deadline > self.loop.time():
                 self._pending = self.deadlines.call_at(deadline, self._fire)
                 return
-            self._deliver(deadline)
+            self._index = index + 1
+            self.events.deliver(index, deadline)
 
     def _fire(self) -> None:
         self._pending = None
-        self._deliver(self._deadline(self._index))
-        self._schedule_next()
-
-    def _deliver(self, deadline: float) -> None:
         index = self._index
-        self._index += 1
-        self.events.deliver(index, deadline)
+        self._index = index + 1
+        self.events.deliver(index, self._deadline(index))
+        self._schedule_next()
 
     def _apply_fault(self) -> bool:
         """Perform the fault; True if playing goes on after it."""

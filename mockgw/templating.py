@@ -18,11 +18,11 @@ TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)\}")
 # The names a template may start with; `loading` rejects any other.
 TEMPLATE_ROOTS = frozenset({"request", "id", "service", "flow", "workspace", "profile"})
 
-_MISSING = object()
+MISSING = object()  # what lookup_path finds where the path leads nowhere
 
 
 def lookup_path(data: Any, path: str) -> Any:
-    """Follow a dotted path through dicts and lists; `_MISSING` if any step is absent."""
+    """Follow a dotted path through dicts and lists; `MISSING` if any step is absent."""
     node = data
     for part in path.split(".") if "." in path else (path,):
         if (type(node) is dict or isinstance(node, Mapping)) and part in node:
@@ -30,12 +30,12 @@ def lookup_path(data: Any, path: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return node
 
 
 def is_missing(value: Any) -> bool:
-    return value is _MISSING
+    return value is MISSING
 
 
 def template_names(value: Any) -> Iterable[str]:
@@ -62,7 +62,7 @@ def render(value: Any, context: Mapping[str, Any], missing: list[str] | None = N
         whole = TEMPLATE.fullmatch(value)
         if whole:
             found = lookup_path(context, whole.group(1))
-            if found is _MISSING:
+            if found is MISSING:
                 if missing is not None:
                     missing.append(whole.group(1))
                 return ""
@@ -70,7 +70,7 @@ def render(value: Any, context: Mapping[str, Any], missing: list[str] | None = N
 
         def substitute(m: re.Match[str]) -> str:
             found = lookup_path(context, m.group(1))
-            if found is _MISSING:
+            if found is MISSING:
                 if missing is not None:
                     missing.append(m.group(1))
                 return ""

@@ -76,7 +76,9 @@ class _RequestPlayback(PlayerEvents):
     def deliver(self, index: int, deadline: float) -> None:
         # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
         steps = self.replay.steps
-        self._out(socket_text(steps[index], self.request_id, self.profile), deadline, last=index == len(steps) - 1)
+        self.connection.emit(Outgoing(socket_text(steps[index], self.request_id, self.profile), deadline, self.key,
+                                      self.request_id, self.replay.contract_id, index == len(steps) - 1,
+                                      self.service))
 
     def send_malformed(self, text: str, deadline: float) -> None:
         self._out(text, deadline)
