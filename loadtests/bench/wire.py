@@ -73,6 +73,7 @@ class WsClient(asyncio.Protocol):
         self._buffer = bytearray()
         self._upgraded = False
         self._loop = asyncio.get_running_loop()
+        self._replies: list[bytes] | None = None  # frames sent from on_frames, written together after it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -105,11 +106,22 @@ class WsClient(asyncio.Protocol):
                 elif opcode == 0x8 and self.transport is not None:
                     self.transport.close()
             if texts:
-                self.on_frames(self, texts, now)
+                self._replies = []
+                try:
+                    self.on_frames(self, texts, now)
+                finally:
+                    replies, self._replies = self._replies, None
+                    if replies and self.transport is not None:
+                        self.transport.write(b"".join(replies))
 
     def send_text(self, payload: bytes) -> None:
+        """Send a text frame; one sent while answering frames goes out with the others sent then, in one write
+        (as any pipelining client does: a system call per frame made the generator cost more than the server)."""
         assert self.transport is not None
-        self.transport.write(encode_text_frame(payload))
+        if self._replies is not None:
+            self._replies.append(encode_text_frame(payload))
+        else:
+            self.transport.write(encode_text_frame(payload))
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
