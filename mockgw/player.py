@@ -52,8 +52,19 @@ class PlayerEvents:
 class Playback:
     """One replay in progress. Create it, call `start()`, `cancel()` if the peer leaves."""
 
-    __slots__ = ("replay", "events", "loop", "deadlines", "start_time", "timeout_s", "_shift_s", "_index",
-                 "_fault_done", "_pending", "outcome")
+    __slots__ = (
+        "_fault_done",
+        "_index",
+        "_pending",
+        "_shift_s",
+        "deadlines",
+        "events",
+        "loop",
+        "outcome",
+        "replay",
+        "start_time",
+        "timeout_s",
+    )
 
     def __init__(self, replay: Replay, events: PlayerEvents, *, start: float,
                  timeout_s: float, loop: asyncio.AbstractEventLoop | None = None) -> None:

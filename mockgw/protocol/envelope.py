@@ -59,8 +59,7 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
         return BadFrame(_bare_or(profile, "'service'"), data["id"], True)
     flow = data.get("flow")
     workspace = data.get("workspace")
-    return Envelope(data["id"], service, request,
-                    flow if type(flow) is str and flow else None,  # flow, workspace
+    return Envelope(data["id"], service, request, flow if type(flow) is str and flow else None,
                     workspace if type(workspace) is str else None)
 
 

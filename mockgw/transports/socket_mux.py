@@ -59,7 +59,7 @@ class DropConnection:
 
 
 class _RequestPlayback(PlayerEvents):
-    __slots__ = ("connection", "key", "request_id", "service", "replay", "profile")
+    __slots__ = ("connection", "key", "profile", "replay", "request_id", "service")
 
     def __init__(self, connection: MuxConnection, key: int, request_id: Any, service: str, replay: Replay) -> None:
         self.connection = connection
@@ -301,8 +301,7 @@ class MuxConnection:
         actions: list[Start | Reply] = []
         for frame in frames:
             lateness = now - frame.deadline
-            if lateness > stats.max_lateness_s:
-                stats.max_lateness_s = lateness
+            stats.max_lateness_s = max(stats.max_lateness_s, lateness)
             add(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
                         request_id=frame.request_id, service=frame.service, contract_id=frame.contract_id,
                         scheduled_at=sent_at - lateness, sent_at=sent_at))

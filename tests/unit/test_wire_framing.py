@@ -5,7 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
-from mockgw.protocol.envelope import encode, response_frame, response_tail, response_text
+from mockgw.protocol.envelope import (
+    encode,
+    response_frame,
+    response_tail,
+    response_text,
+)
 from mockgw.transports.ws_extensions import text_frames
 
 # Sizes around the two length-encoding boundaries of RFC 6455 §5.2 (125/126 and 65535/65536 bytes).
