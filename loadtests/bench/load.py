@@ -27,6 +27,9 @@ ID = re.compile(rb'"id":\s*"([^"]*)"')
 COMPLETE = re.compile(rb'"complete":\s*true')
 AUTH = b'{"type":"auth","token":"bench"}'
 WARMUP_S = 0.5
+# The REST request, also sent by the runner to check that a server (Prism) answers it with 200 before measuring.
+REST_PATH = "/api/v1/flow/default/service/text-completion"
+REST_BODY = b'{"system":"","prompt":"hi"}'
 
 
 def percentiles_ms(values: Sequence[float]) -> dict[str, float | None]:
@@ -43,8 +46,7 @@ def percentiles_ms(values: Sequence[float]) -> dict[str, float | None]:
 
 async def measure_rest(url: str, connections: int, duration_s: float, max_requests: int) -> dict[str, object]:
     loop = asyncio.get_running_loop()
-    request = http_post(url.rstrip("/") + "/api/v1/flow/default/service/text-completion",
-                        b'{"system":"","prompt":"hi"}')
+    request = http_post(url.rstrip("/") + REST_PATH, REST_BODY)
     window = {"start": loop.time() + WARMUP_S, "end": loop.time() + WARMUP_S + duration_s}
     latencies: list[float] = []
     errors = 0

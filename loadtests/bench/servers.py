@@ -1,14 +1,21 @@
-"""Start a server process, read the URL from its first stdout line, measure its memory, stop it by pid."""
+"""Start a server process, read the URL from its first stdout line, measure its memory, stop it by pid.
+
+A server that is not ours (Prism, a node program) runs in a session of its own and is stopped as a process group,
+so whatever it forks goes with it.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Self
@@ -27,7 +34,8 @@ class RunningServer:
     url: str
     process: subprocess.Popen[str]
     stderr_path: Path
-    drainer: threading.Thread
+    drainer: threading.Thread | None = None
+    own_group: bool = False  # started in a session of its own: signals go to its whole process group
 
     @property
     def pid(self) -> int:
@@ -35,14 +43,26 @@ class RunningServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self._signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal(signal.SIGKILL)
                 self.process.wait(timeout_s)
-        self.drainer.join(timeout_s)
+        if self.own_group:
+            self._signal(signal.SIGKILL)  # children that outlived the leader
+        if self.drainer is not None:
+            self.drainer.join(timeout_s)
         self.stderr_path.unlink(missing_ok=True)
+
+    def _signal(self, signum: int) -> None:
+        if not self.own_group:
+            self.process.send_signal(signum)
+            return
+        try:
+            os.killpg(self.process.pid, signum)  # the group id is the leader's pid (start_new_session)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> Self:
         return self
@@ -74,6 +94,67 @@ def start_server(name: str, argv: list[str], *, cwd: Path | None = None, timeout
     drainer.start()  # keep reading, so that a chatty server never blocks on a full pipe
     stderr.close()
     return RunningServer(name, match.group(1), process, Path(stderr.name), drainer)
+
+
+def start_in_own_group(name: str, argv: list[str], url: str, probe: Callable[[str, float], int | None], *,
+                       cwd: Path | None = None, timeout_s: float = 20.0) -> RunningServer:
+    """Run ``argv`` (any executable) in a session of its own and wait (bounded) until ``probe(url, timeout)`` says
+    HTTP 200. The probe returns None while nothing answers; any other status fails the start at once."""
+    # Its output goes to a file, not a pipe: nothing has to keep reading it, and it is there for a failure report.
+    with tempfile.NamedTemporaryFile("w", prefix=f"bench-{name}-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                   cwd=cwd, start_new_session=True)
+    server = RunningServer(name, url, process, Path(log.name), own_group=True)
+    try:
+        reason = _wait_for_200(process, url, probe, timeout_s)
+    except BaseException:
+        server.stop()
+        raise
+    if reason is None:
+        return server
+    text = Path(log.name).read_text(errors="replace")
+    server.stop()
+    raise ServerFailed(name, reason, text)
+
+
+def _wait_for_200(process: subprocess.Popen[str], url: str, probe: Callable[[str, float], int | None],
+                  timeout_s: float) -> str | None:
+    """None once ``probe`` gets HTTP 200 from ``url``; else why the server failed to start."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"failed to start: exited with code {process.returncode}"
+        status = probe(url, max(0.1, min(2.0, deadline - time.monotonic())))
+        if status == 200:
+            return None
+        if status is not None:
+            return f"failed to start: answered the probe request with HTTP {status}"
+        time.sleep(0.2)
+    return f"failed to start: no HTTP 200 within {timeout_s:g} s"
+
+
+def output_of(argv: list[str], timeout_s: float = 10.0) -> str | None:
+    """Stdout of a short command that is not ours (``prism --version``), or None if it fails or overruns: it
+    runs in a session of its own, so that on a timeout whatever it forked is killed with it."""
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True, start_new_session=True)
+    except OSError:
+        return None
+    try:
+        out, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None
+    return out if process.returncode == 0 else None
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server that cannot take port 0 (the bind-close-reuse race is accepted)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _drain(stream: IO[str]) -> None:

@@ -6,11 +6,14 @@ Only that numbers exist; whether they are good is what `python -m loadtests.benc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from loadtests.bench.runner import find_prism
 
 from .conftest import ROOT, TIMEOUT_FACTOR
 
@@ -30,3 +33,43 @@ def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) ->
     for side in ("bare_rounds", "mock_rounds"):  # the server's CPU per round trip, from its /proc stat
         (only_round,) = mux["detail"][side]
         assert 0 < only_round["server_cpu_us_per_round_trip"] < 1e6
+
+
+def run_quick_rest(out_dir: Path, prism: str | None) -> subprocess.CompletedProcess[str]:
+    """``--quick --only rest`` (one round each of bare starlette, the mock and, if found, Prism: ~10 s)."""
+    env = {k: v for k, v in os.environ.items() if k != "MOCKGW_PRISM"}
+    if prism is not None:
+        env["MOCKGW_PRISM"] = prism
+    return subprocess.run([sys.executable, "-m", "loadtests.bench", "--quick", "--only", "rest", "--out-dir",
+                           str(out_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60 * TIMEOUT_FACTOR, check=False)
+
+
+def prism_row(out_dir: Path) -> dict:
+    (row,) = [r for r in json.loads((out_dir / "results.json").read_text())["rows"]
+              if r["measurement"].endswith("vs Prism")]
+    return row
+
+
+def test_without_prism_the_rest_bench_says_so_and_how_to_enable_it(tmp_path: Path) -> None:
+    done = run_quick_rest(tmp_path, prism=str(tmp_path / "no-prism-here"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Prism not found" in done.stdout and "npm install -g @stoplight/prism-cli" in done.stdout
+    row = prism_row(tmp_path)
+    assert row["bare"] is None and row["mock"] > 0  # the row is kept, with the mock's figure and no Prism
+    assert row["target"] == ">= 4x Prism" and row["verdict"].startswith("skipped")
+    assert "MOCKGW_PRISM=/path/to/prism" in row["detail"]["note"]
+    assert row["detail"]["note"] in (tmp_path / "RESULTS.md").read_text()
+
+
+@pytest.mark.skipif(find_prism()[0] is None, reason="no Prism executable: set MOCKGW_PRISM=/path/to/prism or put "
+                                                     "prism on PATH (npm install -g @stoplight/prism-cli)")
+def test_with_prism_the_rest_bench_measures_it_against_the_mock(tmp_path: Path) -> None:
+    done = run_quick_rest(tmp_path, prism=find_prism()[0])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    row = prism_row(tmp_path)
+    assert row["bare"] > 0 and row["mock"] > 0, done.stdout[-3000:]
+    assert row["ratio"] == pytest.approx(row["mock"] / row["bare"])
+    assert row["verdict"] in ("meets", "BELOW TARGET")
+    (only_round,) = row["detail"]["bare_rounds"]
+    assert only_round["errors"] == 0  # Prism validated the generator's request and answered it with 200
