@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from .contract.model import Contract, Matcher, MatcherKind
-from .templating import MISSING, is_missing, lookup_path
+from .templating import MISSING, lookup_path
 
 
 class Match(enum.Enum):
@@ -94,7 +94,7 @@ def _failures(contract: Contract, request: IncomingRequest) -> Iterator[str]:
             yield d
     for dotted, matcher in m.body:
         value = lookup_path(request.body, dotted)
-        missing = is_missing(value)
+        missing = value is MISSING
         if (d := _check(f"body.{dotted}", matcher, not missing, None if missing else value)) is not None:
             yield d
 

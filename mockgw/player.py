@@ -103,7 +103,7 @@ class Playback:
                 self._end(Outcome.COMPLETED)
                 return
             index = self._index
-            deadline = self.start_time + self._shift_s + steps[index].offset_s
+            deadline = self._deadline(index)
             if deadline > self.loop.time():
                 self._pending = self.deadlines.call_at(deadline, self._fire)
                 return

@@ -34,10 +34,6 @@ def lookup_path(data: Any, path: str) -> Any:
     return node
 
 
-def is_missing(value: Any) -> bool:
-    return value is MISSING
-
-
 def template_names(value: Any) -> Iterable[str]:
     """Every `${name}` used anywhere inside `value`."""
     if isinstance(value, str):

@@ -128,7 +128,7 @@ async def measure_mux(url: str, connections: int, in_flight: int, duration_s: fl
         for s in range(in_flight):
             rid = f"c{c}-{s}".encode()
             frames[rid] = (b'{"id":"' + rid + b'","service":"text-completion","flow":"default",'
-                           b'"request":{"system":"","prompt":"hi"}}')
+                           b'"request":' + REST_BODY + b'}')
             sent_at[rid] = loop.time()
             client.send_text(frames[rid])
     await asyncio.sleep(max(0.0, window["start"] - loop.time()))

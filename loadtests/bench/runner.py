@@ -197,24 +197,28 @@ class Bench:
             sides = [(bare, [*args, *bare_args], bares)]
             sides += [(mock_name(w), [*args, *mock_args], mocks[w]) for w in self.plan.workers]
             for which, side_args, into in sides:
-                result = self.measure(which, mode, path, *side_args)
-                self.log(f"  round {r + 1} {which:11} {mode}: "
-                         f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
+                result = self.measure_round(r, which, mode, path, *side_args)
                 if result is not None:
                     into.append(result)
         return bares, mocks
 
+    def measure_round(self, r: int, which: str, mode: str, path: str, *args: str) -> dict[str, Any] | None:
+        """One throughput round of `which`, logged with its requests (or round trips) per second."""
+        result = self.measure(which, mode, path, *args)
+        self.log(f"  round {r + 1} {which:11} {mode}: {'-' if result is None else format(result['per_s'], ',.0f')}/s")
+        return result
+
     def rest(self) -> list[Row]:
         p = self.plan
-        bares, mocks = self.alternate("rest", "bare-rest", "", ["--duration", str(p.duration_s),
-                                                               "--connections", str(p.rest_connections)])
+        args = ["--duration", str(p.duration_s), "--connections", str(p.rest_connections)]
+        bares, mocks = self.alternate("rest", "bare-rest", "", args)
         what = f"REST POST text-completion, {p.rest_connections} keep-alive connections"
         rows = [throughput_row(with_workers(what, w), "req/s", bares, mocks[w], "bare starlette") for w in mocks]
-        return [*rows, *self.vs_prism(what, mocks)]
+        return [*rows, *self.vs_prism(what, args, mocks)]
 
-    def vs_prism(self, what: str, mocks: dict[int, list[dict[str, Any]]]) -> list[Row]:
-        """Prism for as many rounds as the baseline, against the mock rounds already measured (each worker count)."""
-        p = self.plan
+    def vs_prism(self, what: str, args: list[str], mocks: dict[int, list[dict[str, Any]]]) -> list[Row]:
+        """Prism with the baseline's `args` for as many rounds, against the mock rounds already measured (each
+        worker count)."""
         target = f">= {PRISM_TIMES:g}x Prism"
         executable, looked_up = find_prism()
         if executable is None:
@@ -224,11 +228,8 @@ class Bench:
             return [Row(f"{what}, vs Prism", "req/s", None, best_round(mock_rounds).get("per_s"), None, target,
                         "skipped; Prism not found", {"mock_rounds": mock_rounds, "prism": None, "note": note})]
         prisms: list[dict[str, Any]] = []
-        for r in range(p.rounds):
-            result = self.measure("prism", "rest", "", "--duration", str(p.duration_s),
-                                  "--connections", str(p.rest_connections))
-            self.log(f"  round {r + 1} {'prism':11} rest: "
-                     f"{'-' if result is None else format(result['per_s'], ',.0f')}/s")
+        for r in range(self.plan.rounds):
+            result = self.measure_round(r, "prism", "rest", "", *args)
             if result is None:
                 break  # a Prism that failed once is not tried again: each try may wait 20 s for it
             prisms.append(result)

@@ -76,9 +76,7 @@ class _RequestPlayback(PlayerEvents):
     def deliver(self, index: int, deadline: float) -> None:
         # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
         steps = self.replay.steps
-        self.connection.emit(Outgoing(socket_text(steps[index], self.request_id, self.profile), deadline, self.key,
-                                      self.request_id, self.replay.contract_id, index == len(steps) - 1,
-                                      self.service))
+        self._out(socket_text(steps[index], self.request_id, self.profile), deadline, last=index == len(steps) - 1)
 
     def send_malformed(self, text: str, deadline: float) -> None:
         self._out(text, deadline)
@@ -245,7 +243,7 @@ class MuxConnection:
                                service=envelope.service))
             return
         if resolution.missing_templates:
-            self.gateway.store.add_message_nowait(Message(
+            self._journal(Message(
                 trace_id=self.trace.trace_id, direction="out", kind="error", request_id=envelope.id,
                 contract_id=resolution.contract_id,
                 detail={"template_values_missing": list(resolution.missing_templates)}))
@@ -295,16 +293,15 @@ class MuxConnection:
     def _sent(self, frames: list[Outgoing], now: float) -> list[Start | Reply]:
         """Journal frames just written; the session's actions for the requests they finished."""
         stats = self.trace.stats
-        add = self.gateway.store.add_message_nowait
         trace_id = self.trace.trace_id
         sent_at = wall_time(self.loop, now)
         actions: list[Start | Reply] = []
         for frame in frames:
             lateness = now - frame.deadline
             stats.max_lateness_s = max(stats.max_lateness_s, lateness)
-            add(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
-                        request_id=frame.request_id, service=frame.service, contract_id=frame.contract_id,
-                        scheduled_at=sent_at - lateness, sent_at=sent_at))
+            self._journal(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
+                                  request_id=frame.request_id, service=frame.service, contract_id=frame.contract_id,
+                                  scheduled_at=sent_at - lateness, sent_at=sent_at))
             if frame.last and frame.key is not None:
                 actions.extend(self.session.request_finished(frame.key))
         stats.frames_out += len(frames)
