@@ -59,13 +59,34 @@ class CaseContext:
         self.runs.append((run, wire))
         return run, wire
 
-    def call(self, service: str, args: dict[str, Any], *, transport: str = "socket", mode: str = "sync",
-             streaming: bool = False, concurrency: int = 1, timeout_s: float = 10.0, flow: str = "default",
-             token: str | None | Default = DEFAULT, reset: bool = True) -> tuple[DriverRun, Wire]:
+    def call(
+        self,
+        service: str,
+        args: dict[str, Any],
+        *,
+        transport: str = "socket",
+        mode: str = "sync",
+        streaming: bool = False,
+        concurrency: int = 1,
+        timeout_s: float = 10.0,
+        flow: str = "default",
+        token: str | None | Default = DEFAULT,
+        reset: bool = True,
+    ) -> tuple[DriverRun, Wire]:
         """Run `service` through the driver; `token` defaults to the context's."""
-        op = {"op": "run", "url": self.url, "token": self.token if isinstance(token, Default) else token,
-              "transport": transport, "mode": mode, "service": service, "flow": flow, "args": args,
-              "streaming": streaming, "concurrency": concurrency, "timeout_s": timeout_s}
+        op = {
+            "op": "run",
+            "url": self.url,
+            "token": self.token if isinstance(token, Default) else token,
+            "transport": transport,
+            "mode": mode,
+            "service": service,
+            "flow": flow,
+            "args": args,
+            "streaming": streaming,
+            "concurrency": concurrency,
+            "timeout_s": timeout_s,
+        }
         if mode == "async" and transport == "socket":
             op["connect"] = "eager"
         return self.perform(op, timeout_s, reset=reset)
@@ -108,183 +129,323 @@ def _needs(*tokens: str) -> frozenset[str]:
 # --------------------------------------------------------------------------
 # Streams
 
+
 def _stream(service: str, judge: Callable[..., v.Verdict], mode: str = "sync") -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
         run, wire = ctx.call(service, key_args(service, s.KEY_STREAM), mode=mode, streaming=True)
         if judge is v.judge_stream_integrity:
             return judge(run, wire, service)
         return judge(run, wire, service, ctx.tolerances)
+
     return execute
 
 
 def _stream_cases() -> list[Case]:
-    cases = [Case(f"stream/first-chunk/{svc}",
-                  f"the first {svc} chunk reaches the caller within the overhead tolerance of its scripted time",
-                  _needs("socket", "streaming"), _stream(svc, v.judge_first_chunk))
-             for svc in s.STREAMING_SERVICES]
-    cases.append(Case("stream/first-chunk-async/agent", "as stream/first-chunk/agent, through the async client",
-                      _needs("async", "streaming"), _stream("agent", v.judge_first_chunk, "async")))
+    cases = [
+        Case(
+            f"stream/first-chunk/{svc}",
+            f"the first {svc} chunk reaches the caller within the overhead tolerance of its scripted time",
+            _needs("socket", "streaming"),
+            _stream(svc, v.judge_first_chunk),
+        )
+        for svc in s.STREAMING_SERVICES
+    ]
+    cases.append(
+        Case(
+            "stream/first-chunk-async/agent",
+            "as stream/first-chunk/agent, through the async client",
+            _needs("async", "streaming"),
+            _stream("agent", v.judge_first_chunk, "async"),
+        )
+    )
     for svc in ("agent", "graph-rag"):
-        cases.append(Case(f"stream/incremental/{svc}",
-                          "each chunk is yielded as it arrives, not buffered (delay after the wire within tolerance)",
-                          _needs("socket", "streaming"), _stream(svc, v.judge_incremental)))
+        cases.append(
+            Case(
+                f"stream/incremental/{svc}",
+                "each chunk is yielded as it arrives, not buffered (delay after the wire within tolerance)",
+                _needs("socket", "streaming"),
+                _stream(svc, v.judge_incremental),
+            )
+        )
     for svc in ("agent", "text-completion"):
-        cases.append(Case(f"stream/inter-chunk/{svc}", "gaps between chunks follow the scripted gaps",
-                          _needs("socket", "streaming"), _stream(svc, v.judge_inter_chunk)))
+        cases.append(
+            Case(
+                f"stream/inter-chunk/{svc}",
+                "gaps between chunks follow the scripted gaps",
+                _needs("socket", "streaming"),
+                _stream(svc, v.judge_inter_chunk),
+            )
+        )
     for svc in ("agent", "graph-rag"):
-        cases.append(Case(f"stream/integrity/{svc}", "every chunk yielded once, in order, nothing added",
-                          _needs("socket", "streaming"), _stream(svc, v.judge_stream_integrity)))
+        cases.append(
+            Case(
+                f"stream/integrity/{svc}",
+                "every chunk yielded once, in order, nothing added",
+                _needs("socket", "streaming"),
+                _stream(svc, v.judge_stream_integrity),
+            )
+        )
     return cases
 
 
 # --------------------------------------------------------------------------
 # Non-streaming results
 
+
 def _result(service: str, transport: str, mode: str) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
         run, wire = ctx.call(service, key_args(service, s.KEY_RESULT), transport=transport, mode=mode)
         return v.judge_result(run, wire, service, transport, s.EXPECTED_RESULT[service])
+
     return execute
 
 
 def _result_cases() -> list[Case]:
     plan = [("rest", "sync", svc) for svc in ("text-completion", "graph-rag", "embeddings", "triples")]
-    plan += [("rest", "async", "text-completion"), ("socket", "sync", "text-completion"),
-             ("socket", "sync", "graph-rag"), ("socket", "async", "text-completion")]
+    plan += [
+        ("rest", "async", "text-completion"),
+        ("socket", "sync", "text-completion"),
+        ("socket", "sync", "graph-rag"),
+        ("socket", "async", "text-completion"),
+    ]
     cases = []
     for transport, mode, svc in plan:
         label = transport if mode == "sync" else f"async-{transport}"
-        needs = {("rest", "sync"): "rest", ("rest", "async"): "async-rest",
-                 ("socket", "sync"): "socket", ("socket", "async"): "async"}[(transport, mode)]
-        cases.append(Case(f"result/{label}/{svc}", f"a non-streaming {svc} result over {label} equals the contract",
-                          _needs(needs), _result(svc, transport, mode)))
+        needs = {
+            ("rest", "sync"): "rest",
+            ("rest", "async"): "async-rest",
+            ("socket", "sync"): "socket",
+            ("socket", "async"): "async",
+        }[(transport, mode)]
+        cases.append(
+            Case(
+                f"result/{label}/{svc}",
+                f"a non-streaming {svc} result over {label} equals the contract",
+                _needs(needs),
+                _result(svc, transport, mode),
+            )
+        )
     return cases
 
 
 # --------------------------------------------------------------------------
 # The multiplexed socket
 
+
 def _concurrent(ctx: CaseContext) -> v.Verdict:
-    run, wire = ctx.call("agent", key_args("agent", s.KEY_MUX), mode="async", streaming=True, concurrency=15,
-                         timeout_s=15)
+    run, wire = ctx.call(
+        "agent", key_args("agent", s.KEY_MUX), mode="async", streaming=True, concurrency=15, timeout_s=15
+    )
     return v.judge_concurrency(run, wire, 15)
 
 
 def _out_of_order(ctx: CaseContext) -> v.Verdict:
-    run, wire = ctx.call("agent", key_args("agent", s.KEY_ORDER), mode="async", streaming=True, concurrency=4,
-                         timeout_s=15)
+    run, wire = ctx.call(
+        "agent", key_args("agent", s.KEY_ORDER), mode="async", streaming=True, concurrency=4, timeout_s=15
+    )
     return v.judge_out_of_order(run, wire, [s.stream_text(c) for c in s.ORDER_STREAMS], ctx.tolerances)
 
 
 def _limit(ctx: CaseContext) -> v.Verdict:
-    run, wire = ctx.call("agent", key_args("agent", s.KEY_LIMIT), mode="async", streaming=True, concurrency=17,
-                         timeout_s=20)
+    run, wire = ctx.call(
+        "agent", key_args("agent", s.KEY_LIMIT), mode="async", streaming=True, concurrency=17, timeout_s=20
+    )
     return v.judge_limit(run, wire, 17, s.stream_text(s.LIMIT_HEAD), s.stream_text(s.LIMIT_SHORT), ctx.tolerances)
 
 
 def _mux_cases() -> list[Case]:
     return [
-        Case("mux/concurrent-15", "15 concurrent streams share one socket, all 15 in flight at once (journal)",
-             _needs("async", "streaming"), _concurrent),
-        Case("mux/out-of-order", "4 streams finishing in reverse order each reach their own caller, on time",
-             _needs("async", "streaming"), _out_of_order),
-        Case("mux/16th-17th", "17 on one socket behind a long head: 16 run, the 17th waits for the head, all complete",
-             _needs("async", "streaming"), _limit),
+        Case(
+            "mux/concurrent-15",
+            "15 concurrent streams share one socket, all 15 in flight at once (journal)",
+            _needs("async", "streaming"),
+            _concurrent,
+        ),
+        Case(
+            "mux/out-of-order",
+            "4 streams finishing in reverse order each reach their own caller, on time",
+            _needs("async", "streaming"),
+            _out_of_order,
+        ),
+        Case(
+            "mux/16th-17th",
+            "17 on one socket behind a long head: 16 run, the 17th waits for the head, all complete",
+            _needs("async", "streaming"),
+            _limit,
+        ),
     ]
 
 
 # --------------------------------------------------------------------------
 # Errors
 
-def _error(service: str, key: str, message: str, *, transport: str, mode: str = "sync", streaming: bool = False,
-           flow: str = "default") -> Callable[[CaseContext], v.Verdict]:
+
+def _error(
+    service: str,
+    key: str,
+    message: str,
+    *,
+    transport: str,
+    mode: str = "sync",
+    streaming: bool = False,
+    flow: str = "default",
+) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
-        run, wire = ctx.call(service, key_args(service, key), transport=transport, mode=mode, streaming=streaming,
-                             flow=flow, timeout_s=4)
+        run, wire = ctx.call(
+            service, key_args(service, key), transport=transport, mode=mode, streaming=streaming, flow=flow, timeout_s=4
+        )
         return v.judge_error(run, wire, message, ctx.tolerances, service)
+
     return execute
 
 
 def _error_cases() -> list[Case]:
     tc, agent = "text-completion", "agent"
     return [
-        Case("errors/service-error/rest", "a backend error in an HTTP 200 body raises, carrying its message",
-             _needs("rest"), _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="rest")),
-        Case("errors/service-error/socket", "a backend error inside a response frame raises, carrying its message",
-             _needs("socket"), _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="socket")),
-        Case("errors/error-frame/socket", "the profile's envelope error frame mid-stream raises, carrying its message",
-             _needs("socket", "streaming"),
-             _error(agent, s.KEY_ERROR_FRAME, s.ERROR_FRAME_MESSAGE, transport="socket", streaming=True)),
-        Case("errors/error-frame/async-socket", "as errors/error-frame/socket, through the async client",
-             _needs("async", "streaming"),
-             _error(agent, s.KEY_ERROR_FRAME, s.ERROR_FRAME_MESSAGE, transport="socket", mode="async",
-                    streaming=True)),
-        Case("errors/invalid-flow/rest", "an unknown flow over REST raises 'Invalid flow'",
-             _needs("rest"), _error(tc, s.KEY_RESULT, "Invalid flow", transport="rest", flow=s.MISSING_FLOW)),
-        Case("errors/invalid-flow/socket", "an unknown flow's error frame (id-less in 1.x) raises 'Invalid flow'",
-             _needs("socket"), _error(tc, s.KEY_RESULT, "Invalid flow", transport="socket", flow=s.MISSING_FLOW)),
+        Case(
+            "errors/service-error/rest",
+            "a backend error in an HTTP 200 body raises, carrying its message",
+            _needs("rest"),
+            _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="rest"),
+        ),
+        Case(
+            "errors/service-error/socket",
+            "a backend error inside a response frame raises, carrying its message",
+            _needs("socket"),
+            _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="socket"),
+        ),
+        Case(
+            "errors/error-frame/socket",
+            "the profile's envelope error frame mid-stream raises, carrying its message",
+            _needs("socket", "streaming"),
+            _error(agent, s.KEY_ERROR_FRAME, s.ERROR_FRAME_MESSAGE, transport="socket", streaming=True),
+        ),
+        Case(
+            "errors/error-frame/async-socket",
+            "as errors/error-frame/socket, through the async client",
+            _needs("async", "streaming"),
+            _error(agent, s.KEY_ERROR_FRAME, s.ERROR_FRAME_MESSAGE, transport="socket", mode="async", streaming=True),
+        ),
+        Case(
+            "errors/invalid-flow/rest",
+            "an unknown flow over REST raises 'Invalid flow'",
+            _needs("rest"),
+            _error(tc, s.KEY_RESULT, "Invalid flow", transport="rest", flow=s.MISSING_FLOW),
+        ),
+        Case(
+            "errors/invalid-flow/socket",
+            "an unknown flow's error frame (id-less in 1.x) raises 'Invalid flow'",
+            _needs("socket"),
+            _error(tc, s.KEY_RESULT, "Invalid flow", transport="socket", flow=s.MISSING_FLOW),
+        ),
     ]
 
 
 # --------------------------------------------------------------------------
 # Auth (against the mock started with --token)
 
+
 def _auth_ok(transport: str) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
-        run, wire = ctx.call("text-completion", key_args("text-completion", s.KEY_RESULT), transport=transport,
-                             token=SECRET, timeout_s=6)
+        run, wire = ctx.call(
+            "text-completion", key_args("text-completion", s.KEY_RESULT), transport=transport, token=SECRET, timeout_s=6
+        )
         return v.judge_auth_accepted(run, wire, transport, ctx.profile.first_frame_auth)
+
     return execute
 
 
 def _auth_wrong(transport: str) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
-        run, wire = ctx.call("text-completion", key_args("text-completion", s.KEY_RESULT), transport=transport,
-                             token=WRONG_TOKEN, timeout_s=6)
+        run, wire = ctx.call(
+            "text-completion",
+            key_args("text-completion", s.KEY_RESULT),
+            transport=transport,
+            token=WRONG_TOKEN,
+            timeout_s=6,
+        )
         return v.judge_auth_refused(run, wire, ctx.tolerances)
+
     return execute
 
 
 def _auth_cases() -> list[Case]:
     return [
-        Case("auth/rest/token", "the token goes as Authorization: Bearer and the call succeeds",
-             _needs("rest", "token"), _auth_ok("rest"), secured=True),
-        Case("auth/socket/token", "the token goes the profile's way (?token= or first frame) and the call succeeds",
-             _needs("socket", "token"), _auth_ok("socket"), secured=True),
-        Case("auth/rest/wrong-token", "a wrong token over REST raises promptly",
-             _needs("rest", "token"), _auth_wrong("rest"), secured=True),
-        Case("auth/socket/wrong-token", "a wrong token on the socket (401 or auth-failed) raises promptly",
-             _needs("socket", "token"), _auth_wrong("socket"), secured=True),
+        Case(
+            "auth/rest/token",
+            "the token goes as Authorization: Bearer and the call succeeds",
+            _needs("rest", "token"),
+            _auth_ok("rest"),
+            secured=True,
+        ),
+        Case(
+            "auth/socket/token",
+            "the token goes the profile's way (?token= or first frame) and the call succeeds",
+            _needs("socket", "token"),
+            _auth_ok("socket"),
+            secured=True,
+        ),
+        Case(
+            "auth/rest/wrong-token",
+            "a wrong token over REST raises promptly",
+            _needs("rest", "token"),
+            _auth_wrong("rest"),
+            secured=True,
+        ),
+        Case(
+            "auth/socket/wrong-token",
+            "a wrong token on the socket (401 or auth-failed) raises promptly",
+            _needs("socket", "token"),
+            _auth_wrong("socket"),
+            secured=True,
+        ),
     ]
 
 
 # --------------------------------------------------------------------------
 # Disconnects
 
+
 def _disconnect(key: str) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
         run, wire = ctx.call("agent", key_args("agent", key), streaming=True, timeout_s=6)
         return v.judge_disconnect(run, wire, ctx.tolerances)
+
     return execute
 
 
 def _disconnect_cases() -> list[Case]:
     return [
-        Case("disconnect/close-midstream", "the gateway closing the socket (1011) mid-stream raises promptly",
-             _needs("socket", "streaming"), _disconnect(s.KEY_CLOSE)),
-        Case("disconnect/drop-midstream", "the TCP connection dropping mid-stream raises promptly",
-             _needs("socket", "streaming"), _disconnect(s.KEY_DROP)),
+        Case(
+            "disconnect/close-midstream",
+            "the gateway closing the socket (1011) mid-stream raises promptly",
+            _needs("socket", "streaming"),
+            _disconnect(s.KEY_CLOSE),
+        ),
+        Case(
+            "disconnect/drop-midstream",
+            "the TCP connection dropping mid-stream raises promptly",
+            _needs("socket", "streaming"),
+            _disconnect(s.KEY_DROP),
+        ),
     ]
 
 
 # --------------------------------------------------------------------------
 # Bulk and metrics
 
+
 def bulk_items(n: int, seed: int = 7) -> list[dict[str, Any]]:
     """Kit-side triples for an import, as {s, p, o} kit terms."""
     rng = random.Random(seed)
-    return [{"s": {"iri": f"http://example.org/e{seed}-{i}"}, "p": {"iri": "http://example.org/knows"},
-             "o": {"literal": f"v{seed}-{i}-{rng.randrange(10**6)}"}} for i in range(n)]
+    return [
+        {
+            "s": {"iri": f"http://example.org/e{seed}-{i}"},
+            "p": {"iri": "http://example.org/knows"},
+            "o": {"literal": f"v{seed}-{i}-{rng.randrange(10**6)}"},
+        }
+        for i in range(n)
+    ]
 
 
 def _imported(traces: list[dict[str, Any]]) -> tuple[int, list[str]]:
@@ -307,13 +468,23 @@ def _bulk_import(mode: str) -> Callable[[CaseContext], v.Verdict]:
         if not ctx.bulk_served:
             return v.unsupported("mock: this mockgw serves no bulk import WebSocket")
         items = bulk_items(1000)
-        op = {"op": "bulk-import", "url": ctx.url, "token": ctx.token, "mode": mode, "flow": "default",
-              "kind": "triples", "items": items, "timeout_s": 30}
+        op = {
+            "op": "bulk-import",
+            "url": ctx.url,
+            "token": ctx.token,
+            "mode": mode,
+            "flow": "default",
+            "kind": "triples",
+            "items": items,
+            "timeout_s": 30,
+        }
         run, _ = ctx.perform(op, 30)
         stored, problems = _imported(ctx.admin.journal())
-        readback, _ = ctx.call("triples", {"collection": "default", "limit": 5000}, transport="rest",
-                               timeout_s=15, reset=False)
+        readback, _ = ctx.call(
+            "triples", {"collection": "default", "limit": 5000}, transport="rest", timeout_s=15, reset=False
+        )
         return v.judge_bulk_import(run, stored, problems, readback, items, ctx.tolerances)
+
     return execute
 
 
@@ -334,11 +505,16 @@ def _feed_export(ctx: CaseContext, items: list[dict[str, Any]], done: threading.
     url = ctx.url.replace("http://", "ws://", 1).rstrip("/") + "/api/v1/flow/default/import/triples"
     url += f"?token={ctx.token}" if ctx.token else ""
     metadata = export_metadata(ctx.profile, id="cf-export", collection="default")
-    triples = [{k: s.term(ctx.profile, **({"iri": t[k]["iri"]} if "iri" in t[k] else {"literal": t[k]["literal"]}))
-                for k in ("s", "p", "o")} for t in items]
+    triples = [
+        {
+            k: s.term(ctx.profile, **({"iri": t[k]["iri"]} if "iri" in t[k] else {"literal": t[k]["literal"]}))
+            for k in ("s", "p", "o")
+        }
+        for t in items
+    ]
     with connect(url, open_timeout=5, close_timeout=2) as ws:
         for k in range(0, len(triples), 50):
-            ws.send(encode_frame("triples", metadata, triples[k:k + 50]))
+            ws.send(encode_frame("triples", metadata, triples[k : k + 50]))
 
 
 def _bulk_export(mode: str) -> Callable[[CaseContext], v.Verdict]:
@@ -350,12 +526,22 @@ def _bulk_export(mode: str) -> Callable[[CaseContext], v.Verdict]:
         done = threading.Event()
         feeder = threading.Thread(target=_feed_export, args=(ctx, items, done), daemon=True)
         feeder.start()
-        op = {"op": "bulk-export", "url": ctx.url, "token": ctx.token, "mode": mode, "flow": "default",
-              "kind": "triples", "max_items": len(items), "max_s": 8, "emit_items": True}
+        op = {
+            "op": "bulk-export",
+            "url": ctx.url,
+            "token": ctx.token,
+            "mode": mode,
+            "flow": "default",
+            "kind": "triples",
+            "max_items": len(items),
+            "max_s": 8,
+            "emit_items": True,
+        }
         run, _ = ctx.perform(op, 8, reset=False)
         done.set()
         feeder.join(15)
         return v.judge_bulk_export(run, items, ctx.tolerances)
+
     return execute
 
 
@@ -367,19 +553,45 @@ def _metrics(ctx: CaseContext) -> v.Verdict:
 
 def _other_cases() -> list[Case]:
     return [
-        Case("bulk/import-roundtrip", "1000 triples imported through the client are stored whole and read back "
-             "equal (throughput measured)", _needs("bulk", "rest"), _bulk_import("sync"), bulk=True),
-        Case("bulk/import-roundtrip-async", "as bulk/import-roundtrip, through the async bulk client",
-             _needs("async-bulk", "rest"), _bulk_import("async"), bulk=True),
-        Case("bulk/export", "200 triples stored while the client's export tap listens all reach the caller",
-             _needs("bulk"), _bulk_export("sync"), bulk=True),
-        Case("metrics/get", "what the client's metrics call requests and gets (informational)",
-             _needs("metrics"), _metrics),
+        Case(
+            "bulk/import-roundtrip",
+            "1000 triples imported through the client are stored whole and read back equal (throughput measured)",
+            _needs("bulk", "rest"),
+            _bulk_import("sync"),
+            bulk=True,
+        ),
+        Case(
+            "bulk/import-roundtrip-async",
+            "as bulk/import-roundtrip, through the async bulk client",
+            _needs("async-bulk", "rest"),
+            _bulk_import("async"),
+            bulk=True,
+        ),
+        Case(
+            "bulk/export",
+            "200 triples stored while the client's export tap listens all reach the caller",
+            _needs("bulk"),
+            _bulk_export("sync"),
+            bulk=True,
+        ),
+        Case(
+            "metrics/get",
+            "what the client's metrics call requests and gets (informational)",
+            _needs("metrics"),
+            _metrics,
+        ),
     ]
 
 
-CASES: list[Case] = [*_stream_cases(), *_result_cases(), *_mux_cases(), *_error_cases(), *_auth_cases(),
-                     *_disconnect_cases(), *_other_cases()]
+CASES: list[Case] = [
+    *_stream_cases(),
+    *_result_cases(),
+    *_mux_cases(),
+    *_error_cases(),
+    *_auth_cases(),
+    *_disconnect_cases(),
+    *_other_cases(),
+]
 BY_NAME: dict[str, Case] = {c.name: c for c in CASES}
 
 
@@ -387,10 +599,22 @@ def select_cases(patterns: list[str] | None) -> list[Case]:
     """Cases named by `patterns` (exact names, group names or fnmatch globs); all when empty."""
     if not patterns:
         return list(CASES)
-    chosen = [c for c in CASES if any(c.name == p or c.group == p or fnmatch.fnmatchcase(c.name, p)
-                                      or c.name.startswith(p.rstrip("/") + "/") for p in patterns)]
-    unknown = [p for p in patterns if not any(c.name == p or c.group == p or fnmatch.fnmatchcase(c.name, p)
-                                              or c.name.startswith(p.rstrip("/") + "/") for c in CASES)]
+    chosen = [
+        c
+        for c in CASES
+        if any(
+            c.name == p or c.group == p or fnmatch.fnmatchcase(c.name, p) or c.name.startswith(p.rstrip("/") + "/")
+            for p in patterns
+        )
+    ]
+    unknown = [
+        p
+        for p in patterns
+        if not any(
+            c.name == p or c.group == p or fnmatch.fnmatchcase(c.name, p) or c.name.startswith(p.rstrip("/") + "/")
+            for c in CASES
+        )
+    ]
     if unknown:
         raise ValueError(f"no case matches {unknown[0]!r}; see `mockgw certify --list`")
     return chosen

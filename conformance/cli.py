@@ -14,28 +14,49 @@ from .tolerances import DEFAULT_PATH
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--driver", action="append", default=[], metavar="CMD",
-                        help="driver command line (repeatable: one row of the compatibility matrix each)")
-    parser.add_argument("--profile", action="append", default=[], metavar="P",
-                        help="gateway profile to certify against (repeatable; 'all' for every profile; "
-                             "default: the client's native profile)")
-    parser.add_argument("--case", action="append", default=[], metavar="NAME",
-                        help="case name, group (stream, mux, …) or glob (repeatable; default: all)")
+    parser.add_argument(
+        "--driver",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="driver command line (repeatable: one row of the compatibility matrix each)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="gateway profile to certify against (repeatable; 'all' for every profile; "
+        "default: the client's native profile)",
+    )
+    parser.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="case name, group (stream, mux, …) or glob (repeatable; default: all)",
+    )
     parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.html here")
     parser.add_argument("--url", help="use this running mock instead of starting one per profile")
     parser.add_argument("--token", help="with --url: the token that mock enforces (enables the auth cases)")
-    parser.add_argument("--native-profile", action="append", default=[], metavar="P",
-                        help="profiles whose failures are required (default: from the client's version)")
+    parser.add_argument(
+        "--native-profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="profiles whose failures are required (default: from the client's version)",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="mock time scale (verdicts use the journal)")
     parser.add_argument("--tolerances", type=Path, default=DEFAULT_PATH, help="tolerances TOML file")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
 
 
-def run_certify(args: argparse.Namespace) -> int:
-    from mockgw.errors import DriverError, SettingsError
+def run(args: argparse.Namespace) -> int:
+    from mockgw.errors import SettingsError
     from mockgw.profiles import PROFILES, resolve_profile
 
     from .cases import CASES, select_cases
+    from .errors import DriverError
     from .events import Handler
     from .mock import MockError
     from .reports import FileReports
@@ -68,8 +89,16 @@ def run_certify(args: argparse.Namespace) -> int:
     files = FileReports(args.report) if args.report else None
     if files:
         handlers.append(files)
-    plan = RunPlan(drivers=args.driver, profiles=profiles, cases=cases, url=args.url, token=args.token,
-                   speed=args.speed, native=native, tolerances=tolerances)
+    plan = RunPlan(
+        drivers=args.driver,
+        profiles=profiles,
+        cases=cases,
+        url=args.url,
+        token=args.token,
+        speed=args.speed,
+        native=native,
+        tolerances=tolerances,
+    )
     try:
         report = Runner(plan, handlers).run()
     except (DriverError, MockError) as exc:
@@ -84,7 +113,7 @@ def run_certify(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mockgw certify", description=__doc__)
     add_arguments(parser)
-    return run_certify(parser.parse_args(argv))
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

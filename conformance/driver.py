@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from mockgw.errors import DriverError, DriverTimeout
-
+from .errors import DriverError, DriverTimeout
 from .observed import DriverRun
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "driver.schema.json"
@@ -44,14 +43,16 @@ class Hello:
 def _validator() -> Any:
     try:
         import jsonschema
+
         return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     except (OSError, ValueError, ImportError):
         return None
 
 
 class DriverProcess:
-    def __init__(self, command: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 hello_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, command: str, *, cwd: Path | None = None, env: dict[str, str] | None = None, hello_timeout_s: float = 60.0
+    ) -> None:
         self.command = command
         self.cwd = cwd
         self.env = env
@@ -70,8 +71,16 @@ class DriverProcess:
         argv = shlex.split(self.command)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(self.env or {})}
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         text=True, bufsize=1, cwd=self.cwd, env=env)
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                cwd=self.cwd,
+                env=env,
+            )
         except OSError as exc:
             raise DriverError("hello", "", f"cannot start driver {self.command!r}: {exc}") from exc
         self._lines = queue.Queue()
@@ -86,15 +95,24 @@ class DriverProcess:
             event = self._next(deadline)
             if event is None:
                 self.stop()
-                raise DriverTimeout("hello", self._last_stderr(),
-                                    f"driver {self.command!r} said no hello within {self.hello_timeout_s:.0f} s")
+                raise DriverTimeout(
+                    "hello",
+                    self._last_stderr(),
+                    f"driver {self.command!r} said no hello within {self.hello_timeout_s:.0f} s",
+                )
             if event is _EOF:
                 code = self._reap()
-                raise DriverError("hello", self._last_stderr(),
-                                  f"driver {self.command!r} exited before hello (code {code})")
+                raise DriverError(
+                    "hello", self._last_stderr(), f"driver {self.command!r} exited before hello (code {code})"
+                )
             if isinstance(event, dict) and event.get("event") == "hello":
-                self.hello = Hello(str(event.get("client", "?")), str(event.get("version", "?")),
-                                   str(event.get("language", "?")), frozenset(event.get("supports", [])), event)
+                self.hello = Hello(
+                    str(event.get("client", "?")),
+                    str(event.get("version", "?")),
+                    str(event.get("language", "?")),
+                    frozenset(event.get("supports", [])),
+                    event,
+                )
                 return self.hello
 
     def stop(self) -> None:
@@ -163,8 +181,14 @@ class DriverProcess:
             event = self._next(deadline)
             if event is None:
                 self._kill()
-                return DriverRun("hung", events, f"no done/unsupported within {deadline_s:.1f} s "
-                                 f"(the kit stopped the driver)", started, time.time(), self._tail())
+                return DriverRun(
+                    "hung",
+                    events,
+                    f"no done/unsupported within {deadline_s:.1f} s (the kit stopped the driver)",
+                    started,
+                    time.time(),
+                    self._tail(),
+                )
             if event is _EOF:
                 code = self._reap()
                 return DriverRun("crashed", events, f"exit code {code}", started, time.time(), self._tail())

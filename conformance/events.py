@@ -85,12 +85,17 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "started_at": self.started_at, "finished_at": self.finished_at,
-            "profiles": self.profiles, "cases": self.cases, "tolerances": self.tolerances,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "profiles": self.profiles,
+            "cases": self.cases,
+            "tolerances": self.tolerances,
             "clients": [asdict(c) for c in self.clients],
             "results": [r.to_json() for r in self.results],
-            "matrix": {client: {p: {**cell, "summary": self.cell_summary(client, p)} for p, cell in row.items()}
-                       for client, row in self.matrix().items()},
+            "matrix": {
+                client: {p: {**cell, "summary": self.cell_summary(client, p)} for p, cell in row.items()}
+                for client, row in self.matrix().items()
+            },
             "required_failures": [f"{r.client} {r.test_id}" for r in self.required_failures],
         }
 

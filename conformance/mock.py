@@ -18,13 +18,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Self
 
+from .errors import MockError
 from .scripts import CONTRACTS_DIR
 
 LISTENING = "mockgw listening on "
-
-
-class MockError(Exception):
-    """The mock could not be started or its admin API failed."""
 
 
 class Admin:
@@ -74,8 +71,15 @@ class Admin:
 class MockServer:
     """`python -m mockgw serve` for one profile, on 127.0.0.1 and a port the OS picks."""
 
-    def __init__(self, profile: str, *, token: str | None = None, speed: float = 1.0,
-                 contracts: Path = CONTRACTS_DIR, start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        profile: str,
+        *,
+        token: str | None = None,
+        speed: float = 1.0,
+        contracts: Path = CONTRACTS_DIR,
+        start_timeout_s: float = 30.0,
+    ) -> None:
         self.profile = profile
         self.token = token
         self.speed = speed
@@ -86,13 +90,34 @@ class MockServer:
         self._log: deque[str] = deque(maxlen=100)
 
     def start(self) -> str:
-        argv = [sys.executable, "-m", "mockgw", "serve", "--host", "127.0.0.1", "--port", "0",
-                "--profile", self.profile, "--contracts", str(self.contracts), "--speed", str(self.speed),
-                "--timeout", "30"]
+        argv = [
+            sys.executable,
+            "-m",
+            "mockgw",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--profile",
+            self.profile,
+            "--contracts",
+            str(self.contracts),
+            "--speed",
+            str(self.speed),
+            "--timeout",
+            "30",
+        ]
         if self.token is not None:
             argv += ["--token", self.token]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                     cwd=Path(__file__).resolve().parents[1])
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         found: list[str] = []
         ready = threading.Event()
 
@@ -101,7 +126,7 @@ class MockServer:
             for line in proc.stdout:
                 self._log.append(line.rstrip())
                 if not found and line.startswith(LISTENING):
-                    found.append(line[len(LISTENING):].strip())
+                    found.append(line[len(LISTENING) :].strip())
                     ready.set()
             ready.set()
 

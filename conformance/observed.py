@@ -201,8 +201,14 @@ def wire_from_journal(traces: list[dict[str, Any]]) -> Wire:
     wire = Wire()
     for item in traces:
         trace, messages = item["trace"], item["messages"]
-        connection = WireConnection(trace["trace_id"], trace["kind"], trace.get("path", ""), trace["opened_at"],
-                                    trace.get("closed_at"), dict(trace.get("stats", {})))
+        connection = WireConnection(
+            trace["trace_id"],
+            trace["kind"],
+            trace.get("path", ""),
+            trace["opened_at"],
+            trace.get("closed_at"),
+            dict(trace.get("stats", {})),
+        )
         wire.connections.append(connection)
         if trace["kind"] == "rest":
             wire.requests.extend(_rest_requests(connection, messages))
@@ -216,14 +222,21 @@ def _rest_requests(connection: WireConnection, messages: list[dict[str, Any]]) -
     request = next((m for m in messages if m["kind"] == "request"), None)
     if request is None:
         return []
-    found = WireRequest(connection.trace_id, None, request.get("service"), request.get("received_at"),
-                        request.get("received_at"), body=_parse(request.get("text")))
+    found = WireRequest(
+        connection.trace_id,
+        None,
+        request.get("service"),
+        request.get("received_at"),
+        request.get("received_at"),
+        body=_parse(request.get("text")),
+    )
     for m in messages:
         if m["direction"] == "out" and m["kind"] == "frame":
             data = _parse(m.get("text"))
             found.contract_id = m.get("contract_id")
-            found.frames.append(WireFrame(m.get("text") or "", data, m.get("scheduled_at"), m.get("sent_at"),
-                                          _error_message(data)))
+            found.frames.append(
+                WireFrame(m.get("text") or "", data, m.get("scheduled_at"), m.get("sent_at"), _error_message(data))
+            )
         elif m["kind"] == "fault":
             found.fault = {**(m.get("detail") or {}), "at": m.get("sent_at")}
     return [found]
@@ -243,8 +256,9 @@ def _socket_requests(connection: WireConnection, messages: list[dict[str, Any]])
             key = json.dumps(m.get("request_id"))
             pending = arrivals.get(key) or [(m.get("received_at"), None)]
             arrived, body = pending.pop(0)
-            request = WireRequest(connection.trace_id, m.get("request_id"), m.get("service"), arrived,
-                                  m.get("received_at"), body=body)
+            request = WireRequest(
+                connection.trace_id, m.get("request_id"), m.get("service"), arrived, m.get("received_at"), body=body
+            )
             by_id.setdefault(key, []).append(request)
             ordered.append(request)
         elif m["direction"] == "out" and m["kind"] == "frame":
@@ -256,8 +270,9 @@ def _socket_requests(connection: WireConnection, messages: list[dict[str, Any]])
             if owner is None:
                 continue
             owner.contract_id = m.get("contract_id") or owner.contract_id
-            owner.frames.append(WireFrame(m.get("text") or "", data, m.get("scheduled_at"), m.get("sent_at"),
-                                          _error_message(data)))
+            owner.frames.append(
+                WireFrame(m.get("text") or "", data, m.get("scheduled_at"), m.get("sent_at"), _error_message(data))
+            )
         elif m["kind"] == "fault":
             for request in ordered:
                 if not _is_complete(request) and request.fault is None:

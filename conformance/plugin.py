@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from mockgw.errors import DriverError
 from mockgw.profiles import PROFILES, resolve_profile
 
 from .cases import Case, select_cases
 from .driver import DriverProcess
+from .errors import ConformanceFailure, DriverError
 from .events import CaseResult, ClientInfo, Report, RunFinished
 from .mock import MockError
 from .reports import FileReports
@@ -33,10 +33,21 @@ from .verdict import Status
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "mockgw conformance kit")
-    group.addoption("--driver", action="append", default=[], dest="cf_driver", metavar="CMD",
-                    help="conformance driver command (repeatable)")
-    group.addoption("--cf-profile", action="append", default=[], metavar="P",
-                    help="gateway profile (repeatable; default: the client's native one)")
+    group.addoption(
+        "--driver",
+        action="append",
+        default=[],
+        dest="cf_driver",
+        metavar="CMD",
+        help="conformance driver command (repeatable)",
+    )
+    group.addoption(
+        "--cf-profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="gateway profile (repeatable; default: the client's native one)",
+    )
     group.addoption("--cf-case", action="append", default=[], metavar="NAME", help="case, group or glob")
     group.addoption("--cf-native-profile", action="append", default=[], metavar="P")
     group.addoption("--cf-url", default=None, help="use this running mock")
@@ -44,12 +55,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cf-speed", type=float, default=1.0)
     group.addoption("--cf-tolerances", type=Path, default=DEFAULT_PATH)
     group.addoption("--cf-report", type=Path, default=None, help="write junit.xml, report.json, report.html")
-
-
-class ConformanceFailure(Exception):
-    def __init__(self, result: CaseResult) -> None:
-        super().__init__(result.reason)
-        self.result = result
 
 
 class Certification:
@@ -61,10 +66,16 @@ class Certification:
         for name in option.cf_profile:
             names = list(PROFILES) if name == "all" else [resolve_profile(name).name]
             profiles += [n for n in names if n not in profiles]
-        self.plan = RunPlan(drivers=list(option.cf_driver), profiles=profiles,
-                            cases=select_cases(option.cf_case), url=option.cf_url, token=option.cf_token,
-                            speed=option.cf_speed, native=list(option.cf_native_profile),
-                            tolerances=load_tolerances(option.cf_tolerances))
+        self.plan = RunPlan(
+            drivers=list(option.cf_driver),
+            profiles=profiles,
+            cases=select_cases(option.cf_case),
+            url=option.cf_url,
+            token=option.cf_token,
+            speed=option.cf_speed,
+            native=list(option.cf_native_profile),
+            tolerances=load_tolerances(option.cf_tolerances),
+        )
         self.report_dir: Path | None = option.cf_report
         self.drivers: list[tuple[DriverProcess | None, ClientInfo, list[str], str]] = []
         self.rig: ProfileRig | None = None
@@ -109,8 +120,13 @@ class Certification:
                 if r.profile not in profiles:
                     profiles.append(r.profile)
             cases = list(dict.fromkeys(r.case for r in self.results))
-            report = Report(profiles=profiles, cases=cases, tolerances=as_dict(self.plan.tolerances),
-                            clients=[info for _, info, _, _ in self.drivers], results=self.results)
+            report = Report(
+                profiles=profiles,
+                cases=cases,
+                tolerances=as_dict(self.plan.tolerances),
+                clients=[info for _, info, _, _ in self.drivers],
+                results=self.results,
+            )
             FileReports(self.report_dir).handle(RunFinished(report))
 
 
@@ -169,9 +185,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for profile in profiles:
             for case in certification.plan.cases:
                 prefix = f"{info.label.replace(' ', '-')}@" if several else ""
-                items.append(ConformanceItem.from_parent(
-                    collector, name=f"test_conformance[{prefix}{profile}/{case.name}]",
-                    certification=certification, index=index, profile=profile, case=case))
+                items.append(
+                    ConformanceItem.from_parent(
+                        collector,
+                        name=f"test_conformance[{prefix}{profile}/{case.name}]",
+                        certification=certification,
+                        index=index,
+                        profile=profile,
+                        case=case,
+                    )
+                )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -16,11 +16,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockgw.errors import DriverError
 from mockgw.profiles import resolve_profile
 
 from .cases import OPEN_TOKEN, SECRET, Case, CaseContext
 from .driver import DriverProcess, Hello
+from .errors import DriverError
 from .events import (
     CaseFinished,
     CaseResult,
@@ -69,8 +69,15 @@ def _timeline(ctx: CaseContext) -> list[dict[str, Any]]:
     rows = []
     for _, wire in ctx.runs:
         for r in wire.requests:
-            rows.append({"connection": r.connection, "request_id": r.request_id, "arrived": r.arrived_at,
-                         "started": r.started_at, "completed": r.completed_at})
+            rows.append(
+                {
+                    "connection": r.connection,
+                    "request_id": r.request_id,
+                    "arrived": r.arrived_at,
+                    "started": r.started_at,
+                    "completed": r.completed_at,
+                }
+            )
     return rows
 
 
@@ -117,12 +124,18 @@ class ProfileRig:
         except DriverError as exc:
             verdict = Verdict(Status.FAIL, f"the driver failed: {exc}")
         return CaseResult(
-            client=self.info.label, profile=self.profile.name, case=case.name, checks=case.checks,
-            status=verdict.status, reason=verdict.reason,
+            client=self.info.label,
+            profile=self.profile.name,
+            case=case.name,
+            checks=case.checks,
+            status=verdict.status,
+            reason=verdict.reason,
             required=self.required and verdict.status is not Status.UNSUPPORTED,
-            duration_s=time.monotonic() - began, measurements=_plain(verdict.measurements),
+            duration_s=time.monotonic() - began,
+            measurements=_plain(verdict.measurements),
             timeline=_timeline(ctx) if ctx else [],
-            stderr_tail=" | ".join(self.driver.stderr_lines()[-5:]) if verdict.status is Status.FAIL else "")
+            stderr_tail=" | ".join(self.driver.stderr_lines()[-5:]) if verdict.status is Status.FAIL else "",
+        )
 
     def _judge(self, case: Case) -> tuple[Verdict, CaseContext | None]:
         hello = self.driver.hello
@@ -137,8 +150,7 @@ class ProfileRig:
             self._bulk_served = _probe_bulk(self.url)
         if "token" not in hello.supports:
             token = None
-        ctx = CaseContext(self.driver, hello, self.profile, url, admin, self.plan.tolerances, token,
-                          self._bulk_served)
+        ctx = CaseContext(self.driver, hello, self.profile, url, admin, self.plan.tolerances, token, self._bulk_served)
         return case.execute(ctx), ctx
 
     def close(self) -> None:
@@ -228,6 +240,5 @@ def _probe_bulk(url: str) -> bool:
     try:
         with connect(ws_url, open_timeout=3, close_timeout=1):
             return True
-    except Exception:  # noqa: BLE001 - any refusal means "not served"
+    except Exception:
         return False
-

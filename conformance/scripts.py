@@ -41,8 +41,13 @@ SERVICE_ERROR_MESSAGE = "cf: model rate limited"
 ERROR_FRAME_MESSAGE = "cf: backend failed mid-stream"
 
 STREAMING_SERVICES = ("agent", "graph-rag", "document-rag", "text-completion", "prompt")
-KEY_FIELD = {"agent": "question", "graph-rag": "query", "document-rag": "query",
-             "text-completion": "prompt", "prompt": "id"}
+KEY_FIELD = {
+    "agent": "question",
+    "graph-rag": "query",
+    "document-rag": "query",
+    "text-completion": "prompt",
+    "prompt": "id",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,12 @@ class Chunk:
 # The timing stream: a first chunk after 0.30 s, then every 0.20 s, with two
 # chunks due at the same instant (a reorder that costs no time shows there).
 STREAM = (
-    Chunk(0.30, "Alice "), Chunk(0.50, "knows "), Chunk(0.70, "Bob, "),
-    Chunk(0.90, "Bob "), Chunk(0.90, "knows "), Chunk(1.10, "Carol."),
+    Chunk(0.30, "Alice "),
+    Chunk(0.50, "knows "),
+    Chunk(0.70, "Bob, "),
+    Chunk(0.90, "Bob "),
+    Chunk(0.90, "knows "),
+    Chunk(1.10, "Carol."),
 )
 # Long enough that 15 or 17 started together overlap for certain.
 MUX_STREAM = (Chunk(0.20, "one "), Chunk(0.60, "two "), Chunk(1.00, "three."))
@@ -82,6 +91,7 @@ def stream_text(chunks: tuple[Chunk, ...]) -> str:
 
 # --------------------------------------------------------------------------
 # Frame shapes per profile
+
 
 def chunk_response(service: str, profile: Profile, text: str, last: bool) -> dict[str, Any]:
     """The inner response of one streamed chunk of `service`, as `profile` shapes it."""
@@ -110,8 +120,9 @@ def chunk_response(service: str, profile: Profile, text: str, last: bool) -> dic
 
 def stream_frames(service: str, profile: Profile, chunks: tuple[Chunk, ...]) -> list[dict[str, Any]]:
     last = len(chunks) - 1
-    return [{"at_s": c.at_s, "response": chunk_response(service, profile, c.text, i == last)}
-            for i, c in enumerate(chunks)]
+    return [
+        {"at_s": c.at_s, "response": chunk_response(service, profile, c.text, i == last)} for i, c in enumerate(chunks)
+    ]
 
 
 def term(profile: Profile, iri: str | None = None, literal: str | None = None) -> dict[str, Any]:
@@ -137,8 +148,15 @@ def result_response(service: str, profile: Profile) -> dict[str, Any]:
         return {"vectors": RESULT_VECTORS}
     if service == "triples":
         label = "http://www.w3.org/2000/01/rdf-schema#label"
-        return {"response": [{"s": term(profile, iri=RESULT_ENTITY), "p": term(profile, iri=label),
-                              "o": term(profile, literal=RESULT_LABEL)}]}
+        return {
+            "response": [
+                {
+                    "s": term(profile, iri=RESULT_ENTITY),
+                    "p": term(profile, iri=label),
+                    "o": term(profile, literal=RESULT_LABEL),
+                }
+            ]
+        }
     raise ValueError(f"no scripted result for {service}")
 
 
@@ -155,10 +173,19 @@ EXPECTED_RESULT: dict[str, list[Any]] = {
 # --------------------------------------------------------------------------
 # Contract documents
 
-def _contract(cid: str, service: str, key: str | None, frames: list[dict[str, Any]], *,
-              description: str, fault: dict[str, Any] | None = None,
-              scenario: dict[str, str] | None = None, transports: list[str] | None = None,
-              priority: int | None = None) -> dict[str, Any]:
+
+def _contract(
+    cid: str,
+    service: str,
+    key: str | None,
+    frames: list[dict[str, Any]],
+    *,
+    description: str,
+    fault: dict[str, Any] | None = None,
+    scenario: dict[str, str] | None = None,
+    transports: list[str] | None = None,
+    priority: int | None = None,
+) -> dict[str, Any]:
     match: dict[str, Any] = {"service": service}
     if key is not None:
         match["body"] = {KEY_FIELD.get(service, "prompt"): {"equals": key}}
@@ -180,67 +207,135 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
     p = profile.name
     contracts: list[dict[str, Any]] = []
     for service in STREAMING_SERVICES:
-        contracts.append(_contract(
-            f"cf/{p}/stream/{service}", service, KEY_STREAM, stream_frames(service, profile, STREAM),
-            description="timing stream: chunks at known offsets"))
+        contracts.append(
+            _contract(
+                f"cf/{p}/stream/{service}",
+                service,
+                KEY_STREAM,
+                stream_frames(service, profile, STREAM),
+                description="timing stream: chunks at known offsets",
+            )
+        )
     for service in ("text-completion", "graph-rag"):
-        contracts.append(_contract(
-            f"cf/{p}/result/{service}", service, KEY_RESULT,
-            [{"at_s": 0.05, "response": result_response(service, profile)}],
-            description="one complete non-streaming answer"))
-    contracts.append(_contract(
-        f"cf/{p}/result/embeddings", "embeddings", None,
-        [{"at_s": 0.05, "response": result_response("embeddings", profile)}],
-        description="one complete non-streaming answer", priority=9))
+        contracts.append(
+            _contract(
+                f"cf/{p}/result/{service}",
+                service,
+                KEY_RESULT,
+                [{"at_s": 0.05, "response": result_response(service, profile)}],
+                description="one complete non-streaming answer",
+            )
+        )
+    contracts.append(
+        _contract(
+            f"cf/{p}/result/embeddings",
+            "embeddings",
+            None,
+            [{"at_s": 0.05, "response": result_response("embeddings", profile)}],
+            description="one complete non-streaming answer",
+            priority=9,
+        )
+    )
     triples = _contract(
-        f"cf/{p}/result/triples", "triples", None,
+        f"cf/{p}/result/triples",
+        "triples",
+        None,
         [{"at_s": 0.05, "response": result_response("triples", profile)}],
-        description="one complete non-streaming answer (other limits are answered from imported data)")
+        description="one complete non-streaming answer (other limits are answered from imported data)",
+    )
     triples["match"]["body"] = {"limit": {"equals": RESULT_TRIPLES_LIMIT}}
     contracts.append(triples)
-    contracts.append(_contract(
-        f"cf/{p}/mux/agent", "agent", KEY_MUX, stream_frames("agent", profile, MUX_STREAM),
-        description="a 1 s stream, for requests that must overlap"))
+    contracts.append(
+        _contract(
+            f"cf/{p}/mux/agent",
+            "agent",
+            KEY_MUX,
+            stream_frames("agent", profile, MUX_STREAM),
+            description="a 1 s stream, for requests that must overlap",
+        )
+    )
     states = ["Started", "a", "b", "c", "d"]
     for i, chunks in enumerate(ORDER_STREAMS):
-        contracts.append(_contract(
-            f"cf/{p}/order/{i}", "agent", KEY_ORDER, stream_frames("agent", profile, chunks),
-            description=f"arrival {i + 1} of 4; later arrivals finish sooner",
-            scenario={"name": "cf-order", "when_state": states[i], "set_state": states[i + 1]}))
-    contracts.append(_contract(
-        f"cf/{p}/limit/head", "agent", KEY_LIMIT, stream_frames("agent", profile, LIMIT_HEAD),
-        description="the first request holds the mux's head for 2 s",
-        scenario={"name": "cf-limit", "when_state": "Started", "set_state": "head-running"}, priority=4))
-    contracts.append(_contract(
-        f"cf/{p}/limit/short", "agent", KEY_LIMIT, stream_frames("agent", profile, LIMIT_SHORT),
-        description="every later request is short"))
-    contracts.append(_contract(
-        f"cf/{p}/error/service", "text-completion", KEY_SERVICE_ERROR,
-        [{"at_s": 0.10, "response": {"error": {"type": SERVICE_ERROR_TYPE, "message": SERVICE_ERROR_MESSAGE}}}],
-        description="the backend answers with a service error"))
+        contracts.append(
+            _contract(
+                f"cf/{p}/order/{i}",
+                "agent",
+                KEY_ORDER,
+                stream_frames("agent", profile, chunks),
+                description=f"arrival {i + 1} of 4; later arrivals finish sooner",
+                scenario={"name": "cf-order", "when_state": states[i], "set_state": states[i + 1]},
+            )
+        )
+    contracts.append(
+        _contract(
+            f"cf/{p}/limit/head",
+            "agent",
+            KEY_LIMIT,
+            stream_frames("agent", profile, LIMIT_HEAD),
+            description="the first request holds the mux's head for 2 s",
+            scenario={"name": "cf-limit", "when_state": "Started", "set_state": "head-running"},
+            priority=4,
+        )
+    )
+    contracts.append(
+        _contract(
+            f"cf/{p}/limit/short",
+            "agent",
+            KEY_LIMIT,
+            stream_frames("agent", profile, LIMIT_SHORT),
+            description="every later request is short",
+        )
+    )
+    contracts.append(
+        _contract(
+            f"cf/{p}/error/service",
+            "text-completion",
+            KEY_SERVICE_ERROR,
+            [{"at_s": 0.10, "response": {"error": {"type": SERVICE_ERROR_TYPE, "message": SERVICE_ERROR_MESSAGE}}}],
+            description="the backend answers with a service error",
+        )
+    )
     error_prefix = stream_frames("agent", profile, BROKEN_PREFIX)
     for frame in error_prefix:
         frame["complete"] = False
         frame["response"]["end_of_message"] = frame["response"]["end_of_dialog"] = False
-    contracts.append(_contract(
-        f"cf/{p}/error/frame", "agent", KEY_ERROR_FRAME,
-        [*error_prefix, {"at_s": 0.30, "error": {"message": ERROR_FRAME_MESSAGE}}],
-        description="two chunks, then the profile's envelope error frame", transports=["socket"]))
-    for key, fault in ((KEY_CLOSE, {"kind": "close", "after_frame": 2, "code": 1011, "reason": "cf: gone"}),
-                       (KEY_DROP, {"kind": "drop", "after_frame": 2})):
+    contracts.append(
+        _contract(
+            f"cf/{p}/error/frame",
+            "agent",
+            KEY_ERROR_FRAME,
+            [*error_prefix, {"at_s": 0.30, "error": {"message": ERROR_FRAME_MESSAGE}}],
+            description="two chunks, then the profile's envelope error frame",
+            transports=["socket"],
+        )
+    )
+    for key, fault in (
+        (KEY_CLOSE, {"kind": "close", "after_frame": 2, "code": 1011, "reason": "cf: gone"}),
+        (KEY_DROP, {"kind": "drop", "after_frame": 2}),
+    ):
         frames = stream_frames("agent", profile, (*BROKEN_PREFIX, Chunk(0.30, "never sent.")))
-        contracts.append(_contract(
-            f"cf/{p}/disconnect/{fault['kind']}", "agent", key, frames,
-            description=f"two chunks, then the connection {fault['kind']}s", fault=fault, transports=["socket"]))
-    return {"description": f"mockgw conformance kit, gateway profile {p}. Generated by "
-                           f"`python -m conformance.scripts`; do not edit.",
-            "profiles": [p], "contracts": contracts}
+        contracts.append(
+            _contract(
+                f"cf/{p}/disconnect/{fault['kind']}",
+                "agent",
+                key,
+                frames,
+                description=f"two chunks, then the connection {fault['kind']}s",
+                fault=fault,
+                transports=["socket"],
+            )
+        )
+    return {
+        "description": f"mockgw conformance kit, gateway profile {p}. Generated by "
+        f"`python -m conformance.scripts`; do not edit.",
+        "profiles": [p],
+        "contracts": contracts,
+    }
 
 
 def render_documents() -> dict[str, str]:
     """File name -> JSON text for every profile."""
-    return {f"{name}.json": json.dumps(contracts_for(profile), indent=1) + "\n"
-            for name, profile in PROFILES.items()}
+    return {f"{name}.json": json.dumps(contracts_for(profile), indent=1) + "\n" for name, profile in PROFILES.items()}
 
 
 def main() -> int:

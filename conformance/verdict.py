@@ -61,6 +61,7 @@ def _short(value: Any, limit: int = 60) -> str:
 # --------------------------------------------------------------------------
 # Preconditions shared by every case
 
+
 def driver_problem(run: DriverRun) -> Verdict | None:
     """The op did not end normally: unsupported, hung, crashed or broke the protocol."""
     if run.status == "unsupported":
@@ -84,8 +85,9 @@ def _call_problem(run: DriverRun, calls: Sequence[CallRecord], expected: int) ->
         if call.timed_out:
             return failed(f"call {call.call} hung: no result or error within the op's timeout")
         if call.error is not None:
-            return failed(f"call {call.call} raised {call.error.get('error_type')}: "
-                          f"{_short(call.error.get('message', ''))}")
+            return failed(
+                f"call {call.call} raised {call.error.get('error_type')}: {_short(call.error.get('message', ''))}"
+            )
         if not call.has_result:
             return failed(f"call {call.call} never ended with a result or an error")
     return None
@@ -99,8 +101,11 @@ def _one_request(wire: Wire, service: str, transport: str | None = None) -> Wire
         found = [r for r in found if kinds.get(r.connection) == wanted]
     if len(found) != 1:
         where = f" over {transport}" if transport else ""
-        hint = f"; unmatched: {_short(wire.unmatched[0].get('detail', {}).get('message', ''), 120)}" \
-            if wire.unmatched else ""
+        hint = (
+            f"; unmatched: {_short(wire.unmatched[0].get('detail', {}).get('message', ''), 120)}"
+            if wire.unmatched
+            else ""
+        )
         return failed(f"the mock saw {len(found)} {service} requests{where}, expected 1{hint}")
     request = found[0]
     if not request.frames:
@@ -108,8 +113,9 @@ def _one_request(wire: Wire, service: str, transport: str | None = None) -> Wire
     return request
 
 
-def _single(run: DriverRun, wire: Wire, service: str,
-            transport: str | None = None) -> tuple[CallRecord, WireRequest] | Verdict:
+def _single(
+    run: DriverRun, wire: Wire, service: str, transport: str | None = None
+) -> tuple[CallRecord, WireRequest] | Verdict:
     problem = driver_problem(run)
     if problem:
         return problem
@@ -125,6 +131,7 @@ def _single(run: DriverRun, wire: Wire, service: str,
 
 # --------------------------------------------------------------------------
 # Streams
+
 
 def match_chunks(chunks: Sequence[ChunkSeen], request: WireRequest) -> list[tuple[ChunkSeen, int]]:
     """Pair each yielded chunk with the wire frame carrying its text (first unused one)."""
@@ -168,8 +175,11 @@ def judge_first_chunk(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
     if lateness > tol.mock_lateness_s:
         return informational(f"mock ran {_s(lateness)} late; first chunk after {_s(observed)}, not judged", **m)
     if overhead > tol.first_chunk_overhead_s:
-        return failed(f"first chunk after {_s(observed)}, scripted {_s(scripted)}: client overhead "
-                      f"{_s(overhead)} > {_s(tol.first_chunk_overhead_s)}", **m)
+        return failed(
+            f"first chunk after {_s(observed)}, scripted {_s(scripted)}: client overhead "
+            f"{_s(overhead)} > {_s(tol.first_chunk_overhead_s)}",
+            **m,
+        )
     return passed(f"first chunk after {_s(observed)} (scripted {_s(scripted)}, overhead {_s(overhead)})", **m)
 
 
@@ -182,16 +192,23 @@ def judge_incremental(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
     pairs = match_chunks(call.chunks, request)
     frames = len(request.frames)
     if len(pairs) < 2:
-        return failed(f"{len(call.chunks)} chunk(s) yielded for {frames} frames: the stream was not "
-                      f"delivered piece by piece")
-    delays = [(chunk.t - sent, i, chunk) for chunk, i in pairs
-              if (sent := request.frames[i].sent_at) is not None]
+        return failed(
+            f"{len(call.chunks)} chunk(s) yielded for {frames} frames: the stream was not delivered piece by piece"
+        )
+    delays = [(chunk.t - sent, i, chunk) for chunk, i in pairs if (sent := request.frames[i].sent_at) is not None]
     worst, index, chunk = max(delays, key=lambda d: d[0])
-    m = {"chunks": len(pairs), "frames": frames, "worst_delay_s": worst,
-         "delays_s": [round(d[0], 4) for d in sorted(delays, key=lambda d: d[1])]}
+    m = {
+        "chunks": len(pairs),
+        "frames": frames,
+        "worst_delay_s": worst,
+        "delays_s": [round(d[0], 4) for d in sorted(delays, key=lambda d: d[1])],
+    }
     if worst > tol.chunk_delay_s:
-        return failed(f"chunk {index} ({_short(chunk.text, 20)!r}) reached the caller {_s(worst)} after the mock "
-                      f"sent it (> {_s(tol.chunk_delay_s)}): the stream was buffered", **m)
+        return failed(
+            f"chunk {index} ({_short(chunk.text, 20)!r}) reached the caller {_s(worst)} after the mock "
+            f"sent it (> {_s(tol.chunk_delay_s)}): the stream was buffered",
+            **m,
+        )
     return passed(f"{len(pairs)} chunks each yielded within {_s(worst)} of the wire", **m)
 
 
@@ -212,13 +229,16 @@ def judge_inter_chunk(run: DriverRun, wire: Wire, service: str, tol: Tolerances)
         deviations.append(((b.t - a.t) - (fb.scheduled_at - fa.scheduled_at), i, j))
     worst, i, j = max(deviations, key=lambda d: abs(d[0]))
     lateness = _lateness(request)
-    m = {"gaps": len(deviations), "worst_deviation_s": worst,
-         "deviations_s": [round(d[0], 4) for d in deviations], "mock_lateness_s": lateness}
+    m = {
+        "gaps": len(deviations),
+        "worst_deviation_s": worst,
+        "deviations_s": [round(d[0], 4) for d in deviations],
+        "mock_lateness_s": lateness,
+    }
     if lateness > tol.mock_lateness_s:
         return informational(f"mock ran {_s(lateness)} late; gaps not judged", **m)
     if abs(worst) > tol.inter_chunk_s:
-        return failed(f"gap between chunks {i} and {j} off the script by {_s(worst)} "
-                      f"(> {_s(tol.inter_chunk_s)})", **m)
+        return failed(f"gap between chunks {i} and {j} off the script by {_s(worst)} (> {_s(tol.inter_chunk_s)})", **m)
     return passed(f"{len(deviations)} gaps within {_s(abs(worst))} of the script", **m)
 
 
@@ -240,8 +260,11 @@ def judge_stream_integrity(run: DriverRun, wire: Wire, service: str) -> Verdict:
     missing = sorted(set(range(len(request.frames))) - set(order))
     missing = [i for i in missing if request.frames[i].content]
     if missing:
-        return failed(f"chunk {missing[0]} ({request.frames[missing[0]].content!r}) was never yielded "
-                      f"({len(seen)} of {len(expected)} chunks)", **m)
+        return failed(
+            f"chunk {missing[0]} ({request.frames[missing[0]].content!r}) was never yielded "
+            f"({len(seen)} of {len(expected)} chunks)",
+            **m,
+        )
     if order != sorted(order):
         k = next(k for k in range(1, len(order)) if order[k] < order[k - 1])
         return failed(f"chunks out of order: chunk {order[k]} was yielded after chunk {order[k - 1]}", **m)
@@ -250,6 +273,7 @@ def judge_stream_integrity(run: DriverRun, wire: Wire, service: str) -> Verdict:
 
 # --------------------------------------------------------------------------
 # Non-streaming results
+
 
 def _leaves(value: Any) -> list[Any]:
     if isinstance(value, dict):
@@ -265,8 +289,12 @@ def _contains(value: Any, expected: Any) -> bool:
     for leaf in _leaves(value):
         if isinstance(expected, str) and leaf == expected:
             return True
-        if isinstance(expected, list) and isinstance(leaf, list) and len(leaf) == len(expected) \
-                and all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(leaf, expected)):
+        if (
+            isinstance(expected, list)
+            and isinstance(leaf, list)
+            and len(leaf) == len(expected)
+            and all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(leaf, expected))
+        ):
             return True
     return False
 
@@ -288,6 +316,7 @@ def judge_result(run: DriverRun, wire: Wire, service: str, transport: str, expec
 
 # --------------------------------------------------------------------------
 # The multiplexed socket
+
 
 def _connections_used(wire: Wire) -> list[Any]:
     carrying = {r.connection for r in wire.requests}
@@ -336,26 +365,33 @@ def judge_out_of_order(run: DriverRun, wire: Wire, expected_texts: Sequence[str]
                 owner[f.content] = k
     empty = next((c for c in calls if not c.text), None)
     if empty is not None:
-        return failed(f"call {empty.call} yielded no text: its stream's frames carry nothing this client reads",
-                      texts=[c.text for c in calls])
+        return failed(
+            f"call {empty.call} yielded no text: its stream's frames carry nothing this client reads",
+            texts=[c.text for c in calls],
+        )
     streams_of_call = []
     for call in calls:
         pieces = [c.text for c in call.chunks if c.text] or ([call.text] if call.text else [])
         sources = {owner.get(p, -1) for p in pieces}
         if len(sources) != 1 or -1 in sources:
-            return failed(f"call {call.call} got {_short(call.text)!r}: chunks from "
-                          f"{'no' if -1 in sources else len(sources)} single stream — routed to the wrong caller",
-                          texts=[c.text for c in calls])
+            return failed(
+                f"call {call.call} got {_short(call.text)!r}: chunks from "
+                f"{'no' if -1 in sources else len(sources)} single stream — routed to the wrong caller",
+                texts=[c.text for c in calls],
+            )
         streams_of_call.append(sources.pop())
     if len(set(streams_of_call)) != len(calls):
-        return failed("two calls received the same stream: frames were routed to the wrong caller",
-                      streams=streams_of_call)
+        return failed(
+            "two calls received the same stream: frames were routed to the wrong caller", streams=streams_of_call
+        )
     overlapped = any((b.arrived_at or 0) < (a.completed_at or 0) for a, b in itertools.pairwise(requests))
     finish_order = sorted(range(len(requests)), key=lambda k: requests[k].completed_at or 0.0)
     m = {"finish_order": finish_order, "connections": len(_connections_used(wire))}
     if not overlapped or finish_order == sorted(finish_order):
-        return failed("the requests never overlapped on the wire, so none could finish out of order "
-                      "(the client serialized them)", **m)
+        return failed(
+            "the requests never overlapped on the wire, so none could finish out of order (the client serialized them)",
+            **m,
+        )
     late = []
     for call, k in zip(calls, streams_of_call):
         request = requests[k]
@@ -364,8 +400,9 @@ def judge_out_of_order(run: DriverRun, wire: Wire, expected_texts: Sequence[str]
     worst, which = max(late, default=(0.0, None))
     m["worst_delivery_s"] = worst
     if worst > tol.chunk_delay_s:
-        return failed(f"call {which} ended {_s(worst)} after its stream completed on the wire: "
-                      f"held behind another request", **m)
+        return failed(
+            f"call {which} ended {_s(worst)} after its stream completed on the wire: held behind another request", **m
+        )
     return passed(f"{len(calls)} streams finished in order {finish_order}, each routed to its caller", **m)
 
 
@@ -388,8 +425,12 @@ def judge_limit(run: DriverRun, wire: Wire, n: int, head_text: str, short_text: 
     used = _connections_used(wire)
     peak = max((int(c.stats.get("max_in_flight", 0)) for c in used), default=0)
     queued = [r for r in wire.requests if r.queued_s > 0.05]
-    m = {"connections": len(used), "max_in_flight": peak, "queued": len(queued),
-         "queue_waits_s": [round(r.queued_s, 3) for r in queued]}
+    m = {
+        "connections": len(used),
+        "max_in_flight": peak,
+        "queued": len(queued),
+        "queue_waits_s": [round(r.queued_s, 3) for r in queued],
+    }
     if len(used) != 1:
         return failed(f"{n} requests used {len(used)} connections: the mux limit was never reached", **m)
     if peak < 16:
@@ -403,15 +444,20 @@ def judge_limit(run: DriverRun, wire: Wire, n: int, head_text: str, short_text: 
         return informational("a queued request started before the head request finished", **m)
     slowest = max(c.end_t - c.sent_t for c in calls if c.end_t is not None and c.sent_t is not None)
     m["slowest_call_s"] = slowest
-    return passed(f"16 ran at once, request 17 waited {_s(queued[0].queued_s)} for the head; "
-                  f"all {n} completed (slowest {_s(slowest)})", **m)
+    return passed(
+        f"16 ran at once, request 17 waited {_s(queued[0].queued_s)} for the head; "
+        f"all {n} completed (slowest {_s(slowest)})",
+        **m,
+    )
 
 
 # --------------------------------------------------------------------------
 # Errors, auth, disconnects
 
-def judge_error(run: DriverRun, wire: Wire, expected_message: str, tol: Tolerances,
-                service: str | None = None) -> Verdict:
+
+def judge_error(
+    run: DriverRun, wire: Wire, expected_message: str, tol: Tolerances, service: str | None = None
+) -> Verdict:
     """The call raises an error carrying the gateway's message, within `error_deadline_s`."""
     problem = driver_problem(run)
     if problem:
@@ -428,21 +474,25 @@ def judge_error(run: DriverRun, wire: Wire, expected_message: str, tol: Toleranc
     sent_at = error_frames[0].sent_at if error_frames else None
     m: dict[str, Any] = {"wire_error": error_frames[0].error if error_frames else None}
     if call.ok:
-        return failed(f"returned a result ({_short(call.text or call.result, 40)}) instead of raising "
-                      f"{expected_message!r}", **m)
+        return failed(
+            f"returned a result ({_short(call.text or call.result, 40)}) instead of raising {expected_message!r}", **m
+        )
     if call.timed_out or call.error is None:
-        return failed(f"hung: no error surfaced within the op's timeout after the gateway sent {expected_message!r}",
-                      **m)
+        return failed(
+            f"hung: no error surfaced within the op's timeout after the gateway sent {expected_message!r}", **m
+        )
     message = str(call.error.get("message", ""))
     reference = sent_at if sent_at is not None else call.sent_t
     latency = (call.error["t"] - reference) if reference is not None else None
     m.update(error_type=call.error.get("error_type"), message=message, latency_s=latency)
     if expected_message.lower() not in message.lower():
-        return failed(f"raised {call.error.get('error_type')}: {_short(message)!r} without the gateway's message "
-                      f"{expected_message!r}", **m)
+        return failed(
+            f"raised {call.error.get('error_type')}: {_short(message)!r} without the gateway's message "
+            f"{expected_message!r}",
+            **m,
+        )
     if latency is not None and latency > tol.error_deadline_s:
-        return failed(f"the error surfaced {_s(latency)} after the gateway sent it (> {_s(tol.error_deadline_s)})",
-                      **m)
+        return failed(f"the error surfaced {_s(latency)} after the gateway sent it (> {_s(tol.error_deadline_s)})", **m)
     return passed(f"raised {call.error.get('error_type')} carrying {expected_message!r} after {_s(latency)}", **m)
 
 
@@ -452,8 +502,13 @@ def judge_auth_accepted(run: DriverRun, wire: Wire, transport: str, first_frame:
     if problem:
         return problem
     calls = run.calls()
-    how = "first-frame auth" if transport == "socket" and first_frame else \
-        "?token= at the handshake" if transport == "socket" else "Authorization: Bearer"
+    how = (
+        "first-frame auth"
+        if transport == "socket" and first_frame
+        else "?token= at the handshake"
+        if transport == "socket"
+        else "Authorization: Bearer"
+    )
     problem = _call_problem(run, calls, 1)
     if problem:
         return failed(f"{problem.reason} — this profile expects {how}")
@@ -518,12 +573,19 @@ def judge_disconnect(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
 # --------------------------------------------------------------------------
 # Bulk and metrics
 
+
 def _item_values(items: Sequence[dict[str, Any]]) -> list[str]:
     return [term.get("iri", term.get("literal")) for item in items for term in (item["s"], item["o"])]
 
 
-def judge_bulk_import(run: DriverRun, stored: int, problems: Sequence[str], readback: DriverRun,
-                      items: Sequence[dict[str, Any]], tol: Tolerances) -> Verdict:
+def judge_bulk_import(
+    run: DriverRun,
+    stored: int,
+    problems: Sequence[str],
+    readback: DriverRun,
+    items: Sequence[dict[str, Any]],
+    tol: Tolerances,
+) -> Verdict:
     """Every item handed to the client is stored by the mock and reads back equal; throughput measured."""
     problem = driver_problem(run)
     if problem:
@@ -552,8 +614,9 @@ def judge_bulk_import(run: DriverRun, stored: int, problems: Sequence[str], read
         return failed(f"{len(missing)} term(s) did not read back equal, e.g. {_short(missing[0])!r}", **m)
     if rate is not None and rate < tol.min_items_per_s:
         return informational(f"all {len(items)} items stored and read back equal, but only {rate:.0f} items/s", **m)
-    return passed(f"all {len(items)} items stored and read back equal"
-                  + (f" at {rate:.0f} items/s" if rate else ""), **m)
+    return passed(
+        f"all {len(items)} items stored and read back equal" + (f" at {rate:.0f} items/s" if rate else ""), **m
+    )
 
 
 def judge_bulk_export(run: DriverRun, items: Sequence[dict[str, Any]], tol: Tolerances) -> Verdict:
@@ -569,12 +632,19 @@ def judge_bulk_export(run: DriverRun, items: Sequence[dict[str, Any]], tol: Tole
     leaves = {leaf for c in call.chunks for leaf in _leaves(c.data) if isinstance(leaf, str)}
     result = call.result if isinstance(call.result, dict) else {}
     missing = [x for x in _item_values(items) if x not in leaves]
-    m = {"items_sent": len(items), "items_reported": result.get("items"), "chunks": len(call.chunks),
-         "stopped": result.get("stopped")}
+    m = {
+        "items_sent": len(items),
+        "items_reported": result.get("items"),
+        "chunks": len(call.chunks),
+        "stopped": result.get("stopped"),
+    }
     if missing:
-        return failed(f"{len(missing)} of {2 * len(items)} exported terms never reached the caller, e.g. "
-                      f"{_short(missing[0])!r}; it yielded {len(call.chunks)} item(s) "
-                      f"(stopped: {result.get('stopped')})", **m)
+        return failed(
+            f"{len(missing)} of {2 * len(items)} exported terms never reached the caller, e.g. "
+            f"{_short(missing[0])!r}; it yielded {len(call.chunks)} item(s) "
+            f"(stopped: {result.get('stopped')})",
+            **m,
+        )
     return passed(f"all {len(items)} exported items reached the caller equal", **m)
 
 
@@ -585,6 +655,9 @@ def judge_metrics(run: DriverRun, wire: Wire) -> Verdict:
     calls = run.calls()
     paths = [c.path for c in wire.connections if c.kind == "rest"]
     outcome = "a result" if calls and calls[0].ok else (calls[0].error or {}).get("message") if calls else "nothing"
-    where = f"the mock journaled {', '.join(paths)}" if paths else \
-        "no /api/metrics/{path} request reached the journal (a bare /api/metrics is not routed upstream)"
+    where = (
+        f"the mock journaled {', '.join(paths)}"
+        if paths
+        else "no /api/metrics/{path} request reached the journal (a bare /api/metrics is not routed upstream)"
+    )
     return informational(f"metrics call got {_short(outcome, 50)}; {where}", paths=paths)

@@ -39,10 +39,10 @@ from pathlib import Path
 
 import httpx
 import orjson
+from websockets.asyncio.client import connect
 
 from conformance.venvs import client_python
 from loadtests.bench.servers import start_server
-from websockets.asyncio.client import connect
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT_VERSION = "2.11.1"
@@ -87,9 +87,14 @@ def make_frames(count: int, batch: int) -> list[bytes]:
     """`count` typed triples in frames of `batch`, as the 2.x client frames them."""
     frames = []
     for start in range(0, count, batch):
-        triples = [{"s": {"t": "i", "i": f"http://example.org/entity/{i // 4}"},
-                    "p": {"t": "i", "i": "http://example.org/knows"},
-                    "o": {"t": "l", "v": f"value {i}"}} for i in range(start, min(start + batch, count))]
+        triples = [
+            {
+                "s": {"t": "i", "i": f"http://example.org/entity/{i // 4}"},
+                "p": {"t": "i", "i": "http://example.org/knows"},
+                "o": {"t": "l", "v": f"value {i}"},
+            }
+            for i in range(start, min(start + batch, count))
+        ]
         frames.append(orjson.dumps({"metadata": METADATA, "triples": triples}))
     return frames
 
@@ -148,9 +153,12 @@ def open_raw_socket(url: str, path: str) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     connection = socket.create_connection((host, int(port)), timeout=WAIT_S)
     key = base64.b64encode(os.urandom(16)).decode()
-    connection.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-                       .encode())
+    connection.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         chunk = connection.recv(4096)
@@ -178,8 +186,13 @@ def bench_raw(url: str, frames: list[bytes], count: int) -> float:
 def bench_client(url: str, python: Path, count: int, batch: int) -> tuple[float, float]:
     """(triples/s until stored, triples/s of the client's own send loop)."""
     httpx.post(f"{url}/__admin/reset", timeout=30)
-    run = subprocess.run([str(python), "-c", CLIENT_SCRIPT, url + "/", str(count), str(batch)],
-                         capture_output=True, text=True, timeout=WAIT_S, check=False)
+    run = subprocess.run(
+        [str(python), "-c", CLIENT_SCRIPT, url + "/", str(count), str(batch)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        check=False,
+    )
     if run.returncode != 0:
         raise RuntimeError(f"the {CLIENT_VERSION} client failed: {run.stderr[-2000:]}")
     started, sent = (float(x) for x in run.stdout.split())
@@ -196,8 +209,9 @@ def rss_kib(pid: int, field: str) -> int:
 
 async def _drain_export(url: str) -> tuple[int, int]:
     items = frames = 0
-    async with connect(url.replace("http://", "ws://") + "/api/v1/flow/default/export/triples",
-                       max_size=None, compression=None) as socket:
+    async with connect(
+        url.replace("http://", "ws://") + "/api/v1/flow/default/export/triples", max_size=None, compression=None
+    ) as socket:
         async for text in socket:
             frames += 1
             items += len(orjson.loads(text)["triples"])
@@ -206,8 +220,22 @@ async def _drain_export(url: str) -> tuple[int, int]:
 
 def bench_export(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as directory:
-        Path(directory, "export.json").write_text(json.dumps({"profiles": ["*"], "contracts": [], "datasets": [
-            {"kind": "triples", "collection": "bench", "on_export": "replay", "generate": {"count": count, "seed": 1}}]}))
+        Path(directory, "export.json").write_text(
+            json.dumps(
+                {
+                    "profiles": ["*"],
+                    "contracts": [],
+                    "datasets": [
+                        {
+                            "kind": "triples",
+                            "collection": "bench",
+                            "on_export": "replay",
+                            "generate": {"count": count, "seed": 1},
+                        }
+                    ],
+                }
+            )
+        )
         with mock_process(Path(directory)) as (url, pid):
             stored_items(url)  # warm: the first request imports what it needs
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
@@ -216,8 +244,14 @@ def bench_export(count: int) -> dict[str, float]:
             items, frames = asyncio.run(_drain_export(url))
             seconds = time.perf_counter() - started
             peak = rss_kib(pid, "VmHWM")
-    return {"items": items, "frames": frames, "seconds": seconds, "rate": items / seconds,
-            "growth_mb": (peak - before) / 1024, "before_mb": before / 1024}
+    return {
+        "items": items,
+        "frames": frames,
+        "seconds": seconds,
+        "rate": items / seconds,
+        "growth_mb": (peak - before) / 1024,
+        "before_mb": before / 1024,
+    }
 
 
 def main() -> int:
@@ -244,21 +278,36 @@ def main() -> int:
     lines = [
         f"Bulk import, profile 2.6.2, one mock worker, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
         "",
-        "| client | batch | triples | stored triples/s | orjson parse triples/s | share of parse | client send loop triples/s |",
+        "| client | batch | triples | stored triples/s | orjson parse triples/s | share of parse"
+        " | client send loop triples/s |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, batch, count, rate, parse, sent in rows:
-        lines.append(f"| {name} | {batch} | {count:,} | {rate:,.0f} | {parse:,.0f} | {rate / parse:.2f} | "
-                     f"{f'{sent:,.0f}' if sent else '–'} |")
+        lines.append(
+            f"| {name} | {batch} | {count:,} | {rate:,.0f} | {parse:,.0f} | {rate / parse:.2f} | "
+            f"{f'{sent:,.0f}' if sent else '–'} |"
+        )
     if args.export:
         export = bench_export(args.export)
-        lines += ["", ("| export (replayed generated dataset) | triples | frames | seconds | triples/s | "
-                       "RSS before MB | peak growth MB |"),
-                  "|---|---:|---:|---:|---:|---:|---:|",
-                  (f"| raw websocket | {export['items']:,} | {export['frames']:,} | {export['seconds']:.2f} | "
-                   f"{export['rate']:,.0f} | {export['before_mb']:.1f} | {export['growth_mb']:.1f} |")]
-    lines += ["", (f"Targets: >= {TARGET_TRIPLES_S:,} triples/s batched; >= {TARGET_PARSE_SHARE:.2f} of the parse "
-                   f"rate; export peak growth < {TARGET_EXPORT_MB:.0f} MB.")]
+        lines += [
+            "",
+            (
+                "| export (replayed generated dataset) | triples | frames | seconds | triples/s | "
+                "RSS before MB | peak growth MB |"
+            ),
+            "|---|---:|---:|---:|---:|---:|---:|",
+            (
+                f"| raw websocket | {export['items']:,} | {export['frames']:,} | {export['seconds']:.2f} | "
+                f"{export['rate']:,.0f} | {export['before_mb']:.1f} | {export['growth_mb']:.1f} |"
+            ),
+        ]
+    lines += [
+        "",
+        (
+            f"Targets: >= {TARGET_TRIPLES_S:,} triples/s batched; >= {TARGET_PARSE_SHARE:.2f} of the parse "
+            f"rate; export peak growth < {TARGET_EXPORT_MB:.0f} MB."
+        ),
+    ]
     table = "\n".join(lines)
     print(table)
     if args.out:

@@ -91,12 +91,14 @@ class Rule:
         return f"{'|'.join(t or 'Aggregated' for t in self.types)} {self.name} {self.metric} {bound}"
 
     def matches(self, entry: EntryStats) -> bool:
-        return any(fnmatch.fnmatchcase(entry.type, t) for t in self.types) and fnmatch.fnmatchcase(entry.name,
-                                                                                                    self.name)
+        return any(fnmatch.fnmatchcase(entry.type, t) for t in self.types) and fnmatch.fnmatchcase(
+            entry.name, self.name
+        )
 
     def scaled(self, scale: float) -> Rule:
-        return replace(self, max=None if self.max is None else self.max * scale,
-                       min=None if self.min is None else self.min / scale)
+        return replace(
+            self, max=None if self.max is None else self.max * scale, min=None if self.min is None else self.min / scale
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +132,16 @@ def load_rules(path: Path | str) -> list[Rule]:
         if ("max" in raw) == ("min" in raw):
             raise ThresholdsError(path, where, "give exactly one of max or min")
         types = raw.get("type", "*")
-        rules.append(Rule(types=tuple(types) if isinstance(types, list) else (types,), name=raw.get("name", "*"),
-                          metric=metric, max=raw.get("max"), min=raw.get("min"),
-                          optional=bool(raw.get("optional", False))))
+        rules.append(
+            Rule(
+                types=tuple(types) if isinstance(types, list) else (types,),
+                name=raw.get("name", "*"),
+                metric=metric,
+                max=raw.get("max"),
+                min=raw.get("min"),
+                optional=bool(raw.get("optional", False)),
+            )
+        )
     if not rules:
         raise ThresholdsError(path, "$.rules", "no rules")
     return rules
@@ -156,8 +165,9 @@ def format_breaches(breaches: list[Breach]) -> str:
     rows = [("rule", "entry", "limit", "actual", "over by")]
     for b in breaches:
         limit = b.rule.max if b.rule.max is not None else b.rule.min
-        rows.append((b.rule.label, b.entry or "-", f"{limit:g}", "-" if b.actual is None else f"{b.actual:.4g}",
-                     b.over()))
+        rows.append(
+            (b.rule.label, b.entry or "-", f"{limit:g}", "-" if b.actual is None else f"{b.actual:.4g}", b.over())
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -170,25 +180,44 @@ def read_stats_csv(prefix: Path | str) -> list[EntryStats]:
     entries = []
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
+
             def num(key: str, row: dict[str, str] = row) -> float:
                 value = row.get(key, "N/A")
                 return 0.0 if value in ("", "N/A", None) else float(value)
-            entries.append(EntryStats(
-                type=row["Type"], name=row["Name"], requests=int(num("Request Count")),
-                failures=int(num("Failure Count")), rps=num("Requests/s"), avg_ms=num("Average Response Time"),
-                max_ms=num("Max Response Time"),
-                percentiles_ms={percentile_key(p): num(f"{p * 100:g}%") for p in PERCENTILES}))
+
+            entries.append(
+                EntryStats(
+                    type=row["Type"],
+                    name=row["Name"],
+                    requests=int(num("Request Count")),
+                    failures=int(num("Failure Count")),
+                    rps=num("Requests/s"),
+                    avg_ms=num("Average Response Time"),
+                    max_ms=num("Max Response Time"),
+                    percentiles_ms={percentile_key(p): num(f"{p * 100:g}%") for p in PERCENTILES},
+                )
+            )
     return entries
 
 
 def entries_from_stats(stats: Any) -> list[EntryStats]:
     """Rows from a live ``locust.stats.RequestStats`` (the master's aggregate in a distributed run)."""
+
     def one(entry: Any, type_: str, name: str) -> EntryStats:
         has = entry.num_requests > 0
-        return EntryStats(type=type_, name=name, requests=entry.num_requests, failures=entry.num_failures,
-                          rps=entry.total_rps, avg_ms=entry.avg_response_time, max_ms=entry.max_response_time,
-                          percentiles_ms={percentile_key(p): entry.get_response_time_percentile(p) if has else 0.0
-                                          for p in PERCENTILES})
+        return EntryStats(
+            type=type_,
+            name=name,
+            requests=entry.num_requests,
+            failures=entry.num_failures,
+            rps=entry.total_rps,
+            avg_ms=entry.avg_response_time,
+            max_ms=entry.max_response_time,
+            percentiles_ms={
+                percentile_key(p): entry.get_response_time_percentile(p) if has else 0.0 for p in PERCENTILES
+            },
+        )
+
     rows = [one(e, e.method, e.name) for e in stats.entries.values()]
     rows.append(one(stats.total, "", "Aggregated"))
     return rows
@@ -199,8 +228,11 @@ def calibrate(rules: list[Rule], entries: list[EntryStats], headroom: float) -> 
     out = []
     for rule in rules:
         values = [e.metric(rule.metric) for e in entries if rule.matches(e) and e.requests > 0]
-        raw: dict[str, object] = {"type": list(rule.types) if len(rule.types) > 1 else rule.types[0],
-                                  "name": rule.name, "metric": rule.metric}
+        raw: dict[str, object] = {
+            "type": list(rule.types) if len(rule.types) > 1 else rule.types[0],
+            "name": rule.name,
+            "metric": rule.metric,
+        }
         if rule.max is not None:
             raw["max"] = round(max(values) * headroom, 4) if values else rule.max
         else:
@@ -222,8 +254,7 @@ def _gate_at_quit(environment: Any, **_kwargs: Any) -> None:
         print(format_breaches(breaches), flush=True)
         environment.process_exit_code = EXIT_BREACH
     else:
-        print(f"\nGATE PASSED: {len(rules)} rule(s) of {options.thresholds} (scale {options.gate_scale:g})",
-              flush=True)
+        print(f"\nGATE PASSED: {len(rules)} rule(s) of {options.thresholds} (scale {options.gate_scale:g})", flush=True)
         # The gate judges failed requests (fail_ratio rules); a crash in the load code itself stays an error.
         crashed = bool(getattr(environment.runner, "exceptions", None))
         environment.process_exit_code = options.exit_code_on_error if crashed else 0
@@ -238,8 +269,9 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.gate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.gate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="check a run's <prefix>_stats.csv; exit 3 on a breach")
     c.add_argument("--csv", required=True, help="the --csv prefix locust was given")
@@ -247,8 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--scale", type=float, default=1.0, help="< 1 tightens, > 1 loosens")
     k = sub.add_parser("calibrate", help="write thresholds from a reference run, with headroom")
     k.add_argument("--csv", required=True)
-    k.add_argument("--thresholds", default=str(Path(__file__).with_name("thresholds.json")),
-                   help="the rules to keep (their limits are replaced)")
+    k.add_argument(
+        "--thresholds",
+        default=str(Path(__file__).with_name("thresholds.json")),
+        help="the rules to keep (their limits are replaced)",
+    )
     k.add_argument("--headroom", type=float, default=2.0, help="max limit = measured x headroom")
     k.add_argument("--out", required=True)
     args = parser.parse_args(argv)

@@ -38,11 +38,16 @@ REQUEST_BODIES: dict[str, dict[str, object]] = {
 }
 
 
-def record(environment: Any, request_type: str, name: str, seconds: float, length: int,
-           exc: Exception | None) -> None:
+def record(environment: Any, request_type: str, name: str, seconds: float, length: int, exc: Exception | None) -> None:
     """Add one locust stats sample (locust keeps milliseconds)."""
-    environment.events.request.fire(request_type=request_type, name=name, response_time=seconds * 1000,
-                                    response_length=length, exception=exc, context={})
+    environment.events.request.fire(
+        request_type=request_type,
+        name=name,
+        response_time=seconds * 1000,
+        response_length=length,
+        exception=exc,
+        context={},
+    )
 
 
 def ws_url(host: str, path: str) -> str:
@@ -84,8 +89,9 @@ class RestUser(_Bounded, FastHttpUser):
         self.count_iteration()
         service = next(self._services)
         path = f"/api/v1/flow/{self.environment.parsed_options.flow}/service/{service}"
-        with self.client.post(path, json=REQUEST_BODIES[service], headers=self._headers, name=service,
-                              catch_response=True) as response:
+        with self.client.post(
+            path, json=REQUEST_BODIES[service], headers=self._headers, name=service, catch_response=True
+        ) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
                 return
@@ -107,8 +113,12 @@ class _SocketUser(_Bounded, User):
     def on_start(self) -> None:
         opts = self.environment.parsed_options
         self._services = self.services()
-        self.mux = MuxClient(ws_url(self.host or "", "/api/v1/socket"), token=opts.token,
-                             auth=AuthMode(opts.socket_auth), timeout_s=opts.request_timeout)
+        self.mux = MuxClient(
+            ws_url(self.host or "", "/api/v1/socket"),
+            token=opts.token,
+            auth=AuthMode(opts.socket_auth),
+            timeout_s=opts.request_timeout,
+        )
         self._connect()
 
     def _connect(self) -> None:
@@ -145,8 +155,9 @@ class _SocketUser(_Bounded, User):
 
     def _one_request(self) -> None:
         service = next(self._services)
-        stream = self.mux.send(service, {**REQUEST_BODIES[service], "streaming": self.streaming},
-                               flow=self.environment.parsed_options.flow)
+        stream = self.mux.send(
+            service, {**REQUEST_BODIES[service], "streaming": self.streaming}, flow=self.environment.parsed_options.flow
+        )
         self.mux.wait(stream)
         self._record(stream)
 
@@ -214,11 +225,19 @@ class BulkImportUser(_Bounded, User):
     def send_batch(self) -> None:
         self.count_iteration()
         doc = f"{self._user}-doc{next(self._docs)}"
-        frame = orjson.dumps({
-            "metadata": {"id": doc, "root": "", "collection": "default"},
-            "triples": [{"s": {"t": "i", "i": f"http://ex/{doc}/s{i}"}, "p": {"t": "i", "i": "http://ex/p"},
-                         "o": {"t": "l", "v": f"value {i}"}} for i in range(self._batch)],
-        }).decode()
+        frame = orjson.dumps(
+            {
+                "metadata": {"id": doc, "root": "", "collection": "default"},
+                "triples": [
+                    {
+                        "s": {"t": "i", "i": f"http://ex/{doc}/s{i}"},
+                        "p": {"t": "i", "i": "http://ex/p"},
+                        "o": {"t": "l", "v": f"value {i}"},
+                    }
+                    for i in range(self._batch)
+                ],
+            }
+        ).decode()
         started = perf_counter()
         try:
             self._ws.send(frame)

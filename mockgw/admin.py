@@ -34,10 +34,16 @@ def _refused(request: Request) -> Response | None:
         return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
     if settings.workers > 1 and request.method != "GET":
         # It would change one worker of several, whichever accepted this connection: refused, not half done.
-        return JSONBody({"error": f"refused: mockgw runs {settings.workers} workers and this change would reach "
-                                  f"only worker {settings.worker}; restart with --workers 1 to change contracts, "
-                                  f"scenarios or state at run time", "worker": settings.worker,
-                         "workers": settings.workers}, 409)
+        return JSONBody(
+            {
+                "error": f"refused: mockgw runs {settings.workers} workers and this change would reach "
+                f"only worker {settings.worker}; restart with --workers 1 to change contracts, "
+                f"scenarios or state at run time",
+                "worker": settings.worker,
+                "workers": settings.workers,
+            },
+            409,
+        )
     return None
 
 
@@ -51,11 +57,17 @@ def admin_endpoint(handler: Any) -> Any:
 
 
 def contract_summary(contract: Contract) -> dict[str, Any]:
-    return {"id": contract.id, "file": contract.file, "service": contract.match.service,
-            "profiles": sorted(contract.profiles) if contract.profiles is not None else ["*"],
-            "transports": sorted(contract.transports), "priority": contract.priority,
-            "frames": len(contract.frames), "duration_s": contract.duration_s,
-            "description": contract.description}
+    return {
+        "id": contract.id,
+        "file": contract.file,
+        "service": contract.match.service,
+        "profiles": sorted(contract.profiles) if contract.profiles is not None else ["*"],
+        "transports": sorted(contract.transports),
+        "priority": contract.priority,
+        "frames": len(contract.frames),
+        "duration_s": contract.duration_s,
+        "description": contract.description,
+    }
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -68,10 +80,18 @@ def _int_param(request: Request, name: str, default: int) -> int:
 @admin_endpoint
 async def index(request: Request) -> Response:
     gateway = _gateway(request)
-    return JSONBody({"profile": gateway.profile.name, "profiles": sorted(PROFILES),
-                     "contracts": len(gateway.contracts), "serving": len(gateway.serving()),
-                     "speed": gateway.settings.speed, "flows": sorted(gateway.stateful.flows()),
-                     "worker": gateway.settings.worker, "workers": gateway.settings.workers})
+    return JSONBody(
+        {
+            "profile": gateway.profile.name,
+            "profiles": sorted(PROFILES),
+            "contracts": len(gateway.contracts),
+            "serving": len(gateway.serving()),
+            "speed": gateway.settings.speed,
+            "flows": sorted(gateway.stateful.flows()),
+            "worker": gateway.settings.worker,
+            "workers": gateway.settings.workers,
+        }
+    )
 
 
 @admin_endpoint
@@ -169,8 +189,11 @@ async def messages(request: Request) -> Response:
 @admin_endpoint
 async def events(request: Request) -> Response:
     store = _gateway(request).store
-    found = await store.get_events(request.query_params.get("trace_id"),
-                                   _int_param(request, "since_event_id", 0), _int_param(request, "limit", 10000))
+    found = await store.get_events(
+        request.query_params.get("trace_id"),
+        _int_param(request, "since_event_id", 0),
+        _int_param(request, "limit", 10000),
+    )
     return JSONBody({"events": found, "last_event_id": found[-1]["event_id"] if found else None})
 
 
@@ -178,9 +201,21 @@ async def events(request: Request) -> Response:
 async def connections(request: Request) -> Response:
     store = _gateway(request).store
     found = await store.list_traces("socket", _int_param(request, "limit", 1000))
-    return JSONBody({"connections": [
-        {"trace_id": t.trace_id, "client": t.client, "opened_at": t.opened_at, "closed_at": t.closed_at,
-         "close_code": t.close_code, **t.to_json()["stats"]} for t in found]})
+    return JSONBody(
+        {
+            "connections": [
+                {
+                    "trace_id": t.trace_id,
+                    "client": t.client,
+                    "opened_at": t.opened_at,
+                    "closed_at": t.closed_at,
+                    "close_code": t.close_code,
+                    **t.to_json()["stats"],
+                }
+                for t in found
+            ]
+        }
+    )
 
 
 @admin_endpoint

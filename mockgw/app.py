@@ -13,11 +13,11 @@ from .admin import ADMIN_ROUTES
 from .contract import load_library
 from .contract.model import Contract
 from .contract.seeds import Seeds
-from .fast_path import GatewayApp
 from .gateway import MockGateway
-from .journal import MemoryTraceStore, TraceStore
-from .metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint
+from .journal.memory import MemoryTraceStore, TraceStore
+from .journal.metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint
 from .openapi import OPENAPI_PATH, openapi_endpoint
+from .server.fast_path import GatewayApp
 from .settings import Settings
 from .transports.bulk_ws import export_socket, import_socket
 from .transports.metrics_proxy import metrics_proxy
@@ -42,16 +42,21 @@ async def unrouted_socket(websocket: WebSocket) -> None:
     await websocket.send_denial_response(PlainTextResponse("404: Not Found", 404))
 
 
-def create_app(settings: Settings, contracts: list[Contract] | None = None,
-               store: TraceStore | None = None, seeds: Seeds | None = None) -> GatewayApp:
+def create_app(
+    settings: Settings,
+    contracts: list[Contract] | None = None,
+    store: TraceStore | None = None,
+    seeds: Seeds | None = None,
+) -> GatewayApp:
     """The mock gateway. Contracts and seeds are loaded from `settings.contracts` unless given."""
     if contracts is None:
         library = load_library(settings.contracts)
         contracts, seeds = library.contracts, seeds or library.seeds
     metrics = MockMetrics()
     trace_prefix = "t" if settings.workers == 1 else f"w{settings.worker}t"
-    journal = ObservedTraceStore(store or MemoryTraceStore(max_messages=settings.journal_max_messages,
-                                                           trace_prefix=trace_prefix), metrics)
+    journal = ObservedTraceStore(
+        store or MemoryTraceStore(max_messages=settings.journal_max_messages, trace_prefix=trace_prefix), metrics
+    )
     gateway = MockGateway(settings, contracts, journal, seeds)
     routes = [
         # The hot paths first: starlette tries routes in order. (GatewayApp answers POSTs to the first itself;

@@ -3,36 +3,83 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
+from .bundled import BUNDLED_CONTRACTS
 from .contract import load_contracts, load_library
-from .contract.loading import BUNDLED_CONTRACTS
 from .errors import ContractsInvalid, SettingsError
 from .profiles import ALIASES, DEFAULT_PROFILE, PROFILES, resolve_profile
 from .settings import Settings
 
 
-def _positive_float(name: str, text: str) -> float:
+class FromEnvironment(str):
+    """An option's value taken from its environment variable, so a bad one is reported by the variable's name."""
+
+    variable: str
+
+    def __new__(cls, variable: str, value: str) -> FromEnvironment:
+        self = super().__new__(cls, value)
+        self.variable = variable
+        return self
+
+
+def _env(variable: str, default: str | None) -> str | None:
+    value = os.environ.get(variable)
+    return default if value is None else FromEnvironment(variable, value)
+
+
+def _option_name(option: str, value: object) -> str:
+    return value.variable if isinstance(value, FromEnvironment) else option
+
+
+def _positive_float(option: str, text: str) -> float:
+    name = _option_name(option, text)
     try:
         value = float(text)
     except ValueError:
         raise SettingsError(name, text, "a number") from None
-    if value <= 0:
+    if not value > 0 or value == float("inf"):
         raise SettingsError(name, text, "a number greater than 0")
     return value
 
 
-def _positive_int(name: str, text: str) -> int:
+def _whole_number(option: str, text: str, minimum: int, maximum: int | None = None) -> int:
+    name = _option_name(option, text)
     try:
         value = int(text)
     except ValueError:
         raise SettingsError(name, text, "a whole number") from None
-    if value < 1:
-        raise SettingsError(name, text, "a whole number of at least 1")
+    if value < minimum or (maximum is not None and value > maximum):
+        span = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise SettingsError(name, text, f"a whole number {span}")
     return value
+
+
+def _choice(option: str, text: str, choices: tuple[str, ...]) -> str:
+    if text.lower() not in choices:
+        raise SettingsError(_option_name(option, text), text, f"one of {', '.join(choices)}")
+    return text.lower()
+
+
+def _profile(text: str) -> str:
+    try:
+        return resolve_profile(text).name  # fails early, naming the choices
+    except SettingsError as error:
+        raise SettingsError(_option_name("--profile", text), text, error.expected) from None
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+# Subcommands that live outside mockgw (the conformance kit): their modules are found by name when the command
+# is asked for, so mockgw itself never imports them. Each module offers add_arguments(parser) and run(args).
+EXTERNAL_COMMANDS = {
+    "certify": ("conformance.cli", "certify a client through a conformance driver; JUnit XML, JSON and HTML reports"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,26 +87,65 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the contracts as a gateway of one profile")
-    serve.add_argument("--contracts", type=Path, default=Path(os.environ.get("MOCKGW_CONTRACTS", BUNDLED_CONTRACTS)),
-                       help="directory (or file) of contracts; default: the bundled library")
-    serve.add_argument("--profile", default=os.environ.get("MOCKGW_PROFILE", DEFAULT_PROFILE),
-                       help=f"gateway profile to speak (default {DEFAULT_PROFILE}; see `mockgw profiles`)")
-    serve.add_argument("--host", default=os.environ.get("MOCKGW_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("MOCKGW_PORT", "8088")),
-                       help="port (default 8088; 0 picks a free one)")
-    serve.add_argument("--token", default=os.environ.get("MOCKGW_TOKEN"),
-                       help="the gateway secret / API key clients must present; unset = open gateway")
-    serve.add_argument("--admin-token", default=os.environ.get("MOCKGW_ADMIN_TOKEN"),
-                       help="Bearer token required by /__admin; unset = open")
-    serve.add_argument("--speed", default=os.environ.get("MOCKGW_SPEED", "1"),
-                       help="time scale for every recorded session: 2 plays twice as fast")
-    serve.add_argument("--flow", action="append", dest="flows", metavar="FLOW",
-                       help="a flow id that exists (repeatable; default: default + those contracts name)")
-    serve.add_argument("--timeout", default="600", help="backend timeout for stalled streams, seconds")
-    serve.add_argument("--workers", default=os.environ.get("MOCKGW_WORKERS", "1"),
-                       help="processes answering on the one port (default 1); each keeps its own journal, "
-                            "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--contracts",
+        type=Path,
+        default=Path(os.environ.get("MOCKGW_CONTRACTS", BUNDLED_CONTRACTS)),
+        help="directory (or file) of contracts; default: the bundled library",
+    )
+    serve.add_argument(
+        "--profile",
+        default=_env("MOCKGW_PROFILE", DEFAULT_PROFILE),
+        help=f"gateway profile to speak (default {DEFAULT_PROFILE}; see `mockgw profiles`)",
+    )
+    serve.add_argument(
+        "--host",
+        default=_env("MOCKGW_HOST", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1: loopback only)",
+    )
+    serve.add_argument(
+        "--port",
+        default=_env("MOCKGW_PORT", "8088"),
+        help="port (default 8088; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--token",
+        default=_env("MOCKGW_TOKEN", None),
+        help="the gateway secret / API key clients must present; unset = open gateway",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=_env("MOCKGW_ADMIN_TOKEN", None),
+        help="Bearer token required by /__admin; unset = open",
+    )
+    serve.add_argument(
+        "--speed",
+        default=_env("MOCKGW_SPEED", "1"),
+        help="time scale for every recorded session: 2 plays twice as fast",
+    )
+    serve.add_argument(
+        "--flow",
+        action="append",
+        dest="flows",
+        metavar="FLOW",
+        help="a flow id that exists (repeatable; default: default + those contracts name)",
+    )
+    serve.add_argument(
+        "--timeout",
+        default=_env("MOCKGW_TIMEOUT", "600"),
+        help="backend timeout for stalled streams, seconds (default 600)",
+    )
+    serve.add_argument(
+        "--workers",
+        default=_env("MOCKGW_WORKERS", "1"),
+        help="processes answering on the one port (default 1); each keeps its own journal, "
+        "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=_env("MOCKGW_LOG_LEVEL", "warning"),
+        help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (default warning)",
+    )
 
     validate = commands.add_parser("validate", help="check contracts; report every problem, exit 1 if any")
     validate.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
@@ -67,29 +153,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("profiles", help="list the gateway profiles")
     listing = commands.add_parser("contracts", help="list contracts and the profiles they serve")
     listing.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
-    # --- conformance kit: `mockgw certify` (owned by conformance/cli.py) ---
-    from conformance.cli import add_arguments as add_certify_arguments
-
-    certify = commands.add_parser("certify", help="certify a client through a conformance driver; "
-                                                  "JUnit XML, JSON and HTML reports")
-    add_certify_arguments(certify)
-    # --- end conformance kit ---
+    for name, (_, help_text) in EXTERNAL_COMMANDS.items():
+        command = commands.add_parser(name, help=help_text, add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         host=args.host,
-        port=args.port,
+        port=_whole_number("--port", args.port, 0, 65535),
         contracts=args.contracts,
-        profile=resolve_profile(args.profile).name,  # fails early, naming the choices
+        profile=_profile(args.profile),
         token=args.token or None,
         admin_token=args.admin_token or None,
-        speed=_positive_float("speed", args.speed),
+        speed=_positive_float("--speed", args.speed),
         flows=tuple(args.flows) if args.flows else ("default",),
-        backend_timeout_s=_positive_float("timeout", args.timeout),
-        log_level=args.log_level,
-        workers=_positive_int("workers", args.workers),
+        backend_timeout_s=_positive_float("--timeout", args.timeout),
+        log_level=_choice("--log-level", args.log_level, LOG_LEVELS),
+        workers=_whole_number("--workers", args.workers, 1),
     )
 
 
@@ -98,24 +180,28 @@ def serve(settings: Settings) -> int:
 
     import uvicorn
 
-    from . import precise_loop
     from .app import create_app
-    from .server import bind_socket, freeze_startup_objects, uvicorn_config
-    from .workers import run_workers
+    from .server import precise_loop
+    from .server.listen import bind_socket, freeze_startup_objects, uvicorn_config
+    from .server.workers import run_workers
 
     library = load_library(settings.contracts)
     contracts = library.contracts
     # One listening socket per worker on the same port: the kernel spreads connections over them evenly. (One
     # socket shared by forked workers went mostly to whichever woke first: asyncio accepts a whole backlog.)
     socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]
-    socks += [bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True)
-              for _ in range(settings.workers - 1)]
+    socks += [
+        bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True) for _ in range(settings.workers - 1)
+    ]
     host, port = socks[0].getsockname()[:2]
     shown = f"[{host}]" if socks[0].family == socket.AF_INET6 else host
     serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
-    print(f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
-          f"admin at /__admin", flush=True)
+    print(
+        f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
+        f"admin at /__admin",
+        flush=True,
+    )
 
     def serve_one(worker: int) -> None:
         mine = socks[worker - 1]
@@ -130,19 +216,37 @@ def serve(settings: Settings) -> int:
     if settings.workers == 1:
         serve_one(1)
         return 0
-    print(f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
-          f"/__admin reads show one worker's, and admin changes are refused", flush=True)
-    return run_workers(settings.workers, serve_one, after_fork=lambda: [sock.close() for sock in socks])
+    print(
+        f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
+        f"/__admin reads show one worker's, and admin changes are refused",
+        flush=True,
+    )
+    return run_workers(settings.workers, serve_one, after_fork=lambda: _close_all(socks))
+
+
+def _run_external(name: str, argv: list[str]) -> int:
+    module_name, help_text = EXTERNAL_COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        print(f"mockgw {name}: needs the {module_name.partition('.')[0]} package ({error})", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog=f"mockgw {name}", description=help_text)
+    module.add_arguments(parser)
+    result: int = module.run(parser.parse_args(argv))
+    return result
+
+
+def _close_all(socks: list[Any]) -> None:
+    for sock in socks:
+        sock.close()
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in EXTERNAL_COMMANDS:
+        return _run_external(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
-    # --- conformance kit ---
-    if args.command == "certify":
-        from conformance.cli import run_certify
-
-        return run_certify(args)
-    # --- end conformance kit ---
     try:
         if args.command == "serve":
             return serve(settings_from(args))

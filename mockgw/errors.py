@@ -4,8 +4,9 @@
       ContractError        one problem in one contract file: file, JSON path, reason
       ContractsInvalid     every ContractError found in one load
       SettingsError        a bad setting: name, value, what was expected
-      DriverError          a conformance driver broke the driver protocol
-        DriverTimeout      a driver said nothing within its deadline
+      QueryError           a GraphQL rows/objects query the store cannot answer: where, and why
+
+The conformance kit keeps its own tree, in conformance/errors.py.
 
 Wire-level problems (a malformed frame, an unmatched request) are not
 exceptions: they are answered on the wire and journaled.
@@ -40,11 +41,5 @@ class SettingsError(MockgwError):
         self.name, self.value, self.expected = name, value, expected
 
 
-class DriverError(MockgwError):
-    def __init__(self, case: str, line: str, reason: str) -> None:
-        super().__init__(f"{case}: {reason} (driver said: {line[:200]!r})")
-        self.case, self.line, self.reason = case, line, reason
-
-
-class DriverTimeout(DriverError):
-    pass
+class QueryError(MockgwError, ValueError):
+    """The query text is outside the understood subset; the message says where."""

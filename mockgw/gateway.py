@@ -15,14 +15,14 @@ from typing import Any
 
 from .contract.model import Contract, FrameKind, MatcherKind
 from .contract.seeds import Seeds
-from .journal import MemoryTraceStore, Message, TraceStore
+from .journal.memory import MemoryTraceStore, Message, TraceStore
 from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
-from .replay import Replay, Step, prepare_replay, shared_replay, template_context
 from .settings import Settings
-from .stateful import StatefulServices, overrides_state
+from .state.stateful import StatefulServices, overrides_state
+from .timeline.plan import Replay, Step, prepare_replay, shared_replay, template_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +45,22 @@ class Unmatched:
 
     def to_json(self) -> dict[str, Any]:
         nearest = self.result.contract
-        return {"type": "mockgw-unmatched", "message": self.message,
-                "nearest": nearest.id if nearest else None,
-                "nearest_file": nearest.file if nearest else None,
-                "differences": list(self.result.differences)}
+        return {
+            "type": "mockgw-unmatched",
+            "message": self.message,
+            "nearest": nearest.id if nearest else None,
+            "nearest_file": nearest.file if nearest else None,
+            "differences": list(self.result.differences),
+        }
 
 
 Resolution = Replay | Refusal | Unmatched
 
 
 class MockGateway:
-    def __init__(self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None,
-                 seeds: Seeds | None = None) -> None:
+    def __init__(
+        self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None, seeds: Seeds | None = None
+    ) -> None:
         self.settings = settings
         self.profile: Profile = resolve_profile(settings.profile)
         # Stored bulk data and global-service state (issue 3); seeded from contract files.
@@ -75,7 +79,8 @@ class MockGateway:
             self._by_service.setdefault(contract.match.service, []).append(contract)
         self._ranked: dict[tuple[str, str], tuple[Contract, ...]] = {}  # (service, transport) -> rank(...)
         literal_flows = {
-            c.match.flow.value for c in self.contracts
+            c.match.flow.value
+            for c in self.contracts
             if c.match.flow is not None and c.match.flow.kind is MatcherKind.EQUALS
         }
         self.flows = frozenset(self.settings.flows) | literal_flows
@@ -105,8 +110,9 @@ class MockGateway:
                 return stateful
         return self._replay_match(result, request, request_id, workspace)
 
-    def resolve_contract(self, request: IncomingRequest, *, request_id: Any = None,
-                         workspace: str | None = None) -> Replay | Unmatched:
+    def resolve_contract(
+        self, request: IncomingRequest, *, request_id: Any = None, workspace: str | None = None
+    ) -> Replay | Unmatched:
         """Contracts only, no refusals or state: for routes outside the service table (/api/metrics/…)."""
         return self._replay_match(self._match(request), request, request_id, workspace)
 
@@ -114,12 +120,14 @@ class MockGateway:
         key = (request.service, request.transport)
         ranked = self._ranked.get(key)
         if ranked is None:
-            ranked = self._ranked[key] = rank(self._by_service.get(request.service, ()), self.profile.name,
-                                              request.transport)
+            ranked = self._ranked[key] = rank(
+                self._by_service.get(request.service, ()), self.profile.name, request.transport
+            )
         return match_ranked(ranked, request, self.profile.name, self.scenario_states)
 
-    def _replay_match(self, result: MatchResult, request: IncomingRequest, request_id: Any,
-                      workspace: str | None) -> Replay | Unmatched:
+    def _replay_match(
+        self, result: MatchResult, request: IncomingRequest, request_id: Any, workspace: str | None
+    ) -> Replay | Unmatched:
         if result.outcome is not Match.FULL or result.contract is None:
             return Unmatched(result)
         contract = result.contract
@@ -129,8 +137,14 @@ class MockGateway:
         shared = shared_replay(contract, self.settings.speed)
         if shared is not None:  # no templates to fill: no context to make
             return shared
-        context = template_context(request.body, request_id=request_id, service=request.service,
-                                   flow=request.flow, workspace=workspace, profile=self.profile)
+        context = template_context(
+            request.body,
+            request_id=request_id,
+            service=request.service,
+            flow=request.flow,
+            workspace=workspace,
+            profile=self.profile,
+        )
         return prepare_replay(contract, context, speed=self.settings.speed, sequence=sequence)
 
     def _refusal(self, request: IncomingRequest, workspace: str | None) -> Refusal | None:
@@ -147,19 +161,33 @@ class MockGateway:
             status = 404 if error_type == "workspace-not-found" else 403
             return Refusal(message, error_type, status, {"error": message})
         if request.flow is not None and request.flow not in self.stateful.state.flows:
-            message = f"Invalid flow {workspace or 'default'}/{request.flow}" \
-                if profile.invalid_flow_names_workspace else "Invalid flow"
+            message = (
+                f"Invalid flow {workspace or 'default'}/{request.flow}"
+                if profile.invalid_flow_names_workspace
+                else "Invalid flow"
+            )
             return Refusal(message, rest_body={"error": message})
         return None
 
-    def journal_unmatched(self, trace_id: str, request: IncomingRequest, unmatched: Unmatched,
-                          request_id: Any = None) -> None:
-        self.store.add_message_nowait(Message(
-            trace_id=trace_id, direction="in", kind="unmatched", request_id=request_id,
-            service=request.service, received_at=time.time(),
-            detail={"transport": request.transport, "flow": request.flow, "body": request.body,
-                    **unmatched.to_json()},
-        ))
+    def journal_unmatched(
+        self, trace_id: str, request: IncomingRequest, unmatched: Unmatched, request_id: Any = None
+    ) -> None:
+        self.store.add_message_nowait(
+            Message(
+                trace_id=trace_id,
+                direction="in",
+                kind="unmatched",
+                request_id=request_id,
+                service=request.service,
+                received_at=time.time(),
+                detail={
+                    "transport": request.transport,
+                    "flow": request.flow,
+                    "body": request.body,
+                    **unmatched.to_json(),
+                },
+            )
+        )
 
     async def reset(self) -> None:
         await self.store.reset()

@@ -182,5 +182,8 @@ def match_ranked(
             nearest = (contract, missed)
     if nearest is not None:
         return MatchResult(Match.PARTIAL, nearest[0], tuple(nearest[1]))
-    return MatchResult(Match.NONE, None, (
-        f"no contract serves service {request.service!r} over {request.transport} for profile {profile}",))
+    return MatchResult(
+        Match.NONE,
+        None,
+        (f"no contract serves service {request.service!r} over {request.transport} for profile {profile}",),
+    )

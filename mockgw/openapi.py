@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from .profiles import Profile
 from .protocol.services import required_fields
-from .services import operations_of
+from .state.services import operations_of
 
 OPENAPI_PATH = "/__openapi.json"
 
@@ -33,16 +33,23 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _common_responses(profile: Profile, authenticated: bool) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        "404": _json({"type": "object", "required": ["error"],
-                      "properties": {"error": {"type": "object", "properties": {"type": {"const": "mockgw-unmatched"}}}}},
-                     "mockgw: no contract answers this request (the journal has the nearest miss)"),
+        "404": _json(
+            {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "object", "properties": {"type": {"const": "mockgw-unmatched"}}}},
+            },
+            "mockgw: no contract answers this request (the journal has the nearest miss)",
+        ),
     }
     if authenticated:
         if profile.rest_auth_json:
             responses["401"] = _json(_ERROR_BODY, "No or wrong bearer token")
         else:
-            responses["401"] = {"description": "No or wrong bearer token (aiohttp's text body)",
-                                "content": {"text/plain": {"schema": {"type": "string"}}}}
+            responses["401"] = {
+                "description": "No or wrong bearer token (aiohttp's text body)",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
     return responses
 
 
@@ -52,8 +59,10 @@ def _global_operation(service: str, profile: Profile, authenticated: bool) -> di
         "type": "object",
         "properties": {"operation": {"type": "string", "examples": list(operations)}},
     }
-    responses = {"200": _json(_ANY_OBJECT, "The inner response, or {\"error\": {type, message}} from the service"),
-                 **_common_responses(profile, authenticated)}
+    responses = {
+        "200": _json(_ANY_OBJECT, 'The inner response, or {"error": {type, message}} from the service'),
+        **_common_responses(profile, authenticated),
+    }
     if profile.rest_registry_errors:
         body["required"] = ["operation"]
         responses["400"] = _json(_ERROR_BODY, "invalid json / body must be an object / missing operation")
@@ -76,11 +85,14 @@ def _flow_operation(service: str, profile: Profile, flows: list[str], authentica
         "post": {
             "operationId": f"{service.replace('-', '_')}FlowService",
             "summary": f"{service} (flow service); REST answers with the last message of the stream",
-            "parameters": [{"name": "flow", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": flows}}],
+            "parameters": [
+                {"name": "flow", "in": "path", "required": True, "schema": {"type": "string", "enum": flows}}
+            ],
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-            "responses": {"200": _json(_ANY_OBJECT, "The inner response (or an `error` member)"),
-                          **_common_responses(profile, authenticated)},
+            "responses": {
+                "200": _json(_ANY_OBJECT, "The inner response (or an `error` member)"),
+                **_common_responses(profile, authenticated),
+            },
         }
     }
 
@@ -95,22 +107,39 @@ def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = F
     paths["/api/metrics/{path}"] = {
         "get": {
             "operationId": "metricsProxy",
-            "summary": "Prometheus HTTP API proxy, answered from contracts of service \"metrics\"",
-            "parameters": [{"name": "path", "in": "path", "required": True,
-                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}}],
-            "responses": {"200": {"description": "The recorded Prometheus answer, relayed as text",
-                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
-                          "404": {"description": "Prometheus' 404 for a path it does not serve (a contract), "
-                                                 "or mockgw's unmatched answer (JSON)",
-                                  "content": {"text/plain": {"schema": {"type": "string"}},
-                                              "application/json": {"schema": _ANY_OBJECT}}},
-                          **{k: v for k, v in _common_responses(profile, authenticated).items() if k != "404"}},
+            "summary": 'Prometheus HTTP API proxy, answered from contracts of service "metrics"',
+            "parameters": [
+                {
+                    "name": "path",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The recorded Prometheus answer, relayed as text",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "404": {
+                    "description": "Prometheus' 404 for a path it does not serve (a contract), "
+                    "or mockgw's unmatched answer (JSON)",
+                    "content": {
+                        "text/plain": {"schema": {"type": "string"}},
+                        "application/json": {"schema": _ANY_OBJECT},
+                    },
+                },
+                **{k: v for k, v in _common_responses(profile, authenticated).items() if k != "404"},
+            },
         }
     }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": f"TrustGraph API gateway as mocked by mockgw (profile {profile.name})",
-                 "version": profile.name, "description": profile.describes},
+        "info": {
+            "title": f"TrustGraph API gateway as mocked by mockgw (profile {profile.name})",
+            "version": profile.name,
+            "description": profile.describes,
+        },
         "paths": paths,
     }
     if authenticated:
@@ -121,6 +150,7 @@ def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = F
 
 async def openapi_endpoint(request: Request) -> Response:
     gateway = request.app.state.gateway
-    document = build_openapi(gateway.profile, sorted(gateway.stateful.flows()),
-                             authenticated=gateway.settings.token is not None)
+    document = build_openapi(
+        gateway.profile, sorted(gateway.stateful.flows()), authenticated=gateway.settings.token is not None
+    )
     return Response(orjson.dumps(document), media_type="application/json")

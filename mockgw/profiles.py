@@ -70,13 +70,31 @@ class Profile:
         return self.socket_auth is SocketAuth.FIRST_FRAME
 
 
-_COMMON_FLOW_SERVICES = frozenset({
-    "agent", "text-completion", "prompt", "mcp-tool", "graph-rag", "document-rag", "embeddings",
-    "graph-embeddings", "triples", "nlp-query", "structured-query", "structured-diag",
-    "text-load", "document-load",
-})
+_COMMON_FLOW_SERVICES = frozenset(
+    {
+        "agent",
+        "text-completion",
+        "prompt",
+        "mcp-tool",
+        "graph-rag",
+        "document-rag",
+        "embeddings",
+        "graph-embeddings",
+        "triples",
+        "nlp-query",
+        "structured-query",
+        "structured-diag",
+        "text-load",
+        "document-load",
+    }
+)
 _V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {
-    "rows", "document-embeddings", "row-embeddings", "sparql", "reranker", "image-to-text",
+    "rows",
+    "document-embeddings",
+    "row-embeddings",
+    "sparql",
+    "reranker",
+    "image-to-text",
 }
 _GLOBAL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
 _BULK_KINDS = frozenset({"triples", "graph-embeddings", "document-embeddings", "entity-contexts"})

@@ -5,26 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .contract.loading import BUNDLED_CONTRACTS
+from .bundled import BUNDLED_CONTRACTS
 from .profiles import DEFAULT_PROFILE
-
-
-@dataclass(frozen=True, slots=True)
-class MuxLimits:
-    """The upstream mux's limits (GATEWAY-PROTOCOL.md §2.4), unchanged from 1.6 to HEAD.
-
-    `running` is 15 plus upstream's off-by-one; `queued` is its asyncio.Queue;
-    one more request waits in the run loop's hand and one in the blocked
-    listener's, after which the socket is no longer read.
-    """
-
-    running: int = 16
-    queued: int = 10
-
-    @property
-    def read_ahead(self) -> int:
-        """Requests read but not started once the listener blocks: hand + queue + listener."""
-        return 1 + self.queued + 1
+from .protocol.limits import MuxLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +24,6 @@ class Settings:
     backend_timeout_s: float = 600.0  # upstream 2.x --timeout; a stalled stream ends with "Timeout"
     mux: MuxLimits = field(default_factory=MuxLimits)
     journal_max_messages: int = 200_000
-    workers: int = 1  # processes sharing the listening socket (mockgw/workers.py)
+    workers: int = 1  # processes sharing the listening socket (mockgw/server/workers.py)
     worker: int = 1  # which of them this is
     log_level: str = "warning"

@@ -20,7 +20,7 @@ import uvicorn
 from loadtests.bench.servers import start_server
 from mockgw.app import create_app
 from mockgw.contract import load_contract_document
-from mockgw.server import bind_socket, uvicorn_config
+from mockgw.server.listen import bind_socket, uvicorn_config
 from mockgw.settings import Settings
 
 TIMEOUT_FACTOR = float(os.environ.get("MOCKGW_TESTS_TIMEOUT_FACTOR", "1"))
@@ -33,17 +33,21 @@ def contracts_from(*contracts: dict[str, Any], profiles: list[str] | None = None
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(settings: Settings, contracts: list[Any] | None = None,
-                          plain_uvicorn: bool = False) -> AsyncIterator[str]:
+async def running_gateway(
+    settings: Settings, contracts: list[Any] | None = None, plain_uvicorn: bool = False
+) -> AsyncIterator[str]:
     """Serve `contracts` (default: the bundled library) on 127.0.0.1:<free port>; yield the base URL.
 
     `plain_uvicorn` serves with uvicorn's own protocol classes instead of mockgw's: no timing extensions
-    (mockgw/transports/ws_extensions.py), as under any other ASGI server.
+    (mockgw/server/ws_extensions.py), as under any other ASGI server.
     """
     sock = bind_socket("127.0.0.1", 0)
     app = create_app(settings, contracts)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio",
-                            ws_ping_interval=None) if plain_uvicorn else uvicorn_config(app)
+    config = (
+        uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio", ws_ping_interval=None)
+        if plain_uvicorn
+        else uvicorn_config(app)
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     async with asyncio.timeout(5 * TIMEOUT_FACTOR):

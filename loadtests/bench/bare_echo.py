@@ -1,6 +1,6 @@
 """Bare baseline for the mux socket: a websockets server that echoes every message (any path).
 
-    python -m loadtests.bench.bare_echo --port 0     # first stdout line: "bare-echo listening on http://..."
+python -m loadtests.bench.bare_echo --port 0     # first stdout line: "bare-echo listening on http://..."
 """
 
 from __future__ import annotations

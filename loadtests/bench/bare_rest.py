@@ -1,6 +1,6 @@
 """Bare baseline for REST: a starlette app under uvicorn with the mock's route and a same-shaped body.
 
-    python -m loadtests.bench.bare_rest --port 0     # first stdout line: "bare-rest listening on http://..."
+python -m loadtests.bench.bare_rest --port 0     # first stdout line: "bare-rest listening on http://..."
 """
 
 from __future__ import annotations

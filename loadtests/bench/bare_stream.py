@@ -24,8 +24,9 @@ async def play(ws: ServerConnection, request_id: object, frames: int, gap_s: flo
     start = loop.time()
     for k in range(frames):
         last = k == frames - 1
-        text = orjson.dumps({"id": request_id, "response": {"response": f"t{k} ", "end_of_stream": last},
-                             "complete": last}).decode()
+        text = orjson.dumps(
+            {"id": request_id, "response": {"response": f"t{k} ", "end_of_stream": last}, "complete": last}
+        ).decode()
         if (delay := start + k * gap_s - loop.time()) > 0:
             await asyncio.sleep(delay)
         await ws.send(text)
@@ -43,6 +44,7 @@ def handler_for(frames: int, gap_s: float):  # type: ignore[no-untyped-def]
                         group.create_task(play(ws, msg.get("id"), frames, gap_s))
         except* ConnectionClosed:
             pass
+
     return handle
 
 

@@ -61,8 +61,10 @@ async def measure_rest(url: str, connections: int, duration_s: float, max_reques
 
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    clients = [(await loop.create_connection(lambda: HttpClient(request, on_response), host, port))[1]
-               for _ in range(connections)]
+    clients = [
+        (await loop.create_connection(lambda: HttpClient(request, on_response), host, port))[1]
+        for _ in range(connections)
+    ]
     await asyncio.sleep(max(0.0, window["end"] - loop.time()))
     try:  # each connection closes after its response in flight; a server that never answers gets 5 s
         async with asyncio.timeout(5):
@@ -72,8 +74,13 @@ async def measure_rest(url: str, connections: int, duration_s: float, max_reques
             if client.transport is not None:
                 client.transport.abort()
     seconds = min(duration_s, loop.time() - window["start"])
-    return {"requests": len(latencies), "errors": errors, "seconds": seconds,
-            "per_s": len(latencies) / seconds, **percentiles_ms(latencies)}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": seconds,
+        "per_s": len(latencies) / seconds,
+        **percentiles_ms(latencies),
+    }
 
 
 async def open_authed(url: str, on_frames, auth: bool, timeout_s: float = 10.0) -> WsClient:  # type: ignore[no-untyped-def]
@@ -95,8 +102,16 @@ async def open_authed(url: str, on_frames, auth: bool, timeout_s: float = 10.0) 
     return client
 
 
-async def measure_mux(url: str, connections: int, in_flight: int, duration_s: float, auth: bool,
-                      until: str, max_round_trips: int, server_pid: int = 0) -> dict[str, object]:
+async def measure_mux(
+    url: str,
+    connections: int,
+    in_flight: int,
+    duration_s: float,
+    auth: bool,
+    until: str,
+    max_round_trips: int,
+    server_pid: int = 0,
+) -> dict[str, object]:
     """Round trips per second; with ``server_pid``, also the server's CPU time per round trip."""
     loop = asyncio.get_running_loop()
     window = {"start": 0.0, "end": 0.0}
@@ -127,8 +142,9 @@ async def measure_mux(url: str, connections: int, in_flight: int, duration_s: fl
     for c, client in enumerate(clients):
         for s in range(in_flight):
             rid = f"c{c}-{s}".encode()
-            frames[rid] = (b'{"id":"' + rid + b'","service":"text-completion","flow":"default",'
-                           b'"request":' + REST_BODY + b'}')
+            frames[rid] = (
+                b'{"id":"' + rid + b'","service":"text-completion","flow":"default","request":' + REST_BODY + b"}"
+            )
             sent_at[rid] = loop.time()
             client.send_text(frames[rid])
     await asyncio.sleep(max(0.0, window["start"] - loop.time()))
@@ -139,14 +155,32 @@ async def measure_mux(url: str, connections: int, in_flight: int, duration_s: fl
     for client in clients:
         client.close()
     seconds = min(duration_s, loop.time() - window["start"])
-    cpu = {} if cpu_used is None or not latencies else {
-        "server_cpu_s": cpu_used, "server_cpu_us_per_round_trip": cpu_used / len(latencies) * 1e6}
-    return {"round_trips": len(latencies), "unmatched_frames": unmatched, "seconds": seconds,
-            "per_s": len(latencies) / seconds, **percentiles_ms(latencies), **cpu}
+    cpu = (
+        {}
+        if cpu_used is None or not latencies
+        else {"server_cpu_s": cpu_used, "server_cpu_us_per_round_trip": cpu_used / len(latencies) * 1e6}
+    )
+    return {
+        "round_trips": len(latencies),
+        "unmatched_frames": unmatched,
+        "seconds": seconds,
+        "per_s": len(latencies) / seconds,
+        **percentiles_ms(latencies),
+        **cpu,
+    }
 
 
-async def measure_replay(url: str, streams: int, per_connection: int, frames: int, gap_ms: float, auth: bool,
-                         prompt: str, timeout_s: float, repeat: int = 1) -> dict[str, object]:
+async def measure_replay(
+    url: str,
+    streams: int,
+    per_connection: int,
+    frames: int,
+    gap_ms: float,
+    auth: bool,
+    prompt: str,
+    timeout_s: float,
+    repeat: int = 1,
+) -> dict[str, object]:
     """Lateness of each frame = (receive - send) - k * gap, over all frames of all streams.
 
     ``repeat`` plays the whole set of concurrent streams that many times, one set after the other, on the same
@@ -194,8 +228,9 @@ async def measure_replay(url: str, streams: int, per_connection: int, frames: in
                 await asyncio.sleep(delay)
             seen[rid] = 0
             sent_at[rid] = loop.time()
-            clients[i % n_conns].send_text(b'{"id":"' + rid + b'","service":"text-completion","flow":"default",'
-                                           b'"request":' + body + b"}")
+            clients[i % n_conns].send_text(
+                b'{"id":"' + rid + b'","service":"text-completion","flow":"default","request":' + body + b"}"
+            )
         try:
             async with asyncio.timeout_at(deadline):
                 await done.wait()
@@ -204,13 +239,21 @@ async def measure_replay(url: str, streams: int, per_connection: int, frames: in
     for client in clients:
         client.close()
     received = sum(seen.values())
-    return {"streams": streams, "repeat": repeat, "connections": n_conns, "frames_expected": target * frames,
-            "frames_received": received, "streams_incomplete": target - finished,
-            "lateness": percentiles_ms(lateness), "ttft": percentiles_ms(ttft)}
+    return {
+        "streams": streams,
+        "repeat": repeat,
+        "connections": n_conns,
+        "frames_expected": target * frames,
+        "frames_received": received,
+        "streams_incomplete": target - finished,
+        "lateness": percentiles_ms(lateness),
+        "ttft": percentiles_ms(ttft),
+    }
 
 
-async def measure_idle(url: str, connections: int, server_pid: int, auth: bool, concurrency: int,
-                       settle_s: float) -> dict[str, object]:
+async def measure_idle(
+    url: str, connections: int, server_pid: int, auth: bool, concurrency: int, settle_s: float
+) -> dict[str, object]:
     def ignore(_c: WsClient, _p: list[bytes], _t: float) -> None:
         return None
 
@@ -231,8 +274,13 @@ async def measure_idle(url: str, connections: int, server_pid: int, auth: bool, 
     after = rss_bytes(server_pid)
     for client in [*warm, *opened]:
         client.close()
-    return {"connections": len(opened), "failed": connections - len(opened), "rss_before": before,
-            "rss_after": after, "bytes_per_connection": (after - before) / max(1, len(opened))}
+    return {
+        "connections": len(opened),
+        "failed": connections - len(opened),
+        "rss_before": before,
+        "rss_after": after,
+        "bytes_per_connection": (after - before) / max(1, len(opened)),
+    }
 
 
 def loopback_only(url: str) -> str:
@@ -242,16 +290,21 @@ def loopback_only(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.bench.load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["rest", "mux", "replay", "idle"])
     parser.add_argument("--url", required=True, type=loopback_only)
     parser.add_argument("--duration", type=float, default=3.0, help="seconds measured (after 0.5 s warm-up)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--in-flight", type=int, default=15)
     parser.add_argument("--no-auth", action="store_true", help="send no auth frame first (gateway < 2.4.5)")
-    parser.add_argument("--until", choices=["any", "complete"], default="complete",
-                        help="mux: a round trip ends at any frame with its id (echo) or at complete:true")
+    parser.add_argument(
+        "--until",
+        choices=["any", "complete"],
+        default="complete",
+        help="mux: a round trip ends at any frame with its id (echo) or at complete:true",
+    )
     parser.add_argument("--max-count", type=int, default=1_000_000, help="stop after this many requests")
     parser.add_argument("--streams", type=int, default=1)
     parser.add_argument("--per-connection", type=int, default=10)
@@ -260,8 +313,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompt", default="replay")
     parser.add_argument("--repeat", type=int, default=1, help="replay: play the set of streams this many times")
     parser.add_argument("--timeout", type=float, default=30.0, help="replay: give up waiting after this")
-    parser.add_argument("--server-pid", type=int, default=0,
-                        help="idle: whose memory to measure; mux: whose CPU time per round trip to report")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        default=0,
+        help="idle: whose memory to measure; mux: whose CPU time per round trip to report",
+    )
     parser.add_argument("--concurrency", type=int, default=200, help="idle: handshakes at once")
     args = parser.parse_args(argv)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -270,11 +327,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.mode == "rest":
         coro = measure_rest(args.url, args.connections, args.duration, args.max_count)
     elif args.mode == "mux":
-        coro = measure_mux(args.url, args.connections, args.in_flight, args.duration, auth, args.until,
-                           args.max_count, args.server_pid)
+        coro = measure_mux(
+            args.url, args.connections, args.in_flight, args.duration, auth, args.until, args.max_count, args.server_pid
+        )
     elif args.mode == "replay":
-        coro = measure_replay(args.url, args.streams, args.per_connection, args.frames, args.gap_ms, auth,
-                              args.prompt, args.timeout, args.repeat)
+        coro = measure_replay(
+            args.url,
+            args.streams,
+            args.per_connection,
+            args.frames,
+            args.gap_ms,
+            auth,
+            args.prompt,
+            args.timeout,
+            args.repeat,
+        )
     else:
         if args.connections > hard - 100:
             raise SystemExit(f"--connections {args.connections}: the open-files limit is {hard}")

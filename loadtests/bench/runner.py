@@ -70,8 +70,18 @@ class Plan:
     workers: tuple[int, ...] = (1, 2)
 
 
-QUICK = Plan(duration_s=1.0, rounds=1, connections=10, in_flight=15, rest_connections=10, streams=(1, 20),
-             frames=20, idle_connections=500, single_stream_repeat=1, workers=(1,))
+QUICK = Plan(
+    duration_s=1.0,
+    rounds=1,
+    connections=10,
+    in_flight=15,
+    rest_connections=10,
+    streams=(1, 20),
+    frames=20,
+    idle_connections=500,
+    single_stream_repeat=1,
+    workers=(1,),
+)
 
 
 def mock_name(workers: int) -> str:
@@ -96,20 +106,45 @@ class Row:
 
 def write_bench_contracts(directory: Path, plan: Plan) -> Path:
     """A contract file the mock plays for the benchmarks: an instant REST answer and a 20 ms-gap stream."""
-    frames = [{"at_s": round(k * plan.gap_ms / 1000, 6),
-               "response": {"response": f"t{k} ", "end_of_stream": k == plan.frames - 1}}
-              for k in range(plan.frames)]
+    frames = [
+        {
+            "at_s": round(k * plan.gap_ms / 1000, 6),
+            "response": {"response": f"t{k} ", "end_of_stream": k == plan.frames - 1},
+        }
+        for k in range(plan.frames)
+    ]
     doc = {
         "description": "loadtests.bench: the frames the benchmark expects, at the offsets it measures against",
         "profiles": ["*"],
         "contracts": [
-            {"id": "bench/replay", "priority": 1,
-             "match": {"service": "text-completion",
-                       "body": {"prompt": {"equals": "replay"}, "streaming": {"equals": True}}},
-             "response": {"frames": frames}},
-            {"id": "bench/instant", "priority": 2, "match": {"service": "text-completion"},
-             "response": {"frames": [{"at_s": 0, "response": {"response": "hi", "in_token": 1, "out_token": 1,
-                                                                 "model": "bench", "end_of_stream": True}}]}},
+            {
+                "id": "bench/replay",
+                "priority": 1,
+                "match": {
+                    "service": "text-completion",
+                    "body": {"prompt": {"equals": "replay"}, "streaming": {"equals": True}},
+                },
+                "response": {"frames": frames},
+            },
+            {
+                "id": "bench/instant",
+                "priority": 2,
+                "match": {"service": "text-completion"},
+                "response": {
+                    "frames": [
+                        {
+                            "at_s": 0,
+                            "response": {
+                                "response": "hi",
+                                "in_token": 1,
+                                "out_token": 1,
+                                "model": "bench",
+                                "end_of_stream": True,
+                            },
+                        }
+                    ]
+                },
+            },
         ],
     }
     directory.mkdir(parents=True, exist_ok=True)
@@ -130,8 +165,13 @@ class Bench:
         cpu = self.cpus[0] if role == "server" else self.cpus[1]
         if argv[0] != "-m":
             return argv
-        return ["-c", (f"import os, runpy, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {argv[1:]!r}; "
-                       f"runpy.run_module({argv[1]!r}, run_name='__main__')")]
+        return [
+            "-c",
+            (
+                f"import os, runpy, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {argv[1:]!r}; "
+                f"runpy.run_module({argv[1]!r}, run_name='__main__')"
+            ),
+        ]
 
     def _pinned_exec(self, argv: list[str]) -> list[str]:
         """``argv`` of any executable, pinned like a server: through python, which sets the CPU and execs it."""
@@ -143,10 +183,18 @@ class Bench:
     def prism(self, executable: str) -> RunningServer:
         """``prism mock`` serving PRISM_SPEC on loopback, ready once it answers the generator's request with 200."""
         port = free_port()  # Prism takes no port 0
-        argv = [executable, "mock", "-h", "127.0.0.1", "-p", str(port), "--verboseLevel", PRISM_LOG_LEVEL,
-                str(PRISM_SPEC)]
-        return start_in_own_group("prism", self._pinned_exec(argv), f"http://127.0.0.1:{port}", rest_status,
-                                  cwd=ROOT)
+        argv = [
+            executable,
+            "mock",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--verboseLevel",
+            PRISM_LOG_LEVEL,
+            str(PRISM_SPEC),
+        ]
+        return start_in_own_group("prism", self._pinned_exec(argv), f"http://127.0.0.1:{port}", rest_status, cwd=ROOT)
 
     def server(self, which: str) -> RunningServer:
         if which == "prism":
@@ -156,20 +204,40 @@ class Bench:
         argv = {
             "bare-rest": ["-m", "loadtests.bench.bare_rest", "--port", "0"],
             "bare-echo": ["-m", "loadtests.bench.bare_echo", "--port", "0"],
-            "bare-stream": ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(self.plan.frames),
-                            "--gap-ms", str(self.plan.gap_ms)],
+            "bare-stream": [
+                "-m",
+                "loadtests.bench.bare_stream",
+                "--port",
+                "0",
+                "--frames",
+                str(self.plan.frames),
+                "--gap-ms",
+                str(self.plan.gap_ms),
+            ],
         }.get(which)
         if argv is None:  # the mock: mock_name(workers)
             workers = next(w for w in {1, *self.plan.workers} if mock_name(w) == which)
-            argv = [*self.plan.mock_command, "--host", "127.0.0.1", "--port", "0", "--profile", self.plan.profile,
-                    "--contracts", str(self.contracts), "--log-level", "warning",
-                    *(["--workers", str(workers)] if workers > 1 else [])]
+            argv = [
+                *self.plan.mock_command,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--profile",
+                self.plan.profile,
+                "--contracts",
+                str(self.contracts),
+                "--log-level",
+                "warning",
+                *(["--workers", str(workers)] if workers > 1 else []),
+            ]
         return start_server(which, self._pinned(argv, "server"), cwd=ROOT)
 
     def load(self, mode: str, url: str, *args: str, timeout_s: float = 120) -> dict[str, Any]:
         argv = self._pinned(["-m", "loadtests.bench.load", mode, "--url", url, *args], "client")
-        done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
         if done.returncode != 0:
             raise RuntimeError(f"load {mode} failed ({done.returncode}): {done.stderr[-1500:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -188,8 +256,9 @@ class Bench:
             return None
 
     # --- the measurements ------------------------------------------------------------------------------
-    def alternate(self, mode: str, bare: str, path: str, args: list[str], bare_args: list[str] = (),
-                  mock_args: list[str] = ()) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    def alternate(
+        self, mode: str, bare: str, path: str, args: list[str], bare_args: list[str] = (), mock_args: list[str] = ()
+    ) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
         """Bare and mock (each worker count) in turn for `rounds` rounds: bare results, mock results by workers."""
         bares: list[dict[str, Any]] = []
         mocks: dict[int, list[dict[str, Any]]] = {w: [] for w in self.plan.workers}
@@ -225,50 +294,81 @@ class Bench:
             note = f"Prism not found ({looked_up}): the vs-Prism REST row was skipped. To enable it: {PRISM_HOW_TO}."
             self.log(f"  {note}")
             mock_rounds = mocks.get(1, [])
-            return [Row(f"{what}, vs Prism", "req/s", None, best_round(mock_rounds).get("per_s"), None, target,
-                        "skipped; Prism not found", {"mock_rounds": mock_rounds, "prism": None, "note": note})]
+            return [
+                Row(
+                    f"{what}, vs Prism",
+                    "req/s",
+                    None,
+                    best_round(mock_rounds).get("per_s"),
+                    None,
+                    target,
+                    "skipped; Prism not found",
+                    {"mock_rounds": mock_rounds, "prism": None, "note": note},
+                )
+            ]
         prisms: list[dict[str, Any]] = []
         for r in range(self.plan.rounds):
             result = self.measure_round(r, "prism", "rest", "", *args)
             if result is None:
                 break  # a Prism that failed once is not tried again: each try may wait 20 s for it
             prisms.append(result)
-        rows = [throughput_row(with_workers(f"{what}, vs Prism", w), "req/s", prisms, mock_rounds, "Prism",
-                               at_least=PRISM_TIMES) for w, mock_rounds in mocks.items()]
+        rows = [
+            throughput_row(
+                with_workers(f"{what}, vs Prism", w), "req/s", prisms, mock_rounds, "Prism", at_least=PRISM_TIMES
+            )
+            for w, mock_rounds in mocks.items()
+        ]
         version, spec = prism_version(executable), PRISM_SPEC.relative_to(ROOT)
         rows[0].detail["prism"] = {"executable": executable, "version": version, "spec": str(spec)}
         rows[0].detail["note"] = (
             f"Prism baseline: Stoplight Prism {version} (`prism mock --verboseLevel {PRISM_LOG_LEVEL} {spec}`, one "
             "node process), measured by the same load generator for the same rounds; its mock column is the "
-            "mock's best REST round from this run." if prisms else
-            f"Prism ({executable}) was found but not measured: it failed (the run's output above says why).")
+            "mock's best REST round from this run."
+            if prisms
+            else f"Prism ({executable}) was found but not measured: it failed (the run's output above says why)."
+        )
         return rows
 
     def mux(self) -> list[Row]:
         p = self.plan
         common = ["--duration", str(p.duration_s), "--connections", str(p.connections), "--in-flight", str(p.in_flight)]
-        bares, mocks = self.alternate("mux", "bare-echo", "/api/v1/socket", common, ["--until", "any"],
-                                      ["--until", "complete"])
+        bares, mocks = self.alternate(
+            "mux", "bare-echo", "/api/v1/socket", common, ["--until", "any"], ["--until", "complete"]
+        )
         what = f"mux round trips, {p.connections} connections x {p.in_flight} in flight"
-        return [throughput_row(with_workers(what, w), "round trips/s", bares, mocks[w], "bare websockets echo")
-                for w in mocks]
+        return [
+            throughput_row(with_workers(what, w), "round trips/s", bares, mocks[w], "bare websockets echo")
+            for w in mocks
+        ]
 
     def replay(self) -> list[Row]:
         p = self.plan
         rows = []
         for streams in p.streams:
             repeat = p.single_stream_repeat if streams == 1 else 1
-            args = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms),
-                    "--repeat", str(repeat), "--timeout", str(repeat * p.frames * p.gap_ms / 1000 + 20)]
+            args = [
+                "--streams",
+                str(streams),
+                "--frames",
+                str(p.frames),
+                "--gap-ms",
+                str(p.gap_ms),
+                "--repeat",
+                str(repeat),
+                "--timeout",
+                str(repeat * p.frames * p.gap_ms / 1000 + 20),
+            ]
             bare = self.measure("bare-stream", "replay", "/api/v1/socket", *args)
             for workers in [w for w in p.workers if w == 1 or streams >= 300]:
                 mock = self.measure(mock_name(workers), "replay", "/api/v1/socket", *args)
                 for side, result in (("bare", bare), (mock_name(workers), mock)):
                     if result and (workers == 1 or side != "bare"):
                         late = result["lateness"]
-                        self.log(f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
-                                 f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
-                                 f"{result['frames_expected']} frames")
+                        self.log(
+                            f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
+                            f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
+                            f"{result['frames_expected']} frames"
+                        )
                 rows.extend(lateness_rows(streams, p.gap_ms, bare, mock, workers))
         return rows
 
@@ -279,15 +379,26 @@ class Bench:
         mock = self.measure("mock", "idle", "/api/v1/socket", *args)
         for side, result in (("bare", bare), ("mock", mock)):
             if result:
-                self.log(f"  {side}: {result['connections']} idle connections, "
-                         f"{result['bytes_per_connection'] / 1024:.1f} KiB each")
+                self.log(
+                    f"  {side}: {result['connections']} idle connections, "
+                    f"{result['bytes_per_connection'] / 1024:.1f} KiB each"
+                )
         b = bare["bytes_per_connection"] / 1024 if bare else None
         m = mock["bytes_per_connection"] / 1024 if mock else None
         opened = [r["connections"] for r in (bare, mock) if r]
         ok = mock is not None and mock["connections"] == n and (bare is None or bare["connections"] == n)
-        return [Row(f"memory per idle authenticated socket at {n:,} connections", "KiB", b, m,
-                    None if b is None or m is None or not b else m / b, "reported",
-                    "measured" if ok else f"only {opened} opened", {"bare": bare, "mock": mock})]
+        return [
+            Row(
+                f"memory per idle authenticated socket at {n:,} connections",
+                "KiB",
+                b,
+                m,
+                None if b is None or m is None or not b else m / b,
+                "reported",
+                "measured" if ok else f"only {opened} opened",
+                {"bare": bare, "mock": mock},
+            )
+        ]
 
 
 def find_prism() -> tuple[str | None, str]:
@@ -304,8 +415,9 @@ def prism_version(executable: str) -> str:
 
 def rest_status(base_url: str, timeout_s: float) -> int | None:
     """The HTTP status the load generator's REST request gets from ``base_url``; None while nothing answers."""
-    request = urllib.request.Request(base_url + REST_PATH, data=REST_BODY, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base_url + REST_PATH, data=REST_BODY, method="POST", headers={"Content-Type": "application/json"}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
     try:
         with opener.open(request, timeout=timeout_s) as response:
@@ -327,6 +439,7 @@ def journal_lateness(base_url: str) -> dict[str, Any] | None:
     values = sorted(m["lateness_s"] for m in messages if m.get("lateness_s") is not None)
     if not values:
         return None
+
     def pick(q: float) -> float:
         return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))] * 1000
 
@@ -342,14 +455,16 @@ def best_round(rounds: list[dict]) -> dict:
     return max(rounds, key=lambda r: r["per_s"], default={})
 
 
-def throughput_row(what: str, unit: str, bares: list[dict], mocks: list[dict], baseline: str,
-                   at_least: float = 0.8) -> Row:
+def throughput_row(
+    what: str, unit: str, bares: list[dict], mocks: list[dict], baseline: str, at_least: float = 0.8
+) -> Row:
     b = best_round(bares).get("per_s")
     m = best_round(mocks).get("per_s")
     ratio = None if b is None or m is None else m / b
     verdict = "no data" if ratio is None else ("meets" if ratio >= at_least else "BELOW TARGET")
-    return Row(what, unit, b, m, ratio, f">= {at_least:g}x {baseline}", verdict,
-               {"bare_rounds": bares, "mock_rounds": mocks})
+    return Row(
+        what, unit, b, m, ratio, f">= {at_least:g}x {baseline}", verdict, {"bare_rounds": bares, "mock_rounds": mocks}
+    )
 
 
 def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, workers: int = 1) -> list[Row]:
@@ -372,9 +487,18 @@ def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | N
                 verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
         repeat = max((r.get("repeat", 1) for r in (bare, mock) if r), default=1)
         what = f"{streams} stream{'s' if streams > 1 else ''}" + (f" ({repeat} in a row)" if repeat > 1 else "")
-        rows.append(Row(with_workers(f"replay lateness {stat[:-3]}, {what} x {gap_ms:g} ms gaps", workers), "ms", b,
-                        m, ratio, target, verdict,
-                        {"bare": bare, "mock": mock, "workers": workers} if stat == "p50_ms" else {}))
+        rows.append(
+            Row(
+                with_workers(f"replay lateness {stat[:-3]}, {what} x {gap_ms:g} ms gaps", workers),
+                "ms",
+                b,
+                m,
+                ratio,
+                target,
+                verdict,
+                {"bare": bare, "mock": mock, "workers": workers} if stat == "p50_ms" else {},
+            )
+        )
     return rows
 
 
@@ -393,40 +517,75 @@ def notes(rows: list[Row]) -> list[str]:
 
 
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
-    out = ["# Benchmark results: mockgw vs bare baselines", "",
-           (f"Measured {meta['finished']} on {meta['machine']}, {meta['cpus']} CPUs, Python {meta['python']}, "
+    out = [
+        "# Benchmark results: mockgw vs bare baselines",
+        "",
+        (
+            f"Measured {meta['finished']} on {meta['machine']}, {meta['cpus']} CPUs, Python {meta['python']}, "
             f"in {meta['seconds']:.0f} s by `{meta['command']}`. Ratios compare two servers measured in the same "
-            "run with the same load generator; absolute numbers depend on the machine and what else ran on it."), "",
-           "| measurement | unit | bare | mock | mock/bare | target | verdict |", "|---|---|--:|--:|--:|---|---|"]
+            "run with the same load generator; absolute numbers depend on the machine and what else ran on it."
+        ),
+        "",
+        "| measurement | unit | bare | mock | mock/bare | target | verdict |",
+        "|---|---|--:|--:|--:|---|---|",
+    ]
     for r in rows:
-        out.append(f"| {r.measurement} | {r.unit} | {fmt(r.bare)} | {fmt(r.mock)} | {fmt(r.ratio)} | {r.target} | "
-                   f"{r.verdict} |")
+        out.append(
+            f"| {r.measurement} | {r.unit} | {fmt(r.bare)} | {fmt(r.mock)} | {fmt(r.ratio)} | {r.target} | "
+            f"{r.verdict} |"
+        )
     for note in notes(rows):
         out += ["", note]
-    journal = [(r, r.detail["mock"]["journal"]) for r in rows
-               if r.detail.get("mock") and isinstance(r.detail["mock"], dict) and r.detail["mock"].get("journal")]
+    journal = [
+        (r, r.detail["mock"]["journal"])
+        for r in rows
+        if r.detail.get("mock") and isinstance(r.detail["mock"], dict) and r.detail["mock"].get("journal")
+    ]
     if journal:
-        out += ["", "The mock's own journal (`sent_at - scheduled_at` per frame, server side, a bounded sample):", "",
-                "| streams | frames journaled | p50 ms | p99 ms | max ms |", "|--:|--:|--:|--:|--:|"]
+        out += [
+            "",
+            "The mock's own journal (`sent_at - scheduled_at` per frame, server side, a bounded sample):",
+            "",
+            "| streams | frames journaled | p50 ms | p99 ms | max ms |",
+            "|--:|--:|--:|--:|--:|",
+        ]
         for r, j in journal:
             workers = r.detail.get("workers", 1)
             streams = f"{r.detail['mock']['streams']}" + (
-                f" (--workers {workers}: one worker's journal)" if workers > 1 else "")
-            out.append(f"| {streams} | {j['frames']} | {fmt(j['p50_ms'])} | {fmt(j['p99_ms'])} | "
-                       f"{fmt(j['max_ms'])} |")
-    cpu = [(r.measurement, best_round(r.detail["bare_rounds"]), best_round(r.detail["mock_rounds"])) for r in rows
-           if r.measurement.startswith("mux") and "bare_rounds" in r.detail]
+                f" (--workers {workers}: one worker's journal)" if workers > 1 else ""
+            )
+            out.append(f"| {streams} | {j['frames']} | {fmt(j['p50_ms'])} | {fmt(j['p99_ms'])} | {fmt(j['max_ms'])} |")
+    cpu = [
+        (r.measurement, best_round(r.detail["bare_rounds"]), best_round(r.detail["mock_rounds"]))
+        for r in rows
+        if r.measurement.startswith("mux") and "bare_rounds" in r.detail
+    ]
     if cpu:
-        out += ["", ("Server CPU time per mux round trip (user + system, every process of the server, over the "
-                     "measured window of the best round), the cost the throughput ratio comes from:"), "",
-                "| measurement | bare µs | mock µs |", "|---|--:|--:|"]
-        out += [f"| {what} | {fmt(b.get('server_cpu_us_per_round_trip'))} | "
-                f"{fmt(m.get('server_cpu_us_per_round_trip'))} |" for what, b, m in cpu]
-    out += ["", ("Definitions (client side): a round trip ends at the frame carrying the request's id with "
-                 "`\"complete\": true` (the echo server's echo for the baseline); lateness of frame k = (receive "
-                 "time - send time) - k x gap, over every frame of every stream, so it includes the request's own "
-                 "latency; memory per connection = (server RSS with N idle authenticated sockets - RSS with 10) / N. "
-                 "See loadtests/README.md."), ""]
+        out += [
+            "",
+            (
+                "Server CPU time per mux round trip (user + system, every process of the server, over the "
+                "measured window of the best round), the cost the throughput ratio comes from:"
+            ),
+            "",
+            "| measurement | bare µs | mock µs |",
+            "|---|--:|--:|",
+        ]
+        out += [
+            f"| {what} | {fmt(b.get('server_cpu_us_per_round_trip'))} | {fmt(m.get('server_cpu_us_per_round_trip'))} |"
+            for what, b, m in cpu
+        ]
+    out += [
+        "",
+        (
+            "Definitions (client side): a round trip ends at the frame carrying the request's id with "
+            '`"complete": true` (the echo server\'s echo for the baseline); lateness of frame k = (receive '
+            "time - send time) - k x gap, over every frame of every stream, so it includes the request's own "
+            "latency; memory per connection = (server RSS with N idle authenticated sockets - RSS with 10) / N. "
+            "See loadtests/README.md."
+        ),
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -439,13 +598,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--streams", help="comma list of replay stream counts (default 1,100,300,1000)")
     parser.add_argument("--idle-connections", type=int)
     parser.add_argument("--pin", action="store_true", help="pin the server to the first CPU, the load to the second")
-    parser.add_argument("--mock-command", default="-m mockgw serve",
-                        help="python arguments that start the gateway under test; the runner adds --host, --port, "
-                             "--profile, --contracts and --log-level (default: %(default)s)")
-    parser.add_argument("--gate", action="store_true",
-                        help="exit 3 when a row misses its target (for CI); without it the exit is 0 once written")
-    parser.add_argument("--out-dir", type=Path, default=HERE.parent,
-                        help="where RESULTS.md and results.json go (default loadtests/)")
+    parser.add_argument(
+        "--mock-command",
+        default="-m mockgw serve",
+        help="python arguments that start the gateway under test; the runner adds --host, --port, "
+        "--profile, --contracts and --log-level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gate",
+        action="store_true",
+        help="exit 3 when a row misses its target (for CI); without it the exit is 0 once written",
+    )
+    parser.add_argument(
+        "--out-dir", type=Path, default=HERE.parent, help="where RESULTS.md and results.json go (default loadtests/)"
+    )
     args = parser.parse_args(argv)
     plan = Plan(**QUICK.__dict__) if args.quick else Plan()
     if args.only:
@@ -468,24 +634,32 @@ def main(argv: list[str] | None = None) -> int:
         for name in plan.only:
             print(f"[{name}]", flush=True)
             rows.extend(getattr(bench, name)())
-    meta = {"finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "seconds": time.monotonic() - started,
-            "command": "python -m loadtests.bench" + ("" if argv is None and len(sys.argv) < 2 else
-                                                      " " + " ".join(argv if argv is not None else sys.argv[1:])),
-            "plan": plan.__dict__}
+    meta = {
+        "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "seconds": time.monotonic() - started,
+        "command": "python -m loadtests.bench"
+        + ("" if argv is None and len(sys.argv) < 2 else " " + " ".join(argv if argv is not None else sys.argv[1:])),
+        "plan": plan.__dict__,
+    }
     print()
     print(table(rows))
     for note in notes(rows):
         print(f"\n{note}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "RESULTS.md").write_text(markdown(rows, meta))
-    (args.out_dir / "results.json").write_text(json.dumps({"meta": meta, "rows": [r.__dict__ for r in rows]},
-                                                          indent=1, default=str) + "\n")
+    (args.out_dir / "results.json").write_text(
+        json.dumps({"meta": meta, "rows": [r.__dict__ for r in rows]}, indent=1, default=str) + "\n"
+    )
     print(f"\nwrote {args.out_dir / 'RESULTS.md'} and {args.out_dir / 'results.json'}")
     # "skipped": an optional baseline that is not installed (Prism) leaves its row empty without failing the gate
     missed = [r for r in rows if r.verdict.split(";")[0] not in ("meets", "measured", "skipped")]
     if args.gate and missed:
-        print(f"BENCH GATE FAILED: {len(missed)} row(s) miss their target: "
-              + "; ".join(f"{r.measurement}: {r.verdict}" for r in missed))
+        print(
+            f"BENCH GATE FAILED: {len(missed)} row(s) miss their target: "
+            + "; ".join(f"{r.measurement}: {r.verdict}" for r in missed)
+        )
         return 3
     return 0

@@ -74,8 +74,14 @@ class RunningServer:
 def start_server(name: str, argv: list[str], *, cwd: Path | None = None, timeout_s: float = 20.0) -> RunningServer:
     """Run ``python argv...`` and wait (bounded) for its ``... listening on http://127.0.0.1:PORT`` line."""
     stderr = tempfile.NamedTemporaryFile("w+", prefix=f"bench-{name}-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=stderr, text=True,
-                               cwd=cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [sys.executable, *argv],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert process.stdout is not None
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
@@ -96,14 +102,28 @@ def start_server(name: str, argv: list[str], *, cwd: Path | None = None, timeout
     return RunningServer(name, match.group(1), process, Path(stderr.name), drainer)
 
 
-def start_in_own_group(name: str, argv: list[str], url: str, probe: Callable[[str, float], int | None], *,
-                       cwd: Path | None = None, timeout_s: float = 20.0) -> RunningServer:
+def start_in_own_group(
+    name: str,
+    argv: list[str],
+    url: str,
+    probe: Callable[[str, float], int | None],
+    *,
+    cwd: Path | None = None,
+    timeout_s: float = 20.0,
+) -> RunningServer:
     """Run ``argv`` (any executable) in a session of its own and wait (bounded) until ``probe(url, timeout)`` says
     HTTP 200. The probe returns None while nothing answers; any other status fails the start at once."""
     # Its output goes to a file, not a pipe: nothing has to keep reading it, and it is there for a failure report.
     with tempfile.NamedTemporaryFile("w", prefix=f"bench-{name}-", suffix=".log", delete=False) as log:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                   cwd=cwd, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=cwd,
+            start_new_session=True,
+        )
     server = RunningServer(name, url, process, Path(log.name), own_group=True)
     try:
         reason = _wait_for_200(process, url, probe, timeout_s)
@@ -117,8 +137,9 @@ def start_in_own_group(name: str, argv: list[str], url: str, probe: Callable[[st
     raise ServerFailed(name, reason, text)
 
 
-def _wait_for_200(process: subprocess.Popen[str], url: str, probe: Callable[[str, float], int | None],
-                  timeout_s: float) -> str | None:
+def _wait_for_200(
+    process: subprocess.Popen[str], url: str, probe: Callable[[str, float], int | None], timeout_s: float
+) -> str | None:
     """None once ``probe`` gets HTTP 200 from ``url``; else why the server failed to start."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -137,8 +158,14 @@ def output_of(argv: list[str], timeout_s: float = 10.0) -> str | None:
     """Stdout of a short command that is not ours (``prism --version``), or None if it fails or overruns: it
     runs in a session of its own, so that on a timeout whatever it forked is killed with it."""
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
     except OSError:
         return None
     try:

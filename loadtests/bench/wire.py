@@ -49,7 +49,7 @@ def split_frames(buffer: bytearray) -> tuple[list[tuple[int, bytes]], int]:
             n, head = struct.unpack_from("!Q", buffer, pos + 2)[0], 10
         if end - pos < head + n:
             break
-        frames.append((b0 & 0x0F, bytes(buffer[pos + head:pos + head + n])))
+        frames.append((b0 & 0x0F, bytes(buffer[pos + head : pos + head + n])))
         pos += head + n
     return frames, pos
 
@@ -58,8 +58,10 @@ def handshake_request(url: str) -> bytes:
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     key = base64.b64encode(os.urandom(16)).decode()
-    return (f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
 
 
 class WsClient(asyncio.Protocol):
@@ -91,7 +93,7 @@ class WsClient(asyncio.Protocol):
             if b" 101 " not in status + b" ":
                 self._fail(ConnectionError(f"handshake refused: {status.decode(errors='replace')}"))
                 return
-            del self._buffer[:end + 4]
+            del self._buffer[: end + 4]
             self._upgraded = True
             self.opened.set_result(None)
         frames, used = split_frames(self._buffer)
@@ -140,13 +142,15 @@ class WsClient(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_ws(url: str, on_frames: Callable[[WsClient, list[bytes], float], None],
-                  timeout_s: float = 10.0) -> WsClient:
+async def open_ws(
+    url: str, on_frames: Callable[[WsClient, list[bytes], float], None], timeout_s: float = 10.0
+) -> WsClient:
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(timeout_s):
-        _, client = await loop.create_connection(lambda: WsClient(url, on_frames), parts.hostname or "127.0.0.1",
-                                                 parts.port or 80)
+        _, client = await loop.create_connection(
+            lambda: WsClient(url, on_frames), parts.hostname or "127.0.0.1", parts.port or 80
+        )
         await client.opened
     return client
 
@@ -182,11 +186,11 @@ class HttpClient(asyncio.Protocol):
             at = head.find(b"content-length:")
             if at < 0:
                 raise ConnectionError("response without content-length")
-            length = int(head[at + 15:head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None])
+            length = int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None])
             if len(self._buffer) < end + 4 + length:
                 return
             status = int(head[9:12])
-            del self._buffer[:end + 4 + length]
+            del self._buffer[: end + 4 + length]
             if self.on_response(self, status, self._loop.time() - self.sent_at):
                 self._send()
             elif self.transport is not None:
@@ -200,5 +204,7 @@ class HttpClient(asyncio.Protocol):
 
 def http_post(url: str, body: bytes) -> bytes:
     parts = urlsplit(url)
-    return (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body

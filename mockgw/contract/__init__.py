@@ -5,7 +5,21 @@ from .model import Contract, Fault, Frame, FrameKind, Jitter, Matcher, MatcherKi
 from .seeds import Dataset, Seeds, StateSeed
 
 __all__ = [
-    "Contract", "Dataset", "Fault", "Frame", "FrameKind", "Jitter", "Library", "Matcher", "MatcherKind",
-    "RequestMatch", "Scenario", "Seeds", "StateSeed", "load_contract_document", "load_contracts", "load_library",
+    "Contract",
+    "Dataset",
+    "Fault",
+    "Frame",
+    "FrameKind",
+    "Jitter",
+    "Library",
+    "Matcher",
+    "MatcherKind",
+    "RequestMatch",
+    "Scenario",
+    "Seeds",
+    "StateSeed",
+    "load_contract_document",
+    "load_contracts",
+    "load_library",
     "load_library_document",
 ]

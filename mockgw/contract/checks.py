@@ -28,7 +28,7 @@ def check_document(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for i, contract in enumerate(document["contracts"]):
         path = f"$.contracts[{i}]"
         if "profiles" not in contract and "profiles" not in document:
-            yield path, "no profiles: say which gateway profiles this contract serves (or [\"*\"])"
+            yield path, 'no profiles: say which gateway profiles this contract serves (or ["*"])'
         yield from _check_profiles(contract.get("profiles"), f"{path}.profiles")
         yield from _check_contract(contract, path)
 
@@ -76,18 +76,24 @@ def _check_frames(response: dict[str, Any], path: str) -> Iterator[tuple[str, st
     previous = 0.0
     for k, frame in enumerate(frames):
         if frame["at_s"] < previous:
-            yield (f"{path}.frames[{k}].at_s",
-                   f"{frame['at_s']} is earlier than the frame before ({previous}); times must not decrease")
+            yield (
+                f"{path}.frames[{k}].at_s",
+                f"{frame['at_s']} is earlier than the frame before ({previous}); times must not decrease",
+            )
         previous = max(previous, frame["at_s"])
         for name in template_names(frame.get("response", {})):
             root = name.split(".")[0]
             if root not in TEMPLATE_ROOTS:
-                yield (f"{path}.frames[{k}].response",
-                       f"template ${{{name}}} starts with {root!r}; use one of {', '.join(sorted(TEMPLATE_ROOTS))}")
+                yield (
+                    f"{path}.frames[{k}].response",
+                    f"template ${{{name}}} starts with {root!r}; use one of {', '.join(sorted(TEMPLATE_ROOTS))}",
+                )
     completes = [k for k, f in enumerate(frames) if f.get("complete") is True]
     if any(k != len(frames) - 1 for k in completes):
         yield f"{path}.frames[{completes[0]}].complete", "only the last frame of a session may be complete"
     fault = response.get("fault")
     if fault and fault["after_frame"] > len(frames):
-        yield (f"{path}.fault.after_frame",
-               f"{fault['after_frame']} is past the last frame (the session has {len(frames)})")
+        yield (
+            f"{path}.fault.after_frame",
+            f"{fault['after_frame']} is past the last frame (the session has {len(frames)})",
+        )

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import best_match
 
+from ..bundled import SCHEMA_PATH
 from ..errors import ContractError, ContractsInvalid
 from ..templating import template_names
 from .checks import check_document
@@ -33,10 +34,6 @@ from .model import (
     Scenario,
 )
 from .seeds import Seeds, build_seeds
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_CONTRACTS = REPO_ROOT / "contracts"
-SCHEMA_PATH = BUNDLED_CONTRACTS / "schema" / "contract.schema.json"
 
 DEFAULT_PRIORITY = 5
 DEFAULT_TRANSPORTS = frozenset({"rest", "socket"})
@@ -132,10 +129,13 @@ def _duplicate_ids(contracts: list[Contract]) -> list[ContractError]:
     for contract in contracts:
         if contract.id in first_seen:
             other = first_seen[contract.id]
-            errors.append(ContractError(
-                contract.file, f"{contract.json_path}.id",
-                f"id {contract.id!r} is already used at {other.file}: {other.json_path}; ids must be unique",
-            ))
+            errors.append(
+                ContractError(
+                    contract.file,
+                    f"{contract.json_path}.id",
+                    f"id {contract.id!r} is already used at {other.file}: {other.json_path}; ids must be unique",
+                )
+            )
         else:
             first_seen[contract.id] = contract
     return errors

@@ -72,7 +72,8 @@ def build_seeds(document: dict[str, Any], file: Path | str) -> Seeds:
     profiles = document.get("profiles")
     served = None if profiles is None or "*" in profiles else frozenset(profiles)
     datasets = tuple(
-        dataset for i, raw in enumerate(document.get("datasets", []))
+        dataset
+        for i, raw in enumerate(document.get("datasets", []))
         if (dataset := _build_dataset(raw, Path(file), f"$.datasets[{i}]", served, problems)) is not None
     )
     states: tuple[StateSeed, ...] = ()
@@ -87,8 +88,9 @@ def build_seeds(document: dict[str, Any], file: Path | str) -> Seeds:
 _TYPED = PROFILES[DEFAULT_PROFILE]  # the typed shape every item must reach
 
 
-def _build_dataset(raw: dict[str, Any], file: Path, path: str, served: frozenset[str] | None,
-                   problems: _Problems) -> Dataset | None:
+def _build_dataset(
+    raw: dict[str, Any], file: Path, path: str, served: frozenset[str] | None, problems: _Problems
+) -> Dataset | None:
     kind = raw["kind"]
     items: list[Any] | None = None
     if "items" in raw:
@@ -109,12 +111,19 @@ def _build_dataset(raw: dict[str, Any], file: Path, path: str, served: frozenset
                 problems.add(item_path, f"not a {kind} item: {exc}")
     generate = raw.get("generate")
     return Dataset(
-        file=str(file), json_path=path, kind=kind, flow=raw.get("flow", "default"),
-        collection=raw.get("collection", "default"), items=tuple(items) if items is not None else None,
+        file=str(file),
+        json_path=path,
+        kind=kind,
+        flow=raw.get("flow", "default"),
+        collection=raw.get("collection", "default"),
+        items=tuple(items) if items is not None else None,
         generate={"count": generate["count"], "seed": generate.get("seed", 0), "dim": generate.get("dim", 8)}
-        if generate else None,
-        schema_name=raw.get("schema_name", "item"), doc_id=raw.get("doc_id", ""),
-        replay_on_export=raw.get("on_export") == "replay", profiles=served,
+        if generate
+        else None,
+        schema_name=raw.get("schema_name", "item"),
+        doc_id=raw.get("doc_id", ""),
+        replay_on_export=raw.get("on_export") == "replay",
+        profiles=served,
     )
 
 
@@ -141,13 +150,16 @@ def _check_state(state: dict[str, Any], problems: _Problems) -> None:
     for flow_id, flow in flows.items():
         blueprint = flow.get("blueprint", "default")
         if blueprint not in blueprints:
-            problems.add(f"$.state.flows.{flow_id}.blueprint",
-                         f"{blueprint!r} is not a blueprint of this state (known: {', '.join(sorted(blueprints))})")
+            problems.add(
+                f"$.state.flows.{flow_id}.blueprint",
+                f"{blueprint!r} is not a blueprint of this state (known: {', '.join(sorted(blueprints))})",
+            )
     documents = {d["metadata"]["id"] for d in state.get("documents", [])}
     for k, record in enumerate(state.get("processing", [])):
         if record["document-id"] not in documents:
-            problems.add(f"$.state.processing[{k}].document-id",
-                         f"{record['document-id']!r} is not a document of this state")
+            problems.add(
+                f"$.state.processing[{k}].document-id", f"{record['document-id']!r} is not a document of this state"
+            )
     for core_id, core in state.get("knowledge", {}).items():
         for kind, items in core.items():
             for k, item in enumerate(items):

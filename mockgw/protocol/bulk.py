@@ -57,8 +57,7 @@ class BadItem:
         return f"frame {self.frame_index}: {self.json_path}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"frame": self.frame_index, "json_path": self.json_path, "reason": self.reason,
-                "item": self.item_index}
+        return {"frame": self.frame_index, "json_path": self.json_path, "reason": self.reason, "item": self.item_index}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +75,21 @@ class ImportFrame:
         return self.bad is None
 
 
-def _fail(kind: str, frame_index: int, path: str, reason: str, item: int | None = None,
-          metadata: dict[str, Any] | None = None, items: list[Any] | None = None, count: int = 0,
-          extra: dict[str, Any] | None = None) -> ImportFrame:
+def _fail(
+    kind: str,
+    frame_index: int,
+    path: str,
+    reason: str,
+    item: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    items: list[Any] | None = None,
+    count: int = 0,
+    extra: dict[str, Any] | None = None,
+) -> ImportFrame:
     metadata = metadata or {}
-    return ImportFrame(kind, _collection(metadata), metadata, items or [],
-                       BadItem(frame_index, path, reason, item), extra, count)
+    return ImportFrame(
+        kind, _collection(metadata), metadata, items or [], BadItem(frame_index, path, reason, item), extra, count
+    )
 
 
 def _collection(metadata: dict[str, Any]) -> str:
@@ -108,8 +116,7 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
     if key not in frame:
         return _fail(kind, frame_index, f"$.{key}", f"missing key {key!r}", metadata=metadata)
     if not isinstance(items, list):
-        return _fail(kind, frame_index, f"$.{key}", f"must be an array, got {json_type(items)}",
-                     metadata=metadata)
+        return _fail(kind, frame_index, f"$.{key}", f"must be an array, got {json_type(items)}", metadata=metadata)
     bad_at = _first_bad_triple(items, profile.typed_terms) if kind == "triples" else None
     if kind == "triples" and bad_at is None:
         return ImportFrame(kind, _collection(metadata), metadata, items, None, None, len(items))
@@ -118,15 +125,20 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
         item_problem = check(items[index], profile)
         if item_problem is not None:
             path, reason = item_problem
-            return _fail(kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata,
-                         items[:index], len(items))
+            return _fail(
+                kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata, items[:index], len(items)
+            )
     return ImportFrame(kind, _collection(metadata), metadata, items, None, None, len(items))
 
 
 def _check_metadata(frame: dict[str, Any], kind: str, profile: Profile) -> Problem | None:
     if "metadata" not in frame:
-        bare = {"triples": "s", "graph-embeddings": "entity", "entity-contexts": "entity",
-                "document-embeddings": profile.document_chunk_key}.get(kind)
+        bare = {
+            "triples": "s",
+            "graph-embeddings": "entity",
+            "entity-contexts": "entity",
+            "document-embeddings": profile.document_chunk_key,
+        }.get(kind)
         hint = ""
         if bare is not None and bare in frame:
             key = ITEMS_KEY[kind]
@@ -149,14 +161,19 @@ def _first_bad_triple(items: list[Any], typed: bool) -> int | None:
             for index, triple in enumerate(items):
                 s, p, o = triple["s"], triple["p"], triple["o"]
                 # A quoted triple's value is an object, so it too takes the careful path.
-                if type(s[vk[s["t"]]]) is not str or type(p[vk[p["t"]]]) is not str \
-                        or type(o[vk[o["t"]]]) is not str:
+                if type(s[vk[s["t"]]]) is not str or type(p[vk[p["t"]]]) is not str or type(o[vk[o["t"]]]) is not str:
                     return index
         else:
             for index, triple in enumerate(items):
                 s, p, o = triple["s"], triple["p"], triple["o"]
-                if type(s["v"]) is not str or type(p["v"]) is not str or type(o["v"]) is not str \
-                        or type(s["e"]) is not bool or type(p["e"]) is not bool or type(o["e"]) is not bool:
+                if (
+                    type(s["v"]) is not str
+                    or type(p["v"]) is not str
+                    or type(o["v"]) is not str
+                    or type(s["e"]) is not bool
+                    or type(p["e"]) is not bool
+                    or type(o["e"]) is not bool
+                ):
                     return index
     except (KeyError, TypeError):
         return index
@@ -243,8 +260,11 @@ _ITEM_CHECKS = {
 def _decode_rows(frame: dict[str, Any], kind: str, metadata: dict[str, Any], frame_index: int) -> ImportFrame:
     schema = frame.get("schema_name")
     if not isinstance(schema, str) or not schema:
-        reason = "missing key 'schema_name'" if "schema_name" not in frame else \
-            f"must be a non-empty string, got {json_type(schema)}"
+        reason = (
+            "missing key 'schema_name'"
+            if "schema_name" not in frame
+            else f"must be a non-empty string, got {json_type(schema)}"
+        )
         return _fail(kind, frame_index, "$.schema_name", reason, metadata=metadata)
     if "values" not in frame:
         return _fail(kind, frame_index, "$.values", "missing key 'values'", metadata=metadata)
@@ -252,19 +272,33 @@ def _decode_rows(frame: dict[str, Any], kind: str, metadata: dict[str, Any], fra
     if isinstance(values, dict):
         values = [values]  # the gateway wraps a single object into a list
     elif not isinstance(values, list):
-        return _fail(kind, frame_index, "$.values", f"must be an object or an array, got {json_type(values)}",
-                     metadata=metadata)
-    extra = {"schema_name": schema, "confidence": frame.get("confidence", 1.0),
-             "source_span": frame.get("source_span", "")}
+        return _fail(
+            kind, frame_index, "$.values", f"must be an object or an array, got {json_type(values)}", metadata=metadata
+        )
+    extra = {
+        "schema_name": schema,
+        "confidence": frame.get("confidence", 1.0),
+        "source_span": frame.get("source_span", ""),
+    }
     for index, row in enumerate(values):
         if not isinstance(row, dict):
-            return _fail(kind, frame_index, f"$.values[{index}]", f"a row must be an object, got {json_type(row)}",
-                         index, metadata, values[:index], len(values), extra)
+            return _fail(
+                kind,
+                frame_index,
+                f"$.values[{index}]",
+                f"a row must be an object, got {json_type(row)}",
+                index,
+                metadata,
+                values[:index],
+                len(values),
+                extra,
+            )
     return ImportFrame(kind, _collection(metadata), metadata, values, None, extra, len(values))
 
 
-def export_metadata(profile: Profile, *, id: str = "", collection: str = "default",
-                    user: str = "trustgraph") -> dict[str, Any]:
+def export_metadata(
+    profile: Profile, *, id: str = "", collection: str = "default", user: str = "trustgraph"
+) -> dict[str, Any]:
     """The metadata object the profile's gateway puts on exported frames."""
     metadata: dict[str, Any] = {"id": id}
     if profile.bulk_metadata_subgraph:
@@ -277,8 +311,7 @@ def export_metadata(profile: Profile, *, id: str = "", collection: str = "defaul
     return metadata
 
 
-def encode_frame(kind: str, metadata: dict[str, Any], items: list[Any],
-                 extra: dict[str, Any] | None = None) -> str:
+def encode_frame(kind: str, metadata: dict[str, Any], items: list[Any], extra: dict[str, Any] | None = None) -> str:
     """One import/export frame of `kind` carrying `items`."""
     frame: dict[str, Any] = {"metadata": metadata}
     if kind in ROW_KINDS:

@@ -59,8 +59,13 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
         return BadFrame(_bare_or(profile, "'service'"), data["id"], True)
     flow = data.get("flow")
     workspace = data.get("workspace")
-    return Envelope(data["id"], service, request, flow if type(flow) is str and flow else None,
-                    workspace if type(workspace) is str else None)
+    return Envelope(
+        data["id"],
+        service,
+        request,
+        flow if type(flow) is str and flow else None,
+        workspace if type(workspace) is str else None,
+    )
 
 
 def _bare_or(profile: Profile, detail: str) -> str:
@@ -82,8 +87,9 @@ def response_text(request_id: Any, tail: str) -> str:
     return '{"id":' + orjson.dumps(request_id).decode() + "," + tail
 
 
-def error_frame(profile: Profile, message: str, request_id: Any = None, *, has_id: bool = True,
-                error_type: str = "error") -> dict[str, Any]:
+def error_frame(
+    profile: Profile, message: str, request_id: Any = None, *, has_id: bool = True, error_type: str = "error"
+) -> dict[str, Any]:
     """The profile's envelope-level error: id-less string (≤ 2.2.4) or object with id."""
     if profile.error_style is ErrorStyle.BARE:
         return {"error": message}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..profiles import Profile
-from ..settings import MuxLimits
 from .envelope import (
     AuthFrame,
     BadFrame,
@@ -28,6 +27,7 @@ from .envelope import (
     decode_frame,
     error_frame,
 )
+from .limits import MuxLimits
 
 
 class Start(NamedTuple):

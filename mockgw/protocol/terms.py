@@ -21,8 +21,14 @@ Problem = tuple[str, str]  # (JSON path relative to the term, reason)
 def json_type(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 def check_term(term: Any, typed: bool) -> Problem | None:
@@ -36,8 +42,11 @@ def check_term(term: Any, typed: bool) -> Problem | None:
 
 def _check_typed(term: dict[str, Any]) -> Problem | None:
     if "t" not in term:
-        hint = ' (that is the 1.x {"v","e"} encoding; this profile uses typed terms {"t": …})' \
-            if "e" in term or "v" in term else ""
+        hint = (
+            ' (that is the 1.x {"v","e"} encoding; this profile uses typed terms {"t": …})'
+            if "e" in term or "v" in term
+            else ""
+        )
         return ".t", f"missing key 't'{hint}"
     kind = term["t"]
     key = TYPED_VALUE_KEY.get(kind) if isinstance(kind, str) else None
@@ -53,8 +62,11 @@ def _check_typed(term: dict[str, Any]) -> Problem | None:
     for part in ("s", "p", "o"):
         if part not in value:
             return f".tr.{part}", f"missing key {part!r}"
-        problem = _check_typed(value[part]) if isinstance(value[part], dict) else \
-            ("", f"a term must be an object, got {json_type(value[part])}")
+        problem = (
+            _check_typed(value[part])
+            if isinstance(value[part], dict)
+            else ("", f"a term must be an object, got {json_type(value[part])}")
+        )
         if problem is not None:
             return f".tr.{part}{problem[0]}", problem[1]
     return None

@@ -23,11 +23,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..gateway import MockGateway
-from ..journal import Message, Trace
-from ..metrics import MockMetrics
+from ..journal.memory import Message, Trace
+from ..journal.metrics import MockMetrics
 from ..protocol.auth import query_token_permitted, rest_denial
 from ..protocol.bulk import FLOW_INTERFACE, decode_import_frame
-from ..services.state import flow_offers
+from ..state.services.state import flow_offers
 from .received import received_text
 
 NORMAL_CLOSE = 1000
@@ -54,8 +54,14 @@ async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trac
         return None
     await websocket.accept()
     client = websocket.client
-    trace = Trace(trace_id="", kind=direction, profile=profile.name, path=websocket.url.path, opened_at=time.time(),
-                  client=f"{client.host}:{client.port}" if client else "")
+    trace = Trace(
+        trace_id="",
+        kind=direction,
+        profile=profile.name,
+        path=websocket.url.path,
+        opened_at=time.time(),
+        client=f"{client.host}:{client.port}" if client else "",
+    )
     await gateway.store.create_trace(trace)
     refusal = None
     if kind not in kinds:
@@ -72,8 +78,9 @@ async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trac
 
 async def _refuse(gateway: MockGateway, websocket: WebSocket, trace: Trace, reason: str) -> None:
     # Upstream logs the reason and closes without a message; the journal keeps the reason.
-    await gateway.store.add_message(Message(trace_id=trace.trace_id, direction="out", kind="error",
-                                            sent_at=time.time(), detail={"refused": reason}))
+    await gateway.store.add_message(
+        Message(trace_id=trace.trace_id, direction="out", kind="error", sent_at=time.time(), detail={"refused": reason})
+    )
     await websocket.close(NORMAL_CLOSE)
     await gateway.store.update_trace(trace.trace_id, closed_at=time.time(), close_code=NORMAL_CLOSE)
 
@@ -100,31 +107,64 @@ async def import_socket(websocket: WebSocket) -> None:
         kept = data.add_frame(flow, frame, text)
         stored += kept
         if frame.bad is None:
-            await store.add_message(Message(
-                trace_id=trace.trace_id, direction="in", kind="frame", service=service, received_at=time.time(),
-                detail={"frame": frame_index, "items": kept, "collection": frame.collection, "bytes": len(text)}))
+            await store.add_message(
+                Message(
+                    trace_id=trace.trace_id,
+                    direction="in",
+                    kind="frame",
+                    service=service,
+                    received_at=time.time(),
+                    detail={"frame": frame_index, "items": kept, "collection": frame.collection, "bytes": len(text)},
+                )
+            )
             continue
         stats.errors += 1
-        await store.add_message(Message(
-            trace_id=trace.trace_id, direction="in", kind="error", service=service, received_at=time.time(),
-            text=text[:JOURNAL_TEXT_CHARS],
-            detail={**frame.bad.to_json(), "error": str(frame.bad), "items_in_frame": frame.item_count,
+        await store.add_message(
+            Message(
+                trace_id=trace.trace_id,
+                direction="in",
+                kind="error",
+                service=service,
+                received_at=time.time(),
+                text=text[:JOURNAL_TEXT_CHARS],
+                detail={
+                    **frame.bad.to_json(),
+                    "error": str(frame.bad),
+                    "items_in_frame": frame.item_count,
                     "kept_from_frame": kept,
                     "note": "upstream fails the whole frame and closes the socket; "
-                            "mockgw keeps the valid items before the bad one"}))
+                    "mockgw keeps the valid items before the bad one",
+                },
+            )
+        )
         close_code = NORMAL_CLOSE
         await websocket.close(NORMAL_CLOSE)
         break
     await _finish(gateway, websocket, trace, kind, "in", stored, started, close_code)
 
 
-async def _finish(gateway: MockGateway, websocket: WebSocket, trace: Trace, kind: str, direction: str,
-                  items: int, started: float, close_code: int | None, **detail: Any) -> None:
+async def _finish(
+    gateway: MockGateway,
+    websocket: WebSocket,
+    trace: Trace,
+    kind: str,
+    direction: str,
+    items: int,
+    started: float,
+    close_code: int | None,
+    **detail: Any,
+) -> None:
     seconds = max(time.monotonic() - started, 1e-9)
-    await gateway.store.add_message(Message(
-        trace_id=trace.trace_id, direction=direction, kind="bulk", service=f"{trace.kind}/{kind}",
-        sent_at=time.time(), detail={"items": items, "seconds": round(seconds, 6),
-                                     "items_per_s": round(items / seconds, 1), **detail}))
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace.trace_id,
+            direction=direction,
+            kind="bulk",
+            service=f"{trace.kind}/{kind}",
+            sent_at=time.time(),
+            detail={"items": items, "seconds": round(seconds, 6), "items_per_s": round(items / seconds, 1), **detail},
+        )
+    )
     metrics = _metrics(websocket)
     if metrics is not None:
         metrics.record_bulk(kind, direction, items, seconds)
@@ -170,8 +210,18 @@ async def export_socket(websocket: WebSocket) -> None:
             await writer
         except asyncio.CancelledError:
             pass
-    await _finish(gateway, websocket, trace, kind, "out", tapped[0], started, close_code,
-                  frames=trace.stats.frames_out, dropped_frames=dropped)
+    await _finish(
+        gateway,
+        websocket,
+        trace,
+        kind,
+        "out",
+        tapped[0],
+        started,
+        close_code,
+        frames=trace.stats.frames_out,
+        dropped_frames=dropped,
+    )
 
 
 async def _send(gateway: MockGateway, websocket: WebSocket, trace: Trace, text: str, items: int) -> bool:
@@ -181,14 +231,22 @@ async def _send(gateway: MockGateway, websocket: WebSocket, trace: Trace, text: 
     except (WebSocketDisconnect, RuntimeError, OSError):
         return False
     trace.stats.frames_out += 1
-    await gateway.store.add_message(Message(trace_id=trace.trace_id, direction="out", kind="frame",
-                                            service=f"export/{trace.path.rsplit('/', 1)[-1]}", sent_at=time.time(),
-                                            detail={"items": items, "bytes": len(text)}))
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace.trace_id,
+            direction="out",
+            kind="frame",
+            service=f"export/{trace.path.rsplit('/', 1)[-1]}",
+            sent_at=time.time(),
+            detail={"items": items, "bytes": len(text)},
+        )
+    )
     return True
 
 
-async def _tap(gateway: MockGateway, websocket: WebSocket, trace: Trace, queue: asyncio.Queue[tuple[str, int]],
-               sent: list[int]) -> None:
+async def _tap(
+    gateway: MockGateway, websocket: WebSocket, trace: Trace, queue: asyncio.Queue[tuple[str, int]], sent: list[int]
+) -> None:
     while True:
         text, items = await queue.get()
         if not await _send(gateway, websocket, trace, text, items):
@@ -196,8 +254,7 @@ async def _tap(gateway: MockGateway, websocket: WebSocket, trace: Trace, queue: 
         sent[0] += items
 
 
-async def _replay(gateway: MockGateway, websocket: WebSocket, trace: Trace,
-                  frames: Iterator[tuple[str, int]]) -> int:
+async def _replay(gateway: MockGateway, websocket: WebSocket, trace: Trace, frames: Iterator[tuple[str, int]]) -> int:
     """Send every stored frame, then close normally; returns the items sent."""
     sent = 0
     for text, items in frames:

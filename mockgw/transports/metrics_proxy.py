@@ -24,9 +24,20 @@ async def metrics_proxy(request: Request) -> Response:
     denied = auth_denial(request, gateway)
     if denied is not None:
         return denied
-    incoming = IncomingRequest(transport="rest", service=SERVICE, body=dict(request.query_params), method="GET",
-                               path=request.scope["path"],
-                               headers={k.lower(): v for k, v in request.headers.items()})
+    incoming = IncomingRequest(
+        transport="rest",
+        service=SERVICE,
+        body=dict(request.query_params),
+        method="GET",
+        path=request.scope["path"],
+        headers={k.lower(): v for k, v in request.headers.items()},
+    )
     # aiohttp's web.Response(text=…): Prometheus' body is relayed as text.
-    return await answer_rest(request, gateway, incoming, str(request.url.query),
-                             lambda: gateway.resolve_contract(incoming), media_type=PROMETHEUS_TEXT)
+    return await answer_rest(
+        request,
+        gateway,
+        incoming,
+        str(request.url.query),
+        lambda: gateway.resolve_contract(incoming),
+        media_type=PROMETHEUS_TEXT,
+    )

@@ -18,13 +18,13 @@ from starlette.responses import PlainTextResponse, Response
 
 from ..contract.model import FrameKind
 from ..gateway import MockGateway, Refusal, Resolution, Unmatched
-from ..journal import Message, Trace
+from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
-from ..player import Outcome, Playback, PlayerEvents
 from ..protocol.auth import bearer_permitted, rest_denial
-from ..replay import TIMEOUT_RESPONSE, Replay
-from .abort import drop_connection
-from .timing import wall_time
+from ..server.abort import drop_connection
+from ..timeline.clock import wall_time
+from ..timeline.plan import TIMEOUT_RESPONSE, Replay
+from ..timeline.player import Outcome, Playback, PlayerEvents
 
 
 class JSONBody(Response):
@@ -80,29 +80,59 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
             return JSONBody({"error": "missing operation"}, 400)
     scope = request.scope
     workspace = (request.query_params.get("workspace") if scope["query_string"] else None) or (
-        body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None)
+        body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None
+    )
     incoming = IncomingRequest(
-        transport="rest", service=service, body=body, flow=flow, method=request.method, path=scope["path"],
+        transport="rest",
+        service=service,
+        body=body,
+        flow=flow,
+        method=request.method,
+        path=scope["path"],
         headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
     )
-    return await answer_rest(request, gateway, incoming, raw.decode("utf-8", "replace"),
-                             lambda: gateway.resolve(incoming, workspace=workspace))
+    return await answer_rest(
+        request,
+        gateway,
+        incoming,
+        raw.decode("utf-8", "replace"),
+        lambda: gateway.resolve(incoming, workspace=workspace),
+    )
 
 
-async def answer_rest(request: Request, gateway: MockGateway, incoming: IncomingRequest, text: str,
-                      resolve: Callable[[], Resolution], media_type: str = "application/json") -> Response:
+async def answer_rest(
+    request: Request,
+    gateway: MockGateway,
+    incoming: IncomingRequest,
+    text: str,
+    resolve: Callable[[], Resolution],
+    media_type: str = "application/json",
+) -> Response:
     """Journal a REST call as a trace of its own, resolve it, and answer as the gateway would.
 
     A replayed answer is sent as `media_type` unless its contract sets a content-type header.
     """
     arrived = time.time()
-    trace_id = await gateway.store.create_trace(Trace(
-        trace_id="", kind="rest", profile=gateway.profile.name, path=request.scope["path"], opened_at=arrived,
-        client="%s:%s" % client if (client := request.scope.get("client")) else "",
-    ))
-    await gateway.store.add_message(Message(
-        trace_id=trace_id, direction="in", kind="request", text=text, service=incoming.service, received_at=arrived,
-    ))
+    trace_id = await gateway.store.create_trace(
+        Trace(
+            trace_id="",
+            kind="rest",
+            profile=gateway.profile.name,
+            path=request.scope["path"],
+            opened_at=arrived,
+            client=f"{client[0]}:{client[1]}" if (client := request.scope.get("client")) else "",
+        )
+    )
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace_id,
+            direction="in",
+            kind="request",
+            text=text,
+            service=incoming.service,
+            received_at=arrived,
+        )
+    )
     resolution = resolve()
     if isinstance(resolution, Refusal):
         response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
@@ -156,8 +186,9 @@ class _LastStep(PlayerEvents):
             self.done.set_result(None)
 
 
-async def _play(request: Request, gateway: MockGateway, trace_id: str, service: str, replay: Replay,
-                media_type: str) -> Response:
+async def _play(
+    request: Request, gateway: MockGateway, trace_id: str, service: str, replay: Replay, media_type: str
+) -> Response:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     events = _LastStep(replay, done)
@@ -195,17 +226,37 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
-async def journal_reply(gateway: MockGateway, trace_id: str, service: str, response: Response,
-                        contract_id: str | None = None, scheduled_at: float | None = None) -> None:
-    await gateway.store.add_message(Message(
-        trace_id=trace_id, direction="out", kind="frame", text=bytes(response.body).decode("utf-8", "replace"),
-        service=service, contract_id=contract_id, sent_at=time.time(), scheduled_at=scheduled_at,
-        detail={"status": response.status_code},
-    ))
+async def journal_reply(
+    gateway: MockGateway,
+    trace_id: str,
+    service: str,
+    response: Response,
+    contract_id: str | None = None,
+    scheduled_at: float | None = None,
+) -> None:
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace_id,
+            direction="out",
+            kind="frame",
+            text=bytes(response.body).decode("utf-8", "replace"),
+            service=service,
+            contract_id=contract_id,
+            sent_at=time.time(),
+            scheduled_at=scheduled_at,
+            detail={"status": response.status_code},
+        )
+    )
 
 
 async def _journal_fault(gateway: MockGateway, trace_id: str, contract_id: str) -> None:
-    await gateway.store.add_message(Message(
-        trace_id=trace_id, direction="out", kind="fault", contract_id=contract_id, sent_at=time.time(),
-        detail={"fault": "drop"},
-    ))
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace_id,
+            direction="out",
+            kind="fault",
+            contract_id=contract_id,
+            sent_at=time.time(),
+            detail={"fault": "drop"},
+        )
+    )

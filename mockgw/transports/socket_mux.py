@@ -23,17 +23,17 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..gateway import MockGateway, Refusal, Unmatched
-from ..journal import Message, Trace
+from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
-from ..player import Outcome, Playback, PlayerEvents
 from ..protocol.auth import auth_frame_permitted, query_token_permitted, rest_denial
 from ..protocol.envelope import encode, error_frame, response_frame
 from ..protocol.mux import MuxSession, Reply, Start
-from ..replay import TIMEOUT_RESPONSE, Replay, socket_text
-from .abort import drop_connection
+from ..server.abort import drop_connection
+from ..server.ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
+from ..timeline.clock import wall_time
+from ..timeline.plan import TIMEOUT_RESPONSE, Replay, socket_text
+from ..timeline.player import Outcome, Playback, PlayerEvents
 from .received import as_text, received_text
-from .timing import wall_time
-from .ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 
 
 @dataclass(slots=True)
@@ -70,8 +70,9 @@ class _RequestPlayback(PlayerEvents):
         self.profile = connection.profile
 
     def _out(self, text: str, deadline: float, last: bool = False) -> None:
-        self.connection.emit(Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last,
-                                      self.service))
+        self.connection.emit(
+            Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last, self.service)
+        )
 
     def deliver(self, index: int, deadline: float) -> None:
         # Encoded when due, not all at the start: a burst of new streams must not delay running ones.
@@ -108,7 +109,8 @@ class MuxConnection:
         self.send_texts = send_texts_of(websocket.scope)
         # Without send_texts (another server): what the writer task sends, one awaited ASGI send each.
         self._awaited: asyncio.Queue[Outgoing | CloseConnection | DropConnection] | None = (
-            asyncio.Queue() if self.send_texts is None else None)
+            asyncio.Queue() if self.send_texts is None else None
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
         self.readable = asyncio.Event()  # the awaiting reader's: the session has room for another request
@@ -227,8 +229,17 @@ class MuxConnection:
         stats.requests += 1
         workspace = envelope.workspace or self.session.workspace
         incoming = IncomingRequest("socket", envelope.service, envelope.request, envelope.flow)
-        self._journal(Message(self.trace.trace_id, "in", "request", request_id=envelope.id, service=envelope.service,
-                              received_at=time.time(), detail={"flow": envelope.flow, "key": start.key}))
+        self._journal(
+            Message(
+                self.trace.trace_id,
+                "in",
+                "request",
+                request_id=envelope.id,
+                service=envelope.service,
+                received_at=time.time(),
+                detail={"flow": envelope.flow, "key": start.key},
+            )
+        )
         resolution = self.gateway.resolve(incoming, request_id=envelope.id, workspace=workspace)
         if isinstance(resolution, (Refusal, Unmatched)):
             if isinstance(resolution, Unmatched):
@@ -239,17 +250,28 @@ class MuxConnection:
                 error_type = resolution.error_type
             stats.errors += 1
             frame = error_frame(self.gateway.profile, resolution.message, envelope.id, error_type=error_type)
-            self.emit(Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True,
-                               service=envelope.service))
+            self.emit(
+                Outgoing(encode(frame), self.loop.time(), start.key, envelope.id, last=True, service=envelope.service)
+            )
             return
         if resolution.missing_templates:
-            self._journal(Message(
-                trace_id=self.trace.trace_id, direction="out", kind="error", request_id=envelope.id,
-                contract_id=resolution.contract_id,
-                detail={"template_values_missing": list(resolution.missing_templates)}))
-        playback = Playback(resolution, _RequestPlayback(self, start.key, envelope.id, envelope.service, resolution),
-                            start=started, timeout_s=self.gateway.settings.backend_timeout_s,
-                            loop=self.loop)
+            self._journal(
+                Message(
+                    trace_id=self.trace.trace_id,
+                    direction="out",
+                    kind="error",
+                    request_id=envelope.id,
+                    contract_id=resolution.contract_id,
+                    detail={"template_values_missing": list(resolution.missing_templates)},
+                )
+            )
+        playback = Playback(
+            resolution,
+            _RequestPlayback(self, start.key, envelope.id, envelope.service, resolution),
+            start=started,
+            timeout_s=self.gateway.settings.backend_timeout_s,
+            loop=self.loop,
+        )
         self.playbacks[start.key] = playback
         playback.start()
 
@@ -299,9 +321,19 @@ class MuxConnection:
         for frame in frames:
             lateness = now - frame.deadline
             stats.max_lateness_s = max(stats.max_lateness_s, lateness)
-            self._journal(Message(trace_id=trace_id, direction="out", kind="frame", text=frame.text,
-                                  request_id=frame.request_id, service=frame.service, contract_id=frame.contract_id,
-                                  scheduled_at=sent_at - lateness, sent_at=sent_at))
+            self._journal(
+                Message(
+                    trace_id=trace_id,
+                    direction="out",
+                    kind="frame",
+                    text=frame.text,
+                    request_id=frame.request_id,
+                    service=frame.service,
+                    contract_id=frame.contract_id,
+                    scheduled_at=sent_at - lateness,
+                    sent_at=sent_at,
+                )
+            )
             if frame.last and frame.key is not None:
                 actions.extend(self.session.request_finished(frame.key))
         stats.frames_out += len(frames)
@@ -334,23 +366,36 @@ class MuxConnection:
             self._perform(self._sent([item], now))
 
     async def _journal_fault(self, fault: str, detail: dict[str, Any]) -> None:
-        await self.gateway.store.add_message(Message(
-            trace_id=self.trace.trace_id, direction="out", kind="fault", sent_at=time.time(),
-            detail={"fault": fault, **detail}))
+        await self.gateway.store.add_message(
+            Message(
+                trace_id=self.trace.trace_id,
+                direction="out",
+                kind="fault",
+                sent_at=time.time(),
+                detail={"fault": fault, **detail},
+            )
+        )
 
 
 async def mux_socket(websocket: WebSocket) -> None:
     gateway: MockGateway = websocket.app.state.gateway
     profile = gateway.profile
     if not profile.first_frame_auth and not query_token_permitted(
-            websocket.query_params.get("token"), gateway.settings.token):
+        websocket.query_params.get("token"), gateway.settings.token
+    ):
         denial = rest_denial(profile)
         await websocket.send_denial_response(Response(denial.body, denial.status, media_type=denial.media_type))
         return
     await websocket.accept()
     client = websocket.client
-    trace = Trace(trace_id="", kind="socket", profile=profile.name, path=websocket.url.path,
-                  opened_at=time.time(), client=f"{client.host}:{client.port}" if client else "")
+    trace = Trace(
+        trace_id="",
+        kind="socket",
+        profile=profile.name,
+        path=websocket.url.path,
+        opened_at=time.time(),
+        client=f"{client.host}:{client.port}" if client else "",
+    )
     await gateway.store.create_trace(trace)
     connection = MuxConnection(gateway, websocket, trace)
     try:

@@ -50,21 +50,38 @@ def run_2x():
 
     api = Api(URL, timeout=30)
     bulk, flow = api.bulk(), api.flow().id("default")
-    triples = [Triple(s=Uri("http://ex/alice"), p=Uri("http://ex/knows"), o=Uri("http://ex/bob")),
-               Triple(s=Uri("http://ex/alice"), p=Uri("http://ex/name"), o=Literal("Alice")),
-               Triple(s=Uri("http://ex/bob"), p=Uri("http://ex/name"), o=Literal("Bob"))]
-    bulk.import_triples("default", iter(triples), metadata={"id": "doc1", "root": "", "collection": "default"},
-                        batch_size=2)
-    about_alice = poll(lambda: flow.triples_query(s=Uri("http://ex/alice"), collection="default"),
-                       lambda found: len(found) == 2)
+    triples = [
+        Triple(s=Uri("http://ex/alice"), p=Uri("http://ex/knows"), o=Uri("http://ex/bob")),
+        Triple(s=Uri("http://ex/alice"), p=Uri("http://ex/name"), o=Literal("Alice")),
+        Triple(s=Uri("http://ex/bob"), p=Uri("http://ex/name"), o=Literal("Bob")),
+    ]
+    bulk.import_triples(
+        "default", iter(triples), metadata={"id": "doc1", "root": "", "collection": "default"}, batch_size=2
+    )
+    about_alice = poll(
+        lambda: flow.triples_query(s=Uri("http://ex/alice"), collection="default"), lambda found: len(found) == 2
+    )
     exported_frames = list(bulk.export_triples("default"))  # the dataset replays, then the socket closes
-    bulk.import_graph_embeddings("default", iter([{
-        "metadata": {"id": "doc1", "root": "", "collection": "default"},
-        "entities": [{"entity": {"t": "i", "i": "http://ex/alice"}, "vector": [1.0, 0.0, 0.0]},
-                     {"entity": {"t": "i", "i": "http://ex/bob"}, "vector": [0.0, 1.0, 0.0]}]}]))
-    nearest = poll(lambda: flow.request("service/graph-embeddings",
-                                        {"vector": [0.1, 0.9, 0.0], "limit": 1, "collection": "default"}),
-                   lambda answer: bool(answer.get("entities")))
+    bulk.import_graph_embeddings(
+        "default",
+        iter(
+            [
+                {
+                    "metadata": {"id": "doc1", "root": "", "collection": "default"},
+                    "entities": [
+                        {"entity": {"t": "i", "i": "http://ex/alice"}, "vector": [1.0, 0.0, 0.0]},
+                        {"entity": {"t": "i", "i": "http://ex/bob"}, "vector": [0.0, 1.0, 0.0]},
+                    ],
+                }
+            ]
+        ),
+    )
+    nearest = poll(
+        lambda: flow.request(
+            "service/graph-embeddings", {"vector": [0.1, 0.9, 0.0], "limit": 1, "collection": "default"}
+        ),
+        lambda answer: bool(answer.get("entities")),
+    )
     exported_embeddings = list(bulk.export_graph_embeddings("default"))
     return summary(about_alice, exported_frames, nearest, exported_embeddings, iri_key="i")
 
@@ -83,21 +100,54 @@ def run_1x():
     # The 1.7 client's own import: one bare {"s","p","o"} frame per triple (the gateway reads none of it).
     bulk.import_triples("default", iter([Triple(s="http://ex/zed", p="http://ex/name", o="Zed")]))
     metadata = {"id": "doc1", "metadata": [], "user": "trustgraph", "collection": "default"}
-    asyncio.run(send_frames("api/v1/flow/default/import/triples", [{"metadata": metadata, "triples": [
-        {"s": {"v": "http://ex/alice", "e": True}, "p": {"v": "http://ex/knows", "e": True},
-         "o": {"v": "http://ex/bob", "e": True}},
-        {"s": {"v": "http://ex/alice", "e": True}, "p": {"v": "http://ex/name", "e": True},
-         "o": {"v": "Alice", "e": False}}]}]))
-    about_alice = poll(lambda: flow.triples_query(s=Uri("http://ex/alice"), user="trustgraph", collection="default"),
-                       lambda found: len(found) == 2)
+    asyncio.run(
+        send_frames(
+            "api/v1/flow/default/import/triples",
+            [
+                {
+                    "metadata": metadata,
+                    "triples": [
+                        {
+                            "s": {"v": "http://ex/alice", "e": True},
+                            "p": {"v": "http://ex/knows", "e": True},
+                            "o": {"v": "http://ex/bob", "e": True},
+                        },
+                        {
+                            "s": {"v": "http://ex/alice", "e": True},
+                            "p": {"v": "http://ex/name", "e": True},
+                            "o": {"v": "Alice", "e": False},
+                        },
+                    ],
+                }
+            ],
+        )
+    )
+    about_alice = poll(
+        lambda: flow.triples_query(s=Uri("http://ex/alice"), user="trustgraph", collection="default"),
+        lambda found: len(found) == 2,
+    )
     exported_frames = list(bulk.export_triples("default"))
-    bulk.import_graph_embeddings("default", iter([{"metadata": metadata, "entities": [
-        {"entity": {"v": "http://ex/alice", "e": True}, "vectors": [[1.0, 0.0, 0.0]]},
-        {"entity": {"v": "http://ex/bob", "e": True}, "vectors": [[0.0, 1.0, 0.0]]}]}]))
-    nearest = poll(lambda: flow.request("service/graph-embeddings",
-                                        {"vectors": [[0.1, 0.9, 0.0]], "limit": 1, "user": "trustgraph",
-                                         "collection": "default"}),
-                   lambda answer: bool(answer.get("entities")))
+    bulk.import_graph_embeddings(
+        "default",
+        iter(
+            [
+                {
+                    "metadata": metadata,
+                    "entities": [
+                        {"entity": {"v": "http://ex/alice", "e": True}, "vectors": [[1.0, 0.0, 0.0]]},
+                        {"entity": {"v": "http://ex/bob", "e": True}, "vectors": [[0.0, 1.0, 0.0]]},
+                    ],
+                }
+            ]
+        ),
+    )
+    nearest = poll(
+        lambda: flow.request(
+            "service/graph-embeddings",
+            {"vectors": [[0.1, 0.9, 0.0]], "limit": 1, "user": "trustgraph", "collection": "default"},
+        ),
+        lambda answer: bool(answer.get("entities")),
+    )
     exported_embeddings = list(bulk.export_graph_embeddings("default"))
     return summary(about_alice, exported_frames, nearest, exported_embeddings, iri_key="v")
 

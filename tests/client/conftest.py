@@ -48,8 +48,14 @@ class Driver:
     """The reference driver as a child process: ops in, events out, every wait bounded."""
 
     def __init__(self, python: Path) -> None:
-        self.process = subprocess.Popen([str(python), str(DRIVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            [str(python), str(DRIVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self._runs = 0
@@ -69,8 +75,7 @@ class Driver:
         self._runs += 1
         run_id = f"r{self._runs}"
         op.setdefault("op", "run")
-        self.send({"run_id": run_id, "url": url + "/", "token": None, "flow": "default",
-                   "timeout_s": timeout_s, **op})
+        self.send({"run_id": run_id, "url": url + "/", "token": None, "flow": "default", "timeout_s": timeout_s, **op})
         deadline = time.monotonic() + (timeout_s + 30) * TIMEOUT_FACTOR
         events = []
         while True:
@@ -109,8 +114,10 @@ def reset(url: str) -> None:
 
 def replayed_frames(url: str) -> list[dict[str, Any]]:
     """Outgoing frames of replayed contracts, oldest first, across traces."""
-    frames = [m for detail in journal(url).values() for m in detail["messages"]
-              if m["kind"] == "frame" and m["direction"] == "out" and m["contract_id"]]
+    frames = [
+        m
+        for detail in journal(url).values()
+        for m in detail["messages"]
+        if m["kind"] == "frame" and m["direction"] == "out" and m["contract_id"]
+    ]
     return sorted(frames, key=lambda m: m["sent_at"])
-
-

@@ -70,9 +70,11 @@ def assert_streamed_incrementally(events: list[dict[str, Any]], url: str, min_ch
     assert len(chunks) >= min_chunks
     offsets = scripted_text_offsets(url)
     first_seen = chunks[0]["t"] - sent["t"]
-    print(f"\nfirst chunk: client saw {first_seen:.3f} s, scripted {offsets[0]:.3f} s; "
-          f"last chunk: client {chunks[-1]['t'] - sent['t']:.3f} s, scripted {offsets[-1]:.3f} s; "
-          f"{len(chunks)} chunks")
+    print(
+        f"\nfirst chunk: client saw {first_seen:.3f} s, scripted {offsets[0]:.3f} s; "
+        f"last chunk: client {chunks[-1]['t'] - sent['t']:.3f} s, scripted {offsets[-1]:.3f} s; "
+        f"{len(chunks)} chunks"
+    )
     # Near its scripted time...
     assert offsets[0] - 0.05 <= first_seen <= offsets[0] + 0.5 * TIMEOUT_FACTOR
     # ...and not at the end: the client had the first chunk before half the stream was due,
@@ -89,8 +91,7 @@ def assert_streamed_incrementally(events: list[dict[str, Any]], url: str, min_ch
 
 def test_2x_rest_graph_rag_returns_the_contracts_answer(driver_2x, mock_2x):
     reset(mock_2x)
-    events = driver_2x.run(mock_2x, transport="rest", service="graph-rag", args={"query": QUESTION},
-                           streaming=False)
+    events = driver_2x.run(mock_2x, transport="rest", service="graph-rag", args={"query": QUESTION}, streaming=False)
     (result,) = of(events, "result")
     (sent_frame,) = replayed_frames(mock_2x)
     assert result["data"]["value"]["text"] == json.loads(sent_frame["text"])["response"]
@@ -101,19 +102,21 @@ def test_2x_rest_agent_fails_as_the_real_client_does_against_a_2x_gateway(driver
     # trustgraph-base 2.11.1 Flow.agent() reads response["answer"], a field 2.3.1+ gateways no longer send:
     # the mock reproduces the gateway faithfully, so the client's own bug shows.
     reset(mock_2x)
-    events = driver_2x.run(mock_2x, transport="rest", service="agent", args={"question": QUESTION},
-                           streaming=False)
+    events = driver_2x.run(mock_2x, transport="rest", service="agent", args={"question": QUESTION}, streaming=False)
     (error,) = of(events, "error")
     assert (error["error_type"], error["message"]) == ("KeyError", "'answer'")
     (sent_frame,) = replayed_frames(mock_2x)
     assert '"message_type":"answer"' in sent_frame["text"] and '"answer":' not in sent_frame["text"]
 
 
-@pytest.mark.parametrize(("service", "args"), [
-    ("agent", {"question": QUESTION}),
-    ("graph-rag", {"query": QUESTION}),
-    ("text-completion", {"system": "You are terse.", "prompt": "Tell me about Alice."}),
-])
+@pytest.mark.parametrize(
+    ("service", "args"),
+    [
+        ("agent", {"question": QUESTION}),
+        ("graph-rag", {"query": QUESTION}),
+        ("text-completion", {"system": "You are terse.", "prompt": "Tell me about Alice."}),
+    ],
+)
 def test_2x_socket_streams_arrive_chunk_by_chunk(driver_2x, mock_2x, service, args):
     reset(mock_2x)
     events = driver_2x.run(mock_2x, transport="socket", service=service, args=args, streaming=True)
@@ -123,15 +126,24 @@ def test_2x_socket_streams_arrive_chunk_by_chunk(driver_2x, mock_2x, service, ar
 def fifteen_async_agent_calls(driver, url):
     """15 streaming agent calls at once on one async client; the events, and the sockets the journal saw."""
     reset(url)
-    events = driver.run(url, transport="socket", mode="async", service="agent", args={"question": QUESTION},
-                        streaming=True, concurrency=15)
+    events = driver.run(
+        url,
+        transport="socket",
+        mode="async",
+        service="agent",
+        args={"question": QUESTION},
+        streaming=True,
+        concurrency=15,
+    )
     results = of(events, "result")
     assert len(results) == 15 and not of(events, "error")
     assert len({r["data"]["text"] for r in results}) == 1  # every call got the whole, same answer
     connections = [d["trace"] for d in journal(url).values() if d["trace"]["kind"] == "socket"]
-    print(f"\njournal: {len(connections)} connection(s), max in-flight "
-          f"{sorted({c['stats']['max_in_flight'] for c in connections})}, requests "
-          f"{sum(c['stats']['requests'] for c in connections)}")
+    print(
+        f"\njournal: {len(connections)} connection(s), max in-flight "
+        f"{sorted({c['stats']['max_in_flight'] for c in connections})}, requests "
+        f"{sum(c['stats']['requests'] for c in connections)}"
+    )
     return events, connections
 
 
@@ -151,10 +163,8 @@ def test_2x_fifteen_async_requests_share_one_connection(driver_2x, mock_2x):
 
 def test_1x_rest_agent_and_graph_rag_return_the_contracts_answers(driver_1x, mock_1x):
     reset(mock_1x)
-    agent = driver_1x.run(mock_1x, transport="rest", service="agent", args={"question": QUESTION},
-                          streaming=False)
-    rag = driver_1x.run(mock_1x, transport="rest", service="graph-rag", args={"query": QUESTION},
-                        streaming=False)
+    agent = driver_1x.run(mock_1x, transport="rest", service="agent", args={"question": QUESTION}, streaming=False)
+    rag = driver_1x.run(mock_1x, transport="rest", service="graph-rag", args={"query": QUESTION}, streaming=False)
     (agent_result,) = of(agent, "result")
     (rag_result,) = of(rag, "result")
     agent_frame, rag_frame = replayed_frames(mock_1x)
@@ -162,10 +172,13 @@ def test_1x_rest_agent_and_graph_rag_return_the_contracts_answers(driver_1x, moc
     assert rag_result["data"]["value"] == json.loads(rag_frame["text"])["response"]
 
 
-@pytest.mark.parametrize(("service", "args"), [
-    ("agent", {"question": QUESTION}),
-    ("text-completion", {"system": "You are terse.", "prompt": "Tell me about Alice."}),
-])
+@pytest.mark.parametrize(
+    ("service", "args"),
+    [
+        ("agent", {"question": QUESTION}),
+        ("text-completion", {"system": "You are terse.", "prompt": "Tell me about Alice."}),
+    ],
+)
 def test_1x_socket_streams_arrive_chunk_by_chunk(driver_1x, mock_1x, service, args):
     reset(mock_1x)
     events = driver_1x.run(mock_1x, transport="socket", service=service, args=args, streaming=True)
@@ -175,8 +188,7 @@ def test_1x_socket_streams_arrive_chunk_by_chunk(driver_1x, mock_1x, service, ar
 def test_1x_socket_graph_rag_sends_question_and_gets_the_gateways_keyerror(driver_1x, mock_1x):
     # trustgraph-base 1.7.9's socket graph_rag sends "question"; the gateway reads "query".
     reset(mock_1x)
-    events = driver_1x.run(mock_1x, transport="socket", service="graph-rag", args={"query": QUESTION},
-                           streaming=True)
+    events = driver_1x.run(mock_1x, transport="socket", service="graph-rag", args={"query": QUESTION}, streaming=True)
     (error,) = of(events, "error")
     assert error["message"] == "'query'"
 

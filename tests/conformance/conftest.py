@@ -20,8 +20,9 @@ def driver_command(name: str, gateway: str) -> str:
 
 
 def certify(name: str, gateway: str, cases: list[str] | None = None) -> Report:
-    plan = RunPlan(drivers=[driver_command(name, gateway)], profiles=[gateway], cases=select_cases(cases),
-                   tolerances=FAST)
+    plan = RunPlan(
+        drivers=[driver_command(name, gateway)], profiles=[gateway], cases=select_cases(cases), tolerances=FAST
+    )
     return Runner(plan, []).run()
 
 

@@ -14,13 +14,29 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def certify(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mockgw", "certify", *args], check=False, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mockgw", "certify", *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_certify_writes_three_reports_and_exits_zero(tmp_path: Path) -> None:
-    done = certify("--driver", driver_command("good_driver", "2.6.2"), "--profile", "2.6.2",
-                   "--case", "stream/first-chunk/agent", "--case", "mux/concurrent-15", "--report", str(tmp_path))
+    done = certify(
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--profile",
+        "2.6.2",
+        "--case",
+        "stream/first-chunk/agent",
+        "--case",
+        "mux/concurrent-15",
+        "--report",
+        str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert [r["status"] for r in report["results"]] == ["pass", "pass"]
@@ -33,8 +49,16 @@ def test_certify_writes_three_reports_and_exits_zero(tmp_path: Path) -> None:
 
 
 def test_a_required_failure_exits_one_and_is_in_every_report(tmp_path: Path) -> None:
-    done = certify("--driver", driver_command("buffering_driver", "2.6.2"), "--profile", "2.6.2",
-                   "--case", "stream/first-chunk/agent", "--report", str(tmp_path))
+    done = certify(
+        "--driver",
+        driver_command("buffering_driver", "2.6.2"),
+        "--profile",
+        "2.6.2",
+        "--case",
+        "stream/first-chunk/agent",
+        "--report",
+        str(tmp_path),
+    )
     assert done.returncode == 1
     assert "client overhead" in json.loads((tmp_path / "report.json").read_text())["results"][0]["reason"]
     failure = ET.parse(tmp_path / "junit.xml").getroot().find(".//failure")
@@ -43,9 +67,18 @@ def test_a_required_failure_exits_one_and_is_in_every_report(tmp_path: Path) -> 
 
 
 def test_two_drivers_fill_a_client_by_profile_matrix(tmp_path: Path) -> None:
-    done = certify("--driver", driver_command("good_driver", "2.6.2"), "--driver",
-                   driver_command("socket_per_request_driver", "2.6.2"), "--profile", "2.6.2",
-                   "--case", "mux/concurrent-15", "--report", str(tmp_path))
+    done = certify(
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--driver",
+        driver_command("socket_per_request_driver", "2.6.2"),
+        "--profile",
+        "2.6.2",
+        "--case",
+        "mux/concurrent-15",
+        "--report",
+        str(tmp_path),
+    )
     assert done.returncode == 1
     matrix = json.loads((tmp_path / "report.json").read_text())["matrix"]
     assert matrix["mockgw-good-driver 2.6.2"]["2.6.2"]["summary"] == "1/1 pass"
@@ -53,16 +86,38 @@ def test_two_drivers_fill_a_client_by_profile_matrix(tmp_path: Path) -> None:
 
 
 def test_certify_against_a_running_mock(tmp_path: Path) -> None:
-    serve = subprocess.Popen([sys.executable, "-m", "mockgw", "serve", "--port", "0", "--profile", "1.7"],
-                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "mockgw", "serve", "--port", "0", "--profile", "1.7"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert serve.stdout is not None
         url = serve.stdout.readline().split()[-1]
-        done = certify("--driver", driver_command("good_driver", "1.7"), "--url", url,
-                       "--case", "result/rest/text-completion", "--case", "auth/rest/token", "--report",
-                       str(tmp_path))
-        wrong = certify("--driver", driver_command("good_driver", "1.7"), "--url", url, "--profile", "2.6.2",
-                        "--case", "result/rest/text-completion")
+        done = certify(
+            "--driver",
+            driver_command("good_driver", "1.7"),
+            "--url",
+            url,
+            "--case",
+            "result/rest/text-completion",
+            "--case",
+            "auth/rest/token",
+            "--report",
+            str(tmp_path),
+        )
+        wrong = certify(
+            "--driver",
+            driver_command("good_driver", "1.7"),
+            "--url",
+            url,
+            "--profile",
+            "2.6.2",
+            "--case",
+            "result/rest/text-completion",
+        )
     finally:
         serve.terminate()
         serve.wait(timeout=10)

@@ -14,10 +14,15 @@ from conformance.verdict import Status
 
 from .conftest import certify, failing
 
-STREAM_TIMING = {f"stream/first-chunk/{s}" for s in ("agent", "graph-rag", "document-rag", "text-completion",
-                                                      "prompt")} | {
-    "stream/first-chunk-async/agent", "stream/incremental/agent", "stream/incremental/graph-rag",
-    "stream/inter-chunk/agent", "stream/inter-chunk/text-completion"}
+STREAM_TIMING = {
+    f"stream/first-chunk/{s}" for s in ("agent", "graph-rag", "document-rag", "text-completion", "prompt")
+} | {
+    "stream/first-chunk-async/agent",
+    "stream/incremental/agent",
+    "stream/incremental/graph-rag",
+    "stream/inter-chunk/agent",
+    "stream/inter-chunk/text-completion",
+}
 INTEGRITY = {"stream/integrity/agent", "stream/integrity/graph-rag"}
 ERRORS = {c.name for c in CASES if c.group == "errors"}
 
@@ -30,9 +35,15 @@ TARGETS = {
     "error_ignoring_driver": ERRORS,  # (e)
     "wrong_token_way_driver": {"auth/rest/token", "auth/socket/token"},  # (f)
 }
-BYSTANDERS = ["stream/first-chunk/agent", "stream/integrity/agent", "result/rest/text-completion",
-              "mux/out-of-order", "errors/error-frame/socket", "auth/socket/wrong-token",
-              "disconnect/close-midstream"]
+BYSTANDERS = [
+    "stream/first-chunk/agent",
+    "stream/integrity/agent",
+    "result/rest/text-completion",
+    "mux/out-of-order",
+    "errors/error-frame/socket",
+    "auth/socket/wrong-token",
+    "disconnect/close-midstream",
+]
 
 
 @pytest.mark.parametrize("control", sorted(TARGETS))

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from conformance.driver import DriverProcess
-from mockgw.errors import DriverTimeout
+from conformance.errors import DriverTimeout
 
-HELLO = ('{"event":"hello","client":"fake","version":"0","language":"python","protocol":1,'
-         '"supports":["rest"],"t":0}')
+HELLO = '{"event":"hello","client":"fake","version":"0","language":"python","protocol":1,"supports":["rest"],"t":0}'
 
 
 def fake(tmp_path: Path, body: str) -> str:

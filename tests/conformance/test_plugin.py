@@ -14,14 +14,40 @@ REPO = Path(__file__).resolve().parents[2]
 def run_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     empty = tmp_path / "empty"
     empty.mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider",
-                           "-rA", "-v", str(empty), *args], check=False, cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "conformance.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "-v",
+            str(empty),
+            *args,
+        ],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_items_are_named_by_profile_and_case(tmp_path: Path) -> None:
-    done = run_pytest(tmp_path, "--driver", driver_command("good_driver", "2.6.2"), "--cf-case", "stream/integrity",
-                      "--cf-case", "metrics/get", "--cf-report", str(tmp_path / "reports"))
+    done = run_pytest(
+        tmp_path,
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--cf-case",
+        "stream/integrity",
+        "--cf-case",
+        "metrics/get",
+        "--cf-report",
+        str(tmp_path / "reports"),
+    )
     assert done.returncode == 0, done.stdout
     assert "test_conformance[2.6.2/stream/integrity/agent] PASSED" in done.stdout
     assert "test_conformance[2.6.2/metrics/get] SKIPPED" in done.stdout
@@ -29,21 +55,44 @@ def test_items_are_named_by_profile_and_case(tmp_path: Path) -> None:
 
 
 def test_a_required_failure_fails_its_item_with_the_reason(tmp_path: Path) -> None:
-    done = run_pytest(tmp_path, "--driver", driver_command("dropping_driver", "2.6.2"), "--cf-case",
-                      "stream/integrity/agent", "-k", "integrity")
+    done = run_pytest(
+        tmp_path,
+        "--driver",
+        driver_command("dropping_driver", "2.6.2"),
+        "--cf-case",
+        "stream/integrity/agent",
+        "-k",
+        "integrity",
+    )
     assert done.returncode == 1
     assert "verdict: chunk 2 ('Bob, ') was never yielded (5 of 6 chunks)" in done.stdout
 
 
 def test_a_failure_off_the_native_profile_is_an_xfail(tmp_path: Path) -> None:
-    done = run_pytest(tmp_path, "--driver", driver_command("good_driver", "2.6.2"), "--cf-profile", "1.7",
-                      "--cf-native-profile", "2.6.2", "--cf-case", "auth/socket/token")
+    done = run_pytest(
+        tmp_path,
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--cf-profile",
+        "1.7",
+        "--cf-native-profile",
+        "2.6.2",
+        "--cf-case",
+        "auth/socket/token",
+    )
     assert done.returncode == 0, done.stdout
     assert "XFAIL" in done.stdout and "compatibility" in done.stdout
 
 
 def test_a_driver_that_cannot_start_fails_items_not_the_session(tmp_path: Path) -> None:
-    done = run_pytest(tmp_path, "--driver", f"{sys.executable} -c pass", "--cf-profile", "2.6.2",
-                      "--cf-case", "stream/first-chunk/agent")
+    done = run_pytest(
+        tmp_path,
+        "--driver",
+        f"{sys.executable} -c pass",
+        "--cf-profile",
+        "2.6.2",
+        "--cf-case",
+        "stream/first-chunk/agent",
+    )
     assert done.returncode == 1
     assert "exited before hello" in done.stdout

@@ -12,18 +12,56 @@ from conformance.verdict import Status
 
 
 def sample_report() -> Report:
-    report = Report(profiles=["1.7", "2.6.2"], cases=["stream/first-chunk/agent", "mux/concurrent-15"],
-                    tolerances={"first_chunk_overhead_s": 0.3})
+    report = Report(
+        profiles=["1.7", "2.6.2"],
+        cases=["stream/first-chunk/agent", "mux/concurrent-15"],
+        tolerances={"first_chunk_overhead_s": 0.3},
+    )
     report.clients = [ClientInfo("client-a 1.0", "drv-a", {"supports": ["socket"]}, ["2.6.2"])]
-    timeline = [{"connection": "t1", "request_id": f"req-{k}", "arrived": 10.0, "started": 10.0 + (1.9 if k == 16 else 0),
-                 "completed": 11.0 + (1.9 if k == 16 else 0) if k != 3 else None} for k in range(17)]
+    timeline = [
+        {
+            "connection": "t1",
+            "request_id": f"req-{k}",
+            "arrived": 10.0,
+            "started": 10.0 + (1.9 if k == 16 else 0),
+            "completed": 11.0 + (1.9 if k == 16 else 0) if k != 3 else None,
+        }
+        for k in range(17)
+    ]
     report.results = [
-        CaseResult("client-a 1.0", "2.6.2", "stream/first-chunk/agent", "first chunk", Status.PASS, "ok", True, 0.4,
-                   {"observed_s": 0.31, "scripted_s": 0.3, "overhead_s": 0.01}),
-        CaseResult("client-a 1.0", "2.6.2", "mux/concurrent-15", "mux", Status.FAIL, "15 connections", True, 1.2,
-                   timeline=timeline),
-        CaseResult("client-a 1.0", "1.7", "stream/first-chunk/agent", "first chunk", Status.FAIL, "<late & slow>",
-                   False, 0.4, {"observed_s": 1.1, "scripted_s": 0.3, "overhead_s": 0.8}),
+        CaseResult(
+            "client-a 1.0",
+            "2.6.2",
+            "stream/first-chunk/agent",
+            "first chunk",
+            Status.PASS,
+            "ok",
+            True,
+            0.4,
+            {"observed_s": 0.31, "scripted_s": 0.3, "overhead_s": 0.01},
+        ),
+        CaseResult(
+            "client-a 1.0",
+            "2.6.2",
+            "mux/concurrent-15",
+            "mux",
+            Status.FAIL,
+            "15 connections",
+            True,
+            1.2,
+            timeline=timeline,
+        ),
+        CaseResult(
+            "client-a 1.0",
+            "1.7",
+            "stream/first-chunk/agent",
+            "first chunk",
+            Status.FAIL,
+            "<late & slow>",
+            False,
+            0.4,
+            {"observed_s": 1.1, "scripted_s": 0.3, "overhead_s": 0.8},
+        ),
         CaseResult("client-a 1.0", "1.7", "mux/concurrent-15", "mux", Status.UNSUPPORTED, "no async", False, 0.0),
     ]
     return report

@@ -22,23 +22,52 @@ def socket_trace(requests: list[dict[str, Any]], trace_id: str = "t1", max_in_fl
     messages: list[dict[str, Any]] = []
     for r in requests:
         arrived, started = r.get("arrived", T0), r.get("started", r.get("arrived", T0))
-        messages.append({"direction": "in", "kind": "frame", "received_at": arrived,
-                         "text": json.dumps({"id": r["id"], "service": "agent", "request": {"question": "q"}})})
-        messages.append({"direction": "in", "kind": "request", "request_id": r["id"], "service": "agent",
-                         "received_at": started})
+        messages.append(
+            {
+                "direction": "in",
+                "kind": "frame",
+                "received_at": arrived,
+                "text": json.dumps({"id": r["id"], "service": "agent", "request": {"question": "q"}}),
+            }
+        )
+        messages.append(
+            {"direction": "in", "kind": "request", "request_id": r["id"], "service": "agent", "received_at": started}
+        )
         for k, (offset, content, late) in enumerate(r["frames"]):
             last = k == len(r["frames"]) - 1
             frame = {"id": r["id"], "response": {"chunk_type": "answer", "content": content}, "complete": last}
-            messages.append({"direction": "out", "kind": "frame", "request_id": r["id"], "text": json.dumps(frame),
-                             "scheduled_at": started + offset, "sent_at": started + offset + late})
+            messages.append(
+                {
+                    "direction": "out",
+                    "kind": "frame",
+                    "request_id": r["id"],
+                    "text": json.dumps(frame),
+                    "scheduled_at": started + offset,
+                    "sent_at": started + offset + late,
+                }
+            )
         if "error" in r:
-            messages.append({"direction": "out", "kind": "frame", "request_id": r["id"],
-                             "text": json.dumps({"id": r["id"], "error": {"message": r["error"], "type": "error"},
-                                                 "complete": True}),
-                             "scheduled_at": started + 0.3, "sent_at": started + 0.3})
+            messages.append(
+                {
+                    "direction": "out",
+                    "kind": "frame",
+                    "request_id": r["id"],
+                    "text": json.dumps(
+                        {"id": r["id"], "error": {"message": r["error"], "type": "error"}, "complete": True}
+                    ),
+                    "scheduled_at": started + 0.3,
+                    "sent_at": started + 0.3,
+                }
+            )
     messages.sort(key=lambda m: float(m.get("received_at") or m.get("sent_at") or 0.0))
-    trace = {"trace_id": trace_id, "kind": "socket", "path": "/api/v1/socket", "opened_at": T0, "closed_at": None,
-             "stats": {"max_in_flight": max_in_flight}}
+    trace = {
+        "trace_id": trace_id,
+        "kind": "socket",
+        "path": "/api/v1/socket",
+        "opened_at": T0,
+        "closed_at": None,
+        "stats": {"max_in_flight": max_in_flight},
+    }
     return {"trace": trace, "messages": messages}
 
 
@@ -52,16 +81,30 @@ def run_of(*calls: dict[str, Any]) -> DriverRun:
     for i, c in enumerate(calls):
         events.append({"event": "sent", "run_id": "r1", "call": i, "t": c.get("sent", T0)})
         for k, (t, text) in enumerate(c.get("chunks", [])):
-            events.append({"event": "chunk", "run_id": "r1", "call": i, "index": k, "t": t,
-                           "data": {"class": "AgentAnswer", "content": text}})
+            events.append(
+                {
+                    "event": "chunk",
+                    "run_id": "r1",
+                    "call": i,
+                    "index": k,
+                    "t": t,
+                    "data": {"class": "AgentAnswer", "content": text},
+                }
+            )
         if c.get("error"):
             kind, message, t = c["error"]
-            events.append({"event": "error", "run_id": "r1", "call": i, "error_type": kind, "message": message,
-                           "t": t})
+            events.append({"event": "error", "run_id": "r1", "call": i, "error_type": kind, "message": message, "t": t})
         else:
             text = "".join(x for _, x in c.get("chunks", []))
-            events.append({"event": "result", "run_id": "r1", "call": i, "t": c.get("end", T0 + 1.2),
-                           "data": c.get("data", {"streamed": True, "text": text})})
+            events.append(
+                {
+                    "event": "result",
+                    "run_id": "r1",
+                    "call": i,
+                    "t": c.get("end", T0 + 1.2),
+                    "data": c.get("data", {"streamed": True, "text": text}),
+                }
+            )
     events.append({"event": "done", "run_id": "r1", "t": T0 + 2})
     return DriverRun("done", events)
 
@@ -75,6 +118,7 @@ def buffered_chunks() -> list[tuple[float, str]]:
 
 
 # -- streams ------------------------------------------------------------------------------
+
 
 def test_first_chunk_passes_within_the_overhead_tolerance() -> None:
     wire = wire_from_journal([socket_trace([stream_request()])])
@@ -148,15 +192,23 @@ def test_a_missing_request_says_what_the_mock_saw() -> None:
 
 # -- driver outcomes ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("status", "expected"), [
-    ("unsupported", Status.UNSUPPORTED), ("hung", Status.FAIL), ("crashed", Status.FAIL), ("broken", Status.FAIL),
-])
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("unsupported", Status.UNSUPPORTED),
+        ("hung", Status.FAIL),
+        ("crashed", Status.FAIL),
+        ("broken", Status.FAIL),
+    ],
+)
 def test_driver_outcomes_decide_before_any_timing(status: str, expected: Status) -> None:
     run = DriverRun(status, [], reason="why")
     assert v.judge_first_chunk(run, wire_from_journal([]), "agent", TOL).status is expected
 
 
 # -- mux ----------------------------------------------------------------------------------
+
 
 def mux_wire(n: int, connections: int, max_in_flight: int) -> Any:
     traces = []
@@ -188,44 +240,51 @@ def order_wire(overlap: bool) -> Any:
     requests = []
     for k, (label, end) in enumerate((("A", 1.2), ("B", 0.9))):
         arrived = T0 + (0 if overlap else k * 2)
-        requests.append({"id": f"req-{k}", "arrived": arrived,
-                         "frames": [(end / 2, f"{label}0 ", 0.0), (end, f"{label}1 ", 0.0)]})
+        requests.append(
+            {"id": f"req-{k}", "arrived": arrived, "frames": [(end / 2, f"{label}0 ", 0.0), (end, f"{label}1 ", 0.0)]}
+        )
     return wire_from_journal([socket_trace(requests, max_in_flight=2 if overlap else 1)])
 
 
 def test_out_of_order_streams_routed_right_pass() -> None:
-    run = run_of({"chunks": [(T0 + 0.6, "A0 "), (T0 + 1.2, "A1 ")], "end": T0 + 1.21},
-                 {"chunks": [(T0 + 0.45, "B0 "), (T0 + 0.9, "B1 ")], "end": T0 + 0.91})
+    run = run_of(
+        {"chunks": [(T0 + 0.6, "A0 "), (T0 + 1.2, "A1 ")], "end": T0 + 1.21},
+        {"chunks": [(T0 + 0.45, "B0 "), (T0 + 0.9, "B1 ")], "end": T0 + 0.91},
+    )
     assert v.judge_out_of_order(run, order_wire(True), ["A0 A1 ", "B0 B1 "], TOL).status is Status.PASS
 
 
 def test_out_of_order_detects_frames_crossing_callers() -> None:
-    run = run_of({"chunks": [(T0 + 0.6, "A0 "), (T0 + 0.9, "B1 ")]},
-                 {"chunks": [(T0 + 0.45, "B0 "), (T0 + 1.2, "A1 ")]})
+    run = run_of(
+        {"chunks": [(T0 + 0.6, "A0 "), (T0 + 0.9, "B1 ")]}, {"chunks": [(T0 + 0.45, "B0 "), (T0 + 1.2, "A1 ")]}
+    )
     verdict = v.judge_out_of_order(run, order_wire(True), ["A0 A1 ", "B0 B1 "], TOL)
     assert verdict.status is Status.FAIL and "routed to the wrong caller" in verdict.reason
 
 
 def test_out_of_order_needs_requests_that_overlapped() -> None:
-    run = run_of({"chunks": [(T0 + 0.6, "A0 "), (T0 + 1.2, "A1 ")]},
-                 {"chunks": [(T0 + 2.45, "B0 "), (T0 + 2.9, "B1 ")]})
+    run = run_of(
+        {"chunks": [(T0 + 0.6, "A0 "), (T0 + 1.2, "A1 ")]}, {"chunks": [(T0 + 2.45, "B0 "), (T0 + 2.9, "B1 ")]}
+    )
     verdict = v.judge_out_of_order(run, order_wire(False), ["A0 A1 ", "B0 B1 "], TOL)
     assert verdict.reason.startswith("the requests never overlapped on the wire")
 
 
 # -- errors, auth, disconnects ------------------------------------------------------------
 
+
 def error_wire() -> Any:
-    return wire_from_journal([socket_trace([{"id": "req-1", "frames": [(0.1, "partial ", 0.0)],
-                                             "error": "cf: boom"}])])
+    return wire_from_journal([socket_trace([{"id": "req-1", "frames": [(0.1, "partial ", 0.0)], "error": "cf: boom"}])])
 
 
 def test_an_error_frame_must_surface_carrying_its_message() -> None:
     ok = run_of({"chunks": [], "error": ("GatewayError", "cf: boom", T0 + 0.31)})
     assert v.judge_error(ok, error_wire(), "cf: boom", TOL).status is Status.PASS
     vague = run_of({"chunks": [], "error": ("ProtocolException", "Response ID mismatch", T0 + 0.31)})
-    assert v.judge_error(vague, error_wire(), "cf: boom", TOL).reason == \
-        "raised ProtocolException: 'Response ID mismatch' without the gateway's message 'cf: boom'"
+    assert (
+        v.judge_error(vague, error_wire(), "cf: boom", TOL).reason
+        == "raised ProtocolException: 'Response ID mismatch' without the gateway's message 'cf: boom'"
+    )
 
 
 def test_a_call_hung_on_an_error_frame_fails() -> None:
@@ -235,8 +294,9 @@ def test_a_call_hung_on_an_error_frame_fails() -> None:
 
 
 def test_a_result_instead_of_an_error_fails() -> None:
-    verdict = v.judge_error(run_of({"chunks": [], "data": {"streamed": False, "value": "x"}}), error_wire(),
-                            "cf: boom", TOL)
+    verdict = v.judge_error(
+        run_of({"chunks": [], "data": {"streamed": False, "value": "x"}}), error_wire(), "cf: boom", TOL
+    )
     assert verdict.reason.startswith("returned a result")
 
 
@@ -246,13 +306,25 @@ def test_a_late_error_fails_the_deadline() -> None:
 
 
 def test_a_wrong_token_that_succeeds_fails() -> None:
-    assert v.judge_auth_refused(run_of({"chunks": []}), wire_from_journal([]), TOL).reason == \
-        "the call succeeded with a wrong token"
+    assert (
+        v.judge_auth_refused(run_of({"chunks": []}), wire_from_journal([]), TOL).reason
+        == "the call succeeded with a wrong token"
+    )
 
 
 def test_a_connect_refusal_counts_as_refused() -> None:
-    events: list[dict[str, Any]] = [{"event": "error", "run_id": "r1", "call": None, "phase": "connect", "error_type": "AuthFailed",
-               "message": "auth failure", "t": T0 + 0.01}, {"event": "done", "run_id": "r1", "t": T0 + 0.02}]
+    events: list[dict[str, Any]] = [
+        {
+            "event": "error",
+            "run_id": "r1",
+            "call": None,
+            "phase": "connect",
+            "error_type": "AuthFailed",
+            "message": "auth failure",
+            "t": T0 + 0.01,
+        },
+        {"event": "done", "run_id": "r1", "t": T0 + 0.02},
+    ]
     verdict = v.judge_auth_refused(DriverRun("done", events, started_t=T0), wire_from_journal([]), TOL)
     assert verdict.status is Status.PASS
 
@@ -261,10 +333,18 @@ def test_first_frame_auth_requires_the_auth_frame_first() -> None:
     trace = socket_trace([{"id": "req-1", "frames": [(0.05, "ok", 0.0)]}])
     verdict = v.judge_auth_accepted(run_of({"chunks": []}), wire_from_journal([trace]), "socket", True)
     assert verdict.status is Status.FAIL and "not the auth frame" in verdict.reason
-    trace["messages"].insert(0, {"direction": "in", "kind": "frame", "received_at": T0 - 0.01,
-                                 "text": json.dumps({"type": "auth", "token": "t"})})
-    assert v.judge_auth_accepted(run_of({"chunks": []}), wire_from_journal([trace]), "socket", True).status \
-        is Status.PASS
+    trace["messages"].insert(
+        0,
+        {
+            "direction": "in",
+            "kind": "frame",
+            "received_at": T0 - 0.01,
+            "text": json.dumps({"type": "auth", "token": "t"}),
+        },
+    )
+    assert (
+        v.judge_auth_accepted(run_of({"chunks": []}), wire_from_journal([trace]), "socket", True).status is Status.PASS
+    )
 
 
 def test_success_after_a_disconnect_is_a_truncated_answer() -> None:
@@ -274,12 +354,21 @@ def test_success_after_a_disconnect_is_a_truncated_answer() -> None:
 
 # -- results, bulk, parsing ---------------------------------------------------------------
 
+
 def rest_trace(body: dict[str, Any]) -> dict[str, Any]:
-    return {"trace": {"trace_id": "t9", "kind": "rest", "path": "/api/v1/flow/default/service/embeddings",
-                      "opened_at": T0, "stats": {}},
-            "messages": [{"direction": "in", "kind": "request", "service": "embeddings", "received_at": T0,
-                          "text": "{}"},
-                         {"direction": "out", "kind": "frame", "text": json.dumps(body), "sent_at": T0 + 0.05}]}
+    return {
+        "trace": {
+            "trace_id": "t9",
+            "kind": "rest",
+            "path": "/api/v1/flow/default/service/embeddings",
+            "opened_at": T0,
+            "stats": {},
+        },
+        "messages": [
+            {"direction": "in", "kind": "request", "service": "embeddings", "received_at": T0, "text": "{}"},
+            {"direction": "out", "kind": "frame", "text": json.dumps(body), "sent_at": T0 + 0.05},
+        ],
+    }
 
 
 def test_results_are_compared_by_value_wherever_the_client_puts_them() -> None:
@@ -295,14 +384,23 @@ def test_bulk_import_compares_counts_then_read_back_values() -> None:
     imported = run_of({"data": {"items": 1, "duration_s": 0.001}})
     back = run_of({"data": {"streamed": False, "value": [{"s": "http://e/1", "p": "http://p", "o": "one"}]}})
     assert v.judge_bulk_import(imported, 1, [], back, items, TOL).status is Status.PASS
-    assert v.judge_bulk_import(imported, 0, ["frame 0: bad"], back, items, TOL).reason == \
-        "the mock refused an import frame: frame 0: bad"
+    assert (
+        v.judge_bulk_import(imported, 0, ["frame 0: bad"], back, items, TOL).reason
+        == "the mock refused an import frame: frame 0: bad"
+    )
 
 
-@pytest.mark.parametrize(("data", "text"), [
-    ({"class": "AgentAnswer", "content": "a"}, "a"), ({"class": "str", "content": "b"}, "b"),
-    ({"chunk": "c", "end_of_stream": False}, "c"), ({"response": "d"}, "d"), ("e", "e"), ({"x": 1}, ""),
-])
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        ({"class": "AgentAnswer", "content": "a"}, "a"),
+        ({"class": "str", "content": "b"}, "b"),
+        ({"chunk": "c", "end_of_stream": False}, "c"),
+        ({"response": "d"}, "d"),
+        ("e", "e"),
+        ({"x": 1}, ""),
+    ],
+)
 def test_text_of_reads_every_spelling(data: Any, text: str) -> None:
     assert text_of(data) == text
 

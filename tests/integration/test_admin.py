@@ -8,15 +8,20 @@ from mockgw.settings import Settings
 
 from ..conftest import contracts_from, running_gateway
 
-ANSWER = {"id": "tc", "match": {"service": "text-completion"},
-          "response": {"frames": [{"at_s": 0, "response": {"response": "first"}}]}}
+ANSWER = {
+    "id": "tc",
+    "match": {"service": "text-completion"},
+    "response": {"frames": [{"at_s": 0, "response": {"response": "first"}}]},
+}
 TC = ("/api/v1/flow/default/service/text-completion", {"system": "", "prompt": "hi"})
 
 
 def with_admin(scenario, settings=None, contracts=None):
     async def run():
-        async with running_gateway(settings or Settings(), contracts or contracts_from(ANSWER)) as url, \
-                httpx.AsyncClient(base_url=url) as client:
+        async with (
+            running_gateway(settings or Settings(), contracts or contracts_from(ANSWER)) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             return await scenario(client)
 
     return asyncio.run(run())
@@ -25,8 +30,10 @@ def with_admin(scenario, settings=None, contracts=None):
 def test_contracts_can_be_added_and_replaced_at_run_time():
     async def scenario(client):
         before = (await client.post(*TC[:1], json=TC[1])).json()
-        replacement = {"profiles": ["*"], "contracts": [
-            {**ANSWER, "response": {"frames": [{"at_s": 0, "response": {"response": "second"}}]}}]}
+        replacement = {
+            "profiles": ["*"],
+            "contracts": [{**ANSWER, "response": {"frames": [{"at_s": 0, "response": {"response": "second"}}]}}],
+        }
         loaded = await client.post("/__admin/contracts", json=replacement)
         after = (await client.post(*TC[:1], json=TC[1])).json()
         listing = (await client.get("/__admin/contracts")).json()["contracts"]
@@ -48,8 +55,8 @@ def test_a_bad_contract_is_refused_with_its_path_and_nothing_changes():
     refused, still = with_admin(scenario)
     assert refused.status_code == 400
     assert refused.json()["problems"] == [
-        "<admin>: $.contracts[0].match.service: 'text-complete' is not a known service. "
-        "Did you mean 'text-completion'?"]
+        "<admin>: $.contracts[0].match.service: 'text-complete' is not a known service. Did you mean 'text-completion'?"
+    ]
     assert still == {"response": "first"}
 
 
@@ -58,25 +65,31 @@ def test_events_resume_from_an_id_and_reset_empties_the_journal():
         await client.post(*TC[:1], json=TC[1])
         first = (await client.get("/__admin/journal/events")).json()
         await client.post(*TC[:1], json=TC[1])
-        newer = (await client.get("/__admin/journal/events",
-                                  params={"since_event_id": first["last_event_id"]})).json()
+        newer = (await client.get("/__admin/journal/events", params={"since_event_id": first["last_event_id"]})).json()
         await client.post("/__admin/reset")
         traces_after_reset = (await client.get("/__admin/journal/traces")).json()["traces"]
         return first, newer, traces_after_reset
 
     first, newer, after_reset = with_admin(scenario)
     assert newer["events"][0]["event_id"] == first["last_event_id"] + 1
-    assert [e["type"] for e in newer["events"]] == [
-        "trace.created", "message.request", "message.frame", "trace.closed"]
+    assert [e["type"] for e in newer["events"]] == ["trace.created", "message.request", "message.frame", "trace.closed"]
     assert after_reset == []
 
 
 def test_scenarios_move_with_requests_and_can_be_set():
     contracts = contracts_from(
-        {"id": "start", "scenario": {"name": "lifecycle", "when_state": "Started", "set_state": "Running"},
-         "match": {"service": "flow"}, "response": {"frames": [{"at_s": 0, "response": {"state": "started"}}]}},
-        {"id": "running", "scenario": {"name": "lifecycle", "when_state": "Running"},
-         "match": {"service": "flow"}, "response": {"frames": [{"at_s": 0, "response": {"state": "running"}}]}},
+        {
+            "id": "start",
+            "scenario": {"name": "lifecycle", "when_state": "Started", "set_state": "Running"},
+            "match": {"service": "flow"},
+            "response": {"frames": [{"at_s": 0, "response": {"state": "started"}}]},
+        },
+        {
+            "id": "running",
+            "scenario": {"name": "lifecycle", "when_state": "Running"},
+            "match": {"service": "flow"},
+            "response": {"frames": [{"at_s": 0, "response": {"state": "running"}}]},
+        },
     )
 
     async def scenario(client):

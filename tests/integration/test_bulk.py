@@ -44,22 +44,37 @@ def test_2x_import_then_query_and_live_export():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
             async with connect(ws(url, "/api/v1/flow/default/export/triples")) as export:
                 async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
-                    await imp.send(json.dumps({"metadata": META_2X, "triples": [
-                        typed("http://ex/alice", "http://ex/knows", "Bob"),
-                        typed("http://ex/bob", "http://ex/knows", "Carol")]}))
-                    await imp.send(json.dumps({"metadata": META_2X, "triples": [
-                        typed("http://ex/alice", "http://ex/age", "30")]}))
+                    await imp.send(
+                        json.dumps(
+                            {
+                                "metadata": META_2X,
+                                "triples": [
+                                    typed("http://ex/alice", "http://ex/knows", "Bob"),
+                                    typed("http://ex/bob", "http://ex/knows", "Carol"),
+                                ],
+                            }
+                        )
+                    )
+                    await imp.send(
+                        json.dumps({"metadata": META_2X, "triples": [typed("http://ex/alice", "http://ex/age", "30")]})
+                    )
                 await wait_for_items(client, 3)
                 exported = [json.loads(await asyncio.wait_for(export.recv(), 5 * TIMEOUT_FACTOR)) for _ in range(2)]
-            query = await client.post("/api/v1/flow/default/service/triples",
-                                      json={"s": {"t": "i", "i": "http://ex/alice"}, "collection": "default"})
+            query = await client.post(
+                "/api/v1/flow/default/service/triples",
+                json={"s": {"t": "i", "i": "http://ex/alice"}, "collection": "default"},
+            )
             return exported, query.json()
 
     exported, answer = run(scenario())
     assert [len(frame["triples"]) for frame in exported] == [2, 1]
     assert exported[0]["metadata"] == META_2X
-    assert answer == {"response": [typed("http://ex/alice", "http://ex/knows", "Bob"),
-                                   typed("http://ex/alice", "http://ex/age", "30")]}
+    assert answer == {
+        "response": [
+            typed("http://ex/alice", "http://ex/knows", "Bob"),
+            typed("http://ex/alice", "http://ex/age", "30"),
+        ]
+    }
 
 
 def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
@@ -67,13 +82,20 @@ def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
             async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://a", "http://p", "1")]}))
-                await imp.send(json.dumps({"metadata": META_2X, "triples": [
-                    typed("http://b", "http://p", "2"), ve("http://c", "http://p", "3")]}))
+                await imp.send(
+                    json.dumps(
+                        {
+                            "metadata": META_2X,
+                            "triples": [typed("http://b", "http://p", "2"), ve("http://c", "http://p", "3")],
+                        }
+                    )
+                )
                 with pytest.raises(ConnectionClosed) as closed:
                     async with asyncio.timeout(5 * TIMEOUT_FACTOR):
                         while True:  # frames after the bad one are lost; the server closes
-                            await imp.send(json.dumps({"metadata": META_2X,
-                                                       "triples": [typed("http://late", "http://p", "4")]}))
+                            await imp.send(
+                                json.dumps({"metadata": META_2X, "triples": [typed("http://late", "http://p", "4")]})
+                            )
                             await asyncio.sleep(0.01)
             errors = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]
             datasets = (await client.get("/__admin/datasets")).json()
@@ -82,8 +104,10 @@ def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
     code, errors, datasets = run(scenario())
     assert code == 1000
     (error,) = errors
-    assert error["detail"]["error"] == ("frame 1: $.triples[1].s.t: missing key 't' (that is the 1.x "
-                                        "{\"v\",\"e\"} encoding; this profile uses typed terms {\"t\": …})")
+    assert error["detail"]["error"] == (
+        "frame 1: $.triples[1].s.t: missing key 't' (that is the 1.x "
+        '{"v","e"} encoding; this profile uses typed terms {"t": …})'
+    )
     assert (error["detail"]["items_in_frame"], error["detail"]["kept_from_frame"]) == (2, 1)
     assert datasets["items"] == 2  # frame 0's item and the good item of frame 1; nothing after
 
@@ -94,14 +118,25 @@ def test_1x_shapes_import_and_query_with_ve_terms():
             async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 await imp.send(json.dumps({"metadata": META_1X, "triples": [ve("http://ex/a", "http://ex/p", "x")]}))
             async with connect(ws(url, "/api/v1/flow/default/import/graph-embeddings")) as imp:
-                await imp.send(json.dumps({"metadata": META_1X, "entities": [
-                    {"entity": {"v": "http://ex/a", "e": True}, "vectors": [[1.0, 0.0]]},
-                    {"entity": {"v": "http://ex/b", "e": True}, "vectors": [[0.0, 1.0]]}]}))
+                await imp.send(
+                    json.dumps(
+                        {
+                            "metadata": META_1X,
+                            "entities": [
+                                {"entity": {"v": "http://ex/a", "e": True}, "vectors": [[1.0, 0.0]]},
+                                {"entity": {"v": "http://ex/b", "e": True}, "vectors": [[0.0, 1.0]]},
+                            ],
+                        }
+                    )
+                )
             await wait_for_items(client, 3)
-            triples = await client.post("/api/v1/flow/default/service/triples",
-                                        json={"p": {"v": "http://ex/p", "e": True}, "user": "trustgraph"})
-            entities = await client.post("/api/v1/flow/default/service/graph-embeddings",
-                                         json={"vectors": [[0.1, 0.9]], "limit": 1})
+            triples = await client.post(
+                "/api/v1/flow/default/service/triples",
+                json={"p": {"v": "http://ex/p", "e": True}, "user": "trustgraph"},
+            )
+            entities = await client.post(
+                "/api/v1/flow/default/service/graph-embeddings", json={"vectors": [[0.1, 0.9]], "limit": 1}
+            )
             return triples.json(), entities.json()
 
     triples, entities = run(scenario())
@@ -109,11 +144,14 @@ def test_1x_shapes_import_and_query_with_ve_terms():
     assert entities == {"entities": [{"v": "http://ex/b", "e": True}]}
 
 
-@pytest.mark.parametrize("profile, path, status, body", [
-    ("1.7", "/api/v1/flow/default/import/triples?token=wrong", 401, b"401: Unauthorized"),
-    ("2.6.2", "/api/v1/flow/default/import/triples", 401, b'{"error":"auth failure"}'),
-    ("2.6.2", "/api/v1/flow/default/import/objects?token=s3cret", 404, b'{"error":"unknown kind"}'),
-])
+@pytest.mark.parametrize(
+    "profile, path, status, body",
+    [
+        ("1.7", "/api/v1/flow/default/import/triples?token=wrong", 401, b"401: Unauthorized"),
+        ("2.6.2", "/api/v1/flow/default/import/triples", 401, b'{"error":"auth failure"}'),
+        ("2.6.2", "/api/v1/flow/default/import/objects?token=s3cret", 404, b'{"error":"unknown kind"}'),
+    ],
+)
 def test_refusals_before_the_upgrade(profile, path, status, body):
     async def scenario():
         async with running_gateway(Settings(profile=profile, token="s3cret"), []) as url:
@@ -126,11 +164,14 @@ def test_refusals_before_the_upgrade(profile, path, status, body):
     assert (response.status_code, response.body) == (status, body)
 
 
-@pytest.mark.parametrize("profile, path, reason", [
-    ("2.6.2", "/api/v1/flow/nope/import/triples", "Invalid flow 'nope'"),
-    ("1.7", "/api/v1/flow/default/import/rows", "Invalid kind 'rows'"),
-    ("2.6.2", "/api/v1/flow/default/export/rows", None),
-])
+@pytest.mark.parametrize(
+    "profile, path, reason",
+    [
+        ("2.6.2", "/api/v1/flow/nope/import/triples", "Invalid flow 'nope'"),
+        ("1.7", "/api/v1/flow/default/import/rows", "Invalid kind 'rows'"),
+        ("2.6.2", "/api/v1/flow/default/export/rows", None),
+    ],
+)
 def test_unknown_flows_and_kinds_upgrade_then_close_silently(profile, path, reason):
     async def scenario():
         async with running_gateway(Settings(profile=profile), []) as url, httpx.AsyncClient(base_url=url) as client:
@@ -151,11 +192,22 @@ def test_unknown_flows_and_kinds_upgrade_then_close_silently(profile, path, reas
         assert code == 1000 and refused.startswith(reason)
 
 
-REPLAYED = {"profiles": ["*"], "contracts": [], "datasets": [
-    {"kind": "triples", "collection": "seeded", "on_export": "replay",
-     "items": [{"s": "http://ex/a", "p": "http://ex/p", "o": "one"}, {"s": "http://ex/b", "p": "http://ex/p", "o": "two"}]},
-    {"kind": "triples", "collection": "load", "on_export": "replay", "generate": {"count": 2500, "seed": 1}},
-]}
+REPLAYED = {
+    "profiles": ["*"],
+    "contracts": [],
+    "datasets": [
+        {
+            "kind": "triples",
+            "collection": "seeded",
+            "on_export": "replay",
+            "items": [
+                {"s": "http://ex/a", "p": "http://ex/p", "o": "one"},
+                {"s": "http://ex/b", "p": "http://ex/p", "o": "two"},
+            ],
+        },
+        {"kind": "triples", "collection": "load", "on_export": "replay", "generate": {"count": 2500, "seed": 1}},
+    ],
+}
 
 
 def test_a_replayed_dataset_is_sent_to_each_export_connection_then_closed_cleanly():
@@ -170,8 +222,9 @@ def test_a_replayed_dataset_is_sent_to_each_export_connection_then_closed_cleanl
                     async for text in export:
                         items += len(json.loads(text)["triples"])
                     counts.append((items, export.close_code))
-            query = await client.post("/api/v1/flow/default/service/triples",
-                                      json={"collection": "seeded", "o": {"t": "l", "v": "two"}})
+            query = await client.post(
+                "/api/v1/flow/default/service/triples", json={"collection": "seeded", "o": {"t": "l", "v": "two"}}
+            )
             await client.post("/__admin/reset")
             after_reset = (await client.get("/__admin/datasets")).json()["items"]
             return counts, query.json(), after_reset
@@ -198,15 +251,19 @@ def test_global_services_keep_state_until_reset():
     assert after["error"]["type"] == "request-error"
 
 
-METRICS_CONTRACT = {"id": "metrics/up", "match": {"service": "metrics", "path": "/api/metrics/query",
-                                                  "body": {"query": {"equals": "up"}}},
-                    "response": {"frames": [{"at_s": 0, "raw": '{"status":"success","data":{"result":[]}}'}]}}
+METRICS_CONTRACT = {
+    "id": "metrics/up",
+    "match": {"service": "metrics", "path": "/api/metrics/query", "body": {"query": {"equals": "up"}}},
+    "response": {"frames": [{"at_s": 0, "raw": '{"status":"success","data":{"result":[]}}'}]},
+}
 
 
 def test_metrics_routes_and_the_mocks_own_exposition():
     async def scenario():
-        async with running_gateway(Settings(profile="2.6.2"), contracts_from(METRICS_CONTRACT)) as url, \
-                httpx.AsyncClient(base_url=url) as client:
+        async with (
+            running_gateway(Settings(profile="2.6.2"), contracts_from(METRICS_CONTRACT)) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             bare = await client.get("/api/metrics", follow_redirects=False)
             proxied = await client.get("/api/metrics/query", params={"query": "up"})
             unmatched = await client.get("/api/metrics/query", params={"query": "down"})
@@ -230,17 +287,23 @@ def test_metrics_routes_and_the_mocks_own_exposition():
     assert "mockgw_bulk_items_per_second" in exposition
 
 
-SLOW_AGENT = {"id": "slow-agent", "match": {"service": "agent"},
-              "response": {"frames": [{"at_s": 0.5 * TIMEOUT_FACTOR, "response": {"answer": "late"}}]}}
+SLOW_AGENT = {
+    "id": "slow-agent",
+    "match": {"service": "agent"},
+    "response": {"frames": [{"at_s": 0.5 * TIMEOUT_FACTOR, "response": {"answer": "late"}}]},
+}
 
 
 def test_metrics_show_requests_in_flight_per_open_socket():
     async def scenario():
-        async with running_gateway(Settings(profile="1.7"), contracts_from(SLOW_AGENT)) as url, \
-                httpx.AsyncClient(base_url=url) as client:
+        async with (
+            running_gateway(Settings(profile="1.7"), contracts_from(SLOW_AGENT)) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             async with connect(ws(url, "/api/v1/socket")) as socket:
-                await socket.send(json.dumps({"id": "req-1", "service": "agent", "flow": "default",
-                                              "request": {"question": "slow?"}}))
+                await socket.send(
+                    json.dumps({"id": "req-1", "service": "agent", "flow": "default", "request": {"question": "slow?"}})
+                )
                 async with asyncio.timeout(5 * TIMEOUT_FACTOR):
                     while 'service="agent"' not in (exposition := (await client.get("/__metrics")).text):
                         await asyncio.sleep(0.01)
@@ -260,29 +323,48 @@ def test_a_seed_the_profile_cannot_store_is_refused_and_the_old_seeds_stay():
 
     async def scenario():
         async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
-            good = await client.post("/__admin/contracts", json={"profiles": ["*"], "contracts": [], "datasets": [
-                {"kind": "triples", "items": [{"s": "http://a", "p": "http://p", "o": "x"}]}]})
-            bad = await client.post("/__admin/contracts", json={"profiles": ["*"], "contracts": [], "datasets": [
-                {"kind": "triples", "items": [quoted]}]})
+            good = await client.post(
+                "/__admin/contracts",
+                json={
+                    "profiles": ["*"],
+                    "contracts": [],
+                    "datasets": [{"kind": "triples", "items": [{"s": "http://a", "p": "http://p", "o": "x"}]}],
+                },
+            )
+            bad = await client.post(
+                "/__admin/contracts",
+                json={"profiles": ["*"], "contracts": [], "datasets": [{"kind": "triples", "items": [quoted]}]},
+            )
             await client.post("/__admin/reset")
             return good.status_code, bad.json(), (await client.get("/__admin/datasets")).json()["items"]
 
     good, bad, items = run(scenario())
     assert good == 200 and items == 1
-    assert bad["problems"] == [("<admin>: $.datasets[0].items[0]: cannot be stored for profile 1.7: "
-                                "a quoted triple has no 1.x encoding")]
+    assert bad["problems"] == [
+        ("<admin>: $.datasets[0].items[0]: cannot be stored for profile 1.7: a quoted triple has no 1.x encoding")
+    ]
 
 
 def test_knowledge_cores_stream_over_the_socket_until_eos():
-    core = {"profiles": ["*"], "contracts": [], "state": {"knowledge": {"core1": {
-        "triples": [{"s": "http://ex/a", "p": "http://ex/p", "o": f"v{i}"} for i in range(1500)]}}}}
+    core = {
+        "profiles": ["*"],
+        "contracts": [],
+        "state": {
+            "knowledge": {
+                "core1": {"triples": [{"s": "http://ex/a", "p": "http://ex/p", "o": f"v{i}"} for i in range(1500)]}
+            }
+        },
+    }
 
     async def scenario():
         async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
             assert (await client.post("/__admin/contracts", json=core)).status_code == 200
             async with connect(ws(url, "/api/v1/socket")) as socket:
-                await socket.send(json.dumps({"id": "k1", "service": "knowledge",
-                                              "request": {"operation": "get-kg-core", "id": "core1"}}))
+                await socket.send(
+                    json.dumps(
+                        {"id": "k1", "service": "knowledge", "request": {"operation": "get-kg-core", "id": "core1"}}
+                    )
+                )
                 frames = []
                 async with asyncio.timeout(5 * TIMEOUT_FACTOR):
                     while not frames or not frames[-1]["complete"]:
@@ -296,9 +378,14 @@ def test_knowledge_cores_stream_over_the_socket_until_eos():
 
 
 def test_a_flow_whose_blueprint_lacks_the_interface_closes_the_socket():
-    seeds = {"profiles": ["*"], "contracts": [], "state": {
-        "blueprints": {"query-only": {"interfaces": {"triples": {}}}},
-        "flows": {"readonly": {"blueprint": "query-only"}}}}
+    seeds = {
+        "profiles": ["*"],
+        "contracts": [],
+        "state": {
+            "blueprints": {"query-only": {"interfaces": {"triples": {}}}},
+            "flows": {"readonly": {"blueprint": "query-only"}},
+        },
+    }
 
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:

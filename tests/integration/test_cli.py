@@ -1,25 +1,44 @@
 """The command line as a user runs it: a real process, stopped by its pid."""
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from ..conftest import REPO, gateway_process
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "mockgw", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=60)
+def run_cli(*args, env=None):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MOCKGW_")} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "mockgw", *args], capture_output=True, text=True, cwd=REPO, timeout=60, env=environment
+    )
 
 
 def test_serve_prints_its_url_and_answers(tmp_path):
-    (tmp_path / "c.json").write_text(json.dumps({"profiles": ["1.7"], "contracts": [
-        {"id": "tc", "match": {"service": "text-completion"},
-         "response": {"frames": [{"at_s": 0, "response": {"response": "4"}}]}}]}))
+    (tmp_path / "c.json").write_text(
+        json.dumps(
+            {
+                "profiles": ["1.7"],
+                "contracts": [
+                    {
+                        "id": "tc",
+                        "match": {"service": "text-completion"},
+                        "response": {"frames": [{"at_s": 0, "response": {"response": "4"}}]},
+                    }
+                ],
+            }
+        )
+    )
     with gateway_process("--contracts", str(tmp_path), "--profile", "1.x") as url:
-        request = urllib.request.Request(f"{url}/api/v1/flow/default/service/text-completion",
-                                         data=b'{"system": "", "prompt": "2+2?"}', method="POST")
+        request = urllib.request.Request(
+            f"{url}/api/v1/flow/default/service/text-completion",
+            data=b'{"system": "", "prompt": "2+2?"}',
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read()) == {"response": "4"}
         with urllib.request.urlopen(f"{url}/__admin", timeout=10) as response:
@@ -27,8 +46,20 @@ def test_serve_prints_its_url_and_answers(tmp_path):
 
 
 def test_validate_reports_every_problem_and_exits_non_zero(tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps({"profiles": ["2.6.2"], "contracts": [
-        {"id": "x", "match": {"service": "agnet"}, "response": {"frames": [{"at_s": 1}, {"at_s": 0, "raw": ""}]}}]}))
+    (tmp_path / "a.json").write_text(
+        json.dumps(
+            {
+                "profiles": ["2.6.2"],
+                "contracts": [
+                    {
+                        "id": "x",
+                        "match": {"service": "agnet"},
+                        "response": {"frames": [{"at_s": 1}, {"at_s": 0, "raw": ""}]},
+                    }
+                ],
+            }
+        )
+    )
     result = run_cli("validate", str(tmp_path))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -37,16 +68,61 @@ def test_validate_reports_every_problem_and_exits_non_zero(tmp_path):
 
 
 def test_serve_refuses_to_start_on_a_bad_contract(tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps({"profiles": ["2.6.2"], "contracts": [
-        {"id": "x", "match": {"service": "agnet"}, "response": {"frames": [{"at_s": 0, "response": {}}]}}]}))
+    (tmp_path / "a.json").write_text(
+        json.dumps(
+            {
+                "profiles": ["2.6.2"],
+                "contracts": [
+                    {"id": "x", "match": {"service": "agnet"}, "response": {"frames": [{"at_s": 0, "response": {}}]}}
+                ],
+            }
+        )
+    )
     result = run_cli("serve", "--port", "0", "--contracts", str(tmp_path))
     assert result.returncode == 1
-    assert f"{tmp_path / 'a.json'}: $.contracts[0].match.service: 'agnet' is not a known service. " \
-           "Did you mean 'agent'?" in result.stderr
+    assert (
+        f"{tmp_path / 'a.json'}: $.contracts[0].match.service: 'agnet' is not a known service. "
+        "Did you mean 'agent'?" in result.stderr
+    )
     assert "mockgw listening" not in result.stdout
 
 
 def test_a_bad_setting_is_named():
     result = run_cli("serve", "--speed", "fast")
     assert result.returncode == 2
-    assert result.stderr.strip() == "mockgw: speed='fast': a number"
+    assert result.stderr.strip() == "mockgw: --speed='fast': a number"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MOCKGW_PORT", "abc", "mockgw: MOCKGW_PORT='abc': a whole number"),
+        ("MOCKGW_PORT", "70000", "mockgw: MOCKGW_PORT='70000': a whole number from 0 to 65535"),
+        ("MOCKGW_SPEED", "-1", "mockgw: MOCKGW_SPEED='-1': a number greater than 0"),
+        ("MOCKGW_TIMEOUT", "soon", "mockgw: MOCKGW_TIMEOUT='soon': a number"),
+        ("MOCKGW_WORKERS", "0", "mockgw: MOCKGW_WORKERS='0': a whole number of at least 1"),
+        (
+            "MOCKGW_LOG_LEVEL",
+            "loud",
+            "mockgw: MOCKGW_LOG_LEVEL='loud': one of critical, error, warning, info, debug, trace",
+        ),
+    ],
+)
+def test_a_bad_environment_variable_is_named_by_its_variable(variable, value, message):
+    result = run_cli("serve", env={variable: value})
+    assert result.returncode == 2
+    assert result.stderr.strip() == message
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_profile_from_the_environment_names_the_variable_and_the_nearest_choice():
+    result = run_cli("serve", env={"MOCKGW_PROFILE": "2.66"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockgw: MOCKGW_PROFILE='2.66': one of ")
+    assert "Did you mean '2.6.2'?" in result.stderr
+
+
+def test_an_option_on_the_command_line_is_named_by_its_flag_even_when_the_variable_is_set():
+    result = run_cli("serve", "--port", "x", env={"MOCKGW_PORT": "8088"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "mockgw: --port='x': a whole number"

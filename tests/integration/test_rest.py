@@ -12,10 +12,12 @@ from ..conftest import TIMEOUT_FACTOR, contracts_from, running_gateway
 AGENT = {
     "id": "agent-alice",
     "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
-    "response": {"frames": [
-        {"at_s": 0.1, "response": {"thought": "Looking up ${request.question}"}},
-        {"at_s": 0.4, "response": {"answer": "Alice knows Bob."}},
-    ]},
+    "response": {
+        "frames": [
+            {"at_s": 0.1, "response": {"thought": "Looking up ${request.question}"}},
+            {"at_s": 0.4, "response": {"answer": "Alice knows Bob."}},
+        ]
+    },
 }
 ERRORING = {
     "id": "llm-error",
@@ -43,24 +45,27 @@ def post(path, body, headers=None):
 
 
 def test_rest_answers_with_the_last_frame_at_its_recorded_time():
-    ((response, elapsed),) = call("2.6.2", contracts_from(AGENT),
-                                  [post("/api/v1/flow/default/service/agent", {"question": "Who is Alice?"})])
+    ((response, elapsed),) = call(
+        "2.6.2", contracts_from(AGENT), [post("/api/v1/flow/default/service/agent", {"question": "Who is Alice?"})]
+    )
     assert response.status_code == 200
     assert response.json() == {"answer": "Alice knows Bob."}
     assert 0.4 <= elapsed < 0.4 + 2 * TIMEOUT_FACTOR
 
 
 def test_a_service_error_is_http_200_with_error():
-    ((response, _),) = call("1.7", contracts_from(ERRORING),
-                            [post("/api/v1/flow/default/service/text-completion", {"system": "", "prompt": "x"})])
+    ((response, _),) = call(
+        "1.7",
+        contracts_from(ERRORING),
+        [post("/api/v1/flow/default/service/text-completion", {"system": "", "prompt": "x"})],
+    )
     assert response.status_code == 200
     assert response.json() == {"error": {"type": "llm-error", "message": "rate limited"}}
 
 
 def test_an_unmatched_request_names_the_nearest_contract_and_is_journaled():
     async def scenario():
-        async with running_gateway(Settings(), contracts_from(AGENT)) as url, \
-                httpx.AsyncClient(base_url=url) as client:
+        async with running_gateway(Settings(), contracts_from(AGENT)) as url, httpx.AsyncClient(base_url=url) as client:
             response = await client.post("/api/v1/flow/default/service/agent", json={"question": "Who is Bob?"})
             unmatched = (await client.get("/__admin/unmatched")).json()["unmatched"]
             return response, unmatched
@@ -94,7 +99,10 @@ def test_bearer_auth_failures_are_text_in_1x_and_json_in_2x():
     ((v1, _),) = call("1.7", contracts_from(AGENT), [request], token="s3cret")
     ((v2, _),) = call("2.6.2", contracts_from(AGENT), [request], token="s3cret")
     assert (v1.status_code, v1.text, v1.headers["content-type"].split(";")[0]) == (
-        401, "401: Unauthorized", "text/plain")
+        401,
+        "401: Unauthorized",
+        "text/plain",
+    )
     assert (v2.status_code, v2.json()) == (401, {"error": "auth failure"})
     good = post("/api/v1/flow/default/service/agent", {"question": "Alice"}, {"Authorization": "Bearer s3cret"})
     ((ok, _),) = call("2.6.2", contracts_from(AGENT), [good], token="s3cret")
@@ -115,9 +123,11 @@ def test_global_services_in_2_4_5_need_an_operation():
 
 
 def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
-    dropping = {"id": "drop", "match": {"service": "prompt"},
-                "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}],
-                             "fault": {"kind": "drop", "after_frame": 0}}}
+    dropping = {
+        "id": "drop",
+        "match": {"service": "prompt"},
+        "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}], "fault": {"kind": "drop", "after_frame": 0}},
+    }
 
     async def request(client):
         try:
@@ -131,20 +141,24 @@ def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
 
 
 def test_a_request_missing_a_field_the_gateway_reads_gets_its_keyerror():
-    ((response, _),) = call("1.7", contracts_from(AGENT),
-                            [post("/api/v1/flow/default/service/graph-rag", {"question": "Who?"})])
-    assert (response.status_code, response.json()) == (
-        200, {"error": {"type": "gateway-error", "message": "'query'"}})
+    ((response, _),) = call(
+        "1.7", contracts_from(AGENT), [post("/api/v1/flow/default/service/graph-rag", {"question": "Who?"})]
+    )
+    assert (response.status_code, response.json()) == (200, {"error": {"type": "gateway-error", "message": "'query'"}})
 
 
 def test_a_client_that_hangs_up_ends_its_stalled_replay():
-    stalled = {"id": "stalled", "match": {"service": "prompt"},
-               "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}],
-                            "fault": {"kind": "stall", "after_frame": 0}}}
+    stalled = {
+        "id": "stalled",
+        "match": {"service": "prompt"},
+        "response": {"frames": [{"at_s": 0, "response": {"text": "x"}}], "fault": {"kind": "stall", "after_frame": 0}},
+    }
 
     async def scenario():
-        async with running_gateway(Settings(), contracts_from(stalled)) as url, \
-                httpx.AsyncClient(base_url=url) as client:
+        async with (
+            running_gateway(Settings(), contracts_from(stalled)) as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
             try:
                 await client.post("/api/v1/flow/default/service/prompt", json={"id": "p"}, timeout=0.3)
             except httpx.ReadTimeout:

@@ -16,16 +16,24 @@ from ..conftest import TIMEOUT_FACTOR, contracts_from, envelope, running_gateway
 STREAM = {
     "id": "rag-stream",
     "match": {"service": "graph-rag", "body": {"streaming": {"equals": True}}},
-    "response": {"frames": [
-        {"at_s": 0.2, "response": {"response": "Alice ", "end_of_stream": False}},
-        {"at_s": 0.5, "response": {"response": "knows ", "end_of_stream": False}},
-        {"at_s": 1.0, "response": {"response": "Bob.", "end_of_stream": True}},
-    ]},
+    "response": {
+        "frames": [
+            {"at_s": 0.2, "response": {"response": "Alice ", "end_of_stream": False}},
+            {"at_s": 0.5, "response": {"response": "knows ", "end_of_stream": False}},
+            {"at_s": 1.0, "response": {"response": "Bob.", "end_of_stream": True}},
+        ]
+    },
 }
-QUICK = {"id": "quick", "match": {"service": "triples"},
-         "response": {"frames": [{"at_s": 0, "response": {"response": []}}]}}
-SLOW = {"id": "slow", "match": {"service": "agent"},
-        "response": {"frames": [{"at_s": 1.5, "response": {"answer": "late"}}]}}
+QUICK = {
+    "id": "quick",
+    "match": {"service": "triples"},
+    "response": {"frames": [{"at_s": 0, "response": {"response": []}}]},
+}
+SLOW = {
+    "id": "slow",
+    "match": {"service": "agent"},
+    "response": {"frames": [{"at_s": 1.5, "response": {"answer": "late"}}]},
+}
 PROFILE_2X = "2.6.2"
 
 
@@ -225,17 +233,19 @@ def test_an_unknown_flow_in_1x_is_an_id_less_error():
     assert asyncio.run(scenario()) == {"error": "Invalid flow"}
 
 
-@pytest.mark.parametrize(("fault", "expected_code"), [
-    ({"kind": "close", "after_frame": 1, "code": 4001, "reason": "scripted"}, 4001),
-    ({"kind": "drop", "after_frame": 1}, 1006),
-])
+@pytest.mark.parametrize(
+    ("fault", "expected_code"),
+    [
+        ({"kind": "close", "after_frame": 1, "code": 4001, "reason": "scripted"}, 4001),
+        ({"kind": "drop", "after_frame": 1}, 1006),
+    ],
+)
 @pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
 def test_faults_end_the_connection_after_the_scripted_frame(fault, expected_code, plain_uvicorn):
     faulty = {**STREAM, "response": {**STREAM["response"], "fault": fault}}
 
     async def scenario():
-        async with running_gateway(Settings(profile=PROFILE_2X, speed=4), contracts_from(faulty),
-                                   plain_uvicorn) as url:
+        async with running_gateway(Settings(profile=PROFILE_2X, speed=4), contracts_from(faulty), plain_uvicorn) as url:
             ws = await authed(url)
             await ws.send(envelope("req-1", "graph-rag", query="Who?", streaming=True))
             first = json.loads(await ws.recv())
@@ -251,8 +261,10 @@ def test_faults_end_the_connection_after_the_scripted_frame(fault, expected_code
 
 
 def test_a_malformed_frame_fault_is_sent_between_frames():
-    faulty = {**STREAM, "response": {**STREAM["response"],
-                                     "fault": {"kind": "malformed", "after_frame": 1, "text": "{\"id\": \"req-1\""}}}
+    faulty = {
+        **STREAM,
+        "response": {**STREAM["response"], "fault": {"kind": "malformed", "after_frame": 1, "text": '{"id": "req-1"'}},
+    }
 
     async def scenario():
         async with running_gateway(Settings(profile=PROFILE_2X, speed=4), contracts_from(faulty)) as url:

@@ -42,8 +42,9 @@ def wait_until(predicate, seconds):
 
 @pytest.fixture
 def two_workers():
-    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--workers", "2"], cwd=REPO,
-                      timeout_s=20 * TIMEOUT_FACTOR) as server:
+    with start_server(
+        "mockgw", ["-m", "mockgw", "serve", "--port", "0", "--workers", "2"], cwd=REPO, timeout_s=20 * TIMEOUT_FACTOR
+    ) as server:
         assert wait_until(lambda: len(children_of(server.pid)) == 2, 10)
         yield server
 
@@ -57,8 +58,9 @@ def test_both_workers_answer_on_one_port_and_admin_changes_are_refused(two_worke
     url = two_workers.url
     index = get_json(f"{url}/__admin")
     assert index["workers"] == 2 and index["worker"] in (1, 2)
-    request = urllib.request.Request(f"{url}/api/v1/flow/default/service/text-completion",
-                                     data=b'{"system": "", "prompt": "hi"}', method="POST")
+    request = urllib.request.Request(
+        f"{url}/api/v1/flow/default/service/text-completion", data=b'{"system": "", "prompt": "hi"}', method="POST"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
     with pytest.raises(urllib.error.HTTPError) as refused:

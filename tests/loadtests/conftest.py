@@ -20,8 +20,12 @@ TIMEOUT_FACTOR = float(os.environ.get("LOADTESTS_TIMEOUT_FACTOR", "1"))
 @pytest.fixture(scope="session")
 def mock_gateway() -> Iterator[RunningServer]:
     """``mockgw serve`` with the bundled contracts at --speed 10 (the setting loadtests/thresholds.json is for)."""
-    server = start_server("mock", ["-m", "mockgw", "serve", "--host", "127.0.0.1", "--port", "0", "--profile",
-                                   "2.6.2", "--speed", "10"], cwd=ROOT, timeout_s=20 * TIMEOUT_FACTOR)
+    server = start_server(
+        "mock",
+        ["-m", "mockgw", "serve", "--host", "127.0.0.1", "--port", "0", "--profile", "2.6.2", "--speed", "10"],
+        cwd=ROOT,
+        timeout_s=20 * TIMEOUT_FACTOR,
+    )
     try:
         yield server
     finally:
@@ -30,8 +34,14 @@ def mock_gateway() -> Iterator[RunningServer]:
 
 def run_locust(*args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
     """``locust ...`` from the repository root (so ``loadtests`` imports), bounded in time."""
-    return subprocess.run([sys.executable, "-m", "locust", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout_s * TIMEOUT_FACTOR, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "locust", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s * TIMEOUT_FACTOR,
+        check=False,
+    )
 
 
 def free_port() -> int:

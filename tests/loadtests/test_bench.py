@@ -21,13 +21,25 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "loadtests.bench", "--quick", "--out-dir", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120 * TIMEOUT_FACTOR, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench", "--quick", "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120 * TIMEOUT_FACTOR,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     measured = {r["measurement"].split(",")[0] for r in rows if r["bare"] is not None and r["mock"] is not None}
-    assert measured == {"REST POST text-completion", "mux round trips", "replay lateness p50", "replay lateness p99",
-                        "replay lateness max", "memory per idle authenticated socket at 500 connections"}
+    assert measured == {
+        "REST POST text-completion",
+        "mux round trips",
+        "replay lateness p50",
+        "replay lateness p99",
+        "replay lateness max",
+        "memory per idle authenticated socket at 500 connections",
+    }
     assert "| measurement | unit | bare | mock |" in (tmp_path / "RESULTS.md").read_text()
     (mux,) = [r for r in rows if r["measurement"].startswith("mux")]
     for side in ("bare_rounds", "mock_rounds"):  # the server's CPU per round trip, from its /proc stat
@@ -40,14 +52,21 @@ def run_quick_rest(out_dir: Path, prism: str | None) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if k != "MOCKGW_PRISM"}
     if prism is not None:
         env["MOCKGW_PRISM"] = prism
-    return subprocess.run([sys.executable, "-m", "loadtests.bench", "--quick", "--only", "rest", "--out-dir",
-                           str(out_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60 * TIMEOUT_FACTOR, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "loadtests.bench", "--quick", "--only", "rest", "--out-dir", str(out_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60 * TIMEOUT_FACTOR,
+        check=False,
+    )
 
 
 def prism_row(out_dir: Path) -> dict:
-    (row,) = [r for r in json.loads((out_dir / "results.json").read_text())["rows"]
-              if r["measurement"].endswith("vs Prism")]
+    (row,) = [
+        r for r in json.loads((out_dir / "results.json").read_text())["rows"] if r["measurement"].endswith("vs Prism")
+    ]
     return row
 
 
@@ -62,8 +81,11 @@ def test_without_prism_the_rest_bench_says_so_and_how_to_enable_it(tmp_path: Pat
     assert row["detail"]["note"] in (tmp_path / "RESULTS.md").read_text()
 
 
-@pytest.mark.skipif(find_prism()[0] is None, reason="no Prism executable: set MOCKGW_PRISM=/path/to/prism or put "
-                                                     "prism on PATH (npm install -g @stoplight/prism-cli)")
+@pytest.mark.skipif(
+    find_prism()[0] is None,
+    reason="no Prism executable: set MOCKGW_PRISM=/path/to/prism or put "
+    "prism on PATH (npm install -g @stoplight/prism-cli)",
+)
 def test_with_prism_the_rest_bench_measures_it_against_the_mock(tmp_path: Path) -> None:
     done = run_quick_rest(tmp_path, prism=find_prism()[0])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -14,10 +14,19 @@ from loadtests.gate import Breach, EntryStats, Rule, ThresholdsError, check, for
 SHIPPED = Path(gate.__file__).with_name("thresholds.json")
 
 
-def entry(type_: str, name: str, p99: float = 10.0, requests: int = 100, failures: int = 0,
-          rps: float = 50.0) -> EntryStats:
-    return EntryStats(type=type_, name=name, requests=requests, failures=failures, rps=rps, avg_ms=p99 / 2,
-                      max_ms=p99 * 2, percentiles_ms={gate.percentile_key(p): p99 for p in gate.PERCENTILES})
+def entry(
+    type_: str, name: str, p99: float = 10.0, requests: int = 100, failures: int = 0, rps: float = 50.0
+) -> EntryStats:
+    return EntryStats(
+        type=type_,
+        name=name,
+        requests=requests,
+        failures=failures,
+        rps=rps,
+        avg_ms=p99 / 2,
+        max_ms=p99 * 2,
+        percentiles_ms={gate.percentile_key(p): p99 for p in gate.PERCENTILES},
+    )
 
 
 def test_a_rule_within_its_limit_passes() -> None:
@@ -72,9 +81,30 @@ def test_an_unknown_metric_is_refused_with_its_place(tmp_path: Path) -> None:
 
 
 def write_stats_csv(prefix: Path, rows: list[dict[str, str]]) -> None:
-    head = ["Type", "Name", "Request Count", "Failure Count", "Median Response Time", "Average Response Time",
-            "Min Response Time", "Max Response Time", "Average Content Size", "Requests/s", "Failures/s", "50%",
-            "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"]
+    head = [
+        "Type",
+        "Name",
+        "Request Count",
+        "Failure Count",
+        "Median Response Time",
+        "Average Response Time",
+        "Min Response Time",
+        "Max Response Time",
+        "Average Content Size",
+        "Requests/s",
+        "Failures/s",
+        "50%",
+        "66%",
+        "75%",
+        "80%",
+        "90%",
+        "95%",
+        "98%",
+        "99%",
+        "99.9%",
+        "99.99%",
+        "100%",
+    ]
     with open(f"{prefix}_stats.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, head, restval="N/A")
         writer.writeheader()
@@ -82,11 +112,22 @@ def write_stats_csv(prefix: Path, rows: list[dict[str, str]]) -> None:
 
 
 def test_the_cli_reads_locust_csv_and_exits_3_on_a_breach(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write_stats_csv(tmp_path / "run", [
-        {"Type": "TTFT", "Name": "agent", "Request Count": "10", "Failure Count": "0", "Requests/s": "5",
-         "Average Response Time": "30", "Max Response Time": "80", "99%": "80"},
-        {"Type": "", "Name": "Aggregated", "Request Count": "10", "Failure Count": "0", "Requests/s": "5"},
-    ])
+    write_stats_csv(
+        tmp_path / "run",
+        [
+            {
+                "Type": "TTFT",
+                "Name": "agent",
+                "Request Count": "10",
+                "Failure Count": "0",
+                "Requests/s": "5",
+                "Average Response Time": "30",
+                "Max Response Time": "80",
+                "99%": "80",
+            },
+            {"Type": "", "Name": "Aggregated", "Request Count": "10", "Failure Count": "0", "Requests/s": "5"},
+        ],
+    )
     rules = tmp_path / "t.json"
     rules.write_text(json.dumps({"rules": [{"type": "TTFT", "metric": "p99_ms", "max": 100}]}))
     assert gate.main(["check", "--csv", str(tmp_path / "run"), "--thresholds", str(rules)]) == 0
@@ -95,17 +136,49 @@ def test_the_cli_reads_locust_csv_and_exits_3_on_a_breach(tmp_path: Path, capsys
 
 
 def test_calibrate_writes_limits_from_a_reference_run(tmp_path: Path) -> None:
-    write_stats_csv(tmp_path / "run", [
-        {"Type": "TTFT", "Name": "agent", "Request Count": "10", "Failure Count": "0", "Requests/s": "5",
-         "99%": "80"},
-        {"Type": "STREAM", "Name": "agent", "Request Count": "10", "Failure Count": "0", "Requests/s": "5"},
-    ])
+    write_stats_csv(
+        tmp_path / "run",
+        [
+            {
+                "Type": "TTFT",
+                "Name": "agent",
+                "Request Count": "10",
+                "Failure Count": "0",
+                "Requests/s": "5",
+                "99%": "80",
+            },
+            {"Type": "STREAM", "Name": "agent", "Request Count": "10", "Failure Count": "0", "Requests/s": "5"},
+        ],
+    )
     rules = tmp_path / "t.json"
-    rules.write_text(json.dumps({"rules": [{"type": "TTFT", "metric": "p99_ms", "max": 1000},
-                                           {"type": "STREAM", "metric": "rps", "min": 1}]}))
+    rules.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {"type": "TTFT", "metric": "p99_ms", "max": 1000},
+                    {"type": "STREAM", "metric": "rps", "min": 1},
+                ]
+            }
+        )
+    )
     out = tmp_path / "tight.json"
-    assert gate.main(["calibrate", "--csv", str(tmp_path / "run"), "--thresholds", str(rules), "--headroom", "2",
-                      "--out", str(out)]) == 0
+    assert (
+        gate.main(
+            [
+                "calibrate",
+                "--csv",
+                str(tmp_path / "run"),
+                "--thresholds",
+                str(rules),
+                "--headroom",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["rules"] == [
         {"type": "TTFT", "name": "*", "metric": "p99_ms", "max": 160.0},
-        {"type": "STREAM", "name": "*", "metric": "rps", "min": 2.5}]
+        {"type": "STREAM", "name": "*", "metric": "rps", "min": 2.5},
+    ]

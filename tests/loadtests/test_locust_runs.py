@@ -20,7 +20,7 @@ CONF = "loadtests/locust.conf"
 
 
 def gate_part(out: str) -> str:
-    return out[out.find("GATE"):][:3000] if "GATE" in out else out[-3000:]
+    return out[out.find("GATE") :][:3000] if "GATE" in out else out[-3000:]
 
 
 def stats_rows(prefix: Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -29,12 +29,27 @@ def stats_rows(prefix: Path) -> dict[tuple[str, str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def documented_run(mock_gateway: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[
-        subprocess.CompletedProcess[str], Path]:
+def documented_run(
+    mock_gateway: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The README's command, shortened: `locust --config loadtests/locust.conf --host URL`."""
     out = tmp_path_factory.mktemp("run")
-    done = run_locust("--config", CONF, "--host", mock_gateway.url, "--run-time", "5s", "--csv", str(out / "run"),
-                      "--html", str(out / "run.html"), "RestUser", "StreamingUser", "MuxUser", "BulkImportUser")
+    done = run_locust(
+        "--config",
+        CONF,
+        "--host",
+        mock_gateway.url,
+        "--run-time",
+        "5s",
+        "--csv",
+        str(out / "run"),
+        "--html",
+        str(out / "run.html"),
+        "RestUser",
+        "StreamingUser",
+        "MuxUser",
+        "BulkImportUser",
+    )
     return done, out / "run"
 
 
@@ -57,21 +72,42 @@ def test_the_socket_user_records_ttft_and_gap_entries(documented_run: tuple) -> 
 
 
 def test_the_csv_gate_passes_shipped_thresholds_and_fails_tightened_ones(
-        documented_run: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    documented_run: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, prefix = documented_run
     assert gate.main(["check", "--csv", str(prefix)]) == 0
     tight = tmp_path / "tight.json"
-    tight.write_text(json.dumps({"rules": [{"type": "TTFT", "name": "*", "metric": "p99_ms", "max": 0.5},
-                                           {"type": "STREAM", "name": "*", "metric": "rps", "min": 1e6}]}))
+    tight.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {"type": "TTFT", "name": "*", "metric": "p99_ms", "max": 0.5},
+                    {"type": "STREAM", "name": "*", "metric": "rps", "min": 1e6},
+                ]
+            }
+        )
+    )
     assert gate.main(["check", "--csv", str(prefix), "--thresholds", str(tight)]) == gate.EXIT_BREACH
     out = capsys.readouterr().out
     assert "GATE FAILED: 6 breach(es)" in out and "TTFT agent" in out and "STREAM graph-rag" in out
 
 
 def test_a_tightened_gate_fails_the_run_with_exit_3_and_a_table(mock_gateway: RunningServer, tmp_path: Path) -> None:
-    done = run_locust("--config", CONF, "--host", mock_gateway.url, "--run-time", "3s", "--csv",
-                      str(tmp_path / "run"), "--html", str(tmp_path / "run.html"), "--gate-scale", "0.001",
-                      "StreamingUser")
+    done = run_locust(
+        "--config",
+        CONF,
+        "--host",
+        mock_gateway.url,
+        "--run-time",
+        "3s",
+        "--csv",
+        str(tmp_path / "run"),
+        "--html",
+        str(tmp_path / "run.html"),
+        "--gate-scale",
+        "0.001",
+        "StreamingUser",
+    )
     assert done.returncode == gate.EXIT_BREACH, done.stdout[-3000:] + done.stderr[-3000:]
     assert "GATE FAILED" in done.stdout
     assert "rule" in done.stdout and "over by" in done.stdout and "TTFT text-completion" in done.stdout
@@ -81,14 +117,52 @@ def test_master_and_two_workers_share_one_bounded_run(mock_gateway: RunningServe
     port = free_port()
     loopback = ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
     master = subprocess.Popen(
-        [sys.executable, "-m", "locust", "--config", CONF, "--host", mock_gateway.url, "--master", *loopback,
-         "--expect-workers", "2", "--expect-workers-max-wait", "20", "--run-time", "4s", "--csv",
-         str(tmp_path / "dist"), "--html", str(tmp_path / "dist.html")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    workers = [subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--worker", "--master-host", "127.0.0.1",
-         "--master-port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(2)]
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "--config",
+            CONF,
+            "--host",
+            mock_gateway.url,
+            "--master",
+            *loopback,
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "20",
+            "--run-time",
+            "4s",
+            "--csv",
+            str(tmp_path / "dist"),
+            "--html",
+            str(tmp_path / "dist.html"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                "loadtests/locustfile.py",
+                "--worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                str(port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
         out, _ = master.communicate(timeout=60)
         for worker in workers:

@@ -38,7 +38,7 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("ST103", "POST /api/v1/flow/{flow}/service/text-load"): "the gateway answers 200 {} (aiohttp default), not 202",
     ("ST103", "POST /api/v1/flow/{flow}/service/document-load"): "the gateway answers 200 {}, not 202",
     ("ST103", "POST /api/v1/flow/{flow}/service/sparql-query"): "the gateway's kind is `sparql`; `sparql-query` is "
-                                                                "an unknown kind: 404 {\"error\":\"unknown kind\"}",
+    'an unknown kind: 404 {"error":"unknown kind"}',
     ("ST103", "POST /api/v1/flow/{flow}/service/image-to-text"): "no bundled contract: mockgw's 404 unmatched",
     ("ST103", "POST /api/v1/flow/{flow}/service/nlp-query"): "no bundled contract: mockgw's 404 unmatched",
     ("ST103", "POST /api/v1/flow/{flow}/service/row-embeddings"): "no bundled contract: mockgw's 404 unmatched",
@@ -47,12 +47,12 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("ST103", "POST /api/v1/iam"): "IAM is not faked and has no bundled contract: mockgw's 404 unmatched",
     ("ST108", "POST /api/v1/flow"): "get-flow answers `flow` as a JSON string (clients json.loads it), not an object",
     ("ST108", "POST /api/v1/flow/{flow}/service/agent"): "2.3.1+ agent message_type is thought/observation/answer/"
-                                                         "action/explain, not only chunk/explain",
+    "action/explain, not only chunk/explain",
     ("ST108", "POST /api/v1/flow/{flow}/service/document-rag"): "the session-ending frame's message_type `end` is "
-                                                                "not in the document's enum",
+    "not in the document's enum",
     ("ST108", "POST /api/v1/flow/{flow}/service/embeddings"): "the document's request field `text` is the ≤ 2.2 "
-                                                              "name; 2.3+ reads `texts`, so the gateway answers a "
-                                                              "gateway-error without `vectors`",
+    "name; 2.3+ reads `texts`, so the gateway answers a "
+    "gateway-error without `vectors`",
 }
 
 
@@ -67,14 +67,38 @@ def run_schemathesis(tmp_path: Path, location: str, url: str, *extra: str, confi
     report = tmp_path / "report.json"
     config_file = tmp_path / "schemathesis.toml"
     config_file.write_text(config)
-    command = [*schemathesis_command(), "--config-file", str(config_file), "run", location, "--url", url,
-               "--checks", "all", "--mode", "positive", "--seed", "1", "--no-color", "--workers", "1",
-               "--generation-deterministic", "--report", "json", "--report-json-path", str(report), *extra]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300 * TIMEOUT_FACTOR, cwd=tmp_path,
-                            check=False)
+    command = [
+        *schemathesis_command(),
+        "--config-file",
+        str(config_file),
+        "run",
+        location,
+        "--url",
+        url,
+        "--checks",
+        "all",
+        "--mode",
+        "positive",
+        "--seed",
+        "1",
+        "--no-color",
+        "--workers",
+        "1",
+        "--generation-deterministic",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        *extra,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300 * TIMEOUT_FACTOR, cwd=tmp_path, check=False
+    )
     if not report.exists():
-        pytest.fail(f"schemathesis wrote no report (exit {result.returncode}):\n{result.stdout[-4000:]}"
-                    f"\n{result.stderr[-2000:]}")
+        pytest.fail(
+            f"schemathesis wrote no report (exit {result.returncode}):\n{result.stdout[-4000:]}"
+            f"\n{result.stderr[-2000:]}"
+        )
     return {"exit": result.returncode, "output": result.stdout, **json.loads(report.read_text())}
 
 
@@ -82,10 +106,13 @@ def failures_of(report: dict) -> set[tuple[str, str]]:
     return {(f["code"], operation) for f in report["failures"] for operation in f["operations"]}
 
 
-@pytest.mark.parametrize("profile", [
-    "2.6.2",
-    pytest.param("1.7", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "profile",
+    [
+        "2.6.2",
+        pytest.param("1.7", marks=pytest.mark.slow),
+    ],
+)
 def test_the_mock_passes_schemathesis_with_its_own_document(tmp_path, profile):
     with gateway_process("--profile", profile, "--speed", "100") as url:
         report = run_schemathesis(tmp_path, f"{url}/__openapi.json", url, "--max-examples", "8")
@@ -95,14 +122,23 @@ def test_the_mock_passes_schemathesis_with_its_own_document(tmp_path, profile):
 
 @pytest.mark.slow
 def test_the_upstream_document_finds_only_the_documented_deviations(tmp_path):
-    with gateway_process("--profile", "2.6.2", "--speed", "100", "--token", TOKEN,
-                         "--flow", "default", "--flow", "my-flow") as url:
+    with gateway_process(
+        "--profile", "2.6.2", "--speed", "100", "--token", TOKEN, "--flow", "default", "--flow", "my-flow"
+    ) as url:
         report = run_schemathesis(
-            tmp_path, str(UPSTREAM_SPEC), url, "--max-examples", "10", "-H", f"Authorization: Bearer {TOKEN}",
+            tmp_path,
+            str(UPSTREAM_SPEC),
+            url,
+            "--max-examples",
+            "10",
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
             # Stateful sequences stop flows and delete documents the next step then misses: the fakes keep
             # state as the gateway does, which the upstream document's links do not describe.
-            "--phases", "examples,coverage,fuzzing",
-            config='[parameters]\n"path.flow" = "my-flow"\n')  # the document's own example flow
+            "--phases",
+            "examples,coverage,fuzzing",
+            config='[parameters]\n"path.flow" = "my-flow"\n',
+        )  # the document's own example flow
     unexpected = failures_of(report) - set(KNOWN_DEVIATIONS)
     assert not unexpected, "\n".join(f"{code} {op}" for code, op in sorted(unexpected)) + report["output"][-6000:]
     # import-core takes a msgpack body schemathesis cannot serialize: its one error, not the mock's.

@@ -47,8 +47,10 @@ def test_a_1x_triples_frame_is_read_whole():
 def test_a_1x_term_on_a_2x_gateway_names_the_item_and_the_encoding():
     items = [typed("http://a", "http://p", "x"), ve("http://b", "http://p", "y"), typed("http://c", "http://p", "z")]
     decoded = decode_import_frame(frame(META_2X, triples=items), "triples", V2, frame_index=4)
-    assert str(decoded.bad) == ("frame 4: $.triples[1].s.t: missing key 't' (that is the 1.x {\"v\",\"e\"} "
-                                "encoding; this profile uses typed terms {\"t\": …})")
+    assert str(decoded.bad) == (
+        'frame 4: $.triples[1].s.t: missing key \'t\' (that is the 1.x {"v","e"} '
+        'encoding; this profile uses typed terms {"t": …})'
+    )
     assert decoded.items == items[:1]  # the valid item before the bad one is kept
     assert (decoded.bad.item_index, decoded.item_count) == (1, 3)
 
@@ -62,29 +64,46 @@ def test_a_typed_term_on_a_1x_gateway_is_refused():
 def test_1x_requires_the_metadata_subgraph():
     decoded = decode_import_frame(frame({"id": "d", "collection": "c"}, triples=[]), "triples", V1)
     assert (decoded.bad.json_path, decoded.bad.reason) == (
-        "$.metadata.metadata", "missing key 'metadata' (the subgraph list this profile requires)")
+        "$.metadata.metadata",
+        "missing key 'metadata' (the subgraph list this profile requires)",
+    )
     assert decode_import_frame(frame({"id": "d"}, triples=[]), "triples", V2).bad is None
 
 
 def test_a_bare_item_frame_says_what_the_gateway_reads():
     decoded = decode_import_frame(orjson.dumps({"s": "a", "p": "b", "o": "c"}), "triples", V1)
-    assert str(decoded.bad) == ('frame 0: $.metadata: missing key \'metadata\' (this frame is one bare item; '
-                                'the gateway reads {"metadata": …, "triples": [ … ]})')
+    assert str(decoded.bad) == (
+        "frame 0: $.metadata: missing key 'metadata' (this frame is one bare item; "
+        'the gateway reads {"metadata": …, "triples": [ … ]})'
+    )
 
 
-@pytest.mark.parametrize("text, path, reason", [
-    (b"{\"metadata\":", "$", "not valid JSON"),
-    (b"[1, 2]", "$", "a frame must be a JSON object, got an array"),
-    (b'{"metadata": 3, "triples": []}', "$.metadata", "must be an object, got a number"),
-    (b'{"metadata": {}}', "$.triples", "missing key 'triples'"),
-    (b'{"metadata": {}, "triples": {}}', "$.triples", "must be an array, got an object"),
-    (b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "x", "i": "b"}}]}',
-     "$.triples[0].p.t", "'x' is not a term type"),
-    (b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "b"}}]}',
-     "$.triples[0].o", "missing key 'o'"),
-    (b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": 5}, "p": {"t": "i", "i": "b"}, "o": {"t": "l", "v": "c"}}]}',
-     "$.triples[0].s.i", "must be a string, got a number"),
-])
+@pytest.mark.parametrize(
+    "text, path, reason",
+    [
+        (b'{"metadata":', "$", "not valid JSON"),
+        (b"[1, 2]", "$", "a frame must be a JSON object, got an array"),
+        (b'{"metadata": 3, "triples": []}', "$.metadata", "must be an object, got a number"),
+        (b'{"metadata": {}}', "$.triples", "missing key 'triples'"),
+        (b'{"metadata": {}, "triples": {}}', "$.triples", "must be an array, got an object"),
+        (
+            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "x", "i": "b"}}]}',
+            "$.triples[0].p.t",
+            "'x' is not a term type",
+        ),
+        (
+            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "b"}}]}',
+            "$.triples[0].o",
+            "missing key 'o'",
+        ),
+        (
+            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": 5}, "p": {"t": "i", "i": "b"}, '
+            b'"o": {"t": "l", "v": "c"}}]}',
+            "$.triples[0].s.i",
+            "must be a string, got a number",
+        ),
+    ],
+)
 def test_malformed_2x_frames_name_path_and_reason(text, path, reason):
     bad = decode_import_frame(text, "triples", V2).bad
     assert bad.json_path == path and bad.reason.startswith(reason)
@@ -98,13 +117,16 @@ def test_quoted_triples_are_valid_2x_terms():
     assert decode_import_frame(frame(META_2X, triples=[broken]), "triples", V2).bad.json_path == "$.triples[0].s.tr.p"
 
 
-@pytest.mark.parametrize("profile, item, bad_path", [
-    (V1, {"entity": {"v": "http://e", "e": True}, "vectors": [[0.1, 0.2]]}, None),
-    (V2_2, {"entity": {"t": "i", "i": "http://e"}, "vectors": [[0.1, 0.2]]}, None),
-    (V2, {"entity": {"t": "i", "i": "http://e"}, "vector": [0.1, 0.2]}, None),
-    (V2, {"entity": {"t": "i", "i": "http://e"}, "vectors": [[0.1]]}, "$.entities[0].vector"),
-    (V1, {"entity": {"v": "http://e", "e": True}, "vectors": [[0.1, "x"]]}, "$.entities[0].vectors[0][1]"),
-])
+@pytest.mark.parametrize(
+    "profile, item, bad_path",
+    [
+        (V1, {"entity": {"v": "http://e", "e": True}, "vectors": [[0.1, 0.2]]}, None),
+        (V2_2, {"entity": {"t": "i", "i": "http://e"}, "vectors": [[0.1, 0.2]]}, None),
+        (V2, {"entity": {"t": "i", "i": "http://e"}, "vector": [0.1, 0.2]}, None),
+        (V2, {"entity": {"t": "i", "i": "http://e"}, "vectors": [[0.1]]}, "$.entities[0].vector"),
+        (V1, {"entity": {"v": "http://e", "e": True}, "vectors": [[0.1, "x"]]}, "$.entities[0].vectors[0][1]"),
+    ],
+)
 def test_graph_embeddings_vector_shape_follows_the_profile(profile, item, bad_path):
     metadata = META_1X if profile is V1 else META_2X
     bad = decode_import_frame(frame(metadata, entities=[item]), "graph-embeddings", profile).bad
@@ -126,18 +148,27 @@ def test_entity_contexts_need_a_context_string():
 
 
 def test_rows_wrap_a_single_values_object_and_keep_the_schema():
-    decoded = decode_import_frame(orjson.dumps({"metadata": META_2X, "schema_name": "person",
-                                                "values": {"name": "Alice"}}), "rows", V2)
+    decoded = decode_import_frame(
+        orjson.dumps({"metadata": META_2X, "schema_name": "person", "values": {"name": "Alice"}}), "rows", V2
+    )
     assert decoded.items == [{"name": "Alice"}] and decoded.extra["schema_name"] == "person"
     missing = decode_import_frame(orjson.dumps({"metadata": META_2X, "values": []}), "rows", V2).bad
     assert missing.json_path == "$.schema_name"
 
 
 def test_export_metadata_per_generation():
-    assert export_metadata(V1, id="d", collection="c") == {"id": "d", "metadata": [], "user": "trustgraph",
-                                                           "collection": "c"}
-    assert export_metadata(V2_2, id="d", collection="c") == {"id": "d", "root": "", "user": "trustgraph",
-                                                             "collection": "c"}
+    assert export_metadata(V1, id="d", collection="c") == {
+        "id": "d",
+        "metadata": [],
+        "user": "trustgraph",
+        "collection": "c",
+    }
+    assert export_metadata(V2_2, id="d", collection="c") == {
+        "id": "d",
+        "root": "",
+        "user": "trustgraph",
+        "collection": "c",
+    }
     assert export_metadata(V2, id="d", collection="c") == {"id": "d", "root": "", "collection": "c"}
 
 
@@ -149,10 +180,14 @@ def test_an_encoded_frame_decodes_to_the_same_items():
 
 def test_items_convert_between_generations():
     item_2x = {"entity": "http://e", "vector": [0.5, 0.5]}
-    assert convert_item("graph-embeddings", item_2x, V1) == {"entity": {"v": "http://e", "e": True},
-                                                             "vectors": [[0.5, 0.5]]}
+    assert convert_item("graph-embeddings", item_2x, V1) == {
+        "entity": {"v": "http://e", "e": True},
+        "vectors": [[0.5, 0.5]],
+    }
     assert convert_item("document-embeddings", {"chunk": "c1", "vectors": [[1.0]]}, V2) == {
-        "chunk_id": "c1", "vector": [1.0]}
+        "chunk_id": "c1",
+        "vector": [1.0],
+    }
     with pytest.raises(ValueError, match="missing key 'o'"):
         convert_item("triples", {"s": "a", "p": "b"}, V2)
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from mockgw.bundled import BUNDLED_CONTRACTS
 from mockgw.contract import Contract, FrameKind, load_contracts
-from mockgw.contract.loading import BUNDLED_CONTRACTS, contract_files
+from mockgw.contract.loading import contract_files
 from mockgw.matching import IncomingRequest, Match, match_request
 from mockgw.profiles import PROFILES, Profile, RagStyle
 
@@ -27,8 +28,17 @@ SESSION_LIMIT_S = 4.0
 
 def flow_services(profile: Profile) -> tuple[str, ...]:
     """The flow services the Python clients call."""
-    return ("agent", "text-completion", "prompt", "graph-rag", "document-rag", "embeddings",
-            "graph-embeddings", "triples", profile.rows_service)
+    return (
+        "agent",
+        "text-completion",
+        "prompt",
+        "graph-rag",
+        "document-rag",
+        "embeddings",
+        "graph-embeddings",
+        "triples",
+        profile.rows_service,
+    )
 
 
 @functools.cache
@@ -37,15 +47,24 @@ def library() -> tuple[Contract, ...]:
 
 
 def serving(profile: Profile, service: str | None = None) -> list[Contract]:
-    return [c for c in library()
-            if (c.serves(profile.name, "rest") or c.serves(profile.name, "socket"))
-            and (service is None or c.match.service == service)]
+    return [
+        c
+        for c in library()
+        if (c.serves(profile.name, "rest") or c.serves(profile.name, "socket"))
+        and (service is None or c.match.service == service)
+    ]
 
 
 def is_default(contract: Contract) -> bool:
     m = contract.match
-    return (contract.priority == 100 and m.flow is None and m.method is None and m.path is None
-            and not m.headers and not m.body)
+    return (
+        contract.priority == 100
+        and m.flow is None
+        and m.method is None
+        and m.path is None
+        and not m.headers
+        and not m.body
+    )
 
 
 def responses(contract: Contract) -> list[tuple[int, dict[str, Any], bool]]:
@@ -125,10 +144,14 @@ def test_global_operations_the_clients_use_have_their_own_answers(profile_name: 
     profile = PROFILES[profile_name]
     listing = "list-blueprints" if profile.flow_naming == "blueprint" else "list-classes"
     expected_keys = {
-        ("config", "get"): "values", ("config", "list"): "directory", ("config", "getvalues"): "values",
-        ("config", "config"): "config", ("flow", "list-flows"): "flow-ids",
+        ("config", "get"): "values",
+        ("config", "list"): "directory",
+        ("config", "getvalues"): "values",
+        ("config", "config"): "config",
+        ("flow", "list-flows"): "flow-ids",
         ("flow", listing): "blueprint-names" if profile.flow_naming == "blueprint" else "class-names",
-        ("librarian", "list-documents"): "document-metadatas", ("knowledge", "list-kg-cores"): "ids",
+        ("librarian", "list-documents"): "document-metadatas",
+        ("knowledge", "list-kg-cores"): "ids",
         ("collection-management", "list-collections"): "collections",
     }
     for (service, operation), key in expected_keys.items():

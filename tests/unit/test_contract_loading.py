@@ -11,10 +11,12 @@ def session(**overrides):
     contract = {
         "id": "agent-alice",
         "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
-        "response": {"frames": [
-            {"at_s": 0.5, "response": {"content": "thinking"}},
-            {"at_s": 1.0, "response": {"content": "done"}},
-        ]},
+        "response": {
+            "frames": [
+                {"at_s": 0.5, "response": {"content": "thinking"}},
+                {"at_s": 1.0, "response": {"content": "done"}},
+            ]
+        },
     }
     contract.update(overrides)
     return contract
@@ -52,13 +54,15 @@ def test_frame_times_must_not_decrease():
     bad = session(response={"frames": [{"at_s": 1.2, "response": {}}, {"at_s": 0.4, "response": {}}]})
     assert problems({"profiles": ["*"], "contracts": [bad]}) == [
         "c.json: $.contracts[0].response.frames[1].at_s: 0.4 is earlier than the frame before (1.2); "
-        "times must not decrease"]
+        "times must not decrease"
+    ]
 
 
 def test_an_unknown_service_suggests_the_nearest():
     bad = session(match={"service": "grap-rag"})
     assert problems({"profiles": ["*"], "contracts": [bad]}) == [
-        "c.json: $.contracts[0].match.service: 'grap-rag' is not a known service. Did you mean 'graph-rag'?"]
+        "c.json: $.contracts[0].match.service: 'grap-rag' is not a known service. Did you mean 'graph-rag'?"
+    ]
 
 
 def test_an_unknown_profile_and_an_alias_are_refused_with_a_hint():
@@ -68,9 +72,13 @@ def test_an_unknown_profile_and_an_alias_are_refused_with_a_hint():
 
 
 def test_every_problem_of_a_load_is_reported_at_once():
-    bad = session(match={"service": "agent", "body": {"q": {"regex": "("}}},
-                  response={"frames": [{"at_s": 0, "response": {"x": "${nope.x}"}}], "fault": {
-                      "kind": "close", "after_frame": 3}})
+    bad = session(
+        match={"service": "agent", "body": {"q": {"regex": "("}}},
+        response={
+            "frames": [{"at_s": 0, "response": {"x": "${nope.x}"}}],
+            "fault": {"kind": "close", "after_frame": 3},
+        },
+    )
     found = problems({"contracts": [bad]})
     assert len(found) == 4
     assert any("$.contracts[0]: no profiles" in p for p in found)
@@ -82,7 +90,8 @@ def test_every_problem_of_a_load_is_reported_at_once():
 def test_only_the_last_frame_may_complete():
     bad = session(response={"frames": [{"at_s": 0, "response": {}, "complete": True}, {"at_s": 1, "response": {}}]})
     assert problems({"profiles": ["*"], "contracts": [bad]}) == [
-        "c.json: $.contracts[0].response.frames[0].complete: only the last frame of a session may be complete"]
+        "c.json: $.contracts[0].response.frames[0].complete: only the last frame of a session may be complete"
+    ]
 
 
 def test_directory_load_reports_bad_json_and_duplicate_ids_with_their_files(tmp_path):
@@ -92,8 +101,10 @@ def test_directory_load_reports_bad_json_and_duplicate_ids_with_their_files(tmp_
     with pytest.raises(ContractsInvalid) as caught:
         load_contracts(tmp_path)
     found = [str(e) for e in caught.value.errors]
-    assert f"{tmp_path / 'b.json'}: $.contracts[0].id: id 'agent-alice' is already used at " \
-           f"{tmp_path / 'a.json'}: $.contracts[0]; ids must be unique" in found
+    assert (
+        f"{tmp_path / 'b.json'}: $.contracts[0].id: id 'agent-alice' is already used at "
+        f"{tmp_path / 'a.json'}: $.contracts[0]; ids must be unique" in found
+    )
     assert any(p.startswith(f"{tmp_path / 'c.json'}: $: not valid JSON") for p in found)
 
 
@@ -101,8 +112,11 @@ def test_faults_jitter_and_scenarios_are_built():
     contract_doc = session(
         scenario={"name": "flow", "when_state": "Started", "set_state": "Running"},
         timing={"speed": 2, "jitter": {"kind": "uniform", "min_s": 0, "max_s": 0.01, "seed": 7}},
-        response={"frames": [{"at_s": 0, "raw": "{oops"}, {"at_s": 1, "error": {"message": "boom"}}],
-                  "fault": {"kind": "stall", "after_frame": 1, "for_s": 0.5}, "status": 503},
+        response={
+            "frames": [{"at_s": 0, "raw": "{oops"}, {"at_s": 1, "error": {"message": "boom"}}],
+            "fault": {"kind": "stall", "after_frame": 1, "for_s": 0.5},
+            "status": 503,
+        },
     )
     (contract,) = load_contract_document({"profiles": ["*"], "contracts": [contract_doc]})
     assert contract.fault.kind is FaultKind.STALL and contract.fault.for_s == 0.5
@@ -113,8 +127,10 @@ def test_faults_jitter_and_scenarios_are_built():
 
 
 def test_reserved_transports_are_refused_rather_than_silently_never_served():
-    document = {"profiles": ["*"], "contracts": [session(transports=["bulk"]), {**session(transports=["sse"]),
-                                                                                "id": "other"}]}
+    document = {
+        "profiles": ["*"],
+        "contracts": [session(transports=["bulk"]), {**session(transports=["sse"]), "id": "other"}],
+    }
     assert problems(document) == [
         "c.json: $.contracts[0].transports: transport 'bulk' is reserved but not served yet; "
         "bulk sockets serve the file's top-level `datasets` instead",

@@ -4,11 +4,12 @@ import dataclasses
 
 import orjson
 
-from mockgw.datastore import DataStore, GeneratedRun, answer_query, generate_items
-from mockgw.datastore.graphql import QueryError, parse_query, run_query
-from mockgw.datastore.queries import match_triples, rank_by_cosine
+from mockgw.errors import QueryError
 from mockgw.profiles import PROFILES
 from mockgw.protocol.bulk import decode_import_frame, encode_frame, export_metadata
+from mockgw.state.datastore import DataStore, GeneratedRun, answer_query, generate_items
+from mockgw.state.datastore.graphql import parse_query, run_query
+from mockgw.state.datastore.queries import match_triples, rank_by_cosine
 
 V1, V2 = PROFILES["1.7"], PROFILES["2.6.2"]
 
@@ -30,13 +31,18 @@ def test_a_valid_frame_is_stored_verbatim_and_exported_as_received():
     text = encode_frame("triples", {"id": "d", "collection": "c"}, [triple("http://a", "http://p", "x")])
     assert store.add_frame("f", decode_import_frame(text, "triples", V2), text) == 1
     assert list(store.frames("f", "triples")) == [(text, 1)]
-    assert (store.count("f", "c", "triples"), store.holds("f", "triples"), store.holds("g", "triples")) == (1, True, False)
+    assert (store.count("f", "c", "triples"), store.holds("f", "triples"), store.holds("g", "triples")) == (
+        1,
+        True,
+        False,
+    )
 
 
 def test_a_partly_bad_frame_stores_its_good_items_reencoded():
     store = DataStore(V2)
-    text = orjson.dumps({"metadata": {"collection": "c"},
-                         "triples": [triple("http://a", "http://p", "x"), {"s": 1}]}).decode()
+    text = orjson.dumps(
+        {"metadata": {"collection": "c"}, "triples": [triple("http://a", "http://p", "x"), {"s": 1}]}
+    ).decode()
     decoded = decode_import_frame(text, "triples", V2)
     assert store.add_frame("f", decoded, text) == 1
     ((stored, count),) = store.frames("f", "triples")
@@ -67,11 +73,15 @@ def test_generated_runs_are_framed_lazily_and_deterministically():
 
 
 def test_triples_query_matches_patterns_in_either_encoding():
-    triples = [triple("http://a", "http://knows", "Bob"), triple("http://a", "http://age", "30"),
-               triple("http://b", "http://knows", "Carol")]
+    triples = [
+        triple("http://a", "http://knows", "Bob"),
+        triple("http://a", "http://age", "30"),
+        triple("http://b", "http://knows", "Carol"),
+    ]
     assert match_triples(triples, {"s": {"v": "http://a", "e": True}}, 10) == triples[:2]
     assert match_triples(triples, {"p": {"t": "i", "i": "http://knows"}, "o": {"t": "l", "v": "Carol"}}, 10) == [
-        triples[2]]
+        triples[2]
+    ]
     assert match_triples(triples, {}, 2) == triples[:2]
 
 
@@ -86,7 +96,8 @@ def test_the_store_answers_triples_queries_in_the_profiles_shape():
     store = store_with(V1, "triples", [triple("http://a", "http://p", "x", typed=False)])
     body = {"s": {"v": "http://a", "e": True}, "user": "trustgraph", "collection": "default", "limit": 5}
     assert answer_query(store, V1, "triples", "default", body) == [
-        {"response": [triple("http://a", "http://p", "x", typed=False)]}]
+        {"response": [triple("http://a", "http://p", "x", typed=False)]}
+    ]
     assert answer_query(store, V1, "triples", "other-flow", body) is None  # nothing stored there: contracts answer
     assert answer_query(store, V1, "agent", "default", body) is None
 
@@ -100,28 +111,38 @@ def test_2x_triples_query_streams_batches():
 
 
 def test_cosine_ranking_orders_by_similarity():
-    items = [{"entity": "a", "vector": [1.0, 0.0]}, {"entity": "b", "vector": [0.0, 1.0]},
-             {"entity": "c", "vector": [0.7, 0.7]}]
+    items = [
+        {"entity": "a", "vector": [1.0, 0.0]},
+        {"entity": "b", "vector": [0.0, 1.0]},
+        {"entity": "c", "vector": [0.7, 0.7]},
+    ]
     ranked = rank_by_cosine(items, [[1.0, 0.1]], 2)
     assert [item["entity"] for _, item in ranked] == ["a", "c"]
     assert rank_by_cosine(items, [], 2) == []
 
 
 def test_graph_embeddings_query_shapes_per_generation():
-    items_2x = [{"entity": {"t": "i", "i": "http://a"}, "vector": [1.0, 0.0]},
-                {"entity": {"t": "i", "i": "http://b"}, "vector": [0.0, 1.0]}]
+    items_2x = [
+        {"entity": {"t": "i", "i": "http://a"}, "vector": [1.0, 0.0]},
+        {"entity": {"t": "i", "i": "http://b"}, "vector": [0.0, 1.0]},
+    ]
     store = store_with(V2, "graph-embeddings", items_2x)
     assert answer_query(store, V2, "graph-embeddings", "default", {"vector": [0.9, 0.1], "limit": 1}) == [
-        {"entities": [{"entity": {"t": "i", "i": "http://a"}, "score": 0.993884}]}]
+        {"entities": [{"entity": {"t": "i", "i": "http://a"}, "score": 0.993884}]}
+    ]
     items_1x = [{"entity": {"v": "http://a", "e": True}, "vectors": [[1.0, 0.0]]}]
     store = store_with(V1, "graph-embeddings", items_1x)
     assert answer_query(store, V1, "graph-embeddings", "default", {"vectors": [[1.0, 0.0]]}) == [
-        {"entities": [{"v": "http://a", "e": True}]}]
+        {"entities": [{"v": "http://a", "e": True}]}
+    ]
 
 
 def test_document_embeddings_query_returns_chunk_ids_with_scores():
-    store = store_with(V2, "document-embeddings", [{"chunk_id": "urn:c1", "vector": [0.0, 1.0]},
-                                                   {"chunk_id": "urn:c2", "vector": [1.0, 0.0]}])
+    store = store_with(
+        V2,
+        "document-embeddings",
+        [{"chunk_id": "urn:c1", "vector": [0.0, 1.0]}, {"chunk_id": "urn:c2", "vector": [1.0, 0.0]}],
+    )
     (frame,) = answer_query(store, V2, "document-embeddings", "default", {"vector": [0.0, 1.0], "limit": 5})
     assert [c["chunk_id"] for c in frame["chunks"]] == ["urn:c1", "urn:c2"]
 
@@ -129,9 +150,10 @@ def test_document_embeddings_query_returns_chunk_ids_with_scores():
 def test_rows_query_filters_by_graphql_arguments():
     people = [{"name": "Alice", "age": "31", "city": "Paris"}, {"name": "Bob", "age": "25", "city": "Paris"}]
     store = store_with(V2, "rows", people, schema_name="person", confidence=1.0, source_span="")
-    query = 'query Q($city: String) { person(where: {age: {gt: 30}}, city: $city) { name } }'
+    query = "query Q($city: String) { person(where: {age: {gt: 30}}, city: $city) { name } }"
     assert answer_query(store, V2, "rows", "default", {"query": query, "variables": {"city": "Paris"}}) == [
-        {"data": {"person": [{"name": "Alice"}]}, "errors": []}]
+        {"data": {"person": [{"name": "Alice"}]}, "errors": []}
+    ]
     (bad,) = answer_query(store, V2, "rows", "default", {"query": "{ person(where: {age: {near: 3}}) { name } }"})
     assert bad["errors"][0]["message"].startswith("mockgw: unknown filter operator 'near'")
 
@@ -149,7 +171,9 @@ def test_graphql_subset_errors_say_where():
 def test_translator_errors_come_before_the_store():
     store = store_with(V1, "graph-embeddings", [{"entity": {"v": "http://a", "e": True}, "vectors": [[1.0]]}])
     assert answer_query(store, V1, "graph-embeddings", "default", {"text": "Alice"}) == [
-        {"error": {"type": "gateway-error", "message": "'vectors'"}}]
+        {"error": {"type": "gateway-error", "message": "'vectors'"}}
+    ]
     store = store_with(V1, "triples", [triple("http://a", "http://p", "x", typed=False)])
     assert answer_query(store, V1, "triples", "default", {"s": "http://a"}) == [
-        {"error": {"type": "gateway-error", "message": "string indices must be integers, not 'str'"}}]
+        {"error": {"type": "gateway-error", "message": "string indices must be integers, not 'str'"}}
+    ]

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from mockgw.deadlines import Deadlines, deadlines_for
+from mockgw.timeline.deadlines import Deadlines, deadlines_for
 
 from ..conftest import TIMEOUT_FACTOR
 

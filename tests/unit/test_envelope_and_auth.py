@@ -16,8 +16,9 @@ V1_7, V2_2_5, V2_4_5, V2_6_2 = (PROFILES[n] for n in ("1.7", "2.2.5", "2.4.5", "
 
 
 def test_an_envelope_decodes_with_optional_flow_and_workspace():
-    text = json.dumps({"id": "req-7", "service": "graph-rag", "flow": "default", "workspace": "acme",
-                       "request": {"query": "Who?"}})
+    text = json.dumps(
+        {"id": "req-7", "service": "graph-rag", "flow": "default", "workspace": "acme", "request": {"query": "Who?"}}
+    )
     assert decode_frame(text, V2_6_2) == Envelope("req-7", "graph-rag", {"query": "Who?"}, "default", "acme")
     global_service = json.dumps({"id": 1, "service": "config", "request": {"operation": "list"}})
     assert decode_frame(global_service, V2_6_2).flow is None
@@ -32,15 +33,24 @@ def test_auth_frames_exist_only_with_first_frame_auth():
 def test_error_frames_per_generation():
     assert error_frame(V1_7, "Invalid flow", "req-1") == {"error": "Invalid flow"}
     assert error_frame(V2_2_5, "Invalid flow default/x", "req-1") == {
-        "id": "req-1", "error": {"message": "Invalid flow default/x", "type": "error"}, "complete": True}
-    assert error_frame(V2_6_2, "unknown service", 3, error_type="unknown-service")["error"]["type"] == \
-        "unknown-service"
+        "id": "req-1",
+        "error": {"message": "Invalid flow default/x", "type": "error"},
+        "complete": True,
+    }
+    assert error_frame(V2_6_2, "unknown service", 3, error_type="unknown-service")["error"]["type"] == "unknown-service"
 
 
-@pytest.mark.parametrize(("header", "allowed"), [
-    ("Bearer s3cret", True), ("Bearer wrong", False), ("bearer s3cret", False), ("Token s3cret", False),
-    ("Bearer", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("header", "allowed"),
+    [
+        ("Bearer s3cret", True),
+        ("Bearer wrong", False),
+        ("bearer s3cret", False),
+        ("Token s3cret", False),
+        ("Bearer", False),
+        (None, False),
+    ],
+)
 def test_bearer_must_be_exact(header, allowed):
     assert bearer_permitted(header, "s3cret") is allowed
 

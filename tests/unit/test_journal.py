@@ -1,6 +1,6 @@
 import asyncio
 
-from mockgw.journal import MemoryTraceStore, Message, Trace, TraceStore
+from mockgw.journal.memory import MemoryTraceStore, Message, Trace, TraceStore
 
 
 def run(coro):
@@ -77,8 +77,9 @@ def test_stored_messages_are_not_tracked_by_the_garbage_collector():
     async def scenario():
         store = MemoryTraceStore()
         trace_id = await store.create_trace(Trace("", "socket", "2.6.2", "/s", 0.0))
-        await store.add_message(Message(trace_id, "out", "frame", text="x", request_id="r1", scheduled_at=1.0,
-                                        sent_at=1.5))
+        await store.add_message(
+            Message(trace_id, "out", "frame", text="x", request_id="r1", scheduled_at=1.0, sent_at=1.5)
+        )
         # A detail dict too: CPython never untracks a tuple holding a dict (every mux request has one).
         await store.add_message(Message(trace_id, "in", "request", request_id="r2", detail={"flow": "f", "key": 3}))
         await store.add_message(Message(trace_id, "out", "error", detail={}))

@@ -18,8 +18,11 @@ def test_each_matcher_kind_accepts_and_refuses():
     contracts = contracts_from(
         {"id": "eq", "match": {"service": "agent", "body": {"question": {"equals": "Who?"}}}, "response": frames()},
         {"id": "re", "match": {"service": "prompt", "body": {"id": {"regex": "^ext"}}}, "response": frames()},
-        {"id": "part", "match": {"service": "config", "body": {"keys": {"partial": {"a": {"b": 1}}}}},
-         "response": frames()},
+        {
+            "id": "part",
+            "match": {"service": "config", "body": {"keys": {"partial": {"a": {"b": 1}}}}},
+            "response": frames(),
+        },
         {"id": "any", "match": {"service": "embeddings", "body": {"text": {"any": True}}}, "response": frames()},
         {"id": "absent", "match": {"service": "triples", "body": {"s": {"absent": True}}}, "response": frames()},
     )
@@ -39,10 +42,17 @@ def test_lowest_priority_number_wins_then_the_more_specific():
     contracts = contracts_from(
         {"id": "default", "priority": 100, "match": {"service": "agent"}, "response": frames()},
         {"id": "loose", "match": {"service": "agent"}, "response": frames()},
-        {"id": "specific", "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
-         "response": frames()},
-        {"id": "urgent", "priority": 1, "match": {"service": "agent", "body": {"streaming": {"equals": True}}},
-         "response": frames()},
+        {
+            "id": "specific",
+            "match": {"service": "agent", "body": {"question": {"regex": "Alice"}}},
+            "response": frames(),
+        },
+        {
+            "id": "urgent",
+            "priority": 1,
+            "match": {"service": "agent", "body": {"streaming": {"equals": True}}},
+            "response": frames(),
+        },
     )
     assert match_request(contracts, ask(question="Alice?"), "2.6.2").contract.id == "specific"
     assert match_request(contracts, ask(question="Bob?"), "2.6.2").contract.id == "loose"
@@ -53,8 +63,7 @@ def test_ties_go_to_the_contract_loaded_first_and_rank_lists_the_best_first():
     contracts = contracts_from(
         {"id": "first", "match": {"service": "agent", "body": {"question": {"any": True}}}, "response": frames()},
         {"id": "second", "match": {"service": "agent", "body": {"question": {"regex": "."}}}, "response": frames()},
-        {"id": "rest-only", "priority": 1, "transports": ["rest"], "match": {"service": "agent"},
-         "response": frames()},
+        {"id": "rest-only", "priority": 1, "transports": ["rest"], "match": {"service": "agent"}, "response": frames()},
         {"id": "fallback", "priority": 100, "match": {"service": "agent"}, "response": frames()},
     )
     assert [c.id for c in rank(contracts, "2.6.2", "socket")] == ["first", "second", "fallback"]
@@ -64,9 +73,15 @@ def test_ties_go_to_the_contract_loaded_first_and_rank_lists_the_best_first():
 
 def test_a_near_miss_names_the_nearest_contract_and_each_difference():
     contracts = contracts_from(
-        {"id": "alice", "match": {"service": "agent", "flow": "research",
-                                  "body": {"question": {"equals": "Who is Alice?"}, "streaming": {"equals": True}}},
-         "response": frames()},
+        {
+            "id": "alice",
+            "match": {
+                "service": "agent",
+                "flow": "research",
+                "body": {"question": {"equals": "Who is Alice?"}, "streaming": {"equals": True}},
+            },
+            "response": frames(),
+        },
         {"id": "rag", "match": {"service": "graph-rag"}, "response": frames()},
     )
     result = match_request(contracts, ask(question="Who is Bob?", streaming=True), "2.6.2")
@@ -90,10 +105,18 @@ def test_contracts_only_answer_their_profiles_and_transports():
 
 def test_scenario_state_gates_a_contract():
     contracts = contracts_from(
-        {"id": "before", "scenario": {"name": "flow", "when_state": "Started", "set_state": "Running"},
-         "match": {"service": "flow"}, "response": frames("started")},
-        {"id": "after", "scenario": {"name": "flow", "when_state": "Running"},
-         "match": {"service": "flow"}, "response": frames("running")},
+        {
+            "id": "before",
+            "scenario": {"name": "flow", "when_state": "Started", "set_state": "Running"},
+            "match": {"service": "flow"},
+            "response": frames("started"),
+        },
+        {
+            "id": "after",
+            "scenario": {"name": "flow", "when_state": "Running"},
+            "match": {"service": "flow"},
+            "response": frames("running"),
+        },
     )
     assert match_request(contracts, ask("flow", flow=None), "2.6.2", {}).contract.id == "before"
     assert match_request(contracts, ask("flow", flow=None), "2.6.2", {"flow": "Running"}).contract.id == "after"
@@ -101,15 +124,24 @@ def test_scenario_state_gates_a_contract():
 
 def test_rest_criteria_apply_to_rest_only():
     contracts = contracts_from(
-        {"id": "h", "match": {"service": "agent", "headers": {"Authorization": {"regex": "^Bearer "}},
-                              "path": {"regex": "/flow/default/"}}, "response": frames()},
+        {
+            "id": "h",
+            "match": {
+                "service": "agent",
+                "headers": {"Authorization": {"regex": "^Bearer "}},
+                "path": {"regex": "/flow/default/"},
+            },
+            "response": frames(),
+        },
     )
-    rest = IncomingRequest("rest", "agent", {}, "default", "POST", "/api/v1/flow/default/service/agent",
-                           {"authorization": "Bearer x"})
+    rest = IncomingRequest(
+        "rest", "agent", {}, "default", "POST", "/api/v1/flow/default/service/agent", {"authorization": "Bearer x"}
+    )
     assert match_request(contracts, rest, "2.6.2").outcome is Match.FULL
     no_header = IncomingRequest("rest", "agent", {}, "default", "POST", "/api/v1/flow/default/service/agent", {})
     assert match_request(contracts, no_header, "2.6.2").differences == (
-        "header authorization: expected regex '^Bearer ', got nothing",)
+        "header authorization: expected regex '^Bearer ', got nothing",
+    )
 
 
 def test_a_service_without_contracts_is_said_plainly_not_matched_to_another_service():
@@ -120,30 +152,52 @@ def test_a_service_without_contracts_is_said_plainly_not_matched_to_another_serv
 
 
 EVERY_CRITERION = contracts_from(
-    {"id": "all", "match": {
-        "service": "agent", "flow": {"equals": "default"}, "method": "POST", "path": {"regex": "/agent$"},
-        "headers": {"X-Key": {"any": True}, "X-Gone": {"absent": True}},
-        "body": {"q": {"regex": "^a"}, "opts.n": {"equals": 1}, "opts": {"partial": {"m": "x"}}, "skip": {"absent": True},
-                 "list.0": {"any": True}}},
-     "response": frames()},
+    {
+        "id": "all",
+        "match": {
+            "service": "agent",
+            "flow": {"equals": "default"},
+            "method": "POST",
+            "path": {"regex": "/agent$"},
+            "headers": {"X-Key": {"any": True}, "X-Gone": {"absent": True}},
+            "body": {
+                "q": {"regex": "^a"},
+                "opts.n": {"equals": 1},
+                "opts": {"partial": {"m": "x"}},
+                "skip": {"absent": True},
+                "list.0": {"any": True},
+            },
+        },
+        "response": frames(),
+    },
     {"id": "bare", "match": {"service": "agent"}, "response": frames()},
 )
 # A request that meets every criterion of "all", then spoiled in a few of the ways each criterion can fail.
 FLAWS = {
-    "service": lambda r: r._replace(service="prompt"), "flow": lambda r: r._replace(flow="other"),
+    "service": lambda r: r._replace(service="prompt"),
+    "flow": lambda r: r._replace(flow="other"),
     "no flow": lambda r: r._replace(flow=None),
-    "method": lambda r: r._replace(method="GET"), "path": lambda r: r._replace(path="/api/v1/other"),
+    "method": lambda r: r._replace(method="GET"),
+    "path": lambda r: r._replace(path="/api/v1/other"),
     "no x-key": lambda r: r._replace(headers={"x-other": "v"}),
     "x-gone": lambda r: r._replace(headers={**r.headers, "x-gone": "v"}),
-    "q": lambda r: r._replace(body={**r.body, "q": "b"}), "q number": lambda r: r._replace(body={**r.body, "q": 1}),
+    "q": lambda r: r._replace(body={**r.body, "q": "b"}),
+    "q number": lambda r: r._replace(body={**r.body, "q": 1}),
     "n": lambda r: r._replace(body={**r.body, "opts": {"n": 2, "m": "x"}}),
     "m": lambda r: r._replace(body={**r.body, "opts": {"n": 1}}),
     "skip": lambda r: r._replace(body={**r.body, "skip": None}),
     "list": lambda r: r._replace(body={**r.body, "list": []}),
     "no body": lambda r: r._replace(body={}),
 }
-GOOD = IncomingRequest("rest", "agent", {"q": "ab", "opts": {"n": 1, "m": "x"}, "list": [0]}, "default", "POST",
-                       "/api/v1/flow/default/service/agent", {"x-key": "v"})
+GOOD = IncomingRequest(
+    "rest",
+    "agent",
+    {"q": "ab", "opts": {"n": 1, "m": "x"}, "list": [0]},
+    "default",
+    "POST",
+    "/api/v1/flow/default/service/agent",
+    {"x-key": "v"},
+)
 
 
 @settings(max_examples=400, deadline=None)

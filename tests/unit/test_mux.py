@@ -4,8 +4,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mockgw.profiles import PROFILES
+from mockgw.protocol.limits import MuxLimits
 from mockgw.protocol.mux import MuxSession, Reply, Start
-from mockgw.settings import MuxLimits
 
 from ..conftest import envelope
 
@@ -60,12 +60,15 @@ def test_finishing_a_run_of_head_requests_releases_as_many():
 def test_first_frame_auth_refuses_requests_until_auth_ok():
     mux = MuxSession(V2_6_2, MuxLimits(), authenticate=lambda token: "default" if token == "tg_k" else None)
     (refused,) = mux.receive_text(envelope("req-1"))
-    assert refused == Reply({"id": "req-1", "error": {"message": "auth failure", "type": "auth-required"},
-                             "complete": True})
+    assert refused == Reply(
+        {"id": "req-1", "error": {"message": "auth failure", "type": "auth-required"}, "complete": True}
+    )
     assert mux.receive_text(json.dumps({"type": "auth", "token": "bad"})) == [
-        Reply({"type": "auth-failed", "error": "auth failure"})]
+        Reply({"type": "auth-failed", "error": "auth failure"})
+    ]
     assert mux.receive_text(json.dumps({"type": "auth", "token": "tg_k"})) == [
-        Reply({"type": "auth-ok", "default_workspace": "default"})]
+        Reply({"type": "auth-ok", "default_workspace": "default"})
+    ]
     assert started(mux.receive_text(envelope("req-2"))) == ["req-2"]
 
 
@@ -84,7 +87,8 @@ def test_malformed_frames_get_the_profiles_error_and_the_session_lives_on():
     assert v1.receive_text(json.dumps({"service": "agent", "request": {}})) == [Reply({"error": "'id'"})]
     v2 = MuxSession(V2_2_5, MuxLimits())
     assert v2.receive_text(json.dumps({"id": 9, "service": "agent"})) == [
-        Reply({"id": 9, "error": {"message": "Bad message", "type": "error"}, "complete": True})]
+        Reply({"id": 9, "error": {"message": "Bad message", "type": "error"}, "complete": True})
+    ]
     assert v2.receive_text("[]") == [Reply({"error": {"message": "Bad message", "type": "error"}, "complete": True})]
     assert started(v2.receive_text(envelope(10))) == [10]
 

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 
 from mockgw.contract.model import Fault, FaultKind, FrameKind
-from mockgw.player import Outcome, Playback, PlayerEvents
-from mockgw.replay import Replay, Step
+from mockgw.timeline.plan import Replay, Step
+from mockgw.timeline.player import Outcome, Playback, PlayerEvents
 
 from ..conftest import TIMEOUT_FACTOR
 

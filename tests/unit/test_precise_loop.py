@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mockgw import precise_loop
+from mockgw.server import precise_loop
 
 pytestmark = pytest.mark.skipif(not hasattr(selectors, "EpollSelector"), reason="epoll: Linux only")
 
@@ -36,7 +36,7 @@ def test_the_loop_runs_timers_in_order_and_serves_sockets():
         import asyncio
 
         loop = asyncio.get_running_loop()
-        assert isinstance(loop._selector, precise_loop.PreciseEpollSelector)  # noqa: SLF001 - what is tested
+        assert isinstance(loop._selector, precise_loop.PreciseEpollSelector)
         fired = []
         for delay in (0.003, 0.001, 0.002):
             loop.call_later(delay, fired.append, delay)

@@ -17,18 +17,25 @@ def test_an_unknown_profile_lists_the_choices_and_suggests_the_nearest():
     assert "1.7" in str(caught.value)
 
 
-@pytest.mark.parametrize(("name", "auth", "errors", "rag", "agent_key"), [
-    ("1.7", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.CHUNK, "chunk_type"),
-    ("1.8", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.RESPONSE, "chunk_type"),
-    ("2.2.5", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "chunk_type"),
-    ("2.3.1", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
-    ("2.4.5", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
-    ("2.6.2", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
-])
+@pytest.mark.parametrize(
+    ("name", "auth", "errors", "rag", "agent_key"),
+    [
+        ("1.7", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.CHUNK, "chunk_type"),
+        ("1.8", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.BARE, RagStyle.RESPONSE, "chunk_type"),
+        ("2.2.5", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "chunk_type"),
+        ("2.3.1", SocketAuth.HANDSHAKE_TOKEN, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+        ("2.4.5", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+        ("2.6.2", SocketAuth.FIRST_FRAME, ErrorStyle.OBJECT, RagStyle.SESSION, "message_type"),
+    ],
+)
 def test_each_profile_carries_the_wire_facts_of_its_generation(name, auth, errors, rag, agent_key):
     profile = PROFILES[name]
     assert (profile.socket_auth, profile.error_style, profile.rag_style, profile.agent_kind_key) == (
-        auth, errors, rag, agent_key)
+        auth,
+        errors,
+        rag,
+        agent_key,
+    )
 
 
 def test_services_renamed_between_generations():

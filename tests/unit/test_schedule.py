@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockgw.contract.model import Jitter, JitterKind
-from mockgw.schedule import jitter_sample, plan_offsets, request_rng
+from mockgw.timeline.schedule import jitter_sample, plan_offsets, request_rng
 
 recorded = st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), min_size=1, max_size=50).map(sorted)
 speeds = st.floats(min_value=0.01, max_value=1000)

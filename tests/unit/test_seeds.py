@@ -10,12 +10,14 @@ from mockgw.errors import ContractsInvalid
 from mockgw.gateway import MockGateway
 from mockgw.matching import IncomingRequest
 from mockgw.profiles import PROFILES
-from mockgw.replay import Replay
 from mockgw.settings import Settings
-from mockgw.stateful import StatefulServices
+from mockgw.state.stateful import StatefulServices
+from mockgw.timeline.plan import Replay
 
-TRIPLES = [{"s": "http://ex/alice", "p": "http://ex/knows", "o": "http://ex/bob"},
-           {"s": {"v": "http://ex/bob", "e": True}, "p": {"t": "i", "i": "http://ex/name"}, "o": "Bob"}]
+TRIPLES = [
+    {"s": "http://ex/alice", "p": "http://ex/knows", "o": "http://ex/bob"},
+    {"s": {"v": "http://ex/bob", "e": True}, "p": {"t": "i", "i": "http://ex/name"}, "o": "Bob"},
+]
 
 
 def document(**sections):
@@ -24,25 +26,40 @@ def document(**sections):
 
 def test_inline_file_and_generated_datasets_load(tmp_path):
     (tmp_path / "data.jsonl").write_text("\n".join(json.dumps(t) for t in TRIPLES) + "\n")
-    (tmp_path / "seed.json").write_text(json.dumps(document(datasets=[
-        {"kind": "triples", "items": TRIPLES},
-        {"kind": "triples", "collection": "file", "file": "data.jsonl"},
-        {"kind": "graph-embeddings", "generate": {"count": 10, "seed": 3, "dim": 4}, "on_export": "replay"},
-    ])))
+    (tmp_path / "seed.json").write_text(
+        json.dumps(
+            document(
+                datasets=[
+                    {"kind": "triples", "items": TRIPLES},
+                    {"kind": "triples", "collection": "file", "file": "data.jsonl"},
+                    {"kind": "graph-embeddings", "generate": {"count": 10, "seed": 3, "dim": 4}, "on_export": "replay"},
+                ]
+            )
+        )
+    )
     seeds = load_library(tmp_path).seeds
     assert [(d.kind, d.collection, d.replay_on_export) for d in seeds.datasets] == [
-        ("triples", "default", False), ("triples", "file", False), ("graph-embeddings", "default", True)]
+        ("triples", "default", False),
+        ("triples", "file", False),
+        ("graph-embeddings", "default", True),
+    ]
     assert len(seeds.datasets[1].items) == 2
 
 
 def test_dataset_problems_name_file_path_and_reason(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"s": "a", "p": "b", "o": "c"}\nnot json\n{"s": "a"}\n')
     path = tmp_path / "seed.json"
-    path.write_text(json.dumps(document(datasets=[
-        {"kind": "triples", "items": [{"s": "a", "p": "b"}]},
-        {"kind": "triples", "file": "bad.jsonl"},
-        {"kind": "triples", "file": "missing.jsonl"},
-    ])))
+    path.write_text(
+        json.dumps(
+            document(
+                datasets=[
+                    {"kind": "triples", "items": [{"s": "a", "p": "b"}]},
+                    {"kind": "triples", "file": "bad.jsonl"},
+                    {"kind": "triples", "file": "missing.jsonl"},
+                ]
+            )
+        )
+    )
     with pytest.raises(ContractsInvalid) as caught:
         load_library(tmp_path)
     assert [f"{e.json_path}: {e.reason}" for e in caught.value.errors] == [
@@ -62,10 +79,15 @@ def test_schema_rejects_a_dataset_with_two_sources():
 
 def test_state_references_are_checked():
     with pytest.raises(ContractsInvalid) as caught:
-        load_library_document(document(state={
-            "flows": {"f2": {"blueprint": "nope"}},
-            "processing": [{"id": "p1", "document-id": "doc9"}]}))
-    assert [e.json_path for e in caught.value.errors] == ["$.state.flows.f2.blueprint", "$.state.processing[0].document-id"]
+        load_library_document(
+            document(
+                state={"flows": {"f2": {"blueprint": "nope"}}, "processing": [{"id": "p1", "document-id": "doc9"}]}
+            )
+        )
+    assert [e.json_path for e in caught.value.errors] == [
+        "$.state.flows.f2.blueprint",
+        "$.state.processing[0].document-id",
+    ]
 
 
 def seeded(profile, **sections):
@@ -75,8 +97,15 @@ def seeded(profile, **sections):
 def test_datasets_are_stored_in_the_serving_profiles_shape():
     stateful = seeded("1.7", datasets=[{"kind": "triples", "items": TRIPLES}])
     replay = stateful.answer("triples", "default", {"s": {"v": "http://ex/bob", "e": True}}, None)
-    assert replay.steps[0].payload == {"response": [
-        {"s": {"v": "http://ex/bob", "e": True}, "p": {"v": "http://ex/name", "e": True}, "o": {"v": "Bob", "e": False}}]}
+    assert replay.steps[0].payload == {
+        "response": [
+            {
+                "s": {"v": "http://ex/bob", "e": True},
+                "p": {"v": "http://ex/name", "e": True},
+                "o": {"v": "Bob", "e": False},
+            }
+        ]
+    }
 
 
 def test_a_quoted_triple_cannot_seed_a_1x_profile():
@@ -86,13 +115,16 @@ def test_a_quoted_triple_cannot_seed_a_1x_profile():
 
 
 def test_state_seeds_config_flows_documents_and_reset_returns_to_them():
-    stateful = seeded("2.6.2", state={
-        "config": {"prompt": {"system": "Be terse."}},
-        "blueprints": {"rag": {"interfaces": {}}},
-        "flows": {"research": {"blueprint": "rag", "description": "seeded"}},
-        "documents": [{"metadata": {"id": "doc1", "title": "T"}, "text": "Alice"}],
-        "knowledge": {"core1": {"triples": TRIPLES}},
-    })
+    stateful = seeded(
+        "2.6.2",
+        state={
+            "config": {"prompt": {"system": "Be terse."}},
+            "blueprints": {"rag": {"interfaces": {}}},
+            "flows": {"research": {"blueprint": "rag", "description": "seeded"}},
+            "documents": [{"metadata": {"id": "doc1", "title": "T"}, "text": "Alice"}],
+            "knowledge": {"core1": {"triples": TRIPLES}},
+        },
+    )
     assert stateful.flows() == {"default", "research"}
     stateful.answer("config", None, {"operation": "put", "values": [{"type": "prompt", "key": "x", "value": 1}]}, None)
     stateful.answer("flow", None, {"operation": "stop-flow", "flow-id": "research"}, None)
@@ -108,14 +140,18 @@ def test_state_seeds_config_flows_documents_and_reset_returns_to_them():
 
 
 def test_seeds_for_other_profiles_are_not_applied():
-    seeds = load_library_document({"profiles": ["1.7"], "contracts": [],
-                                   "datasets": [{"kind": "triples", "items": TRIPLES}]}).seeds
+    seeds = load_library_document(
+        {"profiles": ["1.7"], "contracts": [], "datasets": [{"kind": "triples", "items": TRIPLES}]}
+    ).seeds
     assert StatefulServices(PROFILES["2.6.2"], ("default",), seeds).data.count() == 0
     assert StatefulServices(PROFILES["1.7"], ("default",), seeds).data.count() == 2
 
 
-CONFIG_CONTRACT = {"id": "my/config", "match": {"service": "config"},
-                   "response": {"frames": [{"at_s": 0, "response": {"version": 99}}]}}
+CONFIG_CONTRACT = {
+    "id": "my/config",
+    "match": {"service": "config"},
+    "response": {"frames": [{"at_s": 0, "response": {"version": 99}}]},
+}
 
 
 @pytest.mark.parametrize("priority, answered_by", [(5, "my/config"), (100, "mockgw:state/config")])
@@ -128,10 +164,12 @@ def test_the_users_contract_below_priority_100_wins_over_state(priority, answere
 
 def test_state_wins_over_the_bundled_librarys_examples():
     gateway = MockGateway(Settings(profile="2.6.2"), load_library(Settings().contracts).contracts)
-    gateway.resolve(IncomingRequest("rest", "config", {"operation": "put",
-                                                        "values": [{"type": "t", "key": "k", "value": "v"}]}))
-    resolved = gateway.resolve(IncomingRequest("rest", "config", {"operation": "get",
-                                                                   "keys": [{"type": "t", "key": "k"}]}))
+    gateway.resolve(
+        IncomingRequest("rest", "config", {"operation": "put", "values": [{"type": "t", "key": "k", "value": "v"}]})
+    )
+    resolved = gateway.resolve(
+        IncomingRequest("rest", "config", {"operation": "get", "keys": [{"type": "t", "key": "k"}]})
+    )
     assert resolved.steps[0].payload == {"values": [{"type": "t", "key": "k", "value": "v"}], "version": 1}
 
 
@@ -139,16 +177,21 @@ def test_stored_triples_answer_before_the_bundled_triples_examples():
     gateway = MockGateway(Settings(profile="2.6.2"), load_library(Settings().contracts).contracts)
     query = IncomingRequest("rest", "triples", {"s": {"t": "i", "i": "http://ex/alice"}}, flow="default")
     assert gateway.resolve(query).contract_id != "mockgw:state/triples"  # nothing stored: contracts answer
-    gateway.stateful.data.add_items("default", "default", "triples", [
-        {"s": {"t": "i", "i": "http://ex/alice"}, "p": {"t": "i", "i": "http://ex/p"}, "o": {"t": "l", "v": "x"}}])
+    gateway.stateful.data.add_items(
+        "default",
+        "default",
+        "triples",
+        [{"s": {"t": "i", "i": "http://ex/alice"}, "p": {"t": "i", "i": "http://ex/p"}, "o": {"t": "l", "v": "x"}}],
+    )
     resolved = gateway.resolve(query)
     assert resolved.contract_id == "mockgw:state/triples" and len(resolved.steps[0].payload["response"]) == 1
 
 
 def test_a_started_flow_is_served_and_a_stopped_one_refused():
     gateway = MockGateway(Settings(profile="2.6.2"), [])
-    gateway.resolve(IncomingRequest("rest", "flow", {"operation": "start-flow", "flow-id": "f2",
-                                                      "blueprint-name": "default"}))
+    gateway.resolve(
+        IncomingRequest("rest", "flow", {"operation": "start-flow", "flow-id": "f2", "blueprint-name": "default"})
+    )
     assert not hasattr(gateway.resolve(IncomingRequest("rest", "triples", {}, flow="f2")), "rest_status")
     gateway.resolve(IncomingRequest("rest", "flow", {"operation": "stop-flow", "flow-id": "f2"}))
     assert gateway.resolve(IncomingRequest("rest", "triples", {}, flow="f2")).message == "Invalid flow default/f2"

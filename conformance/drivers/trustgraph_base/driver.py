@@ -28,8 +28,10 @@ import sys
 import threading
 import time
 import traceback
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
 
 PROTOCOL_VERSION = 1
 
@@ -94,6 +96,7 @@ def chunk_text(chunk: Any) -> str:
 # --------------------------------------------------------------------------
 # What this client can do
 
+
 def client_version() -> str:
     try:
         return package_version("trustgraph-base")
@@ -108,8 +111,12 @@ def api_params() -> set[str]:
 def supports() -> list[str]:
     found = ["rest"]
     features = {
-        "socket": "socket", "async": "async_socket", "async-rest": "async_flow",
-        "bulk": "bulk", "async-bulk": "async_bulk", "metrics": "metrics",
+        "socket": "socket",
+        "async": "async_socket",
+        "async-rest": "async_flow",
+        "bulk": "bulk",
+        "async-bulk": "async_bulk",
+        "metrics": "metrics",
     }
     found += [name for name, attr in features.items() if hasattr(tg.Api, attr)]
     if hasattr(tg.Api, "socket"):
@@ -194,8 +201,9 @@ def api_types() -> tuple[type, type] | None:
     return Uri, Literal
 
 
-def build_call(method: Callable[..., Any], service: str, args: dict[str, Any],
-               streaming: bool | None, rest: bool) -> dict[str, Any]:
+def build_call(
+    method: Callable[..., Any], service: str, args: dict[str, Any], streaming: bool | None, rest: bool
+) -> dict[str, Any]:
     """Map kit args onto this client method's signature."""
     params = inspect.signature(method).parameters
     has_var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
@@ -240,9 +248,14 @@ def build_call(method: Callable[..., Any], service: str, args: dict[str, Any],
         elif streaming:
             raise Unsupported(f"{method.__qualname__} has no streaming parameter")
 
-    missing = [n for n, p in params.items()
-               if p.default is inspect.Parameter.empty and n not in kwargs and n != "self"
-               and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    missing = [
+        n
+        for n, p in params.items()
+        if p.default is inspect.Parameter.empty
+        and n not in kwargs
+        and n != "self"
+        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
     if missing:
         raise Unsupported(f"{method.__qualname__} needs {missing}, not given in args")
     return kwargs
@@ -250,6 +263,7 @@ def build_call(method: Callable[..., Any], service: str, args: dict[str, Any],
 
 # --------------------------------------------------------------------------
 # Calls
+
 
 class CallState:
     """One call's outcome; the first of result / error / timeout wins."""
@@ -285,7 +299,8 @@ class CallState:
             self.finish("result", data={"streamed": False, "value": jsonable(value)})
 
     def error(self, exc: BaseException, **extra: Any) -> None:
-        fields = {**extra,
+        fields = {
+            **extra,
             "error_type": type(exc).__name__,
             "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
             "message": str(exc),
@@ -297,7 +312,8 @@ class CallState:
 
 def is_stream(value: Any) -> bool:
     return inspect.isgenerator(value) or (
-        isinstance(value, Iterator) and not isinstance(value, (str, bytes, dict, list)))
+        isinstance(value, Iterator) and not isinstance(value, (str, bytes, dict, list))
+    )
 
 
 def resolve_target(api: Any, op: dict[str, Any], asynchronous: bool) -> tuple[Any, Any]:
@@ -348,8 +364,7 @@ def report_value(state: CallState, value: Any) -> None:
         state.result(value, streamed=False)
 
 
-def sync_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, Any],
-              barrier: threading.Barrier) -> None:
+def sync_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, Any], barrier: threading.Barrier) -> None:
     # A loop of our own for this thread: the sync clients pick it up through
     # asyncio.get_event_loop(), which lets the timeout path stop it.
     loop = asyncio.new_event_loop()
@@ -362,7 +377,7 @@ def sync_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, An
     try:
         emit("sent", run_id=state.run_id, call=state.call)
         report_value(state, method(**kwargs))
-    except BaseException as exc:  # noqa: BLE001 — every client failure is an event
+    except BaseException as exc:
         if not state.finished:
             log(f"call {state.call}: {traceback.format_exc()}")
         state.error(exc)
@@ -383,7 +398,7 @@ def cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=2))
-    except Exception:  # noqa: BLE001
+    except Exception:
         log(f"cleanup: {traceback.format_exc()}")
 
 
@@ -395,8 +410,10 @@ def run_sync(op: dict[str, Any], api: Any) -> list[CallState]:
     n = int(op.get("concurrency", 1))
     states = [CallState(op["run_id"], i) for i in range(n)]
     barrier = threading.Barrier(n)
-    threads = [threading.Thread(target=sync_call, args=(s, method, kwargs, barrier), daemon=True,
-                                name=f"call-{s.call}") for s in states]
+    threads = [
+        threading.Thread(target=sync_call, args=(s, method, kwargs, barrier), daemon=True, name=f"call-{s.call}")
+        for s in states
+    ]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + float(op.get("timeout_s", 30))
@@ -417,16 +434,19 @@ def close_loops(states: list[CallState]) -> None:
 
 
 def expire(state: CallState, op: dict[str, Any]) -> None:
-    if state.finish("error", error_type="DriverTimeout", error_class="driver.DriverTimeout",
-                    message=f"no result within {float(op.get('timeout_s', 30))} s"):
+    if state.finish(
+        "error",
+        error_type="DriverTimeout",
+        error_class="driver.DriverTimeout",
+        message=f"no result within {float(op.get('timeout_s', 30))} s",
+    ):
         state.timed_out = True
         loop = state.loop
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(loop.stop)
 
 
-async def async_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, Any],
-                     timeout_s: float) -> None:
+async def async_call(state: CallState, method: Callable[..., Any], kwargs: dict[str, Any], timeout_s: float) -> None:
     async def consume() -> None:
         emit("sent", run_id=state.run_id, call=state.call)
         value = method(**kwargs)
@@ -441,10 +461,14 @@ async def async_call(state: CallState, method: Callable[..., Any], kwargs: dict[
 
     try:
         await asyncio.wait_for(consume(), timeout_s)
-    except asyncio.TimeoutError:
-        state.finish("error", error_type="DriverTimeout", error_class="driver.DriverTimeout",
-                     message=f"no result within {timeout_s} s")
-    except BaseException as exc:  # noqa: BLE001
+    except TimeoutError:
+        state.finish(
+            "error",
+            error_type="DriverTimeout",
+            error_class="driver.DriverTimeout",
+            message=f"no result within {timeout_s} s",
+        )
+    except BaseException as exc:
         log(f"call {state.call}: {traceback.format_exc()}")
         state.error(exc)
 
@@ -461,7 +485,7 @@ async def run_async(op: dict[str, Any]) -> None:
             # manager / connect()); "connect": "lazy" leaves it to the calls.
             try:
                 await asyncio.wait_for(client.connect(), float(op.get("timeout_s", 30)))
-            except Exception as exc:  # noqa: BLE001 — e.g. auth-failed
+            except Exception as exc:
                 log(f"connect: {traceback.format_exc()}")
                 CallState(op["run_id"], None).error(exc, phase="connect")
                 return
@@ -472,7 +496,7 @@ async def run_async(op: dict[str, Any]) -> None:
     finally:
         try:
             await asyncio.wait_for(api.aclose(), 5) if hasattr(api, "aclose") else None
-        except Exception:  # noqa: BLE001
+        except Exception:
             log(f"aclose: {traceback.format_exc()}")
         # Connections the client lost track of (e.g. the lazy-connect race
         # opens one per call) would hold asyncio.run() in their close
@@ -500,13 +524,18 @@ def close_sync(api: Any) -> None:
 # Bulk
 
 BULK_IMPORT = {
-    "triples": "import_triples", "graph-embeddings": "import_graph_embeddings",
-    "document-embeddings": "import_document_embeddings", "entity-contexts": "import_entity_contexts",
-    "rows": "import_rows", "objects": "import_objects",
+    "triples": "import_triples",
+    "graph-embeddings": "import_graph_embeddings",
+    "document-embeddings": "import_document_embeddings",
+    "entity-contexts": "import_entity_contexts",
+    "rows": "import_rows",
+    "objects": "import_objects",
 }
 BULK_EXPORT = {
-    "triples": "export_triples", "graph-embeddings": "export_graph_embeddings",
-    "document-embeddings": "export_document_embeddings", "entity-contexts": "export_entity_contexts",
+    "triples": "export_triples",
+    "graph-embeddings": "export_graph_embeddings",
+    "document-embeddings": "export_document_embeddings",
+    "entity-contexts": "export_entity_contexts",
 }
 
 
@@ -531,22 +560,35 @@ def generate_items(kind: str, n: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     typed = typed_terms()
     if kind == "triples":
-        return [{"s": {"iri": f"http://example.org/e{i}"},
-                 "p": {"iri": f"http://example.org/p{rng.randrange(5)}"},
-                 "o": {"literal": f"value {i} {rng.randrange(10**6)}"}} for i in range(n)]
+        return [
+            {
+                "s": {"iri": f"http://example.org/e{i}"},
+                "p": {"iri": f"http://example.org/p{rng.randrange(5)}"},
+                "o": {"literal": f"value {i} {rng.randrange(10**6)}"},
+            }
+            for i in range(n)
+        ]
 
     def vector() -> list[float]:
         return [round(rng.random(), 4) for _ in range(4)]
 
     if kind == "graph-embeddings":
-        return [{"entity": wire_term(f"http://example.org/e{i}", typed),
-                 **({"vector": vector()} if typed else {"vectors": [vector()]})} for i in range(n)]
+        return [
+            {
+                "entity": wire_term(f"http://example.org/e{i}", typed),
+                **({"vector": vector()} if typed else {"vectors": [vector()]}),
+            }
+            for i in range(n)
+        ]
     if kind == "entity-contexts":
-        return [{"entity": wire_term(f"http://example.org/e{i}", typed), "context": f"context {i}"}
-                for i in range(n)]
+        return [{"entity": wire_term(f"http://example.org/e{i}", typed), "context": f"context {i}"} for i in range(n)]
     if kind == "document-embeddings":
-        return [{"chunk_id": f"urn:chunk:{i}", "vector": vector()} if typed
-                else {"chunk": f"chunk {i}", "vectors": [vector()]} for i in range(n)]
+        return [
+            {"chunk_id": f"urn:chunk:{i}", "vector": vector()}
+            if typed
+            else {"chunk": f"chunk {i}", "vectors": [vector()]}
+            for i in range(n)
+        ]
     return [{"schema_name": "item", "values": {"id": str(i), "n": str(rng.randrange(1000))}} for i in range(n)]
 
 
@@ -598,6 +640,7 @@ def run_bulk_import(op: dict[str, Any]) -> None:
     start = time.monotonic()
 
     if asynchronous:
+
         async def feed() -> Any:
             for value in values:
                 yield value
@@ -605,14 +648,20 @@ def run_bulk_import(op: dict[str, Any]) -> None:
         async def go() -> None:
             emit("sent", run_id=op["run_id"], call=0)
             try:
-                await asyncio.wait_for(method(op.get("flow", "default"), feed(), **options),
-                                       float(op.get("timeout_s", 30)))
+                await asyncio.wait_for(
+                    method(op.get("flow", "default"), feed(), **options), float(op.get("timeout_s", 30))
+                )
                 state.finish("result", data={"items": len(values), "duration_s": time.monotonic() - start})
-            except asyncio.TimeoutError:
-                state.finish("error", error_type="DriverTimeout", error_class="driver.DriverTimeout",
-                             message=f"import not finished within {op.get('timeout_s', 30)} s")
-            except Exception as exc:  # noqa: BLE001
+            except TimeoutError:
+                state.finish(
+                    "error",
+                    error_type="DriverTimeout",
+                    error_class="driver.DriverTimeout",
+                    message=f"import not finished within {op.get('timeout_s', 30)} s",
+                )
+            except Exception as exc:
                 state.error(exc)
+
         asyncio.run(go())
         return
 
@@ -620,25 +669,28 @@ def run_bulk_import(op: dict[str, Any]) -> None:
         emit("sent", run_id=op["run_id"], call=0)
         method(op.get("flow", "default"), iter(values), **options)
         return {"items": len(values), "duration_s": time.monotonic() - start}
+
     run_sync_one(state, work, op)
     close_sync(api)
 
 
 def run_sync_one(state: CallState, work: Callable[[], Any], op: dict[str, Any]) -> None:
     """Run one sync job on a thread with its own event loop, under timeout_s."""
+
     def body() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         state.loop = loop
         try:
             state.finish("result", data=work())
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             if not state.finished:
                 log(traceback.format_exc())
             state.error(exc)
         finally:
             cancel_leftovers(loop)
             loop.close()
+
     thread = threading.Thread(target=body, daemon=True)
     thread.start()
     thread.join(float(op.get("timeout_s", 30)))
@@ -684,6 +736,7 @@ def run_bulk_export(op: dict[str, Any]) -> None:
         return {**counts, "duration_s": time.monotonic() - start}
 
     if asynchronous:
+
         async def consume() -> None:
             emit("sent", run_id=op["run_id"], call=0)
             gen = method(op.get("flow", "default"))
@@ -706,10 +759,11 @@ def run_bulk_export(op: dict[str, Any]) -> None:
                     task.result()
             except asyncio.CancelledError:
                 pass
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 state.error(exc)
                 return
             state.finish("result", data=summary())
+
         asyncio.run(go())
         return
 
@@ -729,11 +783,12 @@ def run_bulk_export(op: dict[str, Any]) -> None:
         except RuntimeError as exc:
             if counts["stopped"] != "time":  # else: our loop.stop() interrupted it
                 state.error(exc)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             state.error(exc)
         finally:
             cancel_leftovers(loop)
             loop.close()
+
     thread = threading.Thread(target=body, daemon=True)
     thread.start()
     thread.join(max_s)
@@ -749,14 +804,21 @@ def run_bulk_export(op: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------
 # Protocol loop
 
+
 def handle(op: dict[str, Any]) -> bool:
     """Perform one op; False means quit."""
     kind = op.get("op")
     run_id = op.get("run_id")
     if kind == "hello":
-        emit("hello", client="trustgraph-base", version=client_version(), language="python",
-             protocol=PROTOCOL_VERSION, supports=supports(),
-             runtime=f"python {sys.version.split()[0]}")
+        emit(
+            "hello",
+            client="trustgraph-base",
+            version=client_version(),
+            language="python",
+            protocol=PROTOCOL_VERSION,
+            supports=supports(),
+            runtime=f"python {sys.version.split()[0]}",
+        )
         return True
     if kind == "quit":
         return False
@@ -787,10 +849,16 @@ def handle(op: dict[str, Any]) -> bool:
     except Unsupported as exc:
         emit("unsupported", run_id=run_id, reason=str(exc))
         return True
-    except Exception as exc:  # noqa: BLE001 — a driver bug must not kill the session
+    except Exception as exc:
         log(traceback.format_exc())
-        emit("error", run_id=run_id, call=None, error_type=type(exc).__name__,
-             error_class="driver." + type(exc).__qualname__, message=f"driver failure: {exc}")
+        emit(
+            "error",
+            run_id=run_id,
+            call=None,
+            error_type=type(exc).__name__,
+            error_class="driver." + type(exc).__qualname__,
+            message=f"driver failure: {exc}",
+        )
     emit("done", run_id=run_id)
     return True
 

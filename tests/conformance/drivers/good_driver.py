@@ -132,8 +132,13 @@ class GoodDriver:
             yield await queue.get()
 
     def yield_chunk(self, state: dict[str, Any], text: str) -> None:
-        self.emit("chunk", run_id=state["run_id"], call=state["call"], index=state["index"],
-                  data={"class": "dict", "content": text})
+        self.emit(
+            "chunk",
+            run_id=state["run_id"],
+            call=state["call"],
+            index=state["index"],
+            data={"class": "dict", "content": text},
+        )
         state["index"] += 1
         state["text"] += text
 
@@ -198,8 +203,9 @@ class GoodDriver:
         url = f"{op['url'].rstrip('/')}/api/v1/flow/{op.get('flow', 'default')}/service/{op['service']}"
         async with httpx.AsyncClient(timeout=op.get("timeout_s", 30)) as client:
             self.emit("sent", run_id=state["run_id"], call=state["call"])
-            response = await client.post(url, json=self.body(op["service"], op.get("args", {}), False),
-                                         headers=headers, params=params)
+            response = await client.post(
+                url, json=self.body(op["service"], op.get("args", {}), False), headers=headers, params=params
+            )
         if response.status_code != 200:
             raise CallFailed("ProtocolException", f"Status code {response.status_code}: {response.text[:80]}")
         data = response.json()
@@ -216,8 +222,9 @@ class GoodDriver:
             self.emit("sent", run_id=state["run_id"], call=state["call"])
         try:
             streaming = bool(op.get("streaming"))
-            queue = await mux.request(op["service"], op.get("flow", "default"),
-                                      self.body(op["service"], op.get("args", {}), streaming))
+            queue = await mux.request(
+                op["service"], op.get("flow", "default"), self.body(op["service"], op.get("args", {}), streaming)
+            )
             last: Any = None
             async for frame in self.frames(queue):
                 if isinstance(frame, Closed):
@@ -252,15 +259,34 @@ class GoodDriver:
             else:
                 result = await work
         except TimeoutError:
-            self.emit("error", run_id=op["run_id"], call=index, chunks=state["index"], error_type="DriverTimeout",
-                      message=f"no result within {op.get('timeout_s', 30)} s")
+            self.emit(
+                "error",
+                run_id=op["run_id"],
+                call=index,
+                chunks=state["index"],
+                error_type="DriverTimeout",
+                message=f"no result within {op.get('timeout_s', 30)} s",
+            )
         except CallFailed as exc:
             extra = {"service_error_type": exc.service_type} if exc.service_type else {}
-            self.emit("error", run_id=op["run_id"], call=index, chunks=state["index"], error_type=exc.kind,
-                      message=str(exc), **extra)
+            self.emit(
+                "error",
+                run_id=op["run_id"],
+                call=index,
+                chunks=state["index"],
+                error_type=exc.kind,
+                message=str(exc),
+                **extra,
+            )
         except (OSError, ConnectionClosed, httpx.HTTPError) as exc:
-            self.emit("error", run_id=op["run_id"], call=index, chunks=state["index"],
-                      error_type=type(exc).__name__, message=str(exc))
+            self.emit(
+                "error",
+                run_id=op["run_id"],
+                call=index,
+                chunks=state["index"],
+                error_type=type(exc).__name__,
+                message=str(exc),
+            )
         else:
             self.emit("result", run_id=op["run_id"], call=index, chunks=state["index"], data=result)
 
@@ -289,28 +315,40 @@ class GoodDriver:
         self.emit("done", run_id=op["run_id"])
 
     async def bulk_import(self, op: dict[str, Any]) -> None:
-        url = re.sub(r"^http", "ws", op["url"].rstrip("/")) + f"/api/v1/flow/{op.get('flow', 'default')}/import/" \
+        url = (
+            re.sub(r"^http", "ws", op["url"].rstrip("/")) + f"/api/v1/flow/{op.get('flow', 'default')}/import/"
             f"{op['kind']}" + (f"?token={op['token']}" if op.get("token") is not None else "")
+        )
         items = op.get("items", [])
-        metadata = {"id": "cf-import", "collection": "default",
-                    **({"metadata": [], "user": "trustgraph"} if self.user else {"root": ""})}
+        metadata = {
+            "id": "cf-import",
+            "collection": "default",
+            **({"metadata": [], "user": "trustgraph"} if self.user else {"root": ""}),
+        }
         self.emit("sent", run_id=op["run_id"], call=0)
         began = time.monotonic()
         try:
             async with connect(url, open_timeout=5, close_timeout=2) as ws:
                 for k in range(0, len(items), 100):
-                    triples = [{n: self.term(item[n]) for n in ("s", "p", "o")} for item in items[k:k + 100]]
+                    triples = [{n: self.term(item[n]) for n in ("s", "p", "o")} for item in items[k : k + 100]]
                     await ws.send(json.dumps({"metadata": metadata, "triples": triples}))
         except (OSError, InvalidStatus, ConnectionClosed) as exc:
             self.emit("error", run_id=op["run_id"], call=0, error_type=type(exc).__name__, message=str(exc))
         else:
-            self.emit("result", run_id=op["run_id"], call=0, chunks=0,
-                      data={"items": len(items), "duration_s": time.monotonic() - began})
+            self.emit(
+                "result",
+                run_id=op["run_id"],
+                call=0,
+                chunks=0,
+                data={"items": len(items), "duration_s": time.monotonic() - began},
+            )
         self.emit("done", run_id=op["run_id"])
 
     async def bulk_export(self, op: dict[str, Any]) -> None:
-        url = re.sub(r"^http", "ws", op["url"].rstrip("/")) + f"/api/v1/flow/{op.get('flow', 'default')}/export/" \
+        url = (
+            re.sub(r"^http", "ws", op["url"].rstrip("/")) + f"/api/v1/flow/{op.get('flow', 'default')}/export/"
             f"{op['kind']}" + (f"?token={op['token']}" if op.get("token") is not None else "")
+        )
         max_items, max_s = op.get("max_items", 10**9), op.get("max_s", 10)
         self.emit("sent", run_id=op["run_id"], call=0)
         began, items, first, stopped = time.monotonic(), 0, None, "time"
@@ -321,8 +359,9 @@ class GoodDriver:
                         for triple in json.loads(text).get("triples", []):
                             first = first if first is not None else time.monotonic() - began
                             if op.get("emit_items", True):
-                                self.emit("chunk", run_id=op["run_id"], call=0, index=items,
-                                          data={"class": "dict", **triple})
+                                self.emit(
+                                    "chunk", run_id=op["run_id"], call=0, index=items, data={"class": "dict", **triple}
+                                )
                             items += 1
                         if items >= max_items:
                             stopped = "count"
@@ -336,16 +375,32 @@ class GoodDriver:
             self.emit("done", run_id=op["run_id"])
             return
         elapsed = time.monotonic() - began
-        self.emit("result", run_id=op["run_id"], call=0, chunks=items,
-                  data={"items": items, "first_item_s": first, "stopped": stopped, "stopped_s": elapsed,
-                        "duration_s": elapsed})
+        self.emit(
+            "result",
+            run_id=op["run_id"],
+            call=0,
+            chunks=items,
+            data={
+                "items": items,
+                "first_item_s": first,
+                "stopped": stopped,
+                "stopped_s": elapsed,
+                "duration_s": elapsed,
+            },
+        )
         self.emit("done", run_id=op["run_id"])
 
     async def handle(self, op: dict[str, Any]) -> bool:
         kind = op.get("op")
         if kind == "hello":
-            self.emit("hello", client=self.client, version=self.gateway, language="python", protocol=1,
-                      supports=["rest", "socket", "async", "async-rest", "bulk", "streaming", "token"])
+            self.emit(
+                "hello",
+                client=self.client,
+                version=self.gateway,
+                language="python",
+                protocol=1,
+                supports=["rest", "socket", "async", "async-rest", "bulk", "streaming", "token"],
+            )
         elif kind == "quit":
             return False
         elif kind == "run":

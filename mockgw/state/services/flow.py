@@ -9,15 +9,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..profiles import Profile
+from ...profiles import Profile
 from .state import Frames, ServiceState, request_error, string_field
 
 
 def operations(profile: Profile) -> tuple[str, ...]:
     noun = profile.flow_naming
     plural = "classes" if noun == "class" else "blueprints"
-    return (f"list-{plural}", f"get-{noun}", f"put-{noun}", f"delete-{noun}",
-            "list-flows", "get-flow", "start-flow", "stop-flow")
+    return (
+        f"list-{plural}",
+        f"get-{noun}",
+        f"put-{noun}",
+        f"delete-{noun}",
+        "list-flows",
+        "get-flow",
+        "start-flow",
+        "stop-flow",
+    )
 
 
 def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
@@ -57,8 +65,12 @@ def _flows(state: ServiceState, body: dict[str, Any], profile: Profile, operatio
             return request_error(f"Flow {flow_id!r} not known")
         flow = state.flows[flow_id]
         interfaces = state.blueprints.get(flow["blueprint"], {}).get("interfaces", {})
-        definition = {f"{noun}-name": flow["blueprint"], "description": flow["description"],
-                      "parameters": flow["parameters"], "interfaces": interfaces}
+        definition = {
+            f"{noun}-name": flow["blueprint"],
+            "description": flow["description"],
+            "parameters": flow["parameters"],
+            "interfaces": interfaces,
+        }
         return [{"flow": json.dumps(definition), "description": flow["description"]}]
     if operation == "start-flow":
         blueprint = string_field(body, f"{noun}-name")

@@ -8,7 +8,7 @@ from typing import Any
 
 import uvicorn
 
-from .transports.abort import AbortableHttpProtocol, AbortableWebSocketProtocol
+from .abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 
 MAX_MESSAGE_BYTES = 52_428_800  # upstream's max_msg_size, every version
 
@@ -20,7 +20,7 @@ def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket
     does not set it on connections of a socket handed in by the caller:
     without it every keep-alive response waits ~40 ms for a delayed ACK.
     `reuse_port` lets several sockets listen on one port, the kernel spreading
-    new connections over them (one per worker, mockgw/workers.py).
+    new connections over them (one per worker, mockgw/server/workers.py).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
@@ -41,6 +41,12 @@ def freeze_startup_objects() -> None:
 
 def uvicorn_config(app: Any, log_level: str = "warning") -> uvicorn.Config:
     return uvicorn.Config(
-        app, log_level=log_level, lifespan="off", http=AbortableHttpProtocol, ws=AbortableWebSocketProtocol,
-        ws_max_size=MAX_MESSAGE_BYTES, ws_ping_interval=None, timeout_graceful_shutdown=3,
+        app,
+        log_level=log_level,
+        lifespan="off",
+        http=AbortableHttpProtocol,
+        ws=AbortableWebSocketProtocol,
+        ws_max_size=MAX_MESSAGE_BYTES,
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=3,
     )

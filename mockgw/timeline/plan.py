@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract.model import Contract, Fault, FaultKind, FrameKind
-from .profiles import Profile
-from .protocol.envelope import encode, error_frame, response_tail, response_text
+from ..contract.model import Contract, Fault, FaultKind, FrameKind
+from ..profiles import Profile
+from ..protocol.envelope import encode, error_frame, response_tail, response_text
+from ..templating import render
 from .schedule import plan_offsets, request_rng
-from .templating import render
 
 TIMEOUT_RESPONSE = {"error": {"type": "gateway-error", "message": "Timeout"}}
 
@@ -44,10 +44,17 @@ class Replay:
         return self.steps[-1].offset_s if self.steps else 0.0
 
 
-def template_context(request: Any, *, request_id: Any, service: str, flow: str | None,
-                     workspace: str | None, profile: Profile) -> dict[str, Any]:
-    return {"request": request, "id": request_id, "service": service, "flow": flow,
-            "workspace": workspace, "profile": profile.name}
+def template_context(
+    request: Any, *, request_id: Any, service: str, flow: str | None, workspace: str | None, profile: Profile
+) -> dict[str, Any]:
+    return {
+        "request": request,
+        "id": request_id,
+        "service": service,
+        "flow": flow,
+        "workspace": workspace,
+        "profile": profile.name,
+    }
 
 
 _SHARED: dict[tuple[int, float], tuple[Contract, Replay]] = {}  # (contract id, speed) -> plan, when shared
@@ -87,8 +94,9 @@ def _plan_replay(contract: Contract, context: Mapping[str, Any], *, speed: float
         rng=request_rng(contract.jitter, sequence) if contract.jitter else None,
     )
     steps = tuple(
-        Step(offset, frame.kind, render(frame.body, context, missing) if frame.templated else frame.body,
-             frame.complete)
+        Step(
+            offset, frame.kind, render(frame.body, context, missing) if frame.templated else frame.body, frame.complete
+        )
         for offset, frame in zip(offsets, contract.frames)
     )
     fault = contract.fault
@@ -102,8 +110,9 @@ def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
     if step.kind is FrameKind.RAW:
         return str(step.payload)
     if step.kind is FrameKind.ERROR:
-        return encode(error_frame(profile, step.payload["message"], request_id,
-                                  error_type=step.payload.get("type", "error")))
+        return encode(
+            error_frame(profile, step.payload["message"], request_id, error_type=step.payload.get("type", "error"))
+        )
     tail = step.tail
     if tail is None:
         tail = response_tail(step.payload, step.complete)

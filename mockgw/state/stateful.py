@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .contract.loading import BUNDLED_CONTRACTS
-from .contract.model import Contract, FrameKind
-from .contract.seeds import Dataset, Seeds, StateSeed
+from ..bundled import BUNDLED_CONTRACTS
+from ..contract.model import Contract, FrameKind
+from ..contract.seeds import Dataset, Seeds, StateSeed
+from ..errors import ContractError, ContractsInvalid
+from ..profiles import Profile
+from ..protocol.bulk import ROW_KINDS, convert_item
+from ..timeline.plan import Replay, Step
 from .datastore import DataStore, GeneratedRun, answer_query
-from .errors import ContractError, ContractsInvalid
-from .profiles import Profile
-from .protocol.bulk import ROW_KINDS, convert_item
-from .replay import Replay, Step
 from .services import ServiceState, answer_global, default_blueprint
 from .services.state import DEFAULT_BLUEPRINT
 
@@ -52,8 +52,9 @@ def frames_replay(service: str, frames: list[dict[str, Any]]) -> Replay:
 
 
 class StatefulServices:
-    def __init__(self, profile: Profile, static_flows: Iterable[str] = ("default",),
-                 seeds: Seeds | None = None) -> None:
+    def __init__(
+        self, profile: Profile, static_flows: Iterable[str] = ("default",), seeds: Seeds | None = None
+    ) -> None:
         self.profile = profile
         self.default_tenant = "trustgraph" if profile.tenancy_key == "user" else "default"
         self.static_flows = set(static_flows)
@@ -68,7 +69,8 @@ class StatefulServices:
         self.data = DataStore(self.profile)
         self.state = ServiceState()
         self.state.blueprints[DEFAULT_BLUEPRINT] = default_blueprint(
-            self.profile.flow_services, self.profile.bulk_import_kinds | self.profile.bulk_export_kinds)
+            self.profile.flow_services, self.profile.bulk_import_kinds | self.profile.bulk_export_kinds
+        )
         for flow in sorted(self.static_flows):
             self.state.start_flow(flow)
         errors: list[ContractError] = []
@@ -110,8 +112,7 @@ class StatefulServices:
         if flow is None:
             if isinstance(body, dict) and isinstance(body.get(self.profile.tenancy_key), str):
                 tenant = tenant or body[self.profile.tenancy_key]
-            frames = answer_global(self.state, self.data, self.profile, service, body,
-                                   tenant or self.default_tenant)
+            frames = answer_global(self.state, self.data, self.profile, service, body, tenant or self.default_tenant)
         else:
             frames = answer_query(self.data, self.profile, service, flow, body)
         return None if frames is None else frames_replay(service, frames)
@@ -122,13 +123,15 @@ class StatefulServices:
         if dataset.replay_on_export:
             self.data.replay_exports.setdefault((dataset.flow, kind), set()).add(dataset.collection)
         if dataset.generate is not None:
-            run = GeneratedRun(kind, dataset.generate["count"], dataset.generate["seed"], dataset.generate["dim"],
-                               dataset.schema_name)
+            run = GeneratedRun(
+                kind, dataset.generate["count"], dataset.generate["seed"], dataset.generate["dim"], dataset.schema_name
+            )
             self.data.add_generated(dataset.flow, dataset.collection, run)
             return []
         items, errors = self._convert(kind, dataset.items or (), dataset.file, f"{dataset.json_path}.items")
-        extra = {"schema_name": dataset.schema_name, "confidence": 1.0, "source_span": ""} \
-            if kind in ROW_KINDS else None
+        extra = (
+            {"schema_name": dataset.schema_name, "confidence": 1.0, "source_span": ""} if kind in ROW_KINDS else None
+        )
         self.data.add_items(dataset.flow, dataset.collection, kind, items, extra=extra, doc_id=dataset.doc_id)
         return errors
 
@@ -138,8 +141,9 @@ class StatefulServices:
             try:
                 converted.append(convert_item(kind, item, self.profile))
             except (ValueError, KeyError, TypeError) as exc:
-                errors.append(ContractError(file, f"{path}[{index}]",
-                                            f"cannot be stored for profile {self.profile.name}: {exc}"))
+                errors.append(
+                    ContractError(file, f"{path}[{index}]", f"cannot be stored for profile {self.profile.name}: {exc}")
+                )
         return converted, errors
 
     def _apply_state(self, seed: StateSeed) -> list[ContractError]:
@@ -150,8 +154,9 @@ class StatefulServices:
             state.config.setdefault(tenant, {}).setdefault(kind, {}).update(values)
         state.blueprints.update(raw.get("blueprints", {}))
         for flow_id, flow in raw.get("flows", {}).items():
-            state.start_flow(flow_id, flow.get("blueprint", DEFAULT_BLUEPRINT), flow.get("description", ""),
-                             flow.get("parameters"))
+            state.start_flow(
+                flow_id, flow.get("blueprint", DEFAULT_BLUEPRINT), flow.get("description", ""), flow.get("parameters")
+            )
         documents = state.documents.setdefault(tenant, {})
         for document in raw.get("documents", []):
             content = document.get("content")
@@ -163,8 +168,9 @@ class StatefulServices:
         for core_id, core in raw.get("knowledge", {}).items():
             for kind, items in core.items():
                 cores = state.de_cores if kind == "document-embeddings" else state.kg_cores
-                converted, problems = self._convert(kind, items, seed.file,
-                                                    f"{seed.json_path}.knowledge.{core_id}.{kind}")
+                converted, problems = self._convert(
+                    kind, items, seed.file, f"{seed.json_path}.knowledge.{core_id}.{kind}"
+                )
                 errors.extend(problems)
                 cores.setdefault(tenant, {}).setdefault(core_id, {}).setdefault(kind, []).extend(converted)
         for name, record in raw.get("collections", {}).items():

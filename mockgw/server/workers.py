@@ -33,7 +33,7 @@ def run_workers(count: int, serve_one: Callable[[int], None], after_fork: Callab
             code = 0
             try:
                 serve_one(index)
-            except BaseException:  # noqa: BLE001 - reported, then the exit code says it failed
+            except BaseException:
                 traceback.print_exc()
                 code = 1
             finally:

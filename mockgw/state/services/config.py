@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..profiles import Profile
+from ...profiles import Profile
 from .state import Frames, ServiceState, request_error
 
 OPERATIONS = ("get", "put", "delete", "list", "getvalues", "config")
@@ -43,5 +43,8 @@ def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: 
 
 
 def _keys(body: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k["type"], k["key"]) for k in body.get("keys") or []
-            if isinstance(k, dict) and isinstance(k.get("type"), str) and isinstance(k.get("key"), str)]
+    return [
+        (k["type"], k["key"])
+        for k in body.get("keys") or []
+        if isinstance(k, dict) and isinstance(k.get("type"), str) and isinstance(k.get("key"), str)
+    ]

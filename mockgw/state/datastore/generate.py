@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..profiles import Profile
-from ..protocol.bulk import convert_item
+from ...profiles import Profile
+from ...protocol.bulk import convert_item
 
 _PREDICATES = (
     "http://www.w3.org/2000/01/rdf-schema#label",
@@ -58,7 +58,9 @@ def _unit_vector(rng: random.Random, dim: int) -> list[float]:
     return [round(x / norm, 6) for x in vector]
 
 
-def generate_items(run: GeneratedRun, profile: Profile, start: int = 0, stop: int | None = None) -> Iterator[dict[str, Any]]:
+def generate_items(
+    run: GeneratedRun, profile: Profile, start: int = 0, stop: int | None = None
+) -> Iterator[dict[str, Any]]:
     """Items `start`..`stop` of `run`, in `profile`'s shapes."""
     end = run.count if stop is None else min(stop, run.count)
     for index in range(start, end):

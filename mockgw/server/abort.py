@@ -65,5 +65,7 @@ class AbortableHttpProtocol(_Registered, _HttpProtocol):
     pass
 
 
-class AbortableWebSocketProtocol(_Registered, TimingExtensions, WebSocketsSansIOProtocol):
+# The mixin's queue stamps arrival times on uvicorn's receive events: a subclass of uvicorn's queue, which
+# mypy cannot see through the mixin's annotation.
+class AbortableWebSocketProtocol(_Registered, TimingExtensions, WebSocketsSansIOProtocol):  # type: ignore[misc]
     """Also offers the timing extensions of ws_extensions.py."""

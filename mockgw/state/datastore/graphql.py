@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-                    r'|(?P<name>\$?[_A-Za-z][_0-9A-Za-z]*)|(?P<punct>[{}()\[\]:,!=@])|(?P<comment>#[^\n]*))')
+from ...errors import QueryError
 
-
-class QueryError(ValueError):
-    """The query text is outside the understood subset; the message says where."""
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    r"|(?P<name>\$?[_A-Za-z][_0-9A-Za-z]*)|(?P<punct>[{}()\[\]:,!=@])|(?P<comment>#[^\n]*))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +204,9 @@ def row_matches(row: Mapping[str, Any], conditions: Mapping[str, Any]) -> bool:
             for operator, operand in condition.items():
                 test = _OPERATORS.get(operator)
                 if test is None:
-                    raise QueryError(f"unknown filter operator {operator!r} on {name!r}; "
-                                     f"use one of {', '.join(sorted(_OPERATORS))}")
+                    raise QueryError(
+                        f"unknown filter operator {operator!r} on {name!r}; use one of {', '.join(sorted(_OPERATORS))}"
+                    )
                 if not test(value, operand):
                     return False
         elif not _OPERATORS["eq"](value, condition):

@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .journal import Message, Trace, TraceStore
+from .memory import Message, Trace, TraceStore
 
 LATENESS_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 METRICS_PATH = "/__metrics"
@@ -47,12 +47,16 @@ class _OpenConnections(Collector):
         self.traces: dict[str, Trace] = {}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        in_flight = GaugeMetricFamily("mockgw_connection_in_flight",
-                                      "Requests running now on each open multiplexed socket",
-                                      labels=["trace_id", "client"])
-        queued = GaugeMetricFamily("mockgw_connection_queued",
-                                   "Requests read but not started on each open multiplexed socket",
-                                   labels=["trace_id", "client"])
+        in_flight = GaugeMetricFamily(
+            "mockgw_connection_in_flight",
+            "Requests running now on each open multiplexed socket",
+            labels=["trace_id", "client"],
+        )
+        queued = GaugeMetricFamily(
+            "mockgw_connection_queued",
+            "Requests read but not started on each open multiplexed socket",
+            labels=["trace_id", "client"],
+        )
         open_ = GaugeMetricFamily("mockgw_open_connections", "Open sockets by kind", labels=["kind"])
         kinds: dict[str, int] = {}
         for trace in list(self.traces.values()):
@@ -85,20 +89,25 @@ class _PerFrameCounts(Collector):
         self.lateness_sum_s += seconds
 
     def collect(self) -> Iterator[Metric]:
-        requests = CounterMetricFamily("mockgw_requests", "Requests received, by service and transport",
-                                       labels=["service", "transport"])
+        requests = CounterMetricFamily(
+            "mockgw_requests", "Requests received, by service and transport", labels=["service", "transport"]
+        )
         for labels, count in sorted(self.requests.items()):
             requests.add_metric(list(labels), count)
-        frames = CounterMetricFamily("mockgw_frames", "Frames by service and direction (in: requests and bulk "
-                                     "frames; out: responses and export frames)", labels=["service", "direction"])
+        frames = CounterMetricFamily(
+            "mockgw_frames",
+            "Frames by service and direction (in: requests and bulk frames; out: responses and export frames)",
+            labels=["service", "direction"],
+        )
         for labels, count in sorted(self.frames.items()):
             frames.add_metric(list(labels), count)
         cumulative, buckets = 0, []
         for bound, count in zip([*map(str, LATENESS_BUCKETS_S), "+Inf"], self.lateness_buckets):
             cumulative += count
             buckets.append((bound, cumulative))
-        lateness = HistogramMetricFamily("mockgw_replay_lateness_seconds",
-                                         "How late each scheduled frame went out after its deadline")
+        lateness = HistogramMetricFamily(
+            "mockgw_replay_lateness_seconds", "How late each scheduled frame went out after its deadline"
+        )
         lateness.add_metric([], buckets, sum_value=self.lateness_sum_s)
         yield requests
         yield frames
@@ -111,11 +120,15 @@ class MockMetrics:
         r = self.registry
         self.counts = _PerFrameCounts()
         r.register(self.counts)
-        self.bulk_items = Counter("mockgw_bulk_items", "Bulk items stored (in) or exported (out), by kind",
-                                  ["kind", "direction"], registry=r)
-        self.bulk_rate = Gauge("mockgw_bulk_items_per_second",
-                               "Items per second of the last finished bulk connection, by kind",
-                               ["kind", "direction"], registry=r)
+        self.bulk_items = Counter(
+            "mockgw_bulk_items", "Bulk items stored (in) or exported (out), by kind", ["kind", "direction"], registry=r
+        )
+        self.bulk_rate = Gauge(
+            "mockgw_bulk_items_per_second",
+            "Items per second of the last finished bulk connection, by kind",
+            ["kind", "direction"],
+            registry=r,
+        )
         self.connections = _OpenConnections()
         r.register(self.connections)
 
@@ -185,8 +198,9 @@ class ObservedTraceStore:
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
         return await self.inner.list_messages(kind, limit)
 
-    async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
-                         limit: int = 10000) -> list[dict[str, Any]]:
+    async def get_events(
+        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
+    ) -> list[dict[str, Any]]:
         return await self.inner.get_events(trace_id, since_event_id, limit)
 
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import enum
 
-from .contract.model import FaultKind
+from ..contract.model import FaultKind
 from .deadlines import Deadlines, Entry, deadlines_for
-from .replay import Replay
+from .plan import Replay
 
 
 class Outcome(enum.Enum):
@@ -66,8 +66,15 @@ class Playback:
         "timeout_s",
     )
 
-    def __init__(self, replay: Replay, events: PlayerEvents, *, start: float,
-                 timeout_s: float, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self,
+        replay: Replay,
+        events: PlayerEvents,
+        *,
+        start: float,
+        timeout_s: float,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.replay = replay
         self.events = events
         self.loop = loop or asyncio.get_running_loop()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...profiles import Profile
 from ..datastore import DataStore
-from ..profiles import Profile
 from .state import Frames, ServiceState, request_error, string_field
 
 OPERATIONS = ("list-collections", "update-collection", "delete-collection")

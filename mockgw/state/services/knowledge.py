@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...profiles import Profile
+from ...protocol.bulk import ITEMS_KEY, export_metadata
 from ..datastore import DataStore
-from ..profiles import Profile
-from ..protocol.bulk import ITEMS_KEY, export_metadata
 from .state import Frames, ServiceState, request_error, string_field
 
 KG_KINDS = ("triples", "graph-embeddings")
@@ -27,8 +27,9 @@ def operations(profile: Profile) -> tuple[str, ...]:
 def handle(state: ServiceState, store: DataStore, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
     operation = body.get("operation")
     if operation not in operations(profile):
-        return request_error(f"Bad operation {operation!r}; the knowledge service knows "
-                             f"{', '.join(operations(profile))}")
+        return request_error(
+            f"Bad operation {operation!r}; the knowledge service knows {', '.join(operations(profile))}"
+        )
     family = "de" if "-de-" in str(operation) else "kg"
     kinds = DE_KINDS if family == "de" else KG_KINDS
     cores = (state.de_cores if family == "de" else state.kg_cores).setdefault(tenant, {})
@@ -66,6 +67,6 @@ def _stream_core(core: dict[str, list[Any]], kinds: tuple[str, ...], core_id: st
     for kind in kinds:
         items = core.get(kind, [])
         for start in range(0, len(items), FRAME_ITEMS):
-            frames.append({kind: {"metadata": metadata, ITEMS_KEY[kind]: items[start:start + FRAME_ITEMS]}})
+            frames.append({kind: {"metadata": metadata, ITEMS_KEY[kind]: items[start : start + FRAME_ITEMS]}})
     frames.append({"eos": True})
     return frames

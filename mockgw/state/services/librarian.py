@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..profiles import Profile
+from ...profiles import Profile
 from .state import Frames, ServiceState, request_error, string_field
 
-OPERATIONS = ("add-document", "update-document", "remove-document", "list-documents", "get-document",
-              "get-document-metadata", "get-document-content", "add-processing", "remove-processing",
-              "list-processing")
+OPERATIONS = (
+    "add-document",
+    "update-document",
+    "remove-document",
+    "list-documents",
+    "get-document",
+    "get-document-metadata",
+    "get-document-content",
+    "add-processing",
+    "remove-processing",
+    "list-processing",
+)
 
 
 def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
@@ -24,8 +33,10 @@ def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: 
             if doc_id in documents:
                 return request_error(f"Document {doc_id!r} already exists")
             content = body.get("content", "")
-            documents[doc_id] = {"metadata": {**metadata, profile.tenancy_key: tenant},
-                                 "content": content if isinstance(content, str) else ""}
+            documents[doc_id] = {
+                "metadata": {**metadata, profile.tenancy_key: tenant},
+                "content": content if isinstance(content, str) else "",
+            }
             return [{}]
         if doc_id not in documents:
             return request_error(f"Document {doc_id!r} not found")

@@ -10,7 +10,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from .contract.model import Jitter, JitterKind
+from ..contract.model import Jitter, JitterKind
 
 
 def jitter_sample(jitter: Jitter, rng: random.Random) -> float:

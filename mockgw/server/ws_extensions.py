@@ -30,7 +30,7 @@ import asyncio
 import struct
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from websockets.protocol import State
 
@@ -44,11 +44,13 @@ ReceiveDirectly = Callable[[OnMessage], Callable[[], None]]
 
 
 def send_texts_of(scope: Any) -> SendTexts | None:
-    return scope.get("extensions", {}).get(SEND_TEXTS)
+    send_texts: SendTexts | None = scope.get("extensions", {}).get(SEND_TEXTS)
+    return send_texts
 
 
 def receive_directly_of(scope: Any) -> ReceiveDirectly | None:
-    return scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
+    receive_directly: ReceiveDirectly | None = scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
+    return receive_directly
 
 
 def text_frames(texts: Sequence[str]) -> list[bytes]:
@@ -95,7 +97,7 @@ class TimingExtensions:
     handshake_complete: bool
     read_paused: bool
     frames: list[Any]
-    curr_msg_data_type: str
+    curr_msg_data_type: Literal["text", "bytes"]
     logger: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

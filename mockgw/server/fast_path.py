@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from .transports.rest import serve_flow_service
+from ..transports.rest import serve_flow_service
 
 FLOW_SERVICE = re.compile(r"/api/v1/flow/([^/]+)/service/([^/]+)")
 
@@ -29,8 +29,11 @@ class GatewayApp:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and (
-                match := FLOW_SERVICE.fullmatch(scope["path"])) is not None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and (match := FLOW_SERVICE.fullmatch(scope["path"])) is not None
+        ):
             scope["app"] = self.app  # as starlette would set it: request.app.state.gateway
             started = False
 

@@ -11,11 +11,12 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..profiles import Profile
-from ..protocol.bulk import item_vectors
-from ..protocol.services import gateway_error
-from ..protocol.terms import term_key
-from .graphql import QueryError, parse_query, run_query
+from ...errors import QueryError
+from ...profiles import Profile
+from ...protocol.bulk import item_vectors
+from ...protocol.services import gateway_error
+from ...protocol.terms import term_key
+from .graphql import parse_query, run_query
 from .store import DataStore
 
 Frames = list[dict[str, Any]]
@@ -59,7 +60,7 @@ def answer_triples(store: DataStore, profile: Profile, flow: str, body: dict[str
         return [{"response": found}]
     size = body.get("batch-size")
     size = size if isinstance(size, int) and size > 0 else DEFAULT_BATCH_SIZE
-    batches = [found[i:i + size] for i in range(0, len(found), size)] or [[]]
+    batches = [found[i : i + size] for i in range(0, len(found), size)] or [[]]
     return [{"response": batch} for batch in batches]
 
 
@@ -69,13 +70,15 @@ def cosine(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def rank_by_cosine(items: Iterable[dict[str, Any]], queries: list[list[float]],
-                   limit: int) -> list[tuple[float, dict[str, Any]]]:
+def rank_by_cosine(
+    items: Iterable[dict[str, Any]], queries: list[list[float]], limit: int
+) -> list[tuple[float, dict[str, Any]]]:
     """The `limit` items most similar to any query vector (best of each item's vectors), best first.
 
     No query vectors, no results (the 1.7 client sends `text`, which the 1.x gateway ignores)."""
     if not queries:
         return []
+
     def score(item: dict[str, Any]) -> float:
         return max((cosine(q, v) for q in queries for v in item_vectors(item)), default=-1.0)
 

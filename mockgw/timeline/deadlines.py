@@ -17,8 +17,9 @@ import heapq
 import itertools
 import weakref
 from collections.abc import Callable
+from typing import Any
 
-Entry = list  # [when, sequence, callback or None once cancelled]
+Entry = list[Any]  # [when, sequence, callback or None once cancelled]: a list, so cancel() can clear it
 
 
 class Deadlines:

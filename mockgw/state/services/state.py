@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.bulk import FLOW_INTERFACE
+from ...protocol.bulk import FLOW_INTERFACE
 
 Frames = list[dict[str, Any]]
 
@@ -20,8 +20,8 @@ def default_blueprint(services: frozenset[str], bulk_kinds: frozenset[str] = fro
     """A blueprint offering every flow service and bulk socket of the profile (what
     `This kind not supported by flow` checks)."""
     interfaces: dict[str, Any] = {
-        name: {"request": f"mockgw:{name}:request", "response": f"mockgw:{name}:response"}
-        for name in sorted(services)}
+        name: {"request": f"mockgw:{name}:request", "response": f"mockgw:{name}:response"} for name in sorted(services)
+    }
     interfaces.update({FLOW_INTERFACE[kind]: f"mockgw:{FLOW_INTERFACE[kind]}" for kind in sorted(bulk_kinds)})
     return {"description": "mockgw: every flow service and bulk socket of this profile", "interfaces": interfaces}
 
@@ -45,13 +45,20 @@ class ServiceState:
     de_cores: dict[str, dict[str, dict[str, list[Any]]]] = field(default_factory=dict)  # 2.x document-embedding cores
     collections: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # tenant -> name -> record
 
-    def start_flow(self, flow_id: str, blueprint: str = DEFAULT_BLUEPRINT, description: str = "",
-                   parameters: dict[str, Any] | None = None) -> None:
+    def start_flow(
+        self,
+        flow_id: str,
+        blueprint: str = DEFAULT_BLUEPRINT,
+        description: str = "",
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         self.flows[flow_id] = {"blueprint": blueprint, "description": description, "parameters": parameters or {}}
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "config": self.config, "config_version": self.config_version, "blueprints": sorted(self.blueprints),
+            "config": self.config,
+            "config_version": self.config_version,
+            "blueprints": sorted(self.blueprints),
             "flows": self.flows,
             "documents": {t: sorted(docs) for t, docs in self.documents.items()},
             "processing": {t: sorted(p) for t, p in self.processing.items()},

@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from ..profiles import Profile
-from ..protocol.bulk import (
+from ...profiles import Profile
+from ...protocol.bulk import (
     ITEMS_KEY,
     ROW_KINDS,
     ImportFrame,
@@ -62,12 +62,20 @@ class DataStore:
         self._append(flow, frame.collection, frame.kind, text, len(frame.items))
         return len(frame.items)
 
-    def add_items(self, flow: str, collection: str, kind: str, items: list[Any], *,
-                  extra: dict[str, Any] | None = None, doc_id: str = "") -> int:
+    def add_items(
+        self,
+        flow: str,
+        collection: str,
+        kind: str,
+        items: list[Any],
+        *,
+        extra: dict[str, Any] | None = None,
+        doc_id: str = "",
+    ) -> int:
         """Store items already in this profile's shape, framed as the gateway would export them."""
         metadata = export_metadata(self.profile, id=doc_id, collection=collection)
         for start in range(0, len(items), SEED_FRAME_ITEMS):
-            batch = items[start:start + SEED_FRAME_ITEMS]
+            batch = items[start : start + SEED_FRAME_ITEMS]
             self._append(flow, collection, kind, encode_frame(kind, metadata, batch, extra), len(batch))
         return len(items)
 
@@ -111,9 +119,11 @@ class DataStore:
 
     # -- reading ------------------------------------------------------------------------------
     def count(self, flow: str | None = None, collection: str | None = None, kind: str | None = None) -> int:
-        return sum(s.count for (f, c, k), s in self._series.items()
-                   if (flow is None or f == flow) and (collection is None or c == collection)
-                   and (kind is None or k == kind))
+        return sum(
+            s.count
+            for (f, c, k), s in self._series.items()
+            if (flow is None or f == flow) and (collection is None or c == collection) and (kind is None or k == kind)
+        )
 
     def holds(self, flow: str, kind: str) -> bool:
         """True once anything of `kind` was stored in `flow` (any collection)."""
@@ -153,6 +163,14 @@ class DataStore:
                 yield item, extra
 
     def summary(self) -> list[dict[str, Any]]:
-        return [{"flow": f, "collection": c, "kind": k, "items": s.count, "frames": len(s.parts),
-                 "replayed_on_export": c in self.replay_exports.get((f, k), set())}
-                for (f, c, k), s in sorted(self._series.items())]
+        return [
+            {
+                "flow": f,
+                "collection": c,
+                "kind": k,
+                "items": s.count,
+                "frames": len(s.parts),
+                "replayed_on_export": c in self.replay_exports.get((f, k), set()),
+            }
+            for (f, c, k), s in sorted(self._series.items())
+        ]

@@ -129,8 +129,9 @@ class TraceStore(Protocol):
     async def get_message(self, message_id: str) -> Message | None: ...
     async def get_trace_messages(self, trace_id: str) -> list[Message]: ...
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]: ...
-    async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
-                         limit: int = 10000) -> list[dict[str, Any]]: ...
+    async def get_events(
+        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
+    ) -> list[dict[str, Any]]: ...
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int: ...
     async def reset(self) -> None: ...
 
@@ -140,12 +141,13 @@ class MemoryTraceStore:
     traces (an open connection's trace is never dropped).
 
     Its containers are made once and emptied in place, never replaced, so that a server which freezes its
-    start-up objects (`gc.freeze()`, see mockgw/server.py) keeps them out of every collection too: the
+    start-up objects (`gc.freeze()`, see mockgw/server/listen.py) keeps them out of every collection too: the
     collector would otherwise walk each stored item, tracked or not, in every full collection.
     """
 
-    def __init__(self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000,
-                 trace_prefix: str = "t") -> None:
+    def __init__(
+        self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000, trace_prefix: str = "t"
+    ) -> None:
         self.max_messages = max_messages
         self.trace_prefix = trace_prefix  # "w2t" under several workers: trace ids stay unique across them
         self.max_events = max_events
@@ -218,8 +220,16 @@ class MemoryTraceStore:
         kind = message.kind
         if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
-        self._events.append((self._next_event, trace_id, _MESSAGE_EVENTS.get(kind) or f"message.{kind}", sequence,
-                             message.direction, message.request_id))
+        self._events.append(
+            (
+                self._next_event,
+                trace_id,
+                _MESSAGE_EVENTS.get(kind) or f"message.{kind}",
+                sequence,
+                message.direction,
+                message.request_id,
+            )
+        )
         self._next_event += 1
 
     async def get_message(self, message_id: str) -> Message | None:
@@ -235,13 +245,14 @@ class MemoryTraceStore:
 
     async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
         if kind is None:
-            every = sorted(self._records, key=lambda r: (r[_RECEIVED_AT] or r[_SENT_AT] or 0.0))
+            every = sorted(self._records, key=lambda r: r[_RECEIVED_AT] or r[_SENT_AT] or 0.0)
         else:
             every = [r for r in (self._records if kind == "frame" else self._rare) if r[_KIND] == kind]
         return [_message(r) for r in every[-limit:]]
 
-    async def get_events(self, trace_id: str | None = None, since_event_id: int = 0,
-                         limit: int = 10000) -> list[dict[str, Any]]:
+    async def get_events(
+        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
+    ) -> list[dict[str, Any]]:
         if not self._events:
             return []
         # Ids increase by one, so the first newer event's index is arithmetic.
@@ -275,5 +286,11 @@ def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(event, dict):
         return event
     event_id, trace_id, event_type, sequence, direction, request_id = event
-    return {"event_id": event_id, "trace_id": trace_id, "type": event_type,
-            "message_id": _message_id(trace_id, sequence), "direction": direction, "request_id": request_id}
+    return {
+        "event_id": event_id,
+        "trace_id": trace_id,
+        "type": event_type,
+        "message_id": _message_id(trace_id, sequence),
+        "direction": direction,
+        "request_id": request_id,
+    }

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...profiles import Profile
 from ..datastore import DataStore
-from ..profiles import Profile
 from . import collection, config, flow, knowledge, librarian
 from .state import Frames, ServiceState, default_blueprint, request_error
 
@@ -20,8 +20,9 @@ __all__ = ["Frames", "ServiceState", "answer_global", "default_blueprint", "oper
 STATEFUL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
 
 
-def answer_global(state: ServiceState, store: DataStore, profile: Profile, service: str, body: Any,
-                  tenant: str) -> Frames | None:
+def answer_global(
+    state: ServiceState, store: DataStore, profile: Profile, service: str, body: Any, tenant: str
+) -> Frames | None:
     """The response frames of a global-service request, or None for a service not faked here."""
     if service not in STATEFUL_SERVICES:
         return None
