@@ -7,7 +7,7 @@ from mockgw.profiles import PROFILES
 from mockgw.protocol.limits import MuxLimits
 from mockgw.protocol.mux import MuxSession, Reply, Start
 
-from ..conftest import envelope
+from ...conftest import envelope
 
 V2_2_5, V2_6_2, V1_7 = PROFILES["2.2.5"], PROFILES["2.6.2"], PROFILES["1.7"]
 

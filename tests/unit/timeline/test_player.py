@@ -8,7 +8,7 @@ from mockgw.contract.model import Fault, FaultKind, FrameKind
 from mockgw.timeline.plan import Replay, Step
 from mockgw.timeline.player import Outcome, Playback, PlayerEvents
 
-from ..conftest import TIMEOUT_FACTOR
+from ...conftest import TIMEOUT_FACTOR
 
 
 class Recorder(PlayerEvents):

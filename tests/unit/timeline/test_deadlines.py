@@ -4,7 +4,7 @@ import asyncio
 
 from mockgw.timeline.deadlines import Deadlines, deadlines_for
 
-from ..conftest import TIMEOUT_FACTOR
+from ...conftest import TIMEOUT_FACTOR
 
 
 def run(coro):
