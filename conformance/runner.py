@@ -42,7 +42,7 @@ from .verdict import Status, Verdict
 
 
 def native_profiles(hello: Hello) -> set[str] | None:
-    """The gateway generation a trustgraph-base client version was written for (GATEWAY-PROTOCOL.md §0)."""
+    """The gateway generation a trustgraph-base client version was written for (docs/PROTOCOL.md §0)."""
     if hello.client != "trustgraph-base":
         return None
     numbers = tuple(int(n) for n in re.findall(r"\d+", hello.version)[:3])

@@ -27,7 +27,7 @@ from locust.exception import StopUser
 from loadtests import gate, options  # noqa: F401  (registers the command-line options and the gate hook)
 from loadtests.mux_client import AuthMode, MuxClient, MuxError, Stream
 
-#: the inner request body per service (GATEWAY-PROTOCOL.md §1.4, §2.6); "streaming" is added per user.
+#: the inner request body per service (docs/PROTOCOL.md §1.4, §2.6); "streaming" is added per user.
 REQUEST_BODIES: dict[str, dict[str, object]] = {
     "text-completion": {"system": "", "prompt": "hi"},
     "agent": {"question": "Who is Alice?"},

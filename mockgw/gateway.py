@@ -22,7 +22,7 @@ from .protocol.auth import workspace_refusal
 from .protocol.services import gateway_error, missing_field
 from .settings import Settings
 from .state.stateful import StatefulServices, overrides_state
-from .timeline.plan import Replay, Step, prepare_replay, shared_replay, template_context
+from .timeline.plan import Replay, Step, is_shared, plan_replay, template_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,10 @@ class MockGateway:
 
     def replace_contracts(self, contracts: list[Contract]) -> None:
         self.contracts = list(contracts)
+        # The one plan of each contract that plans the same for every request, made when first asked for: a
+        # burst of new streams must not stall the running ones while each plans its hundreds of steps. Keyed
+        # by id(): self.contracts keeps every key's contract alive, so no id is reused while it is here.
+        self._shared_plans: dict[int, Replay] = {}
         # Matching only ever considers a request's own service, so look those up, in load order.
         self._by_service: dict[str, list[Contract]] = {}
         for contract in self.contracts:
@@ -134,8 +138,11 @@ class MockGateway:
         if contract.scenario is not None and contract.scenario.set_state is not None:
             self.scenario_states[contract.scenario.name] = contract.scenario.set_state
         sequence = next(self._sequence)
-        shared = shared_replay(contract, self.settings.speed)
+        shared = self._shared_plans.get(id(contract))
         if shared is not None:  # no templates to fill: no context to make
+            return shared
+        if is_shared(contract):
+            shared = self._shared_plans[id(contract)] = plan_replay(contract, {}, speed=self.settings.speed, sequence=0)
             return shared
         context = template_context(
             request.body,
@@ -145,7 +152,7 @@ class MockGateway:
             workspace=workspace,
             profile=self.profile,
         )
-        return prepare_replay(contract, context, speed=self.settings.speed, sequence=sequence)
+        return plan_replay(contract, context, speed=self.settings.speed, sequence=sequence)
 
     def _refusal(self, request: IncomingRequest, workspace: str | None) -> Refusal | None:
         profile = self.profile

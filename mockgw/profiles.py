@@ -3,7 +3,7 @@
 Every wire difference between TrustGraph gateway versions that the mock
 reproduces lives in `PROFILES`; transports and shapers read fields of a
 `Profile` and never compare version strings. Facts and the version in which
-each changed: ../shared/protocol/GATEWAY-PROTOCOL.md §0 and §5.4.
+each changed: docs/PROTOCOL.md §0 and §5.4.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Profile:
     rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
     flow_services: frozenset[str]  # services under /api/v1/flow/{flow}/service/{kind}
     global_services: frozenset[str]  # services under /api/v1/{kind}; envelopes without flow
-    # Bulk sockets and stored data (GATEWAY-PROTOCOL.md §3, §4.2).
+    # Bulk sockets and stored data (docs/PROTOCOL.md §3, §4.2).
     bulk_import_kinds: frozenset[str]  # /api/v1/flow/{flow}/import/{kind}; objects → rows in 2.1
     bulk_export_kinds: frozenset[str]  # /api/v1/flow/{flow}/export/{kind}
     document_chunk_key: str  # document-embeddings item: "chunk" text (≤ 2.1) or "chunk_id" (2.2+)

@@ -18,6 +18,7 @@ from jsonschema.exceptions import best_match
 
 from ..bundled import SCHEMA_PATH
 from ..errors import ContractError, ContractsInvalid
+from ..protocol.envelope import response_tail
 from ..templating import template_names
 from .checks import check_document
 from .model import (
@@ -185,7 +186,10 @@ def _build_frame(raw: dict[str, Any], *, is_last: bool) -> Frame:
     for kind in FrameKind:
         if kind.value in raw:
             body = raw[kind.value]
-            return Frame(raw["at_s"], kind, body, raw.get("complete", is_last), any(template_names(body)))
+            complete = raw.get("complete", is_last)
+            templated = any(template_names(body))
+            tail = response_tail(body, complete) if kind is FrameKind.RESPONSE and not templated else None
+            return Frame(raw["at_s"], kind, body, complete, templated, tail)
     raise AssertionError("the schema requires response, error or raw")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -53,6 +53,10 @@ class Frame:
     body: Any  # response dict, error dict or raw text, before templating
     complete: bool
     templated: bool = False  # body holds ${…}: rendered per request; otherwise shared as is
+    # A response frame's socket wire text after the id (protocol/envelope.py response_tail), made once when the
+    # contract loads: every request of a contract is sent the same frames, and encoding the payload per send
+    # was most of the cost of sending it. None for templated, error and raw frames.
+    tail: str | None = field(default=None, compare=False, repr=False)
 
 
 class FaultKind(enum.Enum):

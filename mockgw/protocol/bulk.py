@@ -1,4 +1,4 @@
-"""Bulk import/export frames (GATEWAY-PROTOCOL.md §3): decode, validate, encode, per profile.
+"""Bulk import/export frames (docs/PROTOCOL.md §3): decode, validate, encode, per profile.
 
 Sans-I/O. `decode_import_frame` turns one client frame into an `ImportFrame`:
 its metadata, every valid item, and — for a frame the real gateway would

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class MuxLimits:
-    """The upstream mux's limits (GATEWAY-PROTOCOL.md §2.4), unchanged from 1.6 to HEAD.
+    """The upstream mux's limits (docs/PROTOCOL.md §2.4), unchanged from 1.6 to HEAD.
 
     `running` is 15 plus upstream's off-by-one; `queued` is its asyncio.Queue;
     one more request waits in the run loop's hand and one in the blocked

@@ -3,7 +3,7 @@
 Upstream translators index the request dict directly (`request["query"]`), so
 a missing field fails in the gateway with a KeyError that reaches the client
 as `{"error": {"type": "gateway-error", "message": "'query'"}}` inside the
-response (GATEWAY-PROTOCOL.md §1.3, §5.3). Read from the translators of v1.7.9 and
+response (docs/PROTOCOL.md §1.3, §5.3). Read from the translators of v1.7.9 and
 HEAD: prompt, config, flow & co. take every field with .get(). The mock refuses the same requests
 the same way, so a client that sends the wrong field cannot pass.
 """

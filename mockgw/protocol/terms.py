@@ -1,4 +1,4 @@
-"""RDF terms on the wire, in both encodings (GATEWAY-PROTOCOL.md §3.3).
+"""RDF terms on the wire, in both encodings (docs/PROTOCOL.md §3.3).
 
 1.x (≤ 1.9): ``{"v": "http://ex/a", "e": true}`` (IRI) / ``{"v": "A", "e": false}`` (literal).
 2.0+: ``{"t": "i", "i": …}``, ``{"t": "l", "v": …, "dt"?, "ln"?}``, ``{"t": "b", "d": …}``,

@@ -21,7 +21,8 @@ from when a busy app got round to it; queued messages carry it as
 ARRIVED_AT.
 
 Under any other server these are absent and the app falls back to ASGI
-sends and receives and to its own clock.
+sends and receives and to its own clock. The extension names and shapes are
+the transports' (mockgw/transports/frame_io.py): this module implements them.
 """
 
 from __future__ import annotations
@@ -34,23 +35,7 @@ from typing import Any, Literal
 
 from websockets.protocol import State
 
-SEND_TEXTS = "mockgw.send_texts"
-RECEIVE_DIRECTLY = "mockgw.receive_directly"
-ARRIVED_AT = "mockgw.arrived_at"
-
-SendTexts = Callable[[Sequence[str]], bool]
-OnMessage = Callable[[str | bytes, float], bool]  # (message, arrived) -> keep reading?
-ReceiveDirectly = Callable[[OnMessage], Callable[[], None]]
-
-
-def send_texts_of(scope: Any) -> SendTexts | None:
-    send_texts: SendTexts | None = scope.get("extensions", {}).get(SEND_TEXTS)
-    return send_texts
-
-
-def receive_directly_of(scope: Any) -> ReceiveDirectly | None:
-    receive_directly: ReceiveDirectly | None = scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
-    return receive_directly
+from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, OnRawMessage
 
 
 def text_frames(texts: Sequence[str]) -> list[bytes]:
@@ -104,7 +89,7 @@ class TimingExtensions:
         super().__init__(*args, **kwargs)
         self.queue = _ArrivalStampingQueue()
         self._now = self.queue.now
-        self._on_message: OnMessage | None = None
+        self._on_message: OnRawMessage | None = None
         self._held: deque[tuple[str | bytes, float]] = deque()  # read while the app had stopped reading
         self._app_stopped_reading = False
 
@@ -130,7 +115,7 @@ class TimingExtensions:
             self.transport.write(b"".join(text_frames(texts)))
         return True
 
-    def receive_directly(self, on_message: OnMessage) -> Callable[[], None]:
+    def receive_directly(self, on_message: OnRawMessage) -> Callable[[], None]:
         """From now on hand messages to `on_message`; returns `resume`. Call `resume()` once to start."""
         self._on_message = on_message
         self._app_stopped_reading = True  # until the first resume(): the app may not be ready yet

@@ -1,4 +1,4 @@
-"""/api/v1/flow/{flow}/import/{kind} and …/export/{kind} (GATEWAY-PROTOCOL.md §3). Bytes only.
+"""/api/v1/flow/{flow}/import/{kind} and …/export/{kind} (docs/PROTOCOL.md §3). Bytes only.
 
 As upstream: `?token=` checked before the upgrade in every version; an
 unknown kind is a 404 before the upgrade from 2.4.5 (registry) and an upgrade
@@ -28,7 +28,7 @@ from ..journal.metrics import MockMetrics
 from ..protocol.auth import query_token_permitted, rest_denial
 from ..protocol.bulk import FLOW_INTERFACE, decode_import_frame
 from ..state.services.state import flow_offers
-from .received import received_text
+from .frame_io import received_text
 
 NORMAL_CLOSE = 1000
 EXPORT_QUEUE_FRAMES = 10_000  # frames a slow export tap may fall behind before frames are dropped

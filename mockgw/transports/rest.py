@@ -21,10 +21,10 @@ from ..gateway import MockGateway, Refusal, Resolution, Unmatched
 from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
 from ..protocol.auth import bearer_permitted, rest_denial
-from ..server.abort import drop_connection
 from ..timeline.clock import wall_time
 from ..timeline.plan import TIMEOUT_RESPONSE, Replay
 from ..timeline.player import Outcome, Playback, PlayerEvents
+from .connections import drop_connection
 
 
 class JSONBody(Response):

@@ -1,39 +1,47 @@
 """/api/v1/socket: the multiplexed socket (§2). Bytes in and out; decisions in MuxSession.
 
-Frames are read while the session allows it (upstream stops reading its
-socket when its queue is full: TCP backpressure, never an error frame); our
-uvicorn protocol hands each one over as it is parsed (ws_extensions.py),
-other servers through one awaited ASGI receive each. Every frame the player
-hands over at its deadline joins the connection's outbox; the outbox is
-flushed once per event-loop pass, in order, in one socket write
-(ws_extensions.py), and each frame is journaled with how late it went out.
-Under a server without that extension a writer task awaits one ASGI send
-per frame instead.
+One reader and one writer, over a `FrameIO` (frame_io.py) that moves the bytes
+either directly through our uvicorn protocol or through plain ASGI. Frames are
+read while the session allows it (upstream stops reading its socket when its
+queue is full: TCP backpressure, never an error frame). Every frame the player
+hands over at its deadline joins the connection's outbox; the outbox is handed
+to the FrameIO once per event-loop pass, in order, and each frame is journaled
+with how late it went out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
+from ..contract.model import FrameKind
 from ..gateway import MockGateway, Refusal, Unmatched
 from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
+from ..profiles import Profile
 from ..protocol.auth import auth_frame_permitted, query_token_permitted, rest_denial
-from ..protocol.envelope import encode, error_frame, response_frame
+from ..protocol.envelope import encode, error_frame, response_frame, response_tail, response_text
 from ..protocol.mux import MuxSession, Reply, Start
-from ..server.abort import drop_connection
-from ..server.ws_extensions import ARRIVED_AT, receive_directly_of, send_texts_of
 from ..timeline.clock import wall_time
-from ..timeline.plan import TIMEOUT_RESPONSE, Replay, socket_text
+from ..timeline.plan import TIMEOUT_RESPONSE, Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
-from .received import as_text, received_text
+from .connections import drop_connection
+from .frame_io import FrameIO, frame_io_for
+
+
+def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
+    """The wire text of one step on the mux socket."""
+    if step.kind is FrameKind.RAW:
+        return str(step.payload)
+    if step.kind is FrameKind.ERROR:
+        payload = step.payload
+        return encode(error_frame(profile, payload["message"], request_id, error_type=payload.get("type", "error")))
+    return response_text(request_id, step.tail or response_tail(step.payload, step.complete))
 
 
 @dataclass(slots=True)
@@ -106,20 +114,15 @@ class MuxConnection:
         self.session = MuxSession(gateway.profile, gateway.settings.mux, self._authenticate)
         self.outbox: list[Outgoing | CloseConnection | DropConnection] = []
         self._flush_pending = False
-        self.send_texts = send_texts_of(websocket.scope)
-        # Without send_texts (another server): what the writer task sends, one awaited ASGI send each.
-        self._awaited: asyncio.Queue[Outgoing | CloseConnection | DropConnection] | None = (
-            asyncio.Queue() if self.send_texts is None else None
-        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
-        self.readable = asyncio.Event()  # the awaiting reader's: the session has room for another request
-        self.readable.set()
         self._reading_since = 0.0  # loop time the reader last became ready for a request
-        self._reading_stopped = False  # the direct reader stopped for room and waits for _resume_reading
-        self._resume_reading: Callable[[], None] = lambda: None
+        self._reading_stopped = False  # the reader stopped for room and waits for resume_reading
         self.closed = asyncio.Event()  # set when a fault closed or dropped the connection, or sending failed
         self.close_code: int | None = None
+        self.io: FrameIO[Outgoing] = frame_io_for(
+            websocket, self._on_message, self._on_sent, self.closed.set, self.closed
+        )
 
     def _authenticate(self, token: str) -> str | None:
         settings = self.gateway.settings
@@ -128,16 +131,9 @@ class MuxConnection:
         return None
 
     async def run(self) -> None:
-        if self.send_texts is None:
-            self._spawn(self._write_awaiting_each())
-        receive_directly = receive_directly_of(self.websocket.scope)
+        self.io.start_reading()
         try:
-            if receive_directly is None:
-                await self._read_awaiting_each()
-            else:
-                self._resume_reading = receive_directly(self._on_message)
-                self._resume_reading()
-                await self._until_disconnected()
+            self.close_code = await self.io.disconnected()
         finally:
             self.closed.set()
             for playback in list(self.playbacks.values()):
@@ -155,41 +151,16 @@ class MuxConnection:
 
     # --- reading ---
 
-    def _on_message(self, message: str | bytes, arrived: float) -> bool:
-        """A message straight from the protocol (ws_extensions.py); False stops reading until resumed."""
+    def _on_message(self, text: str, arrived: float) -> bool:
+        """The reader: one client message; False stops reading until resume_reading."""
         if self.closed.is_set():
             return False  # a fault ended the connection: nothing more is read
-        self._receive(as_text(message), arrived)
+        self._receive(text, arrived)
         if self.session.reading_paused:
             # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
             self._reading_stopped = True
             return False
         return True
-
-    async def _until_disconnected(self) -> None:
-        # Messages come through _on_message; ASGI receive brings only the disconnect.
-        while (message := await self.websocket.receive())["type"] != "websocket.disconnect":
-            pass
-        self.close_code = message.get("code")
-
-    async def _read_awaiting_each(self) -> None:
-        """The reader under a server without `receive_directly`: one awaited ASGI receive per message."""
-        while True:
-            if not self.readable.is_set():
-                # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
-                waiting_for_room = asyncio.create_task(self.readable.wait())
-                closing = asyncio.create_task(self.closed.wait())
-                await asyncio.wait({waiting_for_room, closing}, return_when=asyncio.FIRST_COMPLETED)
-                waiting_for_room.cancel()
-                closing.cancel()
-                self._reading_since = self.loop.time()
-            if self.closed.is_set():
-                return
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                self.close_code = message.get("code")
-                return
-            self._receive(received_text(message), message.get(ARRIVED_AT) or self.loop.time())
 
     def _receive(self, text: str, arrived: float) -> None:
         self.trace.stats.frames_in += 1
@@ -214,14 +185,11 @@ class MuxConnection:
         stats.in_flight = session.running
         stats.max_in_flight = session.max_running
         stats.set_queued(session.waiting)
-        if session.reading_paused:
-            self.readable.clear()
-            return
-        self.readable.set()
-        if self._reading_stopped:  # the direct reader stopped for room: hand it what was held, read on
+        if self._reading_stopped and not session.reading_paused:
+            # The reader stopped for room and there is some again: hand it what was held, read on.
             self._reading_stopped = False
             self._reading_since = self.loop.time()
-            self._resume_reading()
+            self.io.resume_reading()
 
     def _start(self, start: Start, started: float) -> None:
         envelope = start.envelope
@@ -279,15 +247,13 @@ class MuxConnection:
 
     def emit(self, item: Outgoing | CloseConnection | DropConnection) -> None:
         """Queue `item` to go out, after everything queued before it, at the end of this loop pass."""
-        if self._awaited is not None:
-            self._awaited.put_nowait(item)
-            return
         self.outbox.append(item)
         if not self._flush_pending:
             self._flush_pending = True
             self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        """The writer: everything emitted in this loop pass, in order, handed to the FrameIO at once."""
         self._flush_pending = False
         items, self.outbox = self.outbox, []
         if self.closed.is_set():
@@ -297,20 +263,16 @@ class MuxConnection:
             if isinstance(item, Outgoing):
                 frames.append(item)
                 continue
-            self._send_now(frames)
+            if frames:
+                self.io.send(frames)
             self.closed.set()  # a fault ends the connection: nothing after it goes out
             self._spawn(self._end_with(item))
             return
-        self._send_now(frames)
+        if frames:
+            self.io.send(frames)
 
-    def _send_now(self, frames: list[Outgoing]) -> None:
-        if not frames:
-            return
-        assert self.send_texts is not None
-        if not self.send_texts([frame.text for frame in frames]):
-            self.closed.set()
-            return
-        self._perform(self._sent(frames, self.loop.time()))
+    def _on_sent(self, frames: list[Outgoing], now: float) -> None:
+        self._perform(self._sent(frames, now))
 
     def _sent(self, frames: list[Outgoing], now: float) -> list[Start | Reply]:
         """Journal frames just written; the session's actions for the requests they finished."""
@@ -340,6 +302,7 @@ class MuxConnection:
         return actions
 
     async def _end_with(self, item: CloseConnection | DropConnection) -> None:
+        await self.io.drained()  # the frames before the fault go out first
         if isinstance(item, CloseConnection):
             await self._journal_fault("close", {"code": item.code, "reason": item.reason})
             await self.websocket.close(item.code, item.reason)
@@ -347,23 +310,6 @@ class MuxConnection:
             await self._journal_fault("drop", {})
             if not drop_connection(self.websocket.scope):
                 await self.websocket.close(1011)
-
-    async def _write_awaiting_each(self) -> None:
-        """The writer under a server without `send_texts`: one awaited ASGI send per frame."""
-        assert self._awaited is not None
-        while True:
-            item = await self._awaited.get()
-            if not isinstance(item, Outgoing):
-                self.closed.set()
-                await self._end_with(item)
-                return
-            now = self.loop.time()
-            try:
-                await self.websocket.send_text(item.text)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                self.closed.set()
-                return
-            self._perform(self._sent([item], now))
 
     async def _journal_fault(self, fault: str, detail: dict[str, Any]) -> None:
         await self.gateway.store.add_message(

@@ -1,0 +1,55 @@
+"""GatewayApp answers the hottest route itself and passes everything else to starlette unchanged."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from mockgw.app import create_app
+from mockgw.server.fast_path import FLOW_SERVICE, GatewayApp
+from mockgw.settings import Settings
+
+from ...conftest import contracts_from
+
+
+def app():
+    contracts = contracts_from(
+        {
+            "id": "tc",
+            "match": {"service": "text-completion"},
+            "response": {"frames": [{"at_s": 0, "response": {"response": "hi", "end_of_stream": True}}]},
+        }
+    )
+    built = create_app(Settings(profile="2.6.2"), contracts)
+    assert isinstance(built, GatewayApp)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("path", "matches"),
+    [
+        ("/api/v1/flow/default/service/text-completion", True),
+        ("/api/v1/flow/a/service/b/c", False),
+        ("/api/v1/flow//service/agent", False),
+        ("/api/v1/config", False),
+    ],
+)
+def test_only_the_flow_service_route_takes_the_fast_path(path, matches):
+    assert (FLOW_SERVICE.fullmatch(path) is not None) is matches
+
+
+def test_the_fast_path_answers_as_the_routed_app_would():
+    asyncio.run(_fast_path_answers())
+
+
+async def _fast_path_answers():
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        answered = await client.post("/api/v1/flow/default/service/text-completion", json={"system": "", "prompt": "p"})
+        assert answered.status_code == 200
+        assert answered.json() == {"response": "hi", "end_of_stream": True}
+        refused = await client.post("/api/v1/flow/nope/service/text-completion", json={"system": "", "prompt": "p"})
+        assert refused.status_code == 200 and refused.json() == {"error": "Invalid flow default/nope"}
+        # everything else goes through starlette's router: a GET of the same path is not a route there
+        assert (await client.get("/api/v1/flow/default/service/text-completion")).status_code == 405
+        assert (await client.get("/api/metrics")).status_code == 404
