@@ -46,7 +46,7 @@ class Profile:
     rows_service: str  # "objects" (1.x) or "rows" (2.1+)
     flow_naming: str  # "class" (1.x) or "blueprint"
     embedding_vector_key: str  # bulk items: "vectors" (list of vectors, ≤ 2.2) or "vector"
-    query_vector_key: str  # graph-/document-embeddings query request: "vectors" (1.x) or "vector" (2.1.5+)
+    query_vector_key: str  # graph-/document-embeddings query request: "vectors" (1.x) or "vector" (2.1.6+)
     embeddings_request_key: str  # "text" (≤ 2.2) or "texts"
     auth_ok_workspace_key: str | None  # None: no auth-ok frame in this generation
     error_types: frozenset[str]  # envelope error types beyond "error"
@@ -150,7 +150,7 @@ _V2_2_5 = replace(
     rows_service="rows",
     flow_naming="blueprint",
     invalid_flow_names_workspace=True,
-    query_vector_key="vector",  # embeddings queries take one `vector`, and `texts`, since 2.1.5 (#668)
+    query_vector_key="vector",  # embeddings queries take one `vector` since 2.1.6, and `texts` since 2.1.5 (#668)
     embeddings_request_key="texts",
     flow_services=_V2_FLOW_SERVICES,
     bulk_import_kinds=_BULK_KINDS | {"rows"},
