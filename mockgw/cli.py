@@ -1,4 +1,4 @@
-"""mockgw serve | validate | profiles | contracts — the only reader of argv and the environment."""
+"""mockgw serve | record | validate | profiles | contracts — the only reader of argv and the environment."""
 
 from __future__ import annotations
 
@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check contracts; report every problem, exit 1 if any")
     validate.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
 
+    from .record.command import add_arguments as add_record_arguments
+
+    add_record_arguments(
+        commands.add_parser("record", help="proxy a live gateway and write what passes as contracts (docs/RECORD.md)")
+    )
+
     commands.add_parser("profiles", help="list the gateway profiles")
     listing = commands.add_parser("contracts", help="list contracts and the profiles they serve")
     listing.add_argument("path", type=Path, nargs="?", default=BUNDLED_CONTRACTS)
@@ -250,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(settings_from(args))
+        if args.command == "record":
+            from .record.command import run as record
+
+            return record(args)
         if args.command == "validate":
             contracts = load_contracts(args.path)
             if not contracts:

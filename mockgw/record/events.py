@@ -1,0 +1,98 @@
+"""What the proxy captures, as plain values with loop times relative to the recording's start.
+
+Every event is redacted before it is stored (redact.py), so nothing secret reaches the journal
+or the contracts. Events round-trip through JSON lines (`to_json` / `from_json`): the journal
+the recorder writes can be rebuilt into contracts later (`mockgw record --rebuild`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SocketOpened:
+    """A client's socket was accepted (after the upstream accepted the proxy's)."""
+
+    conn: int
+    t: float
+    path: str  # with its query, tokens redacted
+    role: str  # "mux", "import", "export" or "other"
+    flow: str | None = None
+    kind: str | None = None  # bulk kind
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFrame:
+    conn: int
+    t: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamFrame:
+    conn: int
+    t: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SocketClosed:
+    conn: int
+    t: float
+    by: str  # "client", "upstream", "drop" (upstream's TCP connection died without a close frame), "stop"
+    code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SocketRefused:
+    """The upstream refused the handshake: the client got the same status and body."""
+
+    t: float
+    path: str
+    status: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestCall:
+    t: float  # the request reached the proxy
+    answered_t: float  # the whole answer had come back from upstream
+    method: str
+    path: str
+    query: dict[str, str]
+    service: str | None  # None: not a gateway service route (passed through, not made a contract)
+    flow: str | None
+    request_headers: dict[str, str]
+    body: str
+    status: int = 0
+    response_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    response_body: str = ""
+    dropped: bool = False  # upstream closed the connection without an answer
+
+
+Event = SocketOpened | ClientFrame | UpstreamFrame | SocketClosed | SocketRefused | RestCall
+EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (SocketOpened, ClientFrame, UpstreamFrame, SocketClosed, SocketRefused, RestCall)
+}
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    return {"event": type(event).__name__, **dataclasses.asdict(event)}
+
+
+def from_json(data: dict[str, Any]) -> Event:
+    """One journal line back into its event; ValueError names what is wrong."""
+    fields = dict(data)
+    name = fields.pop("event", None)
+    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"'event' must be one of {', '.join(EVENT_TYPES)}, got {name!r}")
+    try:
+        event: Event = cls(**fields)
+    except TypeError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return event
