@@ -1,0 +1,322 @@
+"""`mockgw record` measured: replay fidelity and the proxy's added latency per frame.
+
+    python -m loadtests.bench.record_fidelity                 # both, briefly
+    python -m loadtests.bench.record_fidelity --only overhead --streams 1 100 --frames 40
+
+Fidelity: `mockgw serve` (the bundled library, 2.6.2) is the upstream; a client plays known sessions through
+`mockgw record` — a streaming agent, 15 concurrent streaming completions and a backend error on one
+socket, a close fault on another, a REST call and a bulk import — the recording is stopped over the admin
+API, served by `mockgw serve --contracts OUT`, and the same client plays the same sessions directly
+against it. Reported: whether every frame is equal after removing ids, and how far each frame's offset (from
+the client's send to its receipt) moved between the recording and the replay (p50 / p99 / max).
+
+Overhead: a contract streams F frames at a fixed pace; N streams (10 per socket) run directly against
+`mockgw serve` and then through `mockgw record`, in the same run; per frame the lateness is the client's
+receipt offset minus the scripted `at_s`. The proxy's added latency is the p99 (and p50) of the proxied
+run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from loadtests.bench.servers import RunningServer, start_server
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE = "2.6.2"
+VERBOSE = False
+
+
+@dataclass
+class Observed:
+    """What a client saw: per request id, each frame (id removed) with its offset from the request's send."""
+
+    frames: dict[str, list[tuple[float, Any]]] = field(default_factory=dict)
+    closes: dict[str, int | None] = field(default_factory=dict)  # per socket label: the close code it got
+    rest: dict[str, tuple[int, Any, float]] = field(default_factory=dict)  # label → (status, body, seconds)
+
+
+def _ws(url: str) -> str:
+    return "ws" + url.removeprefix("http")
+
+
+def _without_id(frame: Any) -> Any:
+    return {k: v for k, v in frame.items() if k != "id"} if isinstance(frame, dict) else frame
+
+
+async def play_mux(
+    url: str, label: str, requests: list[tuple[str, str, dict[str, Any]]], observed: Observed, auth: bool = True
+) -> None:
+    """Send every request at once on one socket; collect frames until each is complete or the socket closes."""
+    async with websockets.connect(
+        _ws(url) + "/api/v1/socket", max_size=None, ping_interval=None, compression=None
+    ) as ws:
+        if auth:
+            await ws.send(json.dumps({"type": "auth", "token": "client-secret"}))
+            await ws.recv()
+        loop = asyncio.get_running_loop()
+        sent: dict[str, float] = {}
+        for rid, service, request in requests:
+            sent[rid] = loop.time()
+            await ws.send(json.dumps({"id": rid, "service": service, "flow": "default", "request": request}))
+            observed.frames[rid] = []
+        open_ids = set(sent)
+        try:
+            while open_ids:
+                text = await asyncio.wait_for(ws.recv(), 30)
+                now = loop.time()
+                frame = json.loads(text)
+                rid = frame.get("id")
+                observed.frames[rid].append((now - sent[rid], _without_id(frame)))
+                if frame.get("complete"):
+                    open_ids.discard(rid)
+        except websockets.ConnectionClosed as closed:
+            observed.closes[label] = closed.rcvd.code if closed.rcvd else None
+            return
+    observed.closes[label] = 1000
+
+
+def play_rest(url: str, label: str, path: str, body: dict[str, Any], observed: Observed) -> None:
+    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"content-type": "application/json"})
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        observed.rest[label] = (answer.status, json.loads(answer.read()), time.monotonic() - started)
+
+
+async def import_triples(url: str, frames: int, per_frame: int) -> int:
+    async with websockets.connect(_ws(url) + "/api/v1/flow/default/import/triples", ping_interval=None) as ws:
+        for f in range(frames):
+            triples = [
+                {
+                    "s": {"t": "i", "i": f"http://example.org/river/{f}-{k}"},
+                    "p": {"t": "i", "i": "http://www.w3.org/2000/01/rdf-schema#label"},
+                    "o": {"t": "l", "v": f"River {f}-{k}"},
+                }
+                for k in range(per_frame)
+            ]
+            await ws.send(
+                json.dumps({"metadata": {"id": f"doc{f}", "root": "", "collection": "rivers"}, "triples": triples})
+            )
+    return frames * per_frame
+
+
+# 15 at once on one socket: upstream runs up to 16, so none waits in its queue (a wait would be recorded as
+# part of the answer's timing and then waited again on replay).
+CONCURRENT_SOCKET = [
+    (f"tc{k}", "text-completion", {"system": "", "prompt": f"Name river {k}", "streaming": True}) for k in range(15)
+]
+AGENT_SOCKET = [
+    ("agent", "agent", {"question": "Who is Alice?", "streaming": True}),
+    ("error", "text-completion", {"system": "", "prompt": "[rate-limit] again", "streaming": True}),
+]
+CLOSING_SOCKET = [("closing", "agent", {"question": "[close] now"})]
+
+
+async def play_known_sessions(url: str) -> Observed:
+    observed = Observed()
+    await asyncio.gather(
+        play_mux(url, "concurrent", CONCURRENT_SOCKET, observed),
+        play_mux(url, "agent", AGENT_SOCKET, observed),
+        play_mux(url, "closing", CLOSING_SOCKET, observed),
+        asyncio.to_thread(
+            play_rest,
+            url,
+            "rest",
+            "/api/v1/flow/default/service/text-completion",
+            {"system": "", "prompt": "REST hello"},
+            observed,
+        ),
+    )
+    return observed
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))]
+
+
+@dataclass
+class Fidelity:
+    equal: bool
+    differences: list[str]
+    frames: int
+    offset_p50_ms: float
+    offset_p99_ms: float
+    offset_max_ms: float
+    replay_lateness_p99_ms: float  # the mock's own journal: sent minus recorded time, server side
+    imported: int
+    replay_items: int
+
+
+def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[float]]:
+    """Differences in what the client saw (ids removed), and |Δ offset| per frame, in seconds."""
+    differences = []
+    deltas = []
+    for rid, frames in recorded.frames.items():
+        again = replayed.frames.get(rid, [])
+        if [f for _, f in frames] != [f for _, f in again]:
+            differences.append(f"request {rid}: frames differ ({len(frames)} recorded, {len(again)} replayed)")
+            continue
+        deltas += [abs(a - b) for (a, _), (b, _) in zip(frames, again)]
+        if VERBOSE:
+            print(rid, [round((b - a) * 1000, 2) for (a, _), (b, _) in zip(frames, again)], file=sys.stderr)
+    if recorded.closes != replayed.closes:
+        differences.append(f"closes differ: {recorded.closes} vs {replayed.closes}")
+    for label, (status, body, _) in recorded.rest.items():
+        if replayed.rest.get(label, (None, None))[:2] != (status, body):
+            differences.append(f"REST {label}: {replayed.rest.get(label)} vs {(status, body)}")
+    return differences, deltas
+
+
+@contextlib.contextmanager
+def mock(*args: str) -> Iterator[RunningServer]:
+    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--profile", PROFILE, *args], cwd=REPO) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def recorder(upstream: str, out: Path, *args: str) -> Iterator[RunningServer]:
+    argv = ["-m", "mockgw", "record", "--upstream", upstream, "--port", "0", "--out", str(out), *args]
+    with start_server("record", argv, cwd=REPO) as s:
+        yield s
+
+
+def stop_recording(url: str) -> dict[str, Any]:
+    request = urllib.request.Request(url + "/__admin/record/stop", b"", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        result: dict[str, Any] = json.loads(answer.read())
+        return result
+
+
+def _replay_lateness_ms(url: str) -> list[float]:
+    """How late the replaying mock sent each frame against its recorded time, from its own journal."""
+    with urllib.request.urlopen(url + "/__admin/journal/messages?kind=frame&limit=100000", timeout=10) as answer:
+        found = json.loads(answer.read())["messages"]
+    return [m["lateness_s"] * 1000 for m in found if m["direction"] == "out" and m["lateness_s"] is not None]
+
+
+def _datasets_items(url: str) -> int:
+    with urllib.request.urlopen(url + "/__admin/datasets", timeout=10) as answer:
+        return int(json.loads(answer.read())["items"])
+
+
+def measure_fidelity(out: Path) -> tuple[Fidelity, dict[str, Any], Observed, Observed]:
+    with mock() as upstream, recorder(upstream.url, out) as proxy:
+        recorded = asyncio.run(play_known_sessions(proxy.url))
+        imported = asyncio.run(import_triples(proxy.url, frames=3, per_frame=4))
+        time.sleep(0.3)  # import sends no acknowledgement: let the last frame reach the proxy's capture
+        summary = stop_recording(proxy.url)
+        proxy.process.wait(30)
+    with mock("--contracts", str(out)) as replay:
+        replayed = asyncio.run(play_known_sessions(replay.url))
+        replay_items = _datasets_items(replay.url)
+        lateness = _replay_lateness_ms(replay.url) or [float("nan")]
+    differences, deltas = compare(recorded, replayed)
+    ms = [d * 1000 for d in deltas] or [float("nan")]
+    fidelity = Fidelity(
+        equal=not differences,
+        differences=differences,
+        frames=len(deltas),
+        offset_p50_ms=round(statistics.median(ms), 3),
+        offset_p99_ms=round(_percentile(ms, 0.99), 3),
+        offset_max_ms=round(max(ms), 3),
+        replay_lateness_p99_ms=round(_percentile(lateness, 0.99), 3),
+        imported=imported,
+        replay_items=replay_items,
+    )
+    return fidelity, summary, recorded, replayed
+
+
+def pacing_contract(frames: int, every_s: float) -> dict[str, Any]:
+    return {
+        "profiles": [PROFILE],
+        "contracts": [
+            {
+                "id": "bench/paced",
+                "match": {"service": "text-completion", "body": {"prompt": {"regex": "^paced"}}},
+                "response": {
+                    "frames": [
+                        {
+                            "at_s": round(0.05 + k * every_s, 6),
+                            "response": {"response": f"t{k}", "end_of_stream": k == frames - 1},
+                        }
+                        for k in range(frames)
+                    ]
+                },
+            }
+        ],
+    }
+
+
+async def _lateness(url: str, streams: int, frames: int, every_s: float) -> list[float]:
+    per_socket = 10
+    observed = Observed()
+    sockets = [
+        [
+            (f"s{n}", "text-completion", {"system": "", "prompt": f"paced {n}", "streaming": True})
+            for n in range(i, min(i + per_socket, streams))
+        ]
+        for i in range(0, streams, per_socket)
+    ]
+    await asyncio.gather(*(play_mux(url, f"socket{k}", reqs, observed) for k, reqs in enumerate(sockets)))
+    late = []
+    for rid, got in observed.frames.items():
+        if len(got) != frames:
+            raise RuntimeError(f"stream {rid}: {len(got)} of {frames} frames")
+        late += [offset - (0.05 + k * every_s) for k, (offset, _) in enumerate(got)]
+    return late
+
+
+def measure_overhead(streams: int, frames: int, every_s: float, work: Path) -> dict[str, Any]:
+    contracts = work / f"paced-{streams}"
+    contracts.mkdir(parents=True, exist_ok=True)
+    (contracts / "paced.json").write_text(json.dumps(pacing_contract(frames, every_s)))
+    with mock("--contracts", str(contracts)) as upstream:
+        direct = asyncio.run(_lateness(upstream.url, streams, frames, every_s))
+        with recorder(upstream.url, work / f"overhead-{streams}") as proxy:
+            proxied = asyncio.run(_lateness(proxy.url, streams, frames, every_s))
+    row: dict[str, Any] = {"streams": streams, "frames": len(direct)}
+    for name, values in (("direct", direct), ("proxy", proxied)):
+        row[f"{name}_p50_ms"] = round(statistics.median(values) * 1000, 3)
+        row[f"{name}_p99_ms"] = round(_percentile(values, 0.99) * 1000, 3)
+    row["added_p50_ms"] = round(row["proxy_p50_ms"] - row["direct_p50_ms"], 3)
+    row["added_p99_ms"] = round(row["proxy_p99_ms"] - row["direct_p99_ms"], 3)
+    row["target_met"] = row["added_p99_ms"] <= 1.0 if streams >= 100 else None
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("fidelity", "overhead"))
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 100])
+    parser.add_argument("--frames", type=int, default=40, help="frames per stream in the overhead run (default 40)")
+    parser.add_argument("--every", type=float, default=0.025, help="seconds between frames (default 0.025)")
+    args = parser.parse_args(argv)
+    if not all(1 <= n <= 200 for n in args.streams) or not 1 <= args.frames <= 400:
+        parser.error("--streams from 1 to 200, --frames from 1 to 400 (bounded load)")
+    with tempfile.TemporaryDirectory(prefix="record-bench-") as work:
+        if args.only in (None, "fidelity"):
+            fidelity, summary, _, _ = measure_fidelity(Path(work) / "recorded")
+            print(json.dumps({"fidelity": fidelity.__dict__, "recorded": summary}, indent=2))
+        if args.only in (None, "overhead"):
+            for streams in args.streams:
+                print(json.dumps({"overhead": measure_overhead(streams, args.frames, args.every, Path(work))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
