@@ -140,6 +140,8 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
         async def shutdown(self, sockets: Any = None) -> None:
             held[0].stopped = True  # what happens while connections close is not part of the session
             await super().shutdown(sockets)
+            # Written here, inside serve(): uvicorn re-raises a caught Ctrl-C when serve() returns.
+            held[0].stop()
 
     async def main() -> None:
         recorder = Recorder(redaction, asyncio.get_running_loop().time, options, args.out)
@@ -158,7 +160,10 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
             await app.state.http.aclose()
 
     held: list[Recorder] = []
-    precise_loop.run(main())
+    try:
+        precise_loop.run(main())
+    except KeyboardInterrupt:
+        pass  # uvicorn's re-raise of the Ctrl-C it handled; the recording is written
     recorder = held[0]
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
     print(recorder.progress.line(), flush=True)

@@ -179,7 +179,7 @@ async def socket(websocket: WebSocket) -> None:
         answer = refused.response
         recorder.add(SocketRefused(recorder.t(), shown, answer.status_code, answer.body.decode("utf-8", "replace")))
         headers = {k: v for k, v in answer.headers.raw_items() if k.lower() not in HOP_HEADERS | RECOMPUTED}
-        await websocket.send_denial_response(Response(answer.body, answer.status_code, headers=headers))
+        await websocket.send_denial_response(Response(bytes(answer.body), answer.status_code, headers=headers))
         return
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         recorder.progress.failures += 1
