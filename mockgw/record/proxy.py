@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -23,6 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from ..server.abort import drop_connection
 from ..server.listen import MAX_MESSAGE_BYTES
@@ -68,6 +70,42 @@ class Upstream:
         if not isinstance(frame, dict) or frame.get("type") != "auth" or "id" in frame:
             return text
         return json.dumps({**frame, "token": self.token})
+
+
+class RelayingConnection(ClientConnection):
+    """An upstream socket that hands every whole text frame of one TCP read to `on_texts` at once.
+
+    The ordinary path (an awaited `recv` per message: a queue and a task switch each) added most of the
+    proxy's latency per frame when many streams had frames due together. Binary and fragmented messages,
+    control frames and the close still take the ordinary path, read by the relay task.
+    """
+
+    on_texts: Callable[[list[str]], None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        on_texts = self.on_texts
+        if on_texts is None:
+            super().data_received(data)
+            return
+        self.protocol.receive_data(data)
+        events = self.protocol.events_received()
+        try:
+            self.send_data()  # e.g. the answer to a ping or a close
+        except Exception as exc:
+            self.set_connection_exc(exc)
+        if self.protocol.close_expected() and self.close_deadline is None and self.close_timeout is not None:
+            self.close_deadline = self.loop.time() + self.close_timeout
+        texts: list[str] = []
+        for event in events:
+            if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
+                texts.append(bytes(event.data).decode())
+                continue
+            if texts:
+                on_texts(texts)
+                texts = []
+            self.process_event(event)
+        if texts:
+            on_texts(texts)
 
 
 def _recorder(scope_holder: Request | WebSocket) -> Recorder:
@@ -174,6 +212,7 @@ async def socket(websocket: WebSocket) -> None:
             open_timeout=10,
             proxy=None,
             user_agent_header=websocket.headers.get("user-agent"),
+            create_connection=RelayingConnection,
         )
     except InvalidStatus as refused:
         answer = refused.response
@@ -189,6 +228,12 @@ async def socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     conn = recorder.open_socket(recorder.t(), shown, role, flow, kind)
+    send_texts = send_texts_of(websocket.scope)
+    if role == "mux" and send_texts is not None:
+        # The mux upstream sends nothing before the client's first frame, so no frame can be queued on the
+        # ordinary path ahead of these (bulk export sockets may stream at once: they keep the ordinary path).
+        assert isinstance(peer, RelayingConnection)
+        peer.on_texts = _forwarder(send_texts, recorder, conn)
     relay = asyncio.create_task(_upstream_to_client(peer, websocket, recorder, conn))
     try:
         await _client_to_upstream(websocket, peer, recorder, conn, upstream, relay)
@@ -233,6 +278,18 @@ async def _client_to_upstream(
             return
         shown = text if text is not None else data.decode("utf-8", "replace")  # type: ignore[union-attr]
         recorder.client_frame(conn, arrived, shown)
+
+
+def _forwarder(send_texts: Callable[[list[str]], bool], recorder: Recorder, conn: int) -> Callable[[list[str]], None]:
+    clock = recorder.t
+
+    def forward(texts: list[str]) -> None:
+        arrived = clock()
+        send_texts(texts)  # False: the client is gone, and its side records the close
+        for text in texts:
+            recorder.upstream_frame(conn, arrived, text)
+
+    return forward
 
 
 async def _upstream_to_client(peer: ClientConnection, websocket: WebSocket, recorder: Recorder, conn: int) -> None:
