@@ -155,6 +155,7 @@ class Fidelity:
     equal: bool
     differences: list[str]
     frames: int
+    shift_p50_ms: float  # signed: replayed minus recorded (> 0: the replay came later)
     offset_p50_ms: float
     offset_p99_ms: float
     offset_max_ms: float
@@ -164,7 +165,7 @@ class Fidelity:
 
 
 def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[float]]:
-    """Differences in what the client saw (ids removed), and |Δ offset| per frame, in seconds."""
+    """Differences in what the client saw (ids removed), and per frame replayed minus recorded offset, seconds."""
     differences = []
     deltas = []
     for rid, frames in recorded.frames.items():
@@ -172,7 +173,7 @@ def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[flo
         if [f for _, f in frames] != [f for _, f in again]:
             differences.append(f"request {rid}: frames differ ({len(frames)} recorded, {len(again)} replayed)")
             continue
-        deltas += [abs(a - b) for (a, _), (b, _) in zip(frames, again)]
+        deltas += [b - a for (a, _), (b, _) in zip(frames, again)]
         if VERBOSE:
             print(rid, [round((b - a) * 1000, 2) for (a, _), (b, _) in zip(frames, again)], file=sys.stderr)
     if recorded.closes != replayed.closes:
@@ -227,11 +228,13 @@ def measure_fidelity(out: Path) -> tuple[Fidelity, dict[str, Any], Observed, Obs
         replay_items = _datasets_items(replay.url)
         lateness = _replay_lateness_ms(replay.url) or [float("nan")]
     differences, deltas = compare(recorded, replayed)
-    ms = [d * 1000 for d in deltas] or [float("nan")]
+    ms = [abs(d) * 1000 for d in deltas] or [float("nan")]
+    shift = statistics.median(deltas) * 1000 if deltas else float("nan")
     fidelity = Fidelity(
         equal=not differences,
         differences=differences,
         frames=len(deltas),
+        shift_p50_ms=round(shift, 3),
         offset_p50_ms=round(statistics.median(ms), 3),
         offset_p99_ms=round(_percentile(ms, 0.99), 3),
         offset_max_ms=round(max(ms), 3),
