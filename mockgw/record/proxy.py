@@ -26,9 +26,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import Frame, Opcode
 
-from ..server.abort import drop_connection
 from ..server.listen import MAX_MESSAGE_BYTES
-from ..server.ws_extensions import send_texts_of
+from ..transports.connections import drop_connection
+from ..transports.frame_io import SEND_TEXTS, SendTexts
 from .events import RestCall, SocketRefused
 from .recorder import Recorder
 
@@ -228,7 +228,7 @@ async def socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     conn = recorder.open_socket(recorder.t(), shown, role, flow, kind)
-    send_texts = send_texts_of(websocket.scope)
+    send_texts: SendTexts | None = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
     if role == "mux" and send_texts is not None:
         # The mux upstream sends nothing before the client's first frame, so no frame can be queued on the
         # ordinary path ahead of these (bulk export sockets may stream at once: they keep the ordinary path).
@@ -280,7 +280,7 @@ async def _client_to_upstream(
         recorder.client_frame(conn, arrived, shown)
 
 
-def _forwarder(send_texts: Callable[[list[str]], bool], recorder: Recorder, conn: int) -> Callable[[list[str]], None]:
+def _forwarder(send_texts: SendTexts, recorder: Recorder, conn: int) -> Callable[[list[str]], None]:
     clock = recorder.t
 
     def forward(texts: list[str]) -> None:
@@ -293,7 +293,7 @@ def _forwarder(send_texts: Callable[[list[str]], bool], recorder: Recorder, conn
 
 
 async def _upstream_to_client(peer: ClientConnection, websocket: WebSocket, recorder: Recorder, conn: int) -> None:
-    send_texts = send_texts_of(websocket.scope)
+    send_texts: SendTexts | None = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
     clock = recorder.t
     try:
         async for message in peer:

@@ -28,6 +28,7 @@ RINGS: list[tuple[str, tuple[str, ...]]] = [
     ("transports", ("transports",)),
     ("routes", ("admin", "openapi")),
     ("server", ("server",)),
+    ("recorder", ("record",)),  # mockgw record: a proxy beside the mock, built on its core and server
     ("entry", ("app", "cli", "__main__", "__init__")),
 ]
 # Third-party packages the pure core may use (encoding only, no I/O); everything else there is stdlib.
