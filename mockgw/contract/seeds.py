@@ -32,6 +32,7 @@ class Dataset:
     doc_id: str = ""
     replay_on_export: bool = False
     profiles: frozenset[str] | None = None  # None: every profile
+    export_frames: tuple[tuple[float, int], ...] = ()  # (at_s, items) per exported frame: recorded pacing
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,8 @@ def _build_dataset(
             except (ValueError, KeyError, TypeError) as exc:
                 problems.add(item_path, f"not a {kind} item: {exc}")
     generate = raw.get("generate")
+    export_frames = tuple((frame["at_s"], frame["items"]) for frame in raw.get("export_frames", ()))
+    _check_export_frames(raw, export_frames, items, path, problems)
     return Dataset(
         file=str(file),
         json_path=path,
@@ -124,7 +127,29 @@ def _build_dataset(
         doc_id=raw.get("doc_id", ""),
         replay_on_export=raw.get("on_export") == "replay",
         profiles=served,
+        export_frames=export_frames,
     )
+
+
+def _check_export_frames(
+    raw: dict[str, Any], frames: tuple[tuple[float, int], ...], items: list[Any] | None, path: str, problems: _Problems
+) -> None:
+    if not frames:
+        return
+    if raw.get("on_export") != "replay":
+        problems.add(f"{path}.export_frames", 'paces an export replay: needs "on_export": "replay"')
+    if items is None:
+        problems.add(f"{path}.export_frames", "needs the items themselves (items or file), not generate")
+    elif sum(count for _, count in frames) != len(items):
+        total = sum(count for _, count in frames)
+        problems.add(f"{path}.export_frames", f"frame sizes add up to {total} items; the dataset has {len(items)}")
+    for index in range(1, len(frames)):
+        at_s, before = frames[index][0], frames[index - 1][0]
+        if at_s < before:
+            problems.add(
+                f"{path}.export_frames[{index}].at_s",
+                f"{at_s} is earlier than the frame before ({before}); times must not decrease",
+            )
 
 
 def _read_jsonl(path: Path, json_path: str, problems: _Problems) -> list[tuple[Any, int]] | None:

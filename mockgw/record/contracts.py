@@ -247,8 +247,11 @@ def _bulk(streams: list[BulkStream], profile: str, gen: str, options: Options, r
     datasets: list[dict[str, Any]] = []
     imported: set[tuple[str, str, str]] = set()
     collected: dict[tuple[str, str, str, str], tuple[list[Any], str | None]] = {}
+    paced: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}  # export frames: when, how many items
+    exports: dict[tuple[str, str, str, str], int] = {}  # export connections seen per dataset
     for stream in sorted(streams, key=lambda s: (s.role != "import", s.opened_t)):
-        for index, (_, text) in enumerate(stream.frames):
+        seen: set[tuple[str, str, str, str]] = set()
+        for index, (offset, text) in enumerate(stream.frames):
             frame = decode_import_frame(text, stream.kind, served, index)
             if frame.bad is not None:
                 recording.warnings.append(
@@ -256,8 +259,22 @@ def _bulk(streams: list[BulkStream], profile: str, gen: str, options: Options, r
                     f"{len(frame.items)} item(s) before it kept"
                 )
             key = (stream.role, stream.flow, stream.kind, frame.collection)
+            if stream.role == "export":
+                if key not in seen:
+                    seen.add(key)
+                    exports[key] = exports.get(key, 0) + 1
+                if exports[key] > 1:
+                    continue  # a later export connection of the same data: the first one's is kept
             items, schema = collected.setdefault(key, ([], (frame.extra or {}).get("schema_name")))
             items.extend(frame.items)
+            if stream.role == "export" and frame.items:
+                paced.setdefault(key, []).append({"at_s": round(max(offset, 0.0), ROUND), "items": len(frame.items)})
+    for key, count in exports.items():
+        if count > 1:
+            recording.warnings.append(
+                f"export {key[1]}/{key[2]} collection {key[3]!r}: {count} export connections; the first one's "
+                "items and pacing are kept"
+            )
     for (role, flow, kind, collection), (items, schema) in collected.items():
         if not items:
             continue
@@ -276,6 +293,7 @@ def _bulk(streams: list[BulkStream], profile: str, gen: str, options: Options, r
             dataset["schema_name"] = schema
         if role == "export":
             dataset["on_export"] = "replay"
+            dataset["export_frames"] = paced[(role, flow, kind, collection)]
         datasets.append(dataset)
     if datasets:
         recording.files[f"{gen}/datasets.json"] = _dump(

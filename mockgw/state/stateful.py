@@ -132,7 +132,11 @@ class StatefulServices:
         extra = (
             {"schema_name": dataset.schema_name, "confidence": 1.0, "source_span": ""} if kind in ROW_KINDS else None
         )
-        self.data.add_items(dataset.flow, dataset.collection, kind, items, extra=extra, doc_id=dataset.doc_id)
+        # Recorded pacing holds only while every item converted (else the recorded frame sizes no longer fit).
+        paced = dataset.export_frames if sum(n for _, n in dataset.export_frames) == len(items) else ()
+        self.data.add_items(
+            dataset.flow, dataset.collection, kind, items, extra=extra, doc_id=dataset.doc_id, paced=paced
+        )
         return errors
 
     def _convert(self, kind: str, items: Iterable[Any], file: str, path: str) -> tuple[list[Any], list[ContractError]]:

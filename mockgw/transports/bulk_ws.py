@@ -180,7 +180,7 @@ async def export_socket(websocket: WebSocket) -> None:
     started = time.monotonic()
     replayed = data.replay_exports.get((flow, kind))
     if replayed is not None:
-        sent = await _replay(gateway, websocket, trace, data.frames(flow, kind, replayed))
+        sent = await _replay(gateway, websocket, trace, data.paced_frames(flow, kind, replayed))
         await _finish(gateway, websocket, trace, kind, "out", sent, started, NORMAL_CLOSE, replayed=True)
         return
     queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue(EXPORT_QUEUE_FRAMES)
@@ -254,10 +254,17 @@ async def _tap(
         sent[0] += items
 
 
-async def _replay(gateway: MockGateway, websocket: WebSocket, trace: Trace, frames: Iterator[tuple[str, int]]) -> int:
-    """Send every stored frame, then close normally; returns the items sent."""
+async def _replay(
+    gateway: MockGateway, websocket: WebSocket, trace: Trace, frames: Iterator[tuple[str, int, float | None]]
+) -> int:
+    """Send every stored frame — a recorded one at its time after the connection opened (absolute deadlines
+    from one start), the others as soon as the socket takes them — then close normally; returns the items sent."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     sent = 0
-    for text, items in frames:
+    for text, items, at_s in frames:
+        if at_s is not None and (wait := start + at_s - loop.time()) > 0:
+            await asyncio.sleep(wait)
         if not await _send(gateway, websocket, trace, text, items):
             return sent
         sent += items

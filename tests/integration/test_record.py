@@ -198,3 +198,43 @@ def test_bad_options_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"event": "Nope"}\n')
     assert "bad.jsonl line 1" in run("--rebuild", str(bad)).stderr
+
+
+def test_an_export_stream_is_replayed_with_its_pacing(tmp_path: Path) -> None:
+    triple = {"s": {"t": "i", "i": "http://ex/a"}, "p": {"t": "i", "i": "http://ex/p"}, "o": {"t": "l", "v": "x"}}
+    paced = [{"at_s": 0.3, "items": 2}, {"at_s": 0.9, "items": 1}]
+    upstream_dir = tmp_path / "upstream"
+    upstream_dir.mkdir()
+    dataset = {
+        "kind": "triples",
+        "collection": "c",
+        "items": [triple] * 3,
+        "on_export": "replay",
+        "export_frames": paced,
+    }
+    (upstream_dir / "data.json").write_text(json.dumps({"profiles": ["*"], "contracts": [], "datasets": [dataset]}))
+
+    async def export(url: str) -> list[tuple[float, int]]:
+        loop = asyncio.get_running_loop()
+        got = []
+        async with websockets.connect("ws" + url.removeprefix("http") + "/api/v1/flow/default/export/triples") as ws:
+            opened = loop.time()
+            async for text in ws:
+                got.append((loop.time() - opened, len(json.loads(text)["triples"])))
+        return got
+
+    out = tmp_path / "rec"
+    with _mock("--contracts", str(upstream_dir)) as upstream, _recorder(upstream.url, out) as proxy:
+        through_proxy = asyncio.run(export(proxy.url))
+        urllib.request.urlopen(urllib.request.Request(proxy.url + "/__admin/record/stop", b""), timeout=30).close()
+        proxy.process.wait(20 * TIMEOUT_FACTOR)
+    (written,) = json.loads(_files(out)["2.x/datasets.json"])["datasets"]
+    assert written["on_export"] == "replay" and [f["items"] for f in written["export_frames"]] == [2, 1]
+    with _mock("--contracts", str(out)) as replay:
+        replayed = asyncio.run(export(replay.url))
+    slack = 0.15 * TIMEOUT_FACTOR
+    for seen in (through_proxy, replayed):
+        assert [n for _, n in seen] == [2, 1]
+        assert abs(seen[0][0] - 0.3) < slack and abs(seen[1][0] - 0.9) < slack  # paced, not all at once
+    recorded_at = [f["at_s"] for f in written["export_frames"]]
+    assert abs(recorded_at[0] - 0.3) < slack and abs(recorded_at[1] - 0.9) < slack

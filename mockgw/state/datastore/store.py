@@ -39,6 +39,7 @@ SEED_FRAME_ITEMS = 1000  # items per frame when seeded or generated items are fr
 class Series:
     parts: list[tuple[str, int] | GeneratedRun] = field(default_factory=list)  # (frame text, items)
     count: int = 0
+    at_s: dict[int, float] = field(default_factory=dict)  # part index -> when an export replay sends it
 
 
 class DataStore:
@@ -71,9 +72,21 @@ class DataStore:
         *,
         extra: dict[str, Any] | None = None,
         doc_id: str = "",
+        paced: tuple[tuple[float, int], ...] = (),
     ) -> int:
-        """Store items already in this profile's shape, framed as the gateway would export them."""
+        """Store items already in this profile's shape, framed as the gateway would export them.
+
+        `paced` ((at_s, items) per frame, as recorded) frames them in those sizes and keeps each frame's time
+        for an export replay (`paced_frames`)."""
         metadata = export_metadata(self.profile, id=doc_id, collection=collection)
+        if paced:
+            start = 0
+            for at_s, size in paced:
+                batch = items[start : start + size]
+                start += size
+                index = self._append(flow, collection, kind, encode_frame(kind, metadata, batch, extra), len(batch))
+                self._series[(flow, collection, kind)].at_s[index] = at_s
+            return len(items)
         for start in range(0, len(items), SEED_FRAME_ITEMS):
             batch = items[start : start + SEED_FRAME_ITEMS]
             self._append(flow, collection, kind, encode_frame(kind, metadata, batch, extra), len(batch))
@@ -85,7 +98,8 @@ class DataStore:
         series.count += run.count
         return run.count
 
-    def _append(self, flow: str, collection: str, kind: str, text: str, count: int) -> None:
+    def _append(self, flow: str, collection: str, kind: str, text: str, count: int) -> int:
+        """Store one frame; returns its index in the series."""
         series = self._series.get((flow, collection, kind))
         if series is None:
             series = self._series[(flow, collection, kind)] = Series()
@@ -95,6 +109,7 @@ class DataStore:
         if subscribers:
             for deliver in list(subscribers):
                 deliver(text, count)
+        return len(series.parts) - 1
 
     def drop_collection(self, collection: str, flow: str | None = None) -> int:
         """Forget a collection's data (collection-management delete); returns the items dropped."""
@@ -141,6 +156,18 @@ class DataStore:
                     yield part
                 else:
                     yield from self._generated_frames(part, collection)
+
+    def paced_frames(self, flow: str, kind: str, collections: set[str]) -> Iterator[tuple[str, int, float | None]]:
+        """`frames`, each with the time an export replay sends it (None: as soon as the socket takes it)."""
+        for (f, collection, k), series in list(self._series.items()):
+            if f != flow or k != kind or collection not in collections:
+                continue
+            for index, part in enumerate(list(series.parts)):
+                if isinstance(part, tuple):
+                    yield part[0], part[1], series.at_s.get(index)
+                else:
+                    for text, count in self._generated_frames(part, collection):
+                        yield text, count, None
 
     def _generated_frames(self, run: GeneratedRun, collection: str) -> Iterator[tuple[str, int]]:
         metadata = export_metadata(self.profile, id=f"urn:mockgw:generated:{run.seed}", collection=collection)

@@ -195,3 +195,26 @@ def test_a_started_flow_is_served_and_a_stopped_one_refused():
     assert not hasattr(gateway.resolve(IncomingRequest("rest", "triples", {}, flow="f2")), "rest_status")
     gateway.resolve(IncomingRequest("rest", "flow", {"operation": "stop-flow", "flow-id": "f2"}))
     assert gateway.resolve(IncomingRequest("rest", "triples", {}, flow="f2")).message == "Invalid flow default/f2"
+
+
+def test_export_frames_pace_a_replayed_dataset_and_are_checked():
+    paced = {"kind": "triples", "items": TRIPLES, "on_export": "replay"}
+    good = load_library_document(
+        document(datasets=[{**paced, "export_frames": [{"at_s": 0.2, "items": 1}, {"at_s": 0.5, "items": 1}]}])
+    )
+    assert good.seeds.datasets[0].export_frames == ((0.2, 1), (0.5, 1))
+    with pytest.raises(ContractsInvalid) as bad:
+        load_library_document(
+            document(
+                datasets=[
+                    {**paced, "export_frames": [{"at_s": 0.5, "items": 1}, {"at_s": 0.2, "items": 2}]},
+                    {"kind": "triples", "items": TRIPLES, "export_frames": [{"at_s": 0, "items": 2}]},
+                ]
+            )
+        )
+    reasons = [f"{e.json_path}: {e.reason}" for e in bad.value.errors]
+    assert reasons == [
+        "$.datasets[0].export_frames: frame sizes add up to 3 items; the dataset has 2",
+        "$.datasets[0].export_frames[1].at_s: 0.2 is earlier than the frame before (0.5); times must not decrease",
+        '$.datasets[1].export_frames: paces an export replay: needs "on_export": "replay"',
+    ]

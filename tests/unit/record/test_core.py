@@ -256,14 +256,24 @@ def test_bulk_import_becomes_a_dataset_and_export_a_replayed_one() -> None:
         SocketClosed(1, 0.3, "client", 1000),
         SocketOpened(2, 1.0, "/api/v1/flow/default/export/triples", "export", "default", "triples"),
         UpstreamFrame(2, 1.1, json.dumps({**frame, "metadata": {**frame["metadata"], "collection": "other"}})),
+        UpstreamFrame(2, 1.6, json.dumps({**frame, "metadata": {**frame["metadata"], "collection": "other"}})),
+        SocketOpened(3, 2.0, "/api/v1/flow/default/export/triples", "export", "default", "triples"),
+        UpstreamFrame(3, 2.1, json.dumps({**frame, "metadata": {**frame["metadata"], "collection": "other"}})),
     ]
     recording, documents = build(events)
     datasets = documents["2.x/datasets.json"]["datasets"]
     where = {"kind": "triples", "flow": "default"}
     assert datasets == [
         {**where, "collection": "research", "file": "data/import-default-triples-research.jsonl"},
-        {**where, "collection": "other", "file": "data/export-default-triples-other.jsonl", "on_export": "replay"},
+        {
+            **where,
+            "collection": "other",
+            "file": "data/export-default-triples-other.jsonl",
+            "on_export": "replay",
+            "export_frames": [{"at_s": 0.1, "items": 2}, {"at_s": 0.6, "items": 2}],  # from the export's opening
+        },
     ]
+    assert any("2 export connections; the first one's items and pacing are kept" in w for w in recording.warnings)
     lines = recording.files["2.x/data/import-default-triples-research.jsonl"].splitlines()
     assert [json.loads(line) for line in lines] == [triple] * 4
 

@@ -177,3 +177,13 @@ def test_translator_errors_come_before_the_store():
     assert answer_query(store, V1, "triples", "default", {"s": "http://a"}) == [
         {"error": {"type": "gateway-error", "message": "string indices must be integers, not 'str'"}}
     ]
+
+
+def test_paced_items_keep_their_recorded_frame_sizes_and_times():
+    store = DataStore(PROFILES["2.6.2"])
+    triple = {"s": {"t": "i", "i": "http://ex/a"}, "p": {"t": "i", "i": "http://ex/p"}, "o": {"t": "l", "v": "x"}}
+    store.add_items("default", "c", "triples", [triple] * 3, paced=((0.1, 1), (0.4, 2)))
+    store.add_items("default", "c", "triples", [triple])  # stored later, unpaced
+    frames = list(store.paced_frames("default", "triples", {"c"}))
+    assert [(count, at_s) for _, count, at_s in frames] == [(1, 0.1), (2, 0.4), (1, None)]
+    assert [len(orjson.loads(text)["triples"]) for text, _, _ in frames] == [1, 2, 1]
