@@ -22,6 +22,7 @@ from .matchers import MODES
 
 DEFAULT_OUT = "recorded"
 PROGRESS_EVERY_S = 1.0
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's, as `mockgw serve` takes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=Path(DEFAULT_OUT), help=f"where contracts go (default {DEFAULT_OUT}/)"
     )
     parser.add_argument("--profile", default="auto", help="the upstream's profile, or auto (guessed from the wire)")
-    parser.add_argument("--token", default=os.environ.get("MOCKGW_TOKEN"), help="secret the proxy presents upstream")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("MOCKGW_UPSTREAM_TOKEN"),
+        help="secret the proxy presents upstream in place of the client's (env MOCKGW_UPSTREAM_TOKEN)",
+    )
     parser.add_argument(
         "--redact",
         action="append",
@@ -52,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> Options:
+    if args.log_level not in LOG_LEVELS:
+        raise SettingsError("--log-level", args.log_level, f"one of {', '.join(LOG_LEVELS)}")
     if args.match not in MODES:
         raise SettingsError("--match", args.match, f"one of {', '.join(MODES)}")
     profile = None

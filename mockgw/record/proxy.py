@@ -28,7 +28,7 @@ from websockets.frames import Frame, Opcode
 
 from ..server.listen import MAX_MESSAGE_BYTES
 from ..transports.connections import drop_connection
-from ..transports.frame_io import SEND_TEXTS, SendTexts
+from ..transports.frame_io import ARRIVED_AT, SEND_TEXTS, SendTexts
 from .events import RestCall, SocketRefused
 from .recorder import Recorder
 
@@ -267,7 +267,9 @@ async def _client_to_upstream(
             recorder.socket_closed(conn, recorder.t(), "client", code, message.get("reason") or "")
             await peer.close(code if code in SENDABLE_CLOSE and code not in (1005, 1006, 1015) else 1000)
             return
-        arrived = recorder.t()
+        # When its bytes were read (mockgw's protocol stamps queued messages), not when this task got to it.
+        stamp = message.get(ARRIVED_AT)
+        arrived = recorder.t(stamp if isinstance(stamp, float) else None)
         text = message.get("text")
         data: str | bytes = text if text is not None else message.get("bytes") or b""
         if isinstance(data, str):

@@ -195,6 +195,7 @@ def test_bad_options_are_named(tmp_path: Path) -> None:
     assert "--redact" in run("--upstream", "http://127.0.0.1:9", "--redact", "$.a[").stderr
     assert "--profile='2.6'" in run("--upstream", "http://127.0.0.1:9", "--profile", "2.6").stderr
     assert "ftp://x" in run("--upstream", "ftp://x").stderr
+    assert "--log-level='loud'" in run("--upstream", "http://127.0.0.1:9", "--log-level", "loud").stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"event": "Nope"}\n')
     assert "bad.jsonl line 1" in run("--rebuild", str(bad)).stderr
