@@ -10,10 +10,10 @@ API, served by `mockgw serve --contracts OUT`, and the same client plays the sam
 against it. Reported: whether every frame is equal after removing ids, and how far each frame's offset (from
 the client's send to its receipt) moved between the recording and the replay (p50 / p99 / max).
 
-Overhead: N streams (10 per socket) of F frames each at a fixed pace, the streams' starts spread over one
-frame interval (`--burst`: all due at the same instants, the worst case), run directly against `mockgw serve`
-and then through `mockgw record`, in the same run; per frame the lateness is the client's receipt offset
-minus the scripted `at_s`. The proxy's added latency is the p99 (and p50) of the proxied
+Overhead: loadtests/bench's lean load generator (`loadtests.bench.load replay`, its own process, raw asyncio
+sockets: 10 streams per socket, starts spread over one gap, frame k scripted at k × 20 ms) runs directly
+against `mockgw serve` and then through `mockgw record`, alternating, in the same run; per frame the lateness
+is the client's receipt offset minus the scripted time. The proxy's added latency is the p99 (and p50) of the proxied
 run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams.
 """
 
@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -245,83 +246,79 @@ def measure_fidelity(out: Path) -> tuple[Fidelity, dict[str, Any], Observed, Obs
     return fidelity, summary, recorded, replayed
 
 
-def _start_s(n: int, streams: int, every_s: float, stagger: bool) -> float:
-    """When stream n's first frame is due: all at once (the worst burst), or spread over one frame interval."""
-    return 0.05 + (n * every_s / streams if stagger else 0.0)
-
-
-def pacing_contracts(streams: int, frames: int, every_s: float, stagger: bool) -> dict[str, Any]:
+def replay_contracts(frames: int, gap_ms: float) -> dict[str, Any]:
+    """The contract `loadtests.bench.load replay` measures against: frame k at k × gap."""
     return {
-        "profiles": [PROFILE],
+        "profiles": ["*"],
         "contracts": [
             {
-                "id": f"bench/paced-{n}",
-                "match": {"service": "text-completion", "body": {"prompt": {"equals": f"paced {n}"}}},
+                "id": "bench/replay",
+                "match": {"service": "text-completion", "body": {"prompt": {"equals": "replay"}}},
                 "response": {
                     "frames": [
                         {
-                            "at_s": round(_start_s(n, streams, every_s, stagger) + k * every_s, 6),
+                            "at_s": round(k * gap_ms / 1000, 6),
                             "response": {"response": f"t{k}", "end_of_stream": k == frames - 1},
                         }
                         for k in range(frames)
                     ]
                 },
             }
-            for n in range(streams)
         ],
     }
 
 
-async def _lateness(url: str, streams: int, frames: int, every_s: float, stagger: bool) -> list[float]:
-    per_socket = 10
-    observed = Observed()
-    sockets = [
-        [
-            (f"s{n}", "text-completion", {"system": "", "prompt": f"paced {n}", "streaming": True})
-            for n in range(i, min(i + per_socket, streams))
-        ]
-        for i in range(0, streams, per_socket)
+def lean_lateness(url: str, streams: int, frames: int, gap_ms: float) -> dict[str, Any]:
+    """One run of the lean load generator (its own process, raw asyncio sockets): lateness p50/p99 in ms."""
+    argv = [
+        sys.executable,
+        "-m",
+        "loadtests.bench.load",
+        "replay",
+        "--url",
+        "ws" + url.removeprefix("http") + "/api/v1/socket",
     ]
-    await asyncio.gather(*(play_mux(url, f"socket{k}", reqs, observed) for k, reqs in enumerate(sockets)))
-    late = []
-    for n in range(streams):
-        got = observed.frames[f"s{n}"]
-        if len(got) != frames:
-            raise RuntimeError(f"stream s{n}: {len(got)} of {frames} frames")
-        start = _start_s(n, streams, every_s, stagger)
-        late += [offset - (start + k * every_s) for k, (offset, _) in enumerate(got)]
-    return late
+    argv += [
+        "--streams",
+        str(streams),
+        "--frames",
+        str(frames),
+        "--gap-ms",
+        str(gap_ms),
+        "--repeat",
+        "3" if streams == 1 else "1",
+    ]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["frames_received"] != result["frames_expected"]:
+        raise RuntimeError(f"load generator: {result['frames_received']} of {result['frames_expected']} frames")
+    return result
 
 
-def _summary(values: list[float]) -> tuple[float, float]:
-    return round(statistics.median(values) * 1000, 3), round(_percentile(values, 0.99) * 1000, 3)
-
-
-def measure_overhead(
-    streams: int, frames: int, every_s: float, work: Path, stagger: bool = True, rounds: int = 3
-) -> dict[str, Any]:
+def measure_overhead(streams: int, frames: int, gap_ms: float, work: Path, rounds: int = 3) -> dict[str, Any]:
     """Direct and proxied rounds alternate; each side keeps its best round (lowest p99), the one least
-    disturbed by other work on a shared machine, as loadtests/bench does for throughput."""
-    contracts = work / f"paced-{streams}-{stagger}"
+    disturbed by other work on a shared machine, as loadtests/bench does."""
+    contracts = work / f"replay-{streams}"
     contracts.mkdir(parents=True, exist_ok=True)
-    (contracts / "paced.json").write_text(json.dumps(pacing_contracts(streams, frames, every_s, stagger)))
-    best: dict[str, tuple[float, float]] = {}
+    (contracts / "replay.json").write_text(json.dumps(replay_contracts(frames, gap_ms)))
+    best: dict[str, dict[str, float]] = {}
     proxy_cpu_s = 0.0
     relayed = 0
     with mock("--contracts", str(contracts)) as upstream, recorder(upstream.url, work / f"overhead-{streams}") as proxy:
         for _ in range(rounds):
-            direct = _summary(asyncio.run(_lateness(upstream.url, streams, frames, every_s, stagger)))
+            direct = lean_lateness(upstream.url, streams, frames, gap_ms)["lateness"]
             cpu_before = cpu_seconds(proxy.pid)
-            proxied_values = asyncio.run(_lateness(proxy.url, streams, frames, every_s, stagger))
+            proxied_run = lean_lateness(proxy.url, streams, frames, gap_ms)
             proxy_cpu_s += cpu_seconds(proxy.pid) - cpu_before
-            relayed += len(proxied_values)
-            proxied = _summary(proxied_values)
-            for name, value in (("direct", direct), ("proxy", proxied)):
-                if name not in best or value[1] < best[name][1]:
+            relayed += proxied_run["frames_received"]
+            for name, value in (("direct", direct), ("proxy", proxied_run["lateness"])):
+                if name not in best or value["p99_ms"] < best[name]["p99_ms"]:
                     best[name] = value
-    row: dict[str, Any] = {"streams": streams, "staggered": stagger, "frames": streams * frames, "rounds": rounds}
-    for name, (p50, p99) in best.items():
-        row[f"{name}_p50_ms"], row[f"{name}_p99_ms"] = p50, p99
+    row: dict[str, Any] = {"streams": streams, "frames": relayed // rounds, "rounds": rounds}
+    for name, value in best.items():
+        row[f"{name}_p50_ms"], row[f"{name}_p99_ms"] = round(value["p50_ms"], 3), round(value["p99_ms"], 3)
     row["added_p50_ms"] = round(row["proxy_p50_ms"] - row["direct_p50_ms"], 3)
     row["added_p99_ms"] = round(row["proxy_p99_ms"] - row["direct_p99_ms"], 3)
     # The proxy's CPU per relayed frame (its requests and their recording included); /proc counts in clock
@@ -335,12 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("fidelity", "overhead"))
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 100])
-    parser.add_argument("--frames", type=int, default=40, help="frames per stream in the overhead run (default 40)")
-    parser.add_argument("--every", type=float, default=0.025, help="seconds between frames (default 0.025)")
+    parser.add_argument("--frames", type=int, default=100, help="frames per stream in the overhead run (default 100)")
+    parser.add_argument("--gap-ms", type=float, default=20.0, help="milliseconds between frames (default 20)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating direct/proxied rounds (default 3)")
-    parser.add_argument(
-        "--burst", action="store_true", help="every stream's frames due at the same instants (default: spread)"
-    )
     args = parser.parse_args(argv)
     if not all(1 <= n <= 200 for n in args.streams) or not 1 <= args.frames <= 400 or not 1 <= args.rounds <= 10:
         parser.error("--streams from 1 to 200, --frames from 1 to 400, --rounds from 1 to 10 (bounded load)")
@@ -352,11 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             for streams in args.streams:
                 print(
                     json.dumps(
-                        {
-                            "overhead": measure_overhead(
-                                streams, args.frames, args.every, Path(work), not args.burst, args.rounds
-                            )
-                        }
+                        {"overhead": measure_overhead(streams, args.frames, args.gap_ms, Path(work), args.rounds)}
                     )
                 )
     return 0

@@ -111,13 +111,16 @@ def test_repeated_request_with_different_answers_is_a_scenario_not_collapsed() -
     assert recording.scenarios == 1
 
 
-def test_identical_answers_are_one_contract() -> None:
+def test_identical_answers_are_one_contract_even_with_fresh_uuids() -> None:
     events: list[Event] = [SocketOpened(1, 0.0, "/api/v1/socket", "mux")]
     for n in range(3):
-        events += [request(1, n, n, question="Again"), answer(1, n + 0.25, n, True, content="same")]
+        explain = f"urn:trustgraph:agent:6f1c2a9e-0b7d-4c1e-9a51-3d2f8e4b7c1{n}"
+        events += [request(1, n, n, question="Again"), answer(1, n + 0.25, n, True, content="same", explain_id=explain)]
     _, documents = build(events)
     (contract,) = contracts_of(documents).values()
     assert "scenario" not in contract and contract["response"]["frames"][0]["at_s"] == 0.25
+    assert contract["response"]["frames"][0]["response"]["explain_id"].endswith("7c10")  # the first answer's
+    assert "3 identical answers" in contract["description"]
 
 
 def test_error_frames_and_v1_idless_errors() -> None:
