@@ -1,5 +1,9 @@
 """What the proxy captures, as plain values with loop times relative to the recording's start.
 
+Events are NamedTuples: a tuple of strings and numbers is untracked by the garbage collector, so a long
+recording (a hundred thousand frames) does not make every full collection — and every frame it delays —
+slower.
+
 Every event is redacted before it is stored (redact.py), so nothing secret reaches the journal
 or the contracts. Events round-trip through JSON lines (`to_json` / `from_json`): the journal
 the recorder writes can be rebuilt into contracts later (`mockgw record --rebuild`).
@@ -7,13 +11,10 @@ the recorder writes can be rebuilt into contracts later (`mockgw record --rebuil
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class SocketOpened:
+class SocketOpened(NamedTuple):
     """A client's socket was accepted (after the upstream accepted the proxy's)."""
 
     conn: int
@@ -24,22 +25,19 @@ class SocketOpened:
     kind: str | None = None  # bulk kind
 
 
-@dataclass(frozen=True, slots=True)
-class ClientFrame:
+class ClientFrame(NamedTuple):
     conn: int
     t: float
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamFrame:
+class UpstreamFrame(NamedTuple):
     conn: int
     t: float
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class SocketClosed:
+class SocketClosed(NamedTuple):
     conn: int
     t: float
     by: str  # "client", "upstream", "drop" (upstream's TCP connection died without a close frame), "stop"
@@ -47,8 +45,7 @@ class SocketClosed:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class SocketRefused:
+class SocketRefused(NamedTuple):
     """The upstream refused the handshake: the client got the same status and body."""
 
     t: float
@@ -57,8 +54,7 @@ class SocketRefused:
     body: str
 
 
-@dataclass(frozen=True, slots=True)
-class RestCall:
+class RestCall(NamedTuple):
     t: float  # the request reached the proxy
     answered_t: float  # the whole answer had come back from upstream
     method: str
@@ -69,7 +65,7 @@ class RestCall:
     request_headers: dict[str, str]
     body: str
     status: int = 0
-    response_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    response_headers: dict[str, str] = {}  # shared default: never mutated, a RestCall is built once
     response_body: str = ""
     dropped: bool = False  # upstream closed the connection without an answer
 
@@ -81,7 +77,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
 
 
 def to_json(event: Event) -> dict[str, Any]:
-    return {"event": type(event).__name__, **dataclasses.asdict(event)}
+    return {"event": type(event).__name__, **event._asdict()}
 
 
 def from_json(data: dict[str, Any]) -> Event:

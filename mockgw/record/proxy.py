@@ -10,7 +10,6 @@ extension) where the server offers it, so the proxy adds as little as it can to 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -158,7 +157,7 @@ async def rest(request: Request) -> Response:
             request.method, upstream.base + path + (f"?{query}" if query else ""), content=body, headers=headers
         )
     except (httpx.RemoteProtocolError, httpx.ReadError):
-        recorder.rest(dataclasses.replace(call, answered_t=recorder.t(), dropped=True))
+        recorder.rest(call._replace(answered_t=recorder.t(), dropped=True))
         drop_connection(request.scope)
         return PlainTextResponse("mockgw record: upstream dropped the connection", 502)
     except httpx.HTTPError as exc:
@@ -173,8 +172,7 @@ async def rest(request: Request) -> Response:
         and not (k == "content-type" and v == DEFAULT_MEDIA.get(service or "", "application/json"))
     }
     recorder.rest(
-        dataclasses.replace(
-            call,
+        call._replace(
             answered_t=answered,
             status=answer.status_code,
             response_headers=recorded_headers,

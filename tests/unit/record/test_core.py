@@ -297,7 +297,8 @@ def test_events_round_trip_through_the_journal_lines() -> None:
         request(1, 0.5, 1, question="q"),
         SocketClosed(1, 1.0, "client", 1000, ""),
     ]
-    assert [from_json(json.loads(json.dumps(to_json(e)))) for e in events] == events
+    back = [from_json(json.loads(json.dumps(to_json(e)))) for e in events]
+    assert back == events and [type(e) for e in back] == [type(e) for e in events]
     with pytest.raises(ValueError, match="'event' must be one of"):
         from_json({"event": "Nope"})
 
