@@ -187,6 +187,22 @@ async def rest(request: Request) -> Response:
     return response
 
 
+def _handshake_headers(websocket: WebSocket, upstream: Upstream) -> list[tuple[str, str]]:
+    """The client's handshake headers the upstream may read (cookies, Authorization, Origin …); the
+    WebSocket machinery's own are made afresh by the client library."""
+    own = HOP_HEADERS | {"user-agent", "content-length"}
+    headers = [
+        (k, v)
+        for k, v in websocket.headers.items()
+        if k.lower() not in own and not k.lower().startswith("sec-websocket")
+    ]
+    if upstream.token is not None and any(k.lower() == "authorization" for k, _ in headers):
+        headers = [(k, v) for k, v in headers if k.lower() != "authorization"] + [
+            ("authorization", f"Bearer {upstream.token}")
+        ]
+    return headers
+
+
 def _socket_role(path: str) -> tuple[str, str | None, str | None]:
     parts = path.strip("/").split("/")
     if parts == ["api", "v1", "socket"]:
@@ -210,6 +226,7 @@ async def socket(websocket: WebSocket) -> None:
             open_timeout=10,
             proxy=None,
             user_agent_header=websocket.headers.get("user-agent"),
+            additional_headers=_handshake_headers(websocket, upstream),
             create_connection=RelayingConnection,
         )
     except InvalidStatus as refused:
