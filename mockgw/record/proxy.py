@@ -24,10 +24,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from ..server.listen import MAX_MESSAGE_BYTES
 from ..transports.connections import drop_connection
-from ..transports.frame_io import ARRIVED_AT, SEND_TEXTS, SendTexts
+from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, ReceiveDirectly, SendTexts
 from .events import RestCall, SocketRefused
 from .recorder import Recorder
 
@@ -269,9 +270,16 @@ async def _client_to_upstream(
     upstream: Upstream,
     relay: asyncio.Task[None],
 ) -> None:
-    receiving = None
+    receive_directly: ReceiveDirectly | None = websocket.scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
+    if receive_directly is not None and isinstance(peer, RelayingConnection):
+        # mockgw's protocol hands each message over as it is parsed: forwarded from there, no task switch.
+        def on_message(message: str | bytes, arrived: float) -> bool:
+            _forward_now(peer, message, recorder.t(arrived), recorder, conn, upstream)
+            return True
+
+        receive_directly(on_message)()
     while True:
-        receiving = asyncio.ensure_future(websocket.receive())
+        receiving = asyncio.ensure_future(websocket.receive())  # everything, or (directly) only the disconnect
         done, _ = await asyncio.wait({receiving, relay}, return_when=asyncio.FIRST_COMPLETED)
         if receiving not in done:
             receiving.cancel()  # upstream ended the socket; the relay closed or dropped the client's
@@ -295,6 +303,24 @@ async def _client_to_upstream(
             return
         shown = text if text is not None else data.decode("utf-8", "replace")  # type: ignore[union-attr]
         recorder.client_frame(conn, arrived, shown)
+
+
+def _forward_now(
+    peer: ClientConnection, message: str | bytes, arrived: float, recorder: Recorder, conn: int, upstream: Upstream
+) -> None:
+    """Write one client message upstream from plain code (no awaited send); recorded once written."""
+    protocol = peer.protocol
+    if protocol.state is not State.OPEN:
+        return  # upstream is closing: the relay task reports how
+    if isinstance(message, str):
+        protocol.send_text(upstream.auth_frame(message).encode())
+    else:
+        protocol.send_binary(message)
+    try:
+        peer.send_data()
+    except OSError:
+        return
+    recorder.client_frame(conn, arrived, message if isinstance(message, str) else message.decode("utf-8", "replace"))
 
 
 def _forwarder(send_texts: SendTexts, recorder: Recorder, conn: int) -> Callable[[list[str]], None]:
