@@ -140,10 +140,16 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
     sock = bind_socket(args.host, port)
     host, bound = sock.getsockname()[:2]
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
-    print(f"mockgw record listening on http://{shown}:{bound}", flush=True)
-    print(f"recording {upstream.base} into {args.out}/; stop with Ctrl-C or POST /__admin/record/stop", flush=True)
 
     class RecordingServer(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            # Only now: a client that connects on this line is answered at once, not after the start-up.
+            print(f"mockgw record listening on http://{shown}:{bound}", flush=True)
+            print(
+                f"recording {upstream.base} into {args.out}/; stop with Ctrl-C or POST /__admin/record/stop", flush=True
+            )
+
         async def shutdown(self, sockets: Any = None) -> None:
             held[0].stopped = True  # what happens while connections close is not part of the session
             await super().shutdown(sockets)
