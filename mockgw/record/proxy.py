@@ -42,6 +42,7 @@ UNRECORDED_ANSWER_HEADERS = HOP_HEADERS | RECOMPUTED | {"date", "server"}
 DEFAULT_MEDIA = {"metrics": "text/plain; charset=utf-8"}  # what the mock answers without a header
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 SENDABLE_CLOSE = range(1000, 5000)  # 1005/1006/1015 are never sent; 1004 reserved
+UPSTREAM_HIGH_WATER = 65_536  # bytes waiting for the upstream before the client's socket stops being read
 
 
 class Upstream:
@@ -273,11 +274,21 @@ async def _client_to_upstream(
     receive_directly: ReceiveDirectly | None = websocket.scope.get("extensions", {}).get(RECEIVE_DIRECTLY)
     if receive_directly is not None and isinstance(peer, RelayingConnection):
         # mockgw's protocol hands each message over as it is parsed: forwarded from there, no task switch.
+        draining: set[asyncio.Task[None]] = set()
+
         def on_message(message: str | bytes, arrived: float) -> bool:
             _forward_now(peer, message, recorder.t(arrived), recorder, conn, upstream)
-            return True
+            if peer.transport.get_write_buffer_size() <= UPSTREAM_HIGH_WATER:
+                return True
+            # Upstream reads slower than the client sends (e.g. its mux queue is full and it stopped reading):
+            # stop reading the client too, so the client feels the same TCP backpressure it would direct.
+            task = asyncio.get_running_loop().create_task(_resume_when_drained(peer, resume))
+            draining.add(task)
+            task.add_done_callback(draining.discard)
+            return False
 
-        receive_directly(on_message)()
+        resume = receive_directly(on_message)
+        resume()
     while True:
         receiving = asyncio.ensure_future(websocket.receive())  # everything, or (directly) only the disconnect
         done, _ = await asyncio.wait({receiving, relay}, return_when=asyncio.FIRST_COMPLETED)
@@ -303,6 +314,14 @@ async def _client_to_upstream(
             return
         shown = text if text is not None else data.decode("utf-8", "replace")  # type: ignore[union-attr]
         recorder.client_frame(conn, arrived, shown)
+
+
+async def _resume_when_drained(peer: ClientConnection, resume: Callable[[], None]) -> None:
+    try:
+        await peer.drain()
+    except Exception:  # the upstream is gone: the relay task reports how
+        return
+    resume()
 
 
 def _forward_now(
