@@ -23,6 +23,7 @@ from .transports.bulk_ws import export_socket, import_socket
 from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
+from .transports.sse import anthropic_messages, openai_chat
 
 
 async def aiohttp_style_error(request: Request, exc: Exception) -> Response:
@@ -72,6 +73,9 @@ def create_app(
         Route("/api/metrics", aiohttp_not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
+        # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
+        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
+        Route("/v1/messages", anthropic_messages, methods=["POST"]),
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})

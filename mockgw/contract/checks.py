@@ -13,7 +13,7 @@ from typing import Any
 from ..profiles import ALIASES, ALL_SERVICES, PROFILES
 from ..templating import TEMPLATE_ROOTS, template_names
 
-SERVED_TRANSPORTS = frozenset({"rest", "socket"})
+SERVED_TRANSPORTS = frozenset({"rest", "socket", "sse"})
 # "metrics": GET /api/metrics/{path}, the gateway's Prometheus proxy (not a service of the mux).
 CONTRACT_SERVICES = ALL_SERVICES | {"metrics"}
 
@@ -49,6 +49,7 @@ def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, 
         if transport not in SERVED_TRANSPORTS:
             hint = "; bulk sockets serve the file's top-level `datasets` instead" if transport == "bulk" else ""
             yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet{hint}"
+    yield from _check_sse(contract, path)
     yield from _check_regexes(contract["match"], f"{path}.match")
     yield from _check_frames(contract["response"], f"{path}.response")
     jitter = contract.get("timing", {}).get("jitter")
@@ -57,6 +58,30 @@ def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, 
     scenario = contract.get("scenario", {})
     if scenario and "when_state" not in scenario and "set_state" not in scenario:
         yield f"{path}.scenario", "a scenario needs when_state, set_state or both"
+
+
+SSE_ONLY_FRAMES = ("event", "comment")
+
+
+def _check_sse(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+    transports = contract.get("transports", ["rest", "socket"])
+    if "sse" in contract and "sse" not in transports:
+        yield f"{path}.sse", 'sse options on a contract that does not serve the sse transport: add "sse" to transports'
+    for k, frame in enumerate(contract["response"]["frames"]):
+        for kind in SSE_ONLY_FRAMES:
+            if kind in frame and transports != ["sse"]:
+                yield (
+                    f"{path}.response.frames[{k}].{kind}",
+                    f'{kind!r} frames exist only in event streams: set "transports": ["sse"] (not {transports})',
+                )
+    split = contract.get("sse", {}).get("split")
+    if split is not None and ("offsets" in split) == ("pieces" in split):
+        yield (
+            f"{path}.sse.split",
+            "give either offsets (fixed byte offsets) or pieces (seeded offsets), not both or neither",
+        )
+    if split is not None and "seed" in split and "pieces" not in split:
+        yield f"{path}.sse.split.seed", "a seed draws offsets for pieces; fixed offsets need none"
 
 
 def _check_regexes(match: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:

@@ -33,6 +33,8 @@ from .model import (
     MatcherKind,
     RequestMatch,
     Scenario,
+    SseOptions,
+    SseSplit,
 )
 from .seeds import Seeds, build_seeds
 
@@ -179,6 +181,28 @@ def _build_contract(raw: dict[str, Any], file: str, json_path: str, file_profile
         scenario=Scenario(**raw["scenario"]) if "scenario" in raw else None,
         speed=timing.get("speed", 1.0),
         jitter=_build_jitter(timing["jitter"]) if "jitter" in timing else None,
+        sse=_build_sse(raw["sse"]) if "sse" in raw else SseOptions(),
+    )
+
+
+def _build_sse(raw: dict[str, Any]) -> SseOptions:
+    split = raw.get("split")
+    return SseOptions(
+        text=raw.get("text", "response"),
+        model=raw.get("model", "mockgw-model"),
+        finish_reason=raw.get("finish_reason", "stop"),
+        line_ending=raw.get("line_ending", "lf"),
+        done=raw.get("done", True),
+        usage=tuple(raw.get("usage", {}).items()),
+        split=SseSplit(
+            offsets=tuple(split.get("offsets", ())),
+            pieces=split.get("pieces", 0),
+            seed=split.get("seed", 0),
+            events=tuple(split["events"]) if "events" in split else None,
+            gap_s=split.get("gap_s", 0.005),
+        )
+        if split is not None
+        else None,
     )
 
 

@@ -44,6 +44,8 @@ class FrameKind(enum.Enum):
     RESPONSE = "response"  # {"id", "response", "complete"}
     ERROR = "error"  # the profile's envelope-level error frame
     RAW = "raw"  # text sent verbatim
+    EVENT = "event"  # SSE only: one event as written ({"event", "data", "id", "retry"})
+    COMMENT = "comment"  # SSE only: a comment line (a keep-alive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,30 @@ class Scenario:
 
 
 @dataclass(frozen=True, slots=True)
+class SseSplit:
+    """Cut events into separate writes: at fixed byte `offsets`, or into `pieces` at seeded offsets."""
+
+    offsets: tuple[int, ...] = ()
+    pieces: int = 0
+    seed: int = 0
+    events: tuple[int, ...] | None = None  # which events of the stream (0 = the first written); None: every one
+    gap_s: float = 0.005  # between the pieces of one event, so they reach the client as separate reads
+
+
+@dataclass(frozen=True, slots=True)
+class SseOptions:
+    """How a contract's frames become an LLM provider's event stream (contracts/README.md, "sse")."""
+
+    text: str = "response"  # dotted path of the token text inside each `response` frame
+    model: str = "mockgw-model"
+    finish_reason: str = "stop"  # OpenAI's names; Anthropic's stop_reason is mapped from it
+    line_ending: str = "lf"
+    done: bool = True  # end with [DONE] (OpenAI) / message_stop (Anthropic); false: the stream just ends
+    usage: tuple[tuple[str, int], ...] = ()  # overrides of the counted prompt/completion tokens
+    split: SseSplit | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Contract:
     id: str
     file: str
@@ -117,6 +143,7 @@ class Contract:
     scenario: Scenario | None = None
     speed: float = 1.0
     jitter: Jitter | None = None
+    sse: SseOptions = SseOptions()
 
     def serves(self, profile: str, transport: str) -> bool:
         return transport in self.transports and (self.profiles is None or profile in self.profiles)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..contract.model import Contract, Fault, FaultKind, FrameKind
+from ..contract.model import Contract, Fault, FaultKind, FrameKind, SseOptions
 from ..profiles import Profile
 from ..templating import render
 from .schedule import plan_offsets, request_rng
@@ -37,6 +37,7 @@ class Replay:
     missing_templates: tuple[str, ...] = ()
     status: int = 200  # REST only
     headers: tuple[tuple[str, str], ...] = ()  # REST only
+    sse: SseOptions = SseOptions()  # SSE only: how the frames become provider events
 
     @property
     def duration_s(self) -> float:
@@ -79,4 +80,4 @@ def plan_replay(contract: Contract, context: Mapping[str, Any], *, speed: float,
     fault = contract.fault
     if fault is not None and fault.kind is FaultKind.STALL and fault.for_s is not None:
         fault = Fault(fault.kind, fault.after_frame, for_s=fault.for_s / (speed * contract.speed))
-    return Replay(contract.id, steps, fault, tuple(missing), contract.status, contract.headers)
+    return Replay(contract.id, steps, fault, tuple(missing), contract.status, contract.headers, contract.sse)

@@ -127,12 +127,42 @@ def test_faults_jitter_and_scenarios_are_built():
 
 
 def test_reserved_transports_are_refused_rather_than_silently_never_served():
-    document = {
-        "profiles": ["*"],
-        "contracts": [session(transports=["bulk"]), {**session(transports=["sse"]), "id": "other"}],
-    }
+    document = {"profiles": ["*"], "contracts": [session(transports=["bulk"])]}
     assert problems(document) == [
         "c.json: $.contracts[0].transports: transport 'bulk' is reserved but not served yet; "
         "bulk sockets serve the file's top-level `datasets` instead",
-        "c.json: $.contracts[1].transports: transport 'sse' is reserved but not served yet",
+    ]
+
+
+def test_sse_contracts_load_with_their_options_and_sse_only_frames():
+    contract = session(
+        transports=["sse"],
+        sse={"text": "content", "line_ending": "crlf", "done": False, "split": {"pieces": 3, "seed": 2}},
+        response={
+            "frames": [{"at_s": 0, "comment": "keep-alive"}, {"at_s": 0.1, "event": {"event": "x", "data": {"a": 1}}}]
+        },
+    )
+    [loaded] = load_contract_document({"profiles": ["*"], "contracts": [contract]}, "c.json")
+    assert loaded.transports == frozenset({"sse"}) and loaded.serves("2.6.2", "sse")
+    assert loaded.sse.text == "content" and loaded.sse.line_ending == "crlf" and loaded.sse.done is False
+    assert loaded.sse.split.pieces == 3 and loaded.sse.split.seed == 2 and loaded.sse.split.events is None
+    assert [f.kind for f in loaded.frames] == [FrameKind.COMMENT, FrameKind.EVENT]
+
+
+def test_sse_options_and_frames_nothing_would_serve_are_refused():
+    document = {
+        "profiles": ["*"],
+        "contracts": [
+            session(sse={"model": "m"}),
+            session(id="b", transports=["sse", "rest"], response={"frames": [{"at_s": 0, "comment": "hi"}]}),
+            session(id="c", transports=["sse"], sse={"split": {"offsets": [3], "pieces": 2}}),
+        ],
+    }
+    assert problems(document) == [
+        "c.json: $.contracts[0].sse: sse options on a contract that does not serve the sse transport: "
+        'add "sse" to transports',
+        "c.json: $.contracts[1].response.frames[0].comment: 'comment' frames exist only in event streams: "
+        "set \"transports\": [\"sse\"] (not ['sse', 'rest'])",
+        "c.json: $.contracts[2].sse.split: give either offsets (fixed byte offsets) or pieces (seeded offsets), "
+        "not both or neither",
     ]

@@ -1,0 +1,339 @@
+"""SSE routes of the fake LLM providers: bytes and time only; every shape comes from mockgw/llm.
+
+The one player (timeline/player.py) hands each step over at its absolute
+deadline; the dialect's stream turns it into events, the `Writer` into byte
+strings (cut where a `split` fault says), and one writer task sends them in
+order, each journaled with its deadline, so lateness reads as on the socket.
+Pieces of a split event wait for their own deadline (the event's plus
+`gap_s` each) on the same loop scheduler, never on a sleep after a sleep.
+As starlette's StreamingResponse does, the writer races the client's
+disconnect: a client that leaves ends the playback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..contract.model import FrameKind
+from ..gateway import MockGateway
+from ..journal.memory import Message, Trace
+from ..llm import ANTHROPIC, OPENAI, Dialect, Stream
+from ..llm.dialect import ErrorAnswer, Writer, step_error
+from ..matching import IncomingRequest
+from ..protocol.sse import SseEvent
+from ..server.abort import drop_connection
+from ..timeline.clock import wall_time
+from ..timeline.deadlines import deadlines_for
+from ..timeline.plan import Replay, Step
+from ..timeline.player import Outcome, Playback, PlayerEvents
+from .rest import JSONBody, gateway_of
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+_END, _DROP = "end", "drop"
+
+
+async def openai_chat(request: Request) -> Response:
+    """POST /v1/chat/completions"""
+    return await serve_dialect(request, OPENAI)
+
+
+async def anthropic_messages(request: Request) -> Response:
+    """POST /v1/messages"""
+    return await serve_dialect(request, ANTHROPIC)
+
+
+def _error(answer: ErrorAnswer) -> Response:
+    return JSONBody(answer.body, answer.status)
+
+
+async def serve_dialect(request: Request, dialect: Dialect) -> Response:
+    gateway = gateway_of(request)
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+    denied = dialect.auth_problem(headers, gateway.settings.token)
+    if denied is not None:
+        return _error(denied)
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _error(
+            dialect.error_answer(
+                400, f"We could not parse the JSON body of your request: {exc}", "invalid_request_error"
+            )
+        )
+    problem = dialect.request_problem(body)
+    if problem is not None:
+        return _error(problem)
+    incoming = IncomingRequest(
+        transport="sse",
+        service=dialect.service,
+        body=dialect.inner_request(body),
+        flow="default",  # a provider has no flows; contracts naming "default" still match
+        method=request.method,
+        path=request.scope["path"],
+        headers=headers,
+    )
+    trace_id = await _open_trace(request, gateway, raw.decode("utf-8", "replace"), dialect.service)
+    resolution = gateway.resolve_contract(incoming)
+    if not isinstance(resolution, Replay):
+        gateway.journal_unmatched(trace_id, incoming, resolution)
+        await gateway.store.update_trace(trace_id, closed_at=time.time())
+        return _error(dialect.error_answer(404, resolution.message, "mockgw_unmatched"))
+    sequence = next(_sequence)
+    stream = dialect.stream(resolution.sse, body, sequence=sequence, created=int(time.time()))
+    first = resolution.steps[0] if resolution.steps else None
+    opens_with_error = first is not None and step_error(first) is not None and resolution.fault is None
+    if not dialect.wants_stream(body) or (opens_with_error and resolution.status >= 400):
+        # An error before the first token is an HTTP error, as providers answer one.
+        response = await _complete(request, gateway, trace_id, resolution, stream, dialect)
+        await gateway.store.update_trace(trace_id, closed_at=time.time())
+        return response
+    return SseResponse(gateway, trace_id, resolution, stream, sequence)  # closes its trace when it ends
+
+
+_sequence = iter(range(1, 1 << 62))
+
+
+async def _open_trace(request: Request, gateway: MockGateway, text: str, service: str) -> str:
+    arrived = time.time()
+    client = request.scope.get("client")
+    trace_id = await gateway.store.create_trace(
+        Trace(
+            trace_id="",
+            kind="sse",
+            profile=gateway.profile.name,
+            path=request.scope["path"],
+            opened_at=arrived,
+            client=f"{client[0]}:{client[1]}" if client else "",
+        )
+    )
+    await gateway.store.add_message(
+        Message(trace_id=trace_id, direction="in", kind="request", text=text, service=service, received_at=arrived)
+    )
+    return trace_id
+
+
+class _Collected(PlayerEvents):
+    """Every step delivered, for a non-streaming answer sent at the last one's deadline."""
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.done = done
+        self.indexes: list[int] = []
+        self.deadline: float | None = None
+        self.outcome: Outcome | None = None
+
+    def deliver(self, index: int, deadline: float) -> None:
+        self.indexes.append(index)
+        self.deadline = deadline
+
+    def send_malformed(self, text: str, deadline: float) -> None:
+        self.deadline = deadline
+
+    def close(self, code: int, reason: str) -> None:
+        pass
+
+    def drop(self) -> None:
+        pass
+
+    def timeout(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def finished(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+async def _complete(
+    request: Request, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, dialect: Dialect
+) -> Response:
+    """The whole answer as one JSON body (`stream` false), or the HTTP error a stream opens with."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    events = _Collected(done)
+    playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
+    playback.start()
+    if not done.done():
+        gone = asyncio.ensure_future(_client_gone(request.receive))
+        try:
+            await asyncio.wait({done, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            playback.cancel()
+        if not done.done():
+            return Response(status_code=499)  # never sent: the client is gone
+    steps = [replay.steps[i] for i in events.indexes]
+    if events.outcome in (Outcome.CLOSED, Outcome.DROPPED):
+        _journal(gateway, trace_id, replay.contract_id, kind="fault", detail={"fault": events.outcome.value})
+        drop_connection(request.scope)
+        return Response(status_code=500)  # reaches the client only where the server cannot drop
+    errors = [e for s in steps if (e := step_error(s)) is not None]
+    if events.outcome is Outcome.TIMED_OUT:
+        answer = dialect.error_answer(504, "mockgw: the contract stalled until --timeout", "timeout")
+    elif errors:
+        answer = dialect.error_answer(replay.status if replay.status >= 400 else 500, errors[0].message, errors[0].type)
+    else:
+        answer = ErrorAnswer(replay.status, stream.complete_body(steps))
+    response = JSONBody(answer.body, answer.status, headers=dict(replay.headers))
+    scheduled = wall_time(loop, events.deadline) if events.deadline is not None else None
+    _journal(gateway, trace_id, replay.contract_id, text=bytes(response.body).decode(), scheduled_at=scheduled)
+    return response
+
+
+def _journal(
+    gateway: MockGateway,
+    trace_id: str,
+    contract_id: str,
+    *,
+    kind: str = "frame",
+    text: str | None = None,
+    scheduled_at: float | None = None,
+    sent_at: float | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    gateway.store.add_message_nowait(
+        Message(
+            trace_id=trace_id,
+            direction="out",
+            kind=kind,
+            text=text,
+            service=OPENAI.service,
+            contract_id=contract_id,
+            scheduled_at=scheduled_at,
+            sent_at=sent_at if sent_at is not None else time.time(),
+            detail=detail,
+        )
+    )
+
+
+async def _client_gone(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _Events(PlayerEvents):
+    """The player's calls -> byte strings queued with their deadlines, in order."""
+
+    def __init__(self, replay: Replay, stream: Stream, writer: Writer, queue: asyncio.Queue[Any]) -> None:
+        self.steps = replay.steps
+        self.stream = stream
+        self.writer = writer
+        self.queue = queue
+        self.last_deadline = 0.0
+
+    def put(self, events: list[SseEvent], deadline: float, step: int | None) -> None:
+        gap = self.writer.split.gap_s if self.writer.split else 0.0
+        for event in events:
+            for k, piece in enumerate(self.writer.pieces(event)):
+                self.queue.put_nowait((piece, deadline + k * gap, step))
+
+    def deliver(self, index: int, deadline: float) -> None:
+        step: Step = self.steps[index]
+        self.last_deadline = deadline
+        if step.kind is FrameKind.RAW:
+            self.queue.put_nowait((str(step.payload).encode(), deadline, index))
+        else:
+            self.put(self.stream.step(step), deadline, index)
+
+    def send_malformed(self, text: str, deadline: float) -> None:
+        self.queue.put_nowait((text.encode(), deadline, None))
+
+    def close(self, code: int, reason: str) -> None:
+        self.queue.put_nowait(_END)  # a provider's stream that just ends, without its closing events
+
+    def drop(self) -> None:
+        self.queue.put_nowait(_DROP)
+
+    def timeout(self, deadline: float) -> None:
+        self.queue.put_nowait(_END)
+
+    def finished(self, outcome: Outcome) -> None:
+        if outcome is Outcome.COMPLETED:
+            self.put(self.stream.finish(), self.last_deadline, None)
+            self.queue.put_nowait(_END)
+
+
+class SseResponse(Response):
+    """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, sequence: int) -> None:
+        super().__init__(None, 200, headers={**SSE_HEADERS, **dict(replay.headers)}, media_type="text/event-stream")
+        # No length: the body is a stream (chunked), as a provider's is.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.gateway = gateway
+        self.trace_id = trace_id
+        self.replay = replay
+        self.stream = stream
+        self.writer = Writer(replay.sse, sequence)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        events = _Events(self.replay, self.stream, self.writer, queue)
+        start = loop.time()
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        events.put(self.stream.prologue(), start, None)
+        playback = Playback(self.replay, events, start=start, timeout_s=self.gateway.settings.backend_timeout_s)
+        playback.start()
+        writing = asyncio.ensure_future(self._write(scope, send, queue, loop))
+        gone = asyncio.ensure_future(_client_gone(receive))
+        try:
+            await asyncio.wait({writing, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            playback.cancel()
+            if not writing.done():
+                writing.cancel()
+            await asyncio.gather(writing, gone, return_exceptions=True)
+        await self.gateway.store.update_trace(self.trace_id, closed_at=time.time())
+
+    async def _write(
+        self, scope: Scope, send: Send, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        journal: Callable[..., None] = _journal
+        while True:
+            item = await queue.get()
+            if item == _END:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            if item == _DROP:
+                journal(self.gateway, self.trace_id, self.replay.contract_id, kind="fault", detail={"fault": "drop"})
+                if not drop_connection(scope):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            data, deadline, step = item
+            if deadline > loop.time():
+                await _until(loop, deadline)  # a split piece: its own deadline, on the one scheduler
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+            now = loop.time()
+            sent_at = wall_time(loop, now)
+            journal(
+                self.gateway,
+                self.trace_id,
+                self.replay.contract_id,
+                text=data.decode("utf-8", "replace"),
+                scheduled_at=sent_at - (now - deadline),
+                sent_at=sent_at,
+                detail=None if step is None else {"step": step},
+            )
+
+
+def _until(loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
+    arrived: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not arrived.done():
+            arrived.set_result(None)
+
+    deadlines_for(loop).call_at(deadline, wake)
+    return arrived

@@ -1,0 +1,232 @@
+"""The SSE transport through real clients: openai and anthropic from PyPI, httpx for the raw bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+
+import httpx
+import pytest
+
+from mockgw.protocol.sse import SseDecoder
+from mockgw.settings import Settings
+
+from ..conftest import TIMEOUT_FACTOR, contracts_from, envelope, running_gateway
+
+openai = pytest.importorskip("openai", reason="pip install openai (the test extra)")
+
+TOKENS = ["Alice", " is", " Bob's", " friend", "."]
+AT_S = [0.3, 0.45, 0.6, 0.75, 0.9]
+
+
+def token_stream(**overrides):
+    """One recorded text-completion stream, served over the socket, REST and SSE alike."""
+    frames = [
+        {"at_s": at, "response": {"response": token, "end_of_stream": k == len(TOKENS) - 1}}
+        for k, (at, token) in enumerate(zip(AT_S, TOKENS))
+    ]
+    contract = {
+        "id": "llm/alice",
+        "transports": ["socket", "rest", "sse"],
+        "match": {"service": "text-completion", "body": {"prompt": {"regex": "Alice"}}},
+        "sse": {"model": "gpt-mock"},
+        "response": {"frames": frames},
+    }
+    contract.update(overrides)
+    return contract
+
+
+def sync(test):
+    """Run an async test body on a fresh loop (the suite has no async plugin)."""
+    wrapper = functools.wraps(test)(lambda *a, **k: asyncio.run(test(*a, **k)))
+    return wrapper
+
+
+def settings(**overrides):
+    return Settings(**overrides)
+
+
+@sync
+async def test_the_openai_client_streams_tokens_at_their_recorded_times():
+    async with running_gateway(settings(), contracts_from(token_stream())) as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
+        with pytest.raises(openai.NotFoundError):  # warm up: the client's lazy imports and its connection
+            await client.models.list()
+        start = time.monotonic()
+        stream = await client.chat.completions.create(
+            model="gpt-mock",
+            messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Who is Alice?"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        arrivals = []
+        chunks = []
+        async for chunk in stream:
+            chunks.append(chunk)
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append((chunk.choices[0].delta.content, time.monotonic() - start))
+        await client.close()
+    assert [token for token, _ in arrivals] == TOKENS
+    for (_, arrived), at in zip(arrivals, AT_S):
+        # Near the recorded time, not all at the end: generous, and never before it.
+        assert at - 0.01 <= arrived <= at + 0.15 * TIMEOUT_FACTOR
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == len(TOKENS)
+    assert chunks[-1].usage.prompt_tokens == 5  # words of every message
+    assert {c.model for c in chunks} == {"gpt-mock"} and len({c.id for c in chunks}) == 1
+
+
+@sync
+async def test_a_non_streaming_request_gets_the_whole_answer_at_the_last_frame():
+    async with running_gateway(settings(), contracts_from(token_stream())) as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-test", max_retries=0)
+        start = time.monotonic()
+        completion = await client.chat.completions.create(
+            model="gpt-mock", messages=[{"role": "user", "content": "Who is Alice?"}]
+        )
+        took = time.monotonic() - start
+        await client.close()
+    assert completion.object == "chat.completion"
+    assert completion.choices[0].message.content == "".join(TOKENS)
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + len(TOKENS)
+    assert AT_S[-1] - 0.01 <= took <= AT_S[-1] + 0.3 * TIMEOUT_FACTOR
+
+
+@sync
+async def test_the_same_recording_is_served_on_the_socket_and_rest_too():
+    import websockets
+
+    async with running_gateway(settings(profile="2.6.2"), contracts_from(token_stream())) as url:
+        async with httpx.AsyncClient() as http:
+            rest = await http.post(
+                f"{url}/api/v1/flow/default/service/text-completion", json={"system": "", "prompt": "Alice?"}
+            )
+        async with websockets.connect(url.replace("http", "ws") + "/api/v1/socket") as socket:
+            await socket.send(json.dumps({"type": "auth", "token": ""}))  # 2.4.5+: first-frame auth
+            assert json.loads(await socket.recv())["type"] == "auth-ok"
+            await socket.send(envelope("r1", service="text-completion", system="", prompt="Alice?", streaming=True))
+            frames = [json.loads(await socket.recv()) for _ in TOKENS]
+    assert rest.json() == {"response": ".", "end_of_stream": True}
+    assert [f["response"]["response"] for f in frames] == TOKENS
+
+
+@sync
+async def test_openai_errors_come_as_the_api_sends_them():
+    failing = token_stream(
+        id="llm/limited",
+        match={"service": "text-completion", "body": {"prompt": {"regex": "limit"}}},
+        response={
+            "status": 429,
+            "frames": [{"at_s": 0.05, "error": {"message": "Rate limit reached", "type": "requests"}}],
+        },
+    )
+    mid_stream = token_stream(
+        id="llm/broken",
+        match={"service": "text-completion", "body": {"prompt": {"regex": "broken"}}},
+        response={
+            "frames": [
+                {"at_s": 0.05, "response": {"response": "Hal"}},
+                {"at_s": 0.1, "error": {"message": "The server had an error", "type": "server_error"}},
+            ]
+        },
+    )
+    async with running_gateway(settings(token="sk-right"), contracts_from(failing, mid_stream)) as url:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-right", max_retries=0)
+        with pytest.raises(openai.RateLimitError) as limited:
+            await client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "limit"}], stream=True
+            )
+        assert limited.value.body == {"message": "Rate limit reached", "type": "requests", "param": None, "code": None}
+        stream = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "broken"}], stream=True
+        )
+        seen = []
+        with pytest.raises(openai.APIError, match="The server had an error"):
+            async for chunk in stream:
+                seen.append(chunk.choices[0].delta.content)
+        assert "Hal" in seen
+        wrong = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-wrong", max_retries=0)
+        with pytest.raises(openai.AuthenticationError) as denied:
+            await wrong.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+        assert denied.value.body["code"] == "invalid_api_key"
+        with pytest.raises(openai.NotFoundError, match="no contract matched"):
+            await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "nobody"}])
+        with pytest.raises(openai.BadRequestError, match="messages"):
+            await client.chat.completions.create(model="m", messages=[])
+        await client.close()
+        await wrong.close()
+
+
+async def raw_stream(url, path, body, headers=None):
+    """Every chunk the HTTP client read, with its arrival time, and the decoded events."""
+    chunks = []
+    async with httpx.AsyncClient(timeout=10 * TIMEOUT_FACTOR) as http:
+        async with http.stream("POST", url + path, json=body, headers=headers or {}) as response:
+            start = time.monotonic()
+            async for chunk in response.aiter_raw():
+                chunks.append((chunk, time.monotonic() - start))
+    decoder = SseDecoder()
+    events = [e for chunk, _ in chunks for e in decoder.feed(chunk)]
+    return response, chunks, events
+
+
+OPENAI_BODY = {"model": "m", "messages": [{"role": "user", "content": "Alice?"}], "stream": True}
+
+
+@sync
+async def test_split_lines_crlf_and_no_done_as_the_contract_says():
+    contract = token_stream(
+        sse={"line_ending": "crlf", "done": False, "split": {"offsets": [7], "events": [2], "gap_s": 0.05}}
+    )
+    async with running_gateway(settings(), contracts_from(contract)) as url:
+        response, chunks, events = await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    body = b"".join(chunk for chunk, _ in chunks)
+    assert b"\r\n\r\n" in body and b"\n\n" not in body.replace(b"\r\n", b"")
+    assert events[-1].data != "[DONE]"
+    # The third event (the second token) arrived in two reads, its first 7 bytes alone.
+    assert any(chunk == b"data: {" for chunk, _ in chunks)
+    texts = [json.loads(e.data)["choices"][0]["delta"].get("content") for e in events]
+    assert texts[1:6] == TOKENS
+
+
+@sync
+async def test_the_anthropic_dialect_names_its_events():
+    body = {
+        "model": "claude-mock",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Alice?"}],
+        "stream": True,
+    }
+    async with running_gateway(settings(), contracts_from(token_stream())) as url:
+        _, _, events = await raw_stream(url, "/v1/messages", body)
+    names = [e.event for e in events]
+    assert names == [
+        "message_start",
+        "content_block_start",
+        "ping",
+        *["content_block_delta"] * len(TOKENS),
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+    assert all(json.loads(e.data)["type"] == e.event for e in events)
+    assert [json.loads(e.data)["delta"]["text"] for e in events if e.event == "content_block_delta"] == TOKENS
+    assert json.loads(events[-2].data)["delta"]["stop_reason"] == "end_turn"
+
+
+@sync
+async def test_the_journal_keeps_each_event_with_its_deadline():
+    async with running_gateway(settings(), contracts_from(token_stream())) as url:
+        await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
+        async with httpx.AsyncClient() as http:
+            messages = (await http.get(f"{url}/__admin/journal/messages")).json()["messages"]
+    out = [m for m in messages if m["direction"] == "out" and m["kind"] == "frame"]
+    assert len(out) == 1 + len(TOKENS) + 2  # role chunk, tokens, finish chunk, [DONE]
+    assert all(m["lateness_s"] is not None and 0 <= m["lateness_s"] < 0.05 * TIMEOUT_FACTOR for m in out)
+    token_frames = [m for m in out if m["detail"] and "step" in m["detail"]]
+    assert [m["detail"]["step"] for m in token_frames] == list(range(len(TOKENS)))
