@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..contract.model import SseOptions
+from ..protocol.auth import bearer_permitted
 from ..protocol.sse import SseEvent
 from ..timeline.plan import Step
 from .dialect import Dialect, ErrorAnswer, StepError, Stream, json_text, usage_counts, words
@@ -116,11 +117,16 @@ class AnthropicDialect(Dialect):
     def auth_problem(self, headers: Mapping[str, str], token: str | None) -> ErrorAnswer | None:
         if token is None:
             return None
-        if "x-api-key" not in headers:
-            return self.error_answer(401, "x-api-key header is required", "authentication_error")
-        if headers["x-api-key"] != token:
-            return self.error_answer(401, "invalid x-api-key", "authentication_error")
-        return None
+        # A key in x-api-key, or (as newer clients send it, and for OAuth tokens) Bearer authorization.
+        if "x-api-key" in headers:
+            if headers["x-api-key"] != token:
+                return self.error_answer(401, "invalid x-api-key", "authentication_error")
+            return None
+        if "authorization" in headers:
+            if not bearer_permitted(headers["authorization"], token):
+                return self.error_answer(401, "Invalid bearer token", "authentication_error")
+            return None
+        return self.error_answer(401, "x-api-key header is required", "authentication_error")
 
     def inner_request(self, body: Mapping[str, Any]) -> dict[str, Any]:
         messages = [m for m in body.get("messages", []) if isinstance(m, Mapping)]

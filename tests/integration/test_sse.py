@@ -195,6 +195,68 @@ async def test_split_lines_crlf_and_no_done_as_the_contract_says():
 
 
 @sync
+async def test_the_anthropic_client_streams_the_same_recording():
+    anthropic = pytest.importorskip("anthropic", reason="pip install anthropic (the test extra)")
+    async with running_gateway(settings(token="sk-ant"), contracts_from(token_stream())) as url:
+        client = anthropic.AsyncAnthropic(base_url=url, api_key="sk-ant", max_retries=0)
+        wrong = anthropic.AsyncAnthropic(base_url=url, api_key="sk-other", max_retries=0)
+        async with client, wrong:
+            texts, final, message = await anthropic_session(anthropic, client, wrong)
+    assert texts == TOKENS
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens == len(TOKENS)
+    assert message.content[0].text == "".join(TOKENS)
+
+
+async def anthropic_session(anthropic, client, wrong):
+    """A streamed message, a whole one, and a refused key."""
+    texts = []
+    async with client.messages.stream(
+        model="claude-mock", max_tokens=64, messages=[{"role": "user", "content": "Who is Alice?"}]
+    ) as stream:
+        async for text in stream.text_stream:
+            texts.append(text)
+        final = await stream.get_final_message()
+    message = await client.messages.create(
+        model="claude-mock", max_tokens=64, messages=[{"role": "user", "content": "Alice?"}]
+    )
+    with pytest.raises(anthropic.AuthenticationError):
+        await wrong.messages.create(model="m", max_tokens=1, messages=[{"role": "user", "content": "Alice?"}])
+    return texts, final, message
+
+
+@sync
+async def test_a_dropped_connection_and_a_client_that_leaves():
+    dropped = token_stream(
+        response={
+            "frames": [{"at_s": 0.05, "response": {"response": "Hal"}}, {"at_s": 5, "response": {"response": "f"}}],
+            "fault": {"kind": "drop", "after_frame": 1},
+        }
+    )
+    async with running_gateway(settings(), contracts_from(dropped)) as url:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
+    slow = token_stream(
+        response={
+            "frames": [{"at_s": 0.05, "response": {"response": "Hal"}}, {"at_s": 30, "response": {"response": "f"}}]
+        }
+    )
+    async with running_gateway(settings(), contracts_from(slow)) as url:
+        async with httpx.AsyncClient(timeout=10 * TIMEOUT_FACTOR) as http:
+            async with http.stream("POST", url + "/v1/chat/completions", json=OPENAI_BODY) as response:
+                async for _ in response.aiter_raw():
+                    break  # leave after the first read
+            left = time.monotonic()
+            async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+                while True:  # the mock notices and closes the trace long before the 30 s frame
+                    traces = (await http.get(f"{url}/__admin/journal/traces")).json()["traces"]
+                    sse = [t for t in traces if t["kind"] == "sse"]
+                    if sse and sse[0]["closed_at"] is not None:
+                        break
+                    await asyncio.sleep(0.05)
+    assert time.monotonic() - left < 5 * TIMEOUT_FACTOR
+
+
+@sync
 async def test_the_anthropic_dialect_names_its_events():
     body = {
         "model": "claude-mock",

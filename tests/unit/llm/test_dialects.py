@@ -99,6 +99,9 @@ def test_anthropic_events_and_refusals():
         == "max_tokens: Field required"
     )
     assert ANTHROPIC.auth_problem({"x-api-key": "no"}, "k").status == 401
+    assert ANTHROPIC.auth_problem({"x-api-key": "k"}, "k") is None
+    assert ANTHROPIC.auth_problem({"authorization": "Bearer k"}, "k") is None
+    assert ANTHROPIC.auth_problem({}, "k").body["error"]["type"] == "authentication_error"
 
 
 def test_the_writer_splits_the_chosen_events_at_fixed_or_seeded_offsets():
