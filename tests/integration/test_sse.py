@@ -292,3 +292,44 @@ async def test_the_journal_keeps_each_event_with_its_deadline():
     assert all(m["lateness_s"] is not None and 0 <= m["lateness_s"] < 0.05 * TIMEOUT_FACTOR for m in out)
     token_frames = [m for m in out if m["detail"] and "step" in m["detail"]]
     assert [m["detail"]["step"] for m in token_frames] == list(range(len(TOKENS)))
+
+
+@sync
+async def test_written_events_comments_raw_bytes_a_pause_and_a_stream_that_just_stops():
+    written = {
+        "id": "llm/written",
+        "transports": ["sse"],
+        "match": {"service": "text-completion"},
+        "response": {
+            "frames": [
+                {"at_s": 0.0, "comment": "keep-alive"},
+                {"at_s": 0.05, "event": {"event": "custom", "data": {"a": 1}, "id": "7", "retry": 1500}},
+                {"at_s": 0.1, "raw": 'data: {"trunc'},
+                {"at_s": 0.15, "response": {"response": "x"}},
+                {"at_s": 0.2, "response": {"response": "never"}},
+            ],
+            "fault": {"kind": "close", "after_frame": 4},
+        },
+    }
+    paused = token_stream(
+        id="llm/paused",
+        priority=1,
+        match={"service": "text-completion", "body": {"prompt": {"regex": "pause"}}},
+        response={
+            "frames": [{"at_s": 0.05, "response": {"response": "a"}}, {"at_s": 0.1, "response": {"response": "b"}}],
+            "fault": {"kind": "stall", "after_frame": 1, "for_s": 0.5},
+        },
+    )
+    async with running_gateway(settings(), contracts_from(written, paused)) as url:
+        _, chunks, _ = await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
+        body = {**OPENAI_BODY, "messages": [{"role": "user", "content": "pause"}]}
+        _, paused_chunks, paused_events = await raw_stream(url, "/v1/chat/completions", body)
+    wire = b"".join(c for c, _ in chunks)
+    assert b': keep-alive\n\nevent: custom\nid: 7\nretry: 1500\ndata: {"a":1}\n\ndata: {"trunc' in wire
+    assert b'"content":"x"' in wire and b"never" not in wire and b"[DONE]" not in wire
+    arrivals = {
+        json.loads(e.data)["choices"][0]["delta"].get("content"): None for e in paused_events if e.data != "[DONE]"
+    }
+    assert "a" in arrivals and "b" in arrivals
+    b_arrived = next(t for c, t in paused_chunks if b'"content":"b"' in c)
+    assert b_arrived >= 0.1 + 0.5 - 0.01  # the pause moved it later by for_s
