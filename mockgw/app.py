@@ -43,6 +43,16 @@ async def unrouted_socket(websocket: WebSocket) -> None:
     await websocket.send_denial_response(PlainTextResponse("404: Not Found", 404))
 
 
+def _provider_routes(settings: Settings) -> list[Route]:
+    from .llm.descriptor import read_descriptor
+    from .llm.provider import DescriptorDialect, Tokens
+    from .transports.sse import provider_routes
+
+    assert settings.provider is not None
+    dialect = DescriptorDialect(read_descriptor(settings.provider), Tokens(settings.provider_token_lifetime_s))
+    return provider_routes(dialect)
+
+
 def create_app(
     settings: Settings,
     contracts: list[Contract] | None = None,
@@ -78,6 +88,8 @@ def create_app(
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
+    if settings.provider is not None:
+        routes[:0] = _provider_routes(settings)  # before the gateway's own: the descriptor names the paths
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})
     app.state.gateway = gateway
     app.state.metrics = metrics

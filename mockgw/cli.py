@@ -142,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)",
     )
     serve.add_argument(
+        "--provider",
+        type=Path,
+        default=_env("MOCKGW_PROVIDER", None),
+        metavar="DESCRIPTOR",
+        help="also be the fake LLM provider this descriptor (JSON, seed 002's format) calls: its auth and chat "
+        "paths (contracts/README.md, 'Provider descriptors')",
+    )
+    serve.add_argument(
+        "--provider-token-lifetime",
+        default=_env("MOCKGW_PROVIDER_TOKEN_LIFETIME", "3600"),
+        help="seconds a token from the descriptor's auth step stays valid (default 3600)",
+    )
+    serve.add_argument(
         "--log-level",
         default=_env("MOCKGW_LOG_LEVEL", "warning"),
         help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (default warning)",
@@ -178,6 +191,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         backend_timeout_s=_positive_float("--timeout", args.timeout),
         log_level=_choice("--log-level", args.log_level, LOG_LEVELS),
         workers=_whole_number("--workers", args.workers, 1),
+        provider=Path(args.provider) if args.provider else None,
+        provider_token_lifetime_s=_positive_float("--provider-token-lifetime", args.provider_token_lifetime),
     )
 
 
@@ -193,6 +208,10 @@ def serve(settings: Settings) -> int:
 
     library = load_library(settings.contracts)
     contracts = library.contracts
+    if settings.provider is not None:
+        from .llm.descriptor import read_descriptor
+
+        read_descriptor(settings.provider)  # a bad descriptor stops serve before it listens, as a bad contract does
     # One listening socket per worker on the same port: the kernel spreads connections over them evenly. (One
     # socket shared by forked workers went mostly to whichever woke first: asyncio accepts a whole backlog.)
     socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]

@@ -142,8 +142,7 @@ class Dialect:
     def stream(self, options: SseOptions, body: Mapping[str, Any], *, sequence: int, created: int) -> Stream:
         raise NotImplementedError
 
-    @staticmethod
-    def wants_stream(body: Mapping[str, Any]) -> bool:
+    def wants_stream(self, body: Mapping[str, Any]) -> bool:
         return body.get("stream") is True
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..contract.model import FrameKind
@@ -27,6 +28,7 @@ from ..gateway import MockGateway
 from ..journal.memory import Message, Trace
 from ..llm import ANTHROPIC, OPENAI, Dialect, Stream
 from ..llm.dialect import ErrorAnswer, Writer, step_error
+from ..llm.provider import DescriptorDialect
 from ..matching import IncomingRequest
 from ..protocol.sse import SseEvent
 from ..server.abort import drop_connection
@@ -54,24 +56,44 @@ def _error(answer: ErrorAnswer) -> Response:
     return JSONBody(answer.body, answer.status)
 
 
+def _headers(request: Request) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+
+
+async def _refuse(gateway: MockGateway, trace_id: str, answer: ErrorAnswer) -> Response:
+    """Journal a refusal (its status and field, never a header's value) and answer it."""
+    error = answer.body.get("error")
+    field = error.get("field") if isinstance(error, dict) else None
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace_id,
+            direction="out",
+            kind="refused",
+            text=orjson.dumps(answer.body).decode(),
+            sent_at=time.time(),
+            detail={"status": answer.status, "field": field},
+        )
+    )
+    await gateway.store.update_trace(trace_id, closed_at=time.time())
+    return _error(answer)
+
+
 async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     gateway = gateway_of(request)
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+    headers = _headers(request)
+    raw = await request.body()
+    trace_id = await _open_trace(request, gateway, raw.decode("utf-8", "replace"), dialect.service)
     denied = dialect.auth_problem(headers, gateway.settings.token)
     if denied is not None:
-        return _error(denied)
-    raw = await request.body()
+        return await _refuse(gateway, trace_id, denied)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return _error(
-            dialect.error_answer(
-                400, f"We could not parse the JSON body of your request: {exc}", "invalid_request_error"
-            )
-        )
+        message = f"We could not parse the JSON body of your request: {exc}"
+        return await _refuse(gateway, trace_id, dialect.error_answer(400, message, "invalid_request_error"))
     problem = dialect.request_problem(body)
     if problem is not None:
-        return _error(problem)
+        return await _refuse(gateway, trace_id, problem)
     incoming = IncomingRequest(
         transport="sse",
         service=dialect.service,
@@ -81,7 +103,6 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
         path=request.scope["path"],
         headers=headers,
     )
-    trace_id = await _open_trace(request, gateway, raw.decode("utf-8", "replace"), dialect.service)
     resolution = gateway.resolve_contract(incoming)
     if not isinstance(resolution, Replay):
         gateway.journal_unmatched(trace_id, incoming, resolution)
@@ -102,13 +123,59 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
 _sequence = iter(range(1, 1 << 62))
 
 
-async def _open_trace(request: Request, gateway: MockGateway, text: str, service: str) -> str:
+def provider_routes(dialect: DescriptorDialect) -> list[Route]:
+    """The fake provider of a descriptor (`serve --provider`): its chat path, and its auth path if any."""
+    descriptor = dialect.descriptor
+
+    async def chat(request: Request) -> Response:
+        return await serve_dialect(request, dialect)
+
+    async def auth(request: Request) -> Response:
+        return await _authenticate(request, dialect)
+
+    routes = [Route(descriptor.chat.path, chat, methods=[descriptor.chat.method])]
+    if descriptor.auth is not None:
+        routes.insert(0, Route(descriptor.auth.path, auth, methods=[descriptor.auth.method]))
+    return routes
+
+
+async def _authenticate(request: Request, dialect: DescriptorDialect) -> Response:
+    """The descriptor's auth step: check what the proxy sends, issue a token; journal it (not the token)."""
+    gateway = gateway_of(request)
+    raw = await request.body()
+    # The body may hold the API key: the journal keeps only its length.
+    trace_id = await _open_trace(request, gateway, f"<auth request, {len(raw)} bytes>", "auth", kind="auth")
+    try:
+        body: Any = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        return await _refuse(
+            gateway, trace_id, dialect.error_answer(400, f"mockgw: auth body: not JSON: {exc}", "invalid_request_error")
+        )
+    problem = dialect.auth_request_problem(_headers(request), body, gateway.settings.token)
+    if problem is not None:
+        return await _refuse(gateway, trace_id, problem)
+    answer = dialect.issue()
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace_id,
+            direction="out",
+            kind="auth",
+            service="auth",
+            sent_at=time.time(),
+            detail={"issued": dialect.tokens.issued, "lifetime_s": dialect.tokens.lifetime_s},
+        )
+    )
+    await gateway.store.update_trace(trace_id, closed_at=time.time())
+    return JSONBody(answer)
+
+
+async def _open_trace(request: Request, gateway: MockGateway, text: str, service: str, kind: str = "sse") -> str:
     arrived = time.time()
     client = request.scope.get("client")
     trace_id = await gateway.store.create_trace(
         Trace(
             trace_id="",
-            kind="sse",
+            kind=kind,
             profile=gateway.profile.name,
             path=request.scope["path"],
             opened_at=arrived,
