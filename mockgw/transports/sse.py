@@ -31,11 +31,11 @@ from ..llm.dialect import ErrorAnswer, Writer, step_error
 from ..llm.provider import DescriptorDialect
 from ..matching import IncomingRequest
 from ..protocol.sse import SseEvent
-from ..server.abort import drop_connection
 from ..timeline.clock import wall_time
 from ..timeline.deadlines import deadlines_for
 from ..timeline.plan import Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
+from .connections import drop_connection
 from .rest import JSONBody, gateway_of
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}

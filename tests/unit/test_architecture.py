@@ -23,6 +23,7 @@ RINGS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("errors", "bundled", "profiles", "templating", "protocol")),
     ("contract", ("contract", "matching", "settings")),
     ("time and records", ("timeline", "journal")),
+    ("provider dialects", ("llm",)),  # pure LLM-provider shapes over the timeline's steps (transports/sse.py)
     ("state", ("state",)),
     ("gateway", ("gateway",)),
     ("transports", ("transports",)),
