@@ -79,8 +79,10 @@ class MockServer:
         speed: float = 1.0,
         contracts: Path = CONTRACTS_DIR,
         start_timeout_s: float = 30.0,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.profile = profile
+        self.extra_args = list(extra_args or [])  # more `serve` options (the proxy kit's --provider)
         self.token = token
         self.speed = speed
         self.contracts = contracts
@@ -110,6 +112,7 @@ class MockServer:
         ]
         if self.token is not None:
             argv += ["--token", self.token]
+        argv += self.extra_args
         self.proc = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,

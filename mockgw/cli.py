@@ -79,6 +79,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # is asked for, so mockgw itself never imports them. Each module offers add_arguments(parser) and run(args).
 EXTERNAL_COMMANDS = {
     "certify": ("conformance.cli", "certify a client through a conformance driver; JUnit XML, JSON and HTML reports"),
+    "certify-proxy": ("conformance.proxykit.command", "certify an LLM proxy, the mock playing its provider descriptor"),
 }
 
 
