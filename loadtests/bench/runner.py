@@ -65,7 +65,8 @@ class Plan:
     profile: str = "2.6.2"
     pin: bool = False
     mock_command: tuple[str, ...] = ("-m", "mockgw", "serve")
-    only: tuple[str, ...] = ("rest", "mux", "replay", "idle")
+    only: tuple[str, ...] = ("rest", "mux", "replay", "idle", "sse")
+    sse_streams: tuple[int, ...] = (1, 100, 300)  # SSE lateness, against bare-sse and the mock's own socket replay
     # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
     workers: tuple[int, ...] = (1, 2)
 
@@ -81,6 +82,7 @@ QUICK = Plan(
     idle_connections=500,
     single_stream_repeat=1,
     workers=(1,),
+    sse_streams=(1, 20),
 )
 
 
@@ -124,6 +126,13 @@ def write_bench_contracts(directory: Path, plan: Plan) -> Path:
                     "service": "text-completion",
                     "body": {"prompt": {"equals": "replay"}, "streaming": {"equals": True}},
                 },
+                "response": {"frames": frames},
+            },
+            {
+                "id": "bench/sse",
+                "priority": 1,
+                "transports": ["sse"],
+                "match": {"service": "text-completion", "body": {"prompt": {"equals": "sse"}}},
                 "response": {"frames": frames},
             },
             {
@@ -204,6 +213,16 @@ class Bench:
         argv = {
             "bare-rest": ["-m", "loadtests.bench.bare_rest", "--port", "0"],
             "bare-echo": ["-m", "loadtests.bench.bare_echo", "--port", "0"],
+            "bare-sse": [
+                "-m",
+                "loadtests.bench.bare_sse",
+                "--port",
+                "0",
+                "--frames",
+                str(self.plan.frames),
+                "--gap-ms",
+                str(self.plan.gap_ms),
+            ],
             "bare-stream": [
                 "-m",
                 "loadtests.bench.bare_stream",
@@ -372,6 +391,44 @@ class Bench:
                 rows.extend(lateness_rows(streams, p.gap_ms, bare, mock, workers))
         return rows
 
+    def measure_sse(self, which: str, *args: str) -> dict[str, Any] | None:
+        try:
+            with self.server(which) as server:
+                argv = self._pinned(["-m", "loadtests.bench.load_sse", "--url", server.url, *args], "client")
+                done = subprocess.run(
+                    [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"load_sse failed ({done.returncode}): {done.stderr[-1500:]}")
+                result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+                if which.startswith("mock"):
+                    result["journal"] = journal_lateness(server.url)
+                return result
+        except (ServerFailed, RuntimeError, subprocess.TimeoutExpired) as exc:
+            self.log(f"  {which} sse: FAILED: {exc}")
+            return None
+
+    def sse(self) -> list[Row]:
+        """SSE lateness: bare asyncio SSE, the mock's SSE, and the mock's socket replay at the same load."""
+        p = self.plan
+        rows = []
+        for streams in p.sse_streams:
+            timeout = str(p.frames * p.gap_ms / 1000 + 20)
+            common = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
+            bare = self.measure_sse("bare-sse", *common, "--timeout", timeout)
+            mock = self.measure_sse("mock", *common, "--timeout", timeout)
+            socket = self.measure("mock", "replay", "/api/v1/socket", *common, "--timeout", timeout)
+            for side, result in (("bare-sse", bare), ("mock sse", mock), ("mock socket", socket)):
+                if result:
+                    late = result["lateness"]
+                    self.log(
+                        f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
+                        f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
+                        f"{result['frames_expected']} frames"
+                    )
+            rows.extend(sse_rows(streams, p.gap_ms, bare, mock, socket))
+        return rows
+
     def idle(self) -> list[Row]:
         n = self.plan.idle_connections
         args = ["--connections", str(n)]
@@ -502,6 +559,36 @@ def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | N
     return rows
 
 
+def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, socket: dict | None) -> list[Row]:
+    """Rows of the SSE measurement: mock SSE against bare SSE; p99's target is the mock's own socket replay."""
+    rows = []
+    for stat in ("p50_ms", "p99_ms", "max_ms"):
+        b = bare["lateness"][stat] if bare else None
+        m = mock["lateness"][stat] if mock else None
+        s = socket["lateness"][stat] if socket else None
+        ratio = None if b is None or m is None or b <= 0 else m / b
+        target, verdict = f"reported (socket {fmt(s)})", "measured"
+        if stat == "p99_ms":
+            target = f"<= mock socket replay ({fmt(s)} ms)"
+            verdict = "no data" if m is None or s is None else ("meets" if m <= s else "WORSE THAN SOCKET")
+        for side, r in (("bare", bare), ("mock", mock), ("socket", socket)):
+            if r and r["streams_incomplete"]:
+                verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
+        rows.append(
+            Row(
+                f"SSE lateness {stat[:-3]}, {streams} stream{'s' if streams > 1 else ''} x {gap_ms:g} ms gaps",
+                "ms",
+                b,
+                m,
+                ratio,
+                target,
+                verdict,
+                {"bare": bare, "mock": mock, "socket": socket} if stat == "p50_ms" else {},
+            )
+        )
+    return rows
+
+
 def table(rows: list[Row]) -> str:
     head = ("measurement", "unit", "bare", "mock", "mock/bare", "target", "verdict")
     body = [(r.measurement, r.unit, fmt(r.bare), fmt(r.mock), fmt(r.ratio), r.target, r.verdict) for r in rows]
@@ -592,7 +679,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, ~1 minute: checks the machinery only")
-    parser.add_argument("--only", default="", help="comma list of rest,mux,replay,idle")
+    parser.add_argument("--only", default="", help="comma list of rest,mux,replay,idle,sse")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per throughput measurement")
     parser.add_argument("--streams", help="comma list of replay stream counts (default 1,100,300,1000)")

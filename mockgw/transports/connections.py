@@ -35,3 +35,10 @@ def drop_connection(scope: Any) -> bool:
         return False
     transport.abort()
     return True
+
+
+def transport_of(scope: Any) -> asyncio.Transport | None:
+    """The registered transport of the connection `scope` arrived on (SSE writes events to it directly)."""
+    client = scope.get("client")
+    transport = _TRANSPORTS.get((client[0], client[1])) if client else None
+    return transport if isinstance(transport, asyncio.Transport) else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +33,10 @@ from ..llm.provider import DescriptorDialect
 from ..matching import IncomingRequest
 from ..protocol.sse import SseEvent
 from ..timeline.clock import wall_time
-from ..timeline.deadlines import deadlines_for
+from ..timeline.deadlines import Deadlines, Entry, deadlines_for
 from ..timeline.plan import Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
-from .connections import drop_connection
+from .connections import drop_connection, transport_of
 from .rest import JSONBody, gateway_of
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -79,6 +80,7 @@ async def _refuse(gateway: MockGateway, trace_id: str, answer: ErrorAnswer) -> R
 
 
 async def serve_dialect(request: Request, dialect: Dialect) -> Response:
+    arrived = asyncio.get_running_loop().time()  # every deadline counts from here, as at_s says
     gateway = gateway_of(request)
     headers = _headers(request)
     raw = await request.body()
@@ -114,10 +116,10 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     opens_with_error = first is not None and step_error(first) is not None and resolution.fault is None
     if not dialect.wants_stream(body) or (opens_with_error and resolution.status >= 400):
         # An error before the first token is an HTTP error, as providers answer one.
-        response = await _complete(request, gateway, trace_id, resolution, stream, dialect)
+        response = await _complete(request, gateway, trace_id, resolution, stream, dialect, arrived)
         await gateway.store.update_trace(trace_id, closed_at=time.time())
         return response
-    return SseResponse(gateway, trace_id, resolution, stream, sequence)  # closes its trace when it ends
+    return SseResponse(gateway, trace_id, resolution, stream, sequence, arrived)  # closes its trace when it ends
 
 
 _sequence = iter(range(1, 1 << 62))
@@ -220,13 +222,19 @@ class _Collected(PlayerEvents):
 
 
 async def _complete(
-    request: Request, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, dialect: Dialect
+    request: Request,
+    gateway: MockGateway,
+    trace_id: str,
+    replay: Replay,
+    stream: Stream,
+    dialect: Dialect,
+    arrived: float,
 ) -> Response:
     """The whole answer as one JSON body (`stream` false), or the HTTP error a stream opens with."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     events = _Collected(done)
-    playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
+    playback = Playback(replay, events, start=arrived, timeout_s=gateway.settings.backend_timeout_s)
     playback.start()
     if not done.done():
         gone = asyncio.ensure_future(_client_gone(request.receive))
@@ -286,54 +294,92 @@ async def _client_gone(receive: Receive) -> None:
         pass
 
 
-class _Events(PlayerEvents):
-    """The player's calls -> byte strings queued with their deadlines, in order."""
+class _Outbox(PlayerEvents):
+    """The player's calls -> byte strings in order, each written once its deadline is reached.
 
-    def __init__(self, replay: Replay, stream: Stream, writer: Writer, queue: asyncio.Queue[Any]) -> None:
-        self.steps = replay.steps
-        self.stream = stream
-        self.writer = writer
-        self.queue = queue
+    Split pieces carry later deadlines than the event they came from; whatever follows them waits behind
+    them (order is kept), re-armed on the loop's one `Deadlines` scheduler, never on a sleep.
+    """
+
+    def __init__(self, response: SseResponse, loop: asyncio.AbstractEventLoop, write: Callable[..., None]) -> None:
+        self.steps = response.replay.steps
+        self.stream = response.stream
+        self.writer = response.writer
+        self.loop = loop
+        self.deadlines = deadlines_for(loop)
+        self.write = write  # (data, deadline, step) or (_END / _DROP, 0, None)
+        self.items: deque[tuple[bytes | str, float, int | None]] = deque()
+        self.armed: Entry | None = None
         self.last_deadline = 0.0
+
+    def _add(self, data: bytes | str, deadline: float, step: int | None) -> None:
+        self.items.append((data, deadline, step))
+        if self.armed is None:
+            self._pump()
+
+    def _pump(self) -> None:
+        self.armed = None
+        items = self.items
+        now = self.loop.time()
+        while items:
+            data, deadline, step = items[0]
+            if deadline > now and not isinstance(data, str):
+                self.armed = self.deadlines.call_at(deadline, self._pump)
+                return
+            items.popleft()
+            self.write(data, deadline, step)
+
+    def cancel(self) -> None:
+        if self.armed is not None:
+            Deadlines.cancel(self.armed)
+            self.armed = None
+        self.items.clear()
 
     def put(self, events: list[SseEvent], deadline: float, step: int | None) -> None:
         gap = self.writer.split.gap_s if self.writer.split else 0.0
         for event in events:
             for k, piece in enumerate(self.writer.pieces(event)):
-                self.queue.put_nowait((piece, deadline + k * gap, step))
+                self._add(piece, deadline + k * gap, step)
 
     def deliver(self, index: int, deadline: float) -> None:
         step: Step = self.steps[index]
         self.last_deadline = deadline
         if step.kind is FrameKind.RAW:
-            self.queue.put_nowait((str(step.payload).encode(), deadline, index))
+            self._add(str(step.payload).encode(), deadline, index)
         else:
             self.put(self.stream.step(step), deadline, index)
 
     def send_malformed(self, text: str, deadline: float) -> None:
-        self.queue.put_nowait((text.encode(), deadline, None))
+        self._add(text.encode(), deadline, None)
 
     def close(self, code: int, reason: str) -> None:
-        self.queue.put_nowait(_END)  # a provider's stream that just ends, without its closing events
+        self._add(_END, 0.0, None)  # a provider's stream that just ends, without its closing events
 
     def drop(self) -> None:
-        self.queue.put_nowait(_DROP)
+        self._add(_DROP, 0.0, None)
 
     def timeout(self, deadline: float) -> None:
-        self.queue.put_nowait(_END)
+        self._add(_END, 0.0, None)
 
     def finished(self, outcome: Outcome) -> None:
         if outcome is Outcome.COMPLETED:
             self.put(self.stream.finish(), self.last_deadline, None)
-            self.queue.put_nowait(_END)
+            self._add(_END, 0.0, None)
 
 
 class SseResponse(Response):
-    """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator)."""
+    """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator).
+
+    Under mockgw's server each due write goes straight to the connection's transport, in HTTP chunked
+    framing, from the scheduler's callback (as the mux socket's frames do): no task wake-up and no ASGI
+    send per event. Elsewhere (another server, HTTP/1.0) a writer task awaits one ASGI send per write.
+    """
 
     media_type = "text/event-stream"
 
-    def __init__(self, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, sequence: int) -> None:
+    def __init__(
+        self, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, sequence: int, arrived: float
+    ) -> None:
         super().__init__(None, 200, headers={**SSE_HEADERS, **dict(replay.headers)}, media_type="text/event-stream")
         # No length: the body is a stream (chunked), as a provider's is.
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
@@ -342,65 +388,77 @@ class SseResponse(Response):
         self.replay = replay
         self.stream = stream
         self.writer = Writer(replay.sse, sequence)
+        self.arrived = arrived
+
+    def _journal_write(self, data: bytes, deadline: float, step: int | None, now: float) -> None:
+        sent_at = wall_time(self.loop, now)
+        _journal(
+            self.gateway,
+            self.trace_id,
+            self.replay.contract_id,
+            text=data.decode("utf-8", "replace"),
+            scheduled_at=sent_at - (now - deadline),
+            sent_at=sent_at,
+            detail=None if step is None else {"step": step},
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
+        transport = transport_of(scope) if scope.get("http_version") == "1.1" else None
+        headers = self.raw_headers
+        if transport is not None:
+            headers = [*headers, (b"transfer-encoding", b"chunked")]  # we frame the chunks: say so, uvicorn agrees
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        ended: asyncio.Future[str] = loop.create_future()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        events = _Events(self.replay, self.stream, self.writer, queue)
-        start = loop.time()
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        events.put(self.stream.prologue(), start, None)
-        playback = Playback(self.replay, events, start=start, timeout_s=self.gateway.settings.backend_timeout_s)
+
+        def write_direct(data: bytes | str, deadline: float, step: int | None) -> None:
+            if isinstance(data, str):
+                if not ended.done():
+                    ended.set_result(data)
+                return
+            if transport is None or transport.is_closing():
+                return
+            transport.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self._journal_write(data, deadline, step, loop.time())
+
+        def write_queued(data: bytes | str, deadline: float, step: int | None) -> None:
+            queue.put_nowait((data, deadline, step))
+
+        outbox = _Outbox(self, loop, write_direct if transport is not None else write_queued)
+        outbox.put(self.stream.prologue(), self.arrived, None)
+        playback = Playback(self.replay, outbox, start=self.arrived, timeout_s=self.gateway.settings.backend_timeout_s)
         playback.start()
-        writing = asyncio.ensure_future(self._write(scope, send, queue, loop))
-        gone = asyncio.ensure_future(_client_gone(receive))
+        writing: asyncio.Future[str] = (
+            ended if transport is not None else asyncio.ensure_future(self._write_each(send, queue))
+        )
+        gone: asyncio.Future[None] = asyncio.ensure_future(_client_gone(receive))
         try:
-            await asyncio.wait({writing, gone}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: list[asyncio.Future[Any]] = [writing, gone]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
             playback.cancel()
+            outbox.cancel()
             if not writing.done():
                 writing.cancel()
             await asyncio.gather(writing, gone, return_exceptions=True)
+        if writing.done() and not writing.cancelled():
+            await self._end(scope, send, writing.result())
         await self.gateway.store.update_trace(self.trace_id, closed_at=time.time())
 
-    async def _write(
-        self, scope: Scope, send: Send, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop
-    ) -> None:
-        journal: Callable[..., None] = _journal
+    async def _end(self, scope: Scope, send: Send, how: str) -> None:
+        if how == _DROP:
+            _journal(self.gateway, self.trace_id, self.replay.contract_id, kind="fault", detail={"fault": "drop"})
+            if drop_connection(scope):
+                return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _write_each(self, send: Send, queue: asyncio.Queue[Any]) -> str:
+        """The writer under a server without a transport to write to: one awaited ASGI send per write."""
         while True:
-            item = await queue.get()
-            if item == _END:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            if item == _DROP:
-                journal(self.gateway, self.trace_id, self.replay.contract_id, kind="fault", detail={"fault": "drop"})
-                if not drop_connection(scope):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            data, deadline, step = item
-            if deadline > loop.time():
-                await _until(loop, deadline)  # a split piece: its own deadline, on the one scheduler
+            data, deadline, step = await queue.get()
+            if isinstance(data, str):
+                return data
             await send({"type": "http.response.body", "body": data, "more_body": True})
-            now = loop.time()
-            sent_at = wall_time(loop, now)
-            journal(
-                self.gateway,
-                self.trace_id,
-                self.replay.contract_id,
-                text=data.decode("utf-8", "replace"),
-                scheduled_at=sent_at - (now - deadline),
-                sent_at=sent_at,
-                detail=None if step is None else {"step": step},
-            )
-
-
-def _until(loop: asyncio.AbstractEventLoop, deadline: float) -> asyncio.Future[None]:
-    arrived: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not arrived.done():
-            arrived.set_result(None)
-
-    deadlines_for(loop).call_at(deadline, wake)
-    return arrived
+            self._journal_write(data, deadline, step, self.loop.time())

@@ -178,12 +178,18 @@ async def raw_stream(url, path, body, headers=None):
 OPENAI_BODY = {"model": "m", "messages": [{"role": "user", "content": "Alice?"}], "stream": True}
 
 
+# "plain": under uvicorn's own protocol classes there is no transport to write to, and the events go out through
+# one awaited ASGI send each (SseResponse._write_each).
+SERVERS = pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
+
+
+@SERVERS
 @sync
-async def test_split_lines_crlf_and_no_done_as_the_contract_says():
+async def test_split_lines_crlf_and_no_done_as_the_contract_says(plain_uvicorn):
     contract = token_stream(
         sse={"line_ending": "crlf", "done": False, "split": {"offsets": [7], "events": [2], "gap_s": 0.05}}
     )
-    async with running_gateway(settings(), contracts_from(contract)) as url:
+    async with running_gateway(settings(), contracts_from(contract), plain_uvicorn) as url:
         response, chunks, events = await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
     assert response.headers["content-type"].startswith("text/event-stream")
     body = b"".join(chunk for chunk, _ in chunks)
@@ -282,9 +288,10 @@ async def test_the_anthropic_dialect_names_its_events():
     assert json.loads(events[-2].data)["delta"]["stop_reason"] == "end_turn"
 
 
+@SERVERS
 @sync
-async def test_the_journal_keeps_each_event_with_its_deadline():
-    async with running_gateway(settings(), contracts_from(token_stream())) as url:
+async def test_the_journal_keeps_each_event_with_its_deadline(plain_uvicorn):
+    async with running_gateway(settings(), contracts_from(token_stream()), plain_uvicorn) as url:
         await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
         async with httpx.AsyncClient() as http:
             messages = (await http.get(f"{url}/__admin/journal/messages")).json()["messages"]

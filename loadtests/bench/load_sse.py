@@ -1,0 +1,113 @@
+"""The SSE load generator: N concurrent streams, one connection each; lateness of every token; one JSON line.
+
+    python -m loadtests.bench.load_sse --url http://127.0.0.1:PORT --streams 100 --frames 100 --gap-ms 20
+
+Each stream POSTs an OpenAI chat request (``stream: true``) to ``/v1/chat/completions``; token k (a
+``"content":"t`` in the body) is due ``k * gap`` after the request was sent, and its lateness is the
+arrival time minus that. Starts are spread over one gap, as independent clients would be. Bounded by
+``--timeout``; only 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+from urllib.parse import urlsplit
+
+from loadtests.bench.load import percentiles_ms
+
+TOKEN = b'"content":"t'
+DONE = b"[DONE]"
+
+
+async def one_stream(
+    host: str, port: int, body: bytes, frames: int, gap_s: float, lateness: list[float], ttft: list[float]
+) -> bool:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        request = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s:%d\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\n\r\n%s" % (host.encode(), port, len(body), body)
+        )
+        sent = loop.time()
+        writer.write(request)
+        seen, buffer = 0, b""
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return False
+            now = loop.time()
+            buffer += data
+            searched = 0
+            while (found := buffer.find(TOKEN, searched)) >= 0:
+                if seen == 0:
+                    ttft.append(now - sent)
+                lateness.append(now - sent - seen * gap_s)
+                seen += 1
+                searched = found + len(TOKEN)
+            if DONE in buffer:
+                return seen == frames
+            # Keep only what could be the start of a marker split across reads (never one already counted).
+            buffer = buffer[max(searched, len(buffer) - len(TOKEN) + 1) :]
+    finally:
+        writer.close()
+
+
+async def measure(
+    url: str, streams: int, frames: int, gap_ms: float, timeout_s: float, prompt: str
+) -> dict[str, object]:
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    gap_s = gap_ms / 1000
+    body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": prompt}], "stream": True}).encode()
+    lateness: list[float] = []
+    ttft: list[float] = []
+    start = loop.time() + 0.1
+
+    async def spread(i: int) -> bool:
+        if (delay := start + gap_s * i / streams - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        return await one_stream(host, port, body, frames, gap_s, lateness, ttft)
+
+    complete = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            results = await asyncio.gather(*(spread(i) for i in range(streams)), return_exceptions=True)
+        complete = sum(1 for r in results if r is True)
+    except TimeoutError:
+        pass
+    return {
+        "streams": streams,
+        "frames_expected": streams * frames,
+        "frames_received": len(lateness),
+        "streams_incomplete": streams - complete,
+        "lateness": percentiles_ms(lateness),
+        "ttft": percentiles_ms(ttft),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.bench.load_sse", description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--streams", type=int, default=1)
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--gap-ms", type=float, default=20.0)
+    parser.add_argument("--prompt", default="sse")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    if urlsplit(args.url).hostname != "127.0.0.1":
+        raise SystemExit(f"{args.url}: the benchmark only talks to 127.0.0.1")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    result = asyncio.run(measure(args.url, args.streams, args.frames, args.gap_ms, args.timeout, args.prompt))
+    json.dump({"mode": "sse", **result}, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
