@@ -44,8 +44,14 @@ class OpenAIStream(Stream):
         self.model = options.model
         stream_options = body.get("stream_options")
         self.include_usage = isinstance(stream_options, Mapping) and stream_options.get("include_usage") is True
+        # A token's chunk is the same text around the token for the whole stream: made once, not per token.
+        head, _, tail = json_text(self._chunk_dict([self._choice({"content": "\0"})])).partition('"\\u0000"')
+        self._token_head, self._token_tail = head, tail
 
     def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> SseEvent:
+        return SseEvent(json_text(self._chunk_dict(choices, **extra)))
+
+    def _chunk_dict(self, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         chunk = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -57,7 +63,7 @@ class OpenAIStream(Stream):
         if self.include_usage:
             chunk["usage"] = None  # every chunk but the last carries a null usage when usage was asked for
         chunk.update(extra)
-        return SseEvent(json_text(chunk))
+        return chunk
 
     @staticmethod
     def _choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
@@ -67,7 +73,7 @@ class OpenAIStream(Stream):
         return [self._chunk([self._choice({"role": "assistant", "content": "", "refusal": None})])]
 
     def text_event(self, text: str) -> SseEvent:
-        return self._chunk([self._choice({"content": text})])
+        return SseEvent(self._token_head + json_text(text) + self._token_tail)
 
     def error_event(self, error: StepError) -> SseEvent:
         return SseEvent(json_text(error_object(error.message, error.type)))

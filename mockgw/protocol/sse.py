@@ -34,6 +34,15 @@ class SseEvent(NamedTuple):
 
 def encode_event(event: SseEvent, line_ending: str = "\n") -> bytes:
     """One event as bytes, ended by the blank line that dispatches it."""
+    data = event.data
+    if (
+        data is not None
+        and event[1:] == (None, None, None, None)
+        and line_ending == "\n"
+        and "\n" not in data
+        and "\r" not in data
+    ):
+        return b"data: " + data.encode() + b"\n\n"  # nearly every event of a stream: one data line
     if line_ending not in LINE_ENDINGS.values():
         raise ValueError(f"line ending must be LF, CRLF or CR, got {line_ending!r}")
     lines: list[str] = []

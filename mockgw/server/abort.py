@@ -11,7 +11,7 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from ..transports.connections import forget, register
+from ..transports.connections import ARRIVED, forget, register
 from .ws_extensions import TimingExtensions
 
 try:  # httptools parses HTTP several times faster than h11; uvicorn prefers it too
@@ -35,7 +35,11 @@ class _Registered:
 
 
 class AbortableHttpProtocol(_Registered, _HttpProtocol):
-    pass
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # When the request's first byte was parsed: an SSE replay's deadlines count from here, not from when
+        # the handler got its turn on a busy loop.
+        self.scope[ARRIVED] = self.loop.time()  # type: ignore[literal-required]
 
 
 # The mixin's queue stamps arrival times on uvicorn's receive events: a subclass of uvicorn's queue, which

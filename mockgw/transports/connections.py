@@ -13,6 +13,9 @@ from typing import Any
 
 _TRANSPORTS: dict[tuple[str, int], asyncio.BaseTransport] = {}
 
+# The scope key under which mockgw's HTTP protocol stamps the loop time a request began arriving.
+ARRIVED = "mockgw.arrived"
+
 
 def register(transport: asyncio.BaseTransport) -> None:
     peer = transport.get_extra_info("peername")

@@ -36,7 +36,7 @@ from ..timeline.clock import wall_time
 from ..timeline.deadlines import Deadlines, Entry, deadlines_for
 from ..timeline.plan import Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
-from .connections import drop_connection, transport_of
+from .connections import ARRIVED, drop_connection, transport_of
 from .rest import JSONBody, gateway_of
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -80,7 +80,9 @@ async def _refuse(gateway: MockGateway, trace_id: str, answer: ErrorAnswer) -> R
 
 
 async def serve_dialect(request: Request, dialect: Dialect) -> Response:
-    arrived = asyncio.get_running_loop().time()  # every deadline counts from here, as at_s says
+    # Every deadline counts from the request's arrival, as at_s says: stamped by mockgw's server when it
+    # began parsing it, else the handler's start.
+    arrived = request.scope.get(ARRIVED) or asyncio.get_running_loop().time()
     gateway = gateway_of(request)
     headers = _headers(request)
     raw = await request.body()
