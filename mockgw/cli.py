@@ -80,6 +80,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 EXTERNAL_COMMANDS = {
     "certify": ("conformance.cli", "certify a client through a conformance driver; JUnit XML, JSON and HTML reports"),
     "certify-proxy": ("conformance.proxykit.command", "certify an LLM proxy, the mock playing its provider descriptor"),
+    "certify-sse": ("conformance.ssekit.command", "certify an SSE/LLM client (OpenAI wire form) through a driver"),
 }
 
 
