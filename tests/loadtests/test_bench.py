@@ -39,6 +39,9 @@ def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) ->
         "replay lateness p99",
         "replay lateness max",
         "memory per idle authenticated socket at 500 connections",
+        "SSE lateness p50",
+        "SSE lateness p99",
+        "SSE lateness max",
     }
     assert "| measurement | unit | bare | mock |" in (tmp_path / "RESULTS.md").read_text()
     (mux,) = [r for r in rows if r["measurement"].startswith("mux")]
