@@ -53,7 +53,7 @@ class ConnectionStats:
 @dataclass(slots=True)
 class Trace:
     trace_id: str
-    kind: str  # "socket" | "rest" | "import" | "export"
+    kind: str  # "socket" | "rest" | "import" | "export" | "sse" | "auth"
     profile: str
     path: str
     opened_at: float
@@ -69,7 +69,7 @@ class Trace:
 class Message(NamedTuple):
     trace_id: str
     direction: str  # "in" (client -> mock) | "out"
-    kind: str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item"
+    kind: str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item" | "auth" | "refused"
     text: str | None = None
     request_id: Any = None
     service: str | None = None
