@@ -13,6 +13,7 @@ disconnect: a client that leaves ends the playback.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from ..timeline.player import Outcome, Playback, PlayerEvents
 from .connections import ARRIVED, drop_connection, transport_of
 from .rest import JSONBody, gateway_of
 
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+SSE_HEADERS = {"cache-control": "no-cache"}
 _END, _DROP = "end", "drop"
 
 
@@ -124,7 +125,7 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     return SseResponse(gateway, trace_id, resolution, stream, sequence, arrived)  # closes its trace when it ends
 
 
-_sequence = iter(range(1, 1 << 62))
+_sequence = itertools.count(1)  # numbers the streams: ids, and seeded split offsets per request
 
 
 def provider_routes(dialect: DescriptorDialect) -> list[Route]:
