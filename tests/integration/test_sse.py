@@ -10,10 +10,11 @@ import time
 import httpx
 import pytest
 
+from mockgw.contract import load_contracts
 from mockgw.protocol.sse import SseDecoder
 from mockgw.settings import Settings
 
-from ..conftest import TIMEOUT_FACTOR, contracts_from, envelope, running_gateway
+from ..conftest import REPO, TIMEOUT_FACTOR, contracts_from, envelope, gateway_process, running_gateway
 
 openai = pytest.importorskip("openai", reason="pip install openai (the test extra)")
 
@@ -339,3 +340,28 @@ async def test_written_events_comments_raw_bytes_a_pause_and_a_stream_that_just_
     assert contents[1:4] == ["a", "b", None]  # after the role chunk: the tokens, then the finish chunk
     b_arrived = next(t for c, t in paused_chunks if b'"content":"b"' in c)
     assert b_arrived >= 0.1 + 0.5 - 0.01  # the pause moved it later by for_s
+
+
+def test_the_openai_client_streams_the_bundled_library_from_mockgw_serve():
+    """From a fresh clone: `mockgw serve`, the bundled 2.x text-completion recording, the real openai client."""
+    [recorded] = [c for c in load_contracts(REPO / "contracts") if c.id == "2.x/text-completion/alice-streaming"]
+    expected = [(f.at_s, f.body["response"]) for f in recorded.frames if f.body["response"]]
+    with gateway_process() as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        with pytest.raises(openai.NotFoundError):  # warm up: lazy imports and the connection
+            client.models.list()
+        start = time.monotonic()
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Who is Alice?"}], stream=True
+        )
+        arrivals = [
+            (chunk.choices[0].delta.content, time.monotonic() - start)
+            for chunk in stream
+            if chunk.choices and chunk.choices[0].delta.content
+        ]
+        whole = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Who is Alice?"}])
+        client.close()
+    assert [text for text, _ in arrivals] == [text for _, text in expected]
+    for (_, arrived), (at, _) in zip(arrivals, expected):
+        assert at - 0.01 <= arrived <= at + 0.25 * TIMEOUT_FACTOR
+    assert whole.choices[0].message.content.startswith("Alice is")
