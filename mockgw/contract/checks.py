@@ -1,6 +1,9 @@
 """Rules JSON Schema cannot say: times ascend, names exist, patterns compile.
 
-`check_document` takes a schema-valid document and yields (json_path, reason).
+`check_document` takes a parsed document — schema-valid or not — and yields
+(json_path, reason), so `validate` reports these problems together with the
+schema's. A part too malformed to check (a string where a list belongs) is
+skipped here: the schema already names it.
 """
 
 from __future__ import annotations
@@ -23,53 +26,80 @@ def _did_you_mean(word: str, choices: set[str] | frozenset[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def check_document(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    yield from _check_profiles(document.get("profiles"), "$.profiles")
-    for i, contract in enumerate(document["contracts"]):
+Problems = Iterator[tuple[str, str]]
+
+
+def _guarded(checks: Problems) -> Problems:
+    """The problems one check finds, stopping quietly where the shape it reads is broken (the schema says how)."""
+    try:
+        yield from checks
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return
+
+
+def check_document(document: Any) -> Problems:
+    if not isinstance(document, dict):
+        return
+    yield from _guarded(_check_profiles(document.get("profiles"), "$.profiles"))
+    contracts = document.get("contracts")
+    for i, contract in enumerate(contracts if isinstance(contracts, list) else []):
+        if not isinstance(contract, dict):
+            continue
         path = f"$.contracts[{i}]"
         if "profiles" not in contract and "profiles" not in document:
             yield path, 'no profiles: say which gateway profiles this contract serves (or ["*"])'
-        yield from _check_profiles(contract.get("profiles"), f"{path}.profiles")
+        yield from _guarded(_check_profiles(contract.get("profiles"), f"{path}.profiles"))
         yield from _check_contract(contract, path)
 
 
-def _check_profiles(profiles: list[str] | None, path: str) -> Iterator[tuple[str, str]]:
+def _check_profiles(profiles: list[str] | None, path: str) -> Problems:
     names = set(PROFILES) | {"*"}
     for j, name in enumerate(profiles or []):
-        if name not in names:
+        if isinstance(name, str) and name not in names:
             alias = f" ({name!r} is an alias of {ALIASES[name]!r}: name the profile itself)" if name in ALIASES else ""
             yield f"{path}[{j}]", f"{name!r} is not a known profile{alias}.{_did_you_mean(name, names)}"
 
 
-def _check_contract(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
-    service = contract["match"]["service"]
-    if service not in CONTRACT_SERVICES:
+def _check_contract(contract: dict[str, Any], path: str) -> Problems:
+    yield from _guarded(_check_service(contract["match"]["service"], path))
+    yield from _guarded(_check_transports(contract.get("transports", []), path))
+    yield from _guarded(_check_sse(contract, path))
+    yield from _guarded(_check_regexes(contract["match"], f"{path}.match"))
+    yield from _guarded(_check_frames(contract["response"], f"{path}.response"))
+    yield from _guarded(_check_timing_and_scenario(contract, path))
+
+
+def _check_service(service: Any, path: str) -> Problems:
+    if isinstance(service, str) and service not in CONTRACT_SERVICES:
         yield f"{path}.match.service", f"{service!r} is not a known service.{_did_you_mean(service, CONTRACT_SERVICES)}"
-    for transport in contract.get("transports", []):
-        if transport not in SERVED_TRANSPORTS:
+
+
+def _check_transports(transports: list[Any], path: str) -> Problems:
+    for transport in transports:
+        if isinstance(transport, str) and transport not in SERVED_TRANSPORTS:
             hint = "; bulk sockets serve the file's top-level `datasets` instead" if transport == "bulk" else ""
             yield f"{path}.transports", f"transport {transport!r} is reserved but not served yet{hint}"
-    yield from _check_sse(contract, path)
-    yield from _check_regexes(contract["match"], f"{path}.match")
-    yield from _check_frames(contract["response"], f"{path}.response")
-    jitter = contract.get("timing", {}).get("jitter")
-    if jitter and jitter["kind"] == "uniform" and jitter["min_s"] > jitter["max_s"]:
-        yield f"{path}.timing.jitter", f"min_s {jitter['min_s']} is greater than max_s {jitter['max_s']}"
+
+
+def _check_timing_and_scenario(contract: dict[str, Any], path: str) -> Problems:
     scenario = contract.get("scenario", {})
     if scenario and "when_state" not in scenario and "set_state" not in scenario:
         yield f"{path}.scenario", "a scenario needs when_state, set_state or both"
+    jitter = contract.get("timing", {}).get("jitter")
+    if jitter and jitter["kind"] == "uniform" and jitter["min_s"] > jitter["max_s"]:
+        yield f"{path}.timing.jitter", f"min_s {jitter['min_s']} is greater than max_s {jitter['max_s']}"
 
 
 SSE_ONLY_FRAMES = ("event", "comment")
 
 
-def _check_sse(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _check_sse(contract: dict[str, Any], path: str) -> Problems:
     transports = contract.get("transports", ["rest", "socket"])
     if "sse" in contract and "sse" not in transports:
         yield f"{path}.sse", 'sse options on a contract that does not serve the sse transport: add "sse" to transports'
     for k, frame in enumerate(contract["response"]["frames"]):
         for kind in SSE_ONLY_FRAMES:
-            if kind in frame and transports != ["sse"]:
+            if isinstance(frame, dict) and kind in frame and transports != ["sse"]:
                 yield (
                     f"{path}.response.frames[{k}].{kind}",
                     f'{kind!r} frames exist only in event streams: set "transports": ["sse"] (not {transports})',
@@ -84,7 +114,7 @@ def _check_sse(contract: dict[str, Any], path: str) -> Iterator[tuple[str, str]]
         yield f"{path}.sse.split.seed", "a seed draws offsets for pieces; fixed offsets need none"
 
 
-def _check_regexes(match: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _check_regexes(match: dict[str, Any], path: str) -> Problems:
     candidates = [("flow", match.get("flow")), ("path", match.get("path"))]
     candidates += [(f"headers.{k}", v) for k, v in match.get("headers", {}).items()]
     candidates += [(f"body.{k}", v) for k, v in match.get("body", {}).items()]
@@ -96,16 +126,20 @@ def _check_regexes(match: dict[str, Any], path: str) -> Iterator[tuple[str, str]
                 yield f"{path}.{name}.regex", f"not a valid regular expression: {exc}"
 
 
-def _check_frames(response: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _check_frames(response: dict[str, Any], path: str) -> Problems:
     frames = response["frames"]
     previous = 0.0
     for k, frame in enumerate(frames):
-        if frame["at_s"] < previous:
-            yield (
-                f"{path}.frames[{k}].at_s",
-                f"{frame['at_s']} is earlier than the frame before ({previous}); times must not decrease",
-            )
-        previous = max(previous, frame["at_s"])
+        if not isinstance(frame, dict):
+            continue
+        at_s = frame.get("at_s")
+        if isinstance(at_s, (int, float)) and not isinstance(at_s, bool):
+            if at_s < previous:
+                yield (
+                    f"{path}.frames[{k}].at_s",
+                    f"{at_s} is earlier than the frame before ({previous}); times must not decrease",
+                )
+            previous = max(previous, at_s)
         for name in template_names(frame.get("response", {})):
             root = name.split(".")[0]
             if root not in TEMPLATE_ROOTS:
@@ -113,11 +147,11 @@ def _check_frames(response: dict[str, Any], path: str) -> Iterator[tuple[str, st
                     f"{path}.frames[{k}].response",
                     f"template ${{{name}}} starts with {root!r}; use one of {', '.join(sorted(TEMPLATE_ROOTS))}",
                 )
-    completes = [k for k, f in enumerate(frames) if f.get("complete") is True]
+    completes = [k for k, f in enumerate(frames) if isinstance(f, dict) and f.get("complete") is True]
     if any(k != len(frames) - 1 for k in completes):
         yield f"{path}.frames[{completes[0]}].complete", "only the last frame of a session may be complete"
     fault = response.get("fault")
-    if fault and fault["after_frame"] > len(frames):
+    if fault and isinstance(fault.get("after_frame"), int) and fault["after_frame"] > len(frames):
         yield (
             f"{path}.fault.after_frame",
             f"{fault['after_frame']} is past the last frame (the session has {len(frames)})",

@@ -76,12 +76,15 @@ def load_library(directory: Path | str) -> Library:
     contracts: list[Contract] = []
     seeds = Seeds()
     errors: list[ContractError] = []
+    ids: list[_IdUse] = []
     for path in contract_files(directory):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             errors.append(ContractError(path, "$", f"not valid JSON: {exc}"))
             continue
+        # Ids are read from the raw document, so a duplicate is reported even in a file with other problems.
+        ids.extend(_id_uses(document, str(path)))
         try:
             library = load_library_document(document, path)
         except ContractsInvalid as exc:
@@ -89,7 +92,7 @@ def load_library(directory: Path | str) -> Library:
             continue
         contracts.extend(library.contracts)
         seeds += library.seeds
-    errors.extend(_duplicate_ids(contracts))
+    errors.extend(_duplicate_ids(ids))
     if errors:
         raise ContractsInvalid(errors)
     return Library(contracts, seeds)
@@ -101,22 +104,38 @@ def load_contract_document(document: Any, file: Path | str = "<admin>") -> list[
 
 
 def load_library_document(document: Any, file: Path | str = "<admin>") -> Library:
-    """Validate one parsed contract file and build its contracts and seeds."""
-    schema_errors = [
-        ContractError(file, _specific(e).json_path, _specific(e).message)
-        for e in contract_validator().iter_errors(document)
-    ]
-    if schema_errors:
-        raise ContractsInvalid(schema_errors)
-    check_errors = [ContractError(file, path, reason) for path, reason in check_document(document)]
-    if check_errors:
-        raise ContractsInvalid(check_errors)
+    """Validate one parsed contract file and build its contracts and seeds.
+
+    Schema, semantic and seed problems are collected together (a schema error
+    does not hide the rest); seeds are checked only where their own part of
+    the document is schema-valid.
+    """
+    raw_errors = list(contract_validator().iter_errors(document))
+    errors = [ContractError(file, _specific(e).json_path, _specific(e).message) for e in raw_errors]
+    errors += [ContractError(file, path, reason) for path, reason in check_document(document)]
+    seeds = Seeds()
+    if isinstance(document, dict):
+        broken = {tuple(e.absolute_path)[:2] for e in raw_errors}
+        try:
+            seeds = build_seeds(document, file, broken=broken)
+        except ContractsInvalid as exc:
+            errors += exc.errors
+    if errors:
+        raise ContractsInvalid(_unique(errors))
     file_profiles = document.get("profiles")
     contracts = [
         _build_contract(raw, str(file), f"$.contracts[{i}]", file_profiles)
         for i, raw in enumerate(document["contracts"])
     ]
-    return Library(contracts, build_seeds(document, file))
+    return Library(contracts, seeds)
+
+
+def _unique(errors: list[ContractError]) -> list[ContractError]:
+    # The schema and a semantic check may say the same thing of one path; say it once.
+    seen: dict[tuple[str, str, str], ContractError] = {}
+    for error in errors:
+        seen.setdefault((error.file, error.json_path, error.reason), error)
+    return list(seen.values())
 
 
 def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -126,21 +145,39 @@ def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return error
 
 
-def _duplicate_ids(contracts: list[Contract]) -> list[ContractError]:
-    first_seen: dict[str, Contract] = {}
+@dataclass(frozen=True, slots=True)
+class _IdUse:
+    id: str
+    file: str
+    json_path: str
+
+
+def _id_uses(document: Any, file: str) -> list[_IdUse]:
+    contracts = document.get("contracts") if isinstance(document, dict) else None
+    if not isinstance(contracts, list):
+        return []
+    return [
+        _IdUse(raw["id"], file, f"$.contracts[{i}]")
+        for i, raw in enumerate(contracts)
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str)
+    ]
+
+
+def _duplicate_ids(uses: list[_IdUse]) -> list[ContractError]:
+    first_seen: dict[str, _IdUse] = {}
     errors = []
-    for contract in contracts:
-        if contract.id in first_seen:
-            other = first_seen[contract.id]
+    for use in uses:
+        if use.id in first_seen:
+            other = first_seen[use.id]
             errors.append(
                 ContractError(
-                    contract.file,
-                    f"{contract.json_path}.id",
-                    f"id {contract.id!r} is already used at {other.file}: {other.json_path}; ids must be unique",
+                    use.file,
+                    f"{use.json_path}.id",
+                    f"id {use.id!r} is already used at {other.file}: {other.json_path}; ids must be unique",
                 )
             )
         else:
-            first_seen[contract.id] = contract
+            first_seen[use.id] = use
     return errors
 
 

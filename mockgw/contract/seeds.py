@@ -10,6 +10,7 @@ profile's shapes when the gateway applies them.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,18 +68,28 @@ class _Problems:
         self.errors.append(ContractError(self.file, path, reason))
 
 
-def build_seeds(document: dict[str, Any], file: Path | str) -> Seeds:
-    """The seeds of one schema-valid contract document; ContractsInvalid lists every problem."""
+def build_seeds(document: dict[str, Any], file: Path | str, broken: Collection[tuple[str | int, ...]] = ()) -> Seeds:
+    """The seeds of one contract document; ContractsInvalid lists every problem.
+
+    `broken` names the schema-invalid parts (paths cut to two steps, e.g.
+    ("datasets", 2), ("state",)): those are skipped, their problems already told.
+    """
     problems = _Problems(str(file))
     profiles = document.get("profiles")
+    if ("profiles",) in broken or any(p[:1] == ("profiles",) for p in broken):
+        profiles = None
     served = None if profiles is None or "*" in profiles else frozenset(profiles)
+    raw_datasets = document.get("datasets", [])
+    if ("datasets",) in broken or not isinstance(raw_datasets, list):
+        raw_datasets = []
     datasets = tuple(
         dataset
-        for i, raw in enumerate(document.get("datasets", []))
-        if (dataset := _build_dataset(raw, Path(file), f"$.datasets[{i}]", served, problems)) is not None
+        for i, raw in enumerate(raw_datasets)
+        if ("datasets", i) not in broken
+        and (dataset := _build_dataset(raw, Path(file), f"$.datasets[{i}]", served, problems)) is not None
     )
     states: tuple[StateSeed, ...] = ()
-    if "state" in document:
+    if "state" in document and not any(p[:1] == ("state",) for p in broken):
         _check_state(document["state"], problems)
         states = (StateSeed(str(file), "$.state", document["state"], served),)
     if problems.errors:

@@ -45,26 +45,49 @@ def test_serve_prints_its_url_and_answers(tmp_path):
             assert json.loads(response.read())["profile"] == "1.7"
 
 
-def test_validate_reports_every_problem_and_exits_non_zero(tmp_path):
+def test_validate_reports_every_problem_of_every_file_in_one_run(tmp_path):
+    # Six different mistakes in three files: a schema error does not hide the semantic checks of the same
+    # contract, and a duplicate id is found even in a file that has other problems.
     (tmp_path / "a.json").write_text(
         json.dumps(
             {
                 "profiles": ["2.6.2"],
                 "contracts": [
+                    {"id": "x", "match": {"service": "agnet"}, "response": {"frames": [{"at_s": 1}]}},
                     {
-                        "id": "x",
-                        "match": {"service": "agnet"},
-                        "response": {"frames": [{"at_s": 1}, {"at_s": 0, "raw": ""}]},
-                    }
+                        "id": "y",
+                        "match": {"service": "agent", "body": {"question": {"regex": "("}}},
+                        "response": {"frames": [{"at_s": 0, "response": {}}]},
+                    },
                 ],
             }
         )
     )
+    (tmp_path / "b.json").write_text(
+        json.dumps(
+            {
+                "profiles": ["*"],
+                "contracts": [
+                    {"id": "x", "match": {"service": "agent"}, "response": {"frames": [{"at_s": 0, "raw": ""}]}}
+                ],
+                "datasets": [{"kind": "triples", "items": [{"s": "http://ex/a", "p": "http://ex/p"}]}],
+            }
+        )
+    )
+    (tmp_path / "c.json").write_text('{"profiles": ["*"], "contracts": [')
     result = run_cli("validate", str(tmp_path))
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert lines[0] == f"{tmp_path / 'a.json'}: $.contracts[0].response.frames[0]: 'response' is a required property"
-    assert lines[-1] == "1 problem(s) found"
+    a, b, c = (tmp_path / name for name in ("a.json", "b.json", "c.json"))
+    assert result.stderr.strip().splitlines() == [
+        f"{a}: $.contracts[0].match.service: 'agnet' is not a known service. Did you mean 'agent'?",
+        f"{a}: $.contracts[0].response.frames[0]: 'response' is a required property",
+        f"{a}: $.contracts[1].match.body.question.regex: not a valid regular expression: "
+        "missing ), unterminated subpattern at position 0",
+        f"{b}: $.contracts[0].id: id 'x' is already used at {a}: $.contracts[0]; ids must be unique",
+        f"{b}: $.datasets[0].items[0]: not a triples item: missing key 'o'",
+        f"{c}: $: not valid JSON: Expecting value: line 1 column 35 (char 34)",
+        "6 problem(s) found",
+    ]
 
 
 def test_serve_refuses_to_start_on_a_bad_contract(tmp_path):
