@@ -172,3 +172,34 @@ def test_a_client_that_hangs_up_ends_its_stalled_replay():
 
     trace = asyncio.run(scenario())
     assert trace["closed_at"] - trace["opened_at"] < 600  # not the backend timeout
+
+
+def test_bundled_metrics_defaults_answer_each_endpoint_in_prometheus_result_shape():
+    from mockgw.bundled import BUNDLED_CONTRACTS
+    from mockgw.contract import load_contracts
+
+    shapes = {
+        "/api/metrics/query?query=up": {"resultType": "vector", "result": []},
+        "/api/metrics/query_range?query=up&start=0&end=60&step=15": {"resultType": "matrix", "result": []},
+        "/api/metrics/query_exemplars?query=up": [],
+        "/api/metrics/series?match[]=up": [],
+        "/api/metrics/labels": [],
+        "/api/metrics/label/job/values": [],
+        "/api/metrics/metadata": {},
+        "/api/metrics/targets": {"activeTargets": [], "droppedTargets": [], "droppedTargetCounts": {}},
+        "/api/metrics/rules": {"groups": []},
+        "/api/metrics/alerts": {"alerts": []},
+    }
+
+    def get(path):
+        async def request(client):
+            return await client.get(path), 0
+
+        return request
+
+    contracts = load_contracts(BUNDLED_CONTRACTS / "metrics.json")
+    answers = call("2.6.2", contracts, [get(path) for path in [*shapes, "/api/metrics/status/nope"]])
+    for (path, data), (response, _) in zip(shapes.items(), answers):
+        assert (path, response.status_code, response.json()) == (path, 200, {"status": "success", "data": data})
+    unknown, _ = answers[-1]
+    assert (unknown.status_code, unknown.text) == (404, "404 page not found")
