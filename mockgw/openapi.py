@@ -6,24 +6,75 @@ what this mock answers for this profile, including upstream's conventions:
 service and backend errors come back as HTTP 200 with an `error` member
 (§1.3); from 2.4.5 the global endpoints answer 400 for a missing operation;
 a request no contract answers is the mock's own 404 (`mockgw-unmatched`).
+Each 200 is described by the service's response schema (openapi_responses.json:
+the facts of the gateway's documented component schemas, in the wire's
+spelling) or the service-error body. A service nothing answers for this
+profile — no contract serving it over REST, no stateful fake — is left out,
+so every listed operation is one the mock answers.
 The bulk sockets and /api/v1/socket are WebSockets and not described here.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+from collections.abc import Collection, Iterable
+from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .contract.model import Contract
 from .profiles import Profile
 from .protocol.services import required_fields
-from .state.services import operations_of
+from .state.services import STATEFUL_SERVICES, operations_of
 
 OPENAPI_PATH = "/__openapi.json"
+RESPONSE_SCHEMAS_PATH = Path(__file__).with_name("openapi_responses.json")
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
+
+
+@functools.cache
+def _response_facts() -> dict[str, Any]:
+    facts: dict[str, Any] = json.loads(RESPONSE_SCHEMAS_PATH.read_text(encoding="utf-8"))
+    responses = facts["responses"]
+    for service, schema in responses.items():
+        if "$copy" in schema:  # one service answering in another's shape (document-rag as graph-rag)
+            responses[service] = responses[schema["$copy"]]
+    return facts
+
+
+def _response_name(service: str) -> str:
+    return f"{service}Response"
+
+
+def _components(profile: Profile, services: Collection[str]) -> dict[str, Any]:
+    """components.schemas: the shared shapes, the profile's term encoding, and each listed service's response."""
+    facts = _response_facts()
+    schemas: dict[str, Any] = copy.deepcopy(facts["components"])
+    schemas["Term"] = copy.deepcopy(facts["terms"]["typed" if profile.typed_terms else "legacy"])
+    for service in sorted(services):
+        if service in facts["responses"]:
+            schemas[_response_name(service)] = copy.deepcopy(facts["responses"][service])
+    return schemas
+
+
+def _ok(service: str, description: str) -> dict[str, Any]:
+    if service not in _response_facts()["responses"]:
+        return _json(_ANY_OBJECT, description)
+    schema = {
+        "anyOf": [
+            {"$ref": f"#/components/schemas/{_response_name(service)}"},
+            {"$ref": "#/components/schemas/ServiceError"},
+        ]
+    }
+    return _json(schema, description)
+
+
 _ERROR_BODY = {"type": "object", "required": ["error"], "properties": {"error": {}}}
 
 
@@ -60,7 +111,7 @@ def _global_operation(service: str, profile: Profile, authenticated: bool) -> di
         "properties": {"operation": {"type": "string", "examples": list(operations)}},
     }
     responses = {
-        "200": _json(_ANY_OBJECT, 'The inner response, or {"error": {type, message}} from the service'),
+        "200": _ok(service, 'The inner response, or {"error": {type, message}} from the service'),
         **_common_responses(profile, authenticated),
     }
     if profile.rest_registry_errors:
@@ -90,19 +141,33 @@ def _flow_operation(service: str, profile: Profile, flows: list[str], authentica
             ],
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {
-                "200": _json(_ANY_OBJECT, "The inner response (or an `error` member)"),
+                "200": _ok(service, "The inner response (or an `error` member)"),
                 **_common_responses(profile, authenticated),
             },
         }
     }
 
 
-def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = False) -> dict[str, Any]:
-    """The document for `profile`; `flows` are the flow ids that exist; `authenticated` adds bearer auth."""
+def answered_services(profile: Profile, contracts: Iterable[Contract]) -> frozenset[str]:
+    """The services something answers over REST for `profile`: a contract serving it there, or a stateful fake."""
+    served = {c.match.service for c in contracts if c.serves(profile.name, "rest")}
+    return frozenset((served | STATEFUL_SERVICES) & (profile.flow_services | profile.global_services))
+
+
+def build_openapi(
+    profile: Profile, flows: list[str], *, authenticated: bool = False, answered: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The document for `profile`; `flows` are the flow ids that exist; `authenticated` adds bearer auth.
+
+    `answered` limits the operations to those services (default: every service of the profile).
+    """
+    listed = set(profile.flow_services | profile.global_services)
+    if answered is not None:
+        listed &= set(answered)
     paths: dict[str, Any] = {}
-    for service in sorted(profile.global_services):
+    for service in sorted(profile.global_services & listed):
         paths[f"/api/v1/{service}"] = _global_operation(service, profile, authenticated)
-    for service in sorted(profile.flow_services):
+    for service in sorted(profile.flow_services & listed):
         paths[f"/api/v1/flow/{{flow}}/service/{service}"] = _flow_operation(service, profile, flows, authenticated)
     paths["/api/metrics/{path}"] = {
         "get": {
@@ -141,9 +206,10 @@ def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = F
             "description": profile.describes,
         },
         "paths": paths,
+        "components": {"schemas": _components(profile, listed)},
     }
     if authenticated:
-        document["components"] = {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}
+        document["components"]["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
         document["security"] = [{"bearerAuth": []}]
     return document
 
@@ -151,6 +217,9 @@ def build_openapi(profile: Profile, flows: list[str], *, authenticated: bool = F
 async def openapi_endpoint(request: Request) -> Response:
     gateway = request.app.state.gateway
     document = build_openapi(
-        gateway.profile, sorted(gateway.stateful.flows()), authenticated=gateway.settings.token is not None
+        gateway.profile,
+        sorted(gateway.stateful.flows()),
+        authenticated=gateway.settings.token is not None,
+        answered=answered_services(gateway.profile, gateway.contracts),
     )
     return Response(orjson.dumps(document), media_type="application/json")
