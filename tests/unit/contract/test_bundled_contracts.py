@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from mockgw.bundled import BUNDLED_CONTRACTS
-from mockgw.contract import Contract, FrameKind, load_contracts
+from mockgw.contract import Contract, FrameKind, load_contracts, load_library
 from mockgw.contract.loading import contract_files
+from mockgw.gateway import MockGateway
 from mockgw.matching import IncomingRequest, Match, match_request
 from mockgw.profiles import PROFILES, Profile, RagStyle
+from mockgw.settings import Settings
 
 FILES = contract_files(BUNDLED_CONTRACTS)
 GLOBAL_SERVICES = ("config", "flow", "librarian", "knowledge", "collection-management")
@@ -92,12 +94,13 @@ PROFILE_NAMES = sorted(PROFILES)
 
 
 def test_the_library_has_contract_files():
-    assert len(FILES) >= 30
+    assert len(FILES) >= 25
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(Path(p).relative_to(BUNDLED_CONTRACTS)))
 def test_bundled_file_loads(path: Path) -> None:
-    assert load_contracts(path)
+    loaded = load_library(path)
+    assert loaded.contracts or loaded.seeds.states
 
 
 def test_the_whole_library_loads_with_unique_ids():
@@ -111,7 +114,7 @@ def test_the_whole_library_loads_with_unique_ids():
 @pytest.mark.parametrize("profile_name", PROFILE_NAMES)
 def test_every_profile_has_a_default_for_every_service_the_clients_call(profile_name: str) -> None:
     profile = PROFILES[profile_name]
-    for service in flow_services(profile) + GLOBAL_SERVICES:
+    for service in flow_services(profile):
         for transport in ("rest", "socket"):
             defaults = [c.id for c in serving(profile, service) if is_default(c) and c.serves(profile.name, transport)]
             assert len(defaults) == 1, f"{profile.name} {service} over {transport}: defaults {defaults}"
@@ -140,24 +143,33 @@ def test_a_well_formed_request_gets_an_answer_for_every_flow_service(profile_nam
 
 
 @pytest.mark.parametrize("profile_name", PROFILE_NAMES)
-def test_global_operations_the_clients_use_have_their_own_answers(profile_name: str) -> None:
+def test_global_services_have_no_contracts_the_fakes_answer_from_the_bundled_state(profile_name: str) -> None:
+    # One source of truth: the fakes answer every global request, so a bundled global contract would never be
+    # served; what they start with is the bundled `state` section.
     profile = PROFILES[profile_name]
+    assert [c.id for c in library() if c.match.service in GLOBAL_SERVICES] == []
+    bundled = load_library(BUNDLED_CONTRACTS)
+    gateway = MockGateway(Settings(profile=profile_name), bundled.contracts, seeds=bundled.seeds)
     listing = "list-blueprints" if profile.flow_naming == "blueprint" else "list-classes"
-    expected_keys = {
-        ("config", "get"): "values",
-        ("config", "list"): "directory",
-        ("config", "getvalues"): "values",
-        ("config", "config"): "config",
-        ("flow", "list-flows"): "flow-ids",
-        ("flow", listing): "blueprint-names" if profile.flow_naming == "blueprint" else "class-names",
-        ("librarian", "list-documents"): "document-metadatas",
-        ("knowledge", "list-kg-cores"): "ids",
-        ("collection-management", "list-collections"): "collections",
+    expected = {
+        ("config", "get"): ("values", [{"type": "prompt", "key": "system", "value": "You are a helpful assistant."}]),
+        ("config", "list"): ("directory", ["extract-definitions", "question", "system"]),
+        ("flow", "list-flows"): ("flow-ids", ["default"]),
+        ("flow", listing): (
+            "blueprint-names" if profile.flow_naming == "blueprint" else "class-names",
+            ["default", "document-rag+graph-rag", "everything"],
+        ),
+        ("knowledge", "list-kg-cores"): ("ids", ["core-alice"]),
     }
-    for (service, operation), key in expected_keys.items():
-        result = match_request(library(), request(service, {"operation": operation}, flow=None), profile.name)
-        assert result.outcome is Match.FULL and result.contract is not None, result.explain()
-        assert key in result.contract.frames[-1].body, f"{profile.name} {service} {operation}: {result.contract.id}"
+    for (service, operation), (key, value) in expected.items():
+        body = {"operation": operation, "keys": [{"type": "prompt", "key": "system"}], "type": "prompt"}
+        resolved = gateway.resolve(IncomingRequest("rest", service, body))
+        assert resolved.contract_id == f"mockgw:state/{service}", (service, operation)
+        assert resolved.steps[-1].payload[key] == value, (service, operation)
+    documents = gateway.resolve(IncomingRequest("rest", "librarian", {"operation": "list-documents"}))
+    assert [d["id"] for d in documents.steps[-1].payload["document-metadatas"]] == ["doc-alice"]
+    collections = gateway.resolve(IncomingRequest("rest", "collection-management", {"operation": "list-collections"}))
+    assert [c["collection"] for c in collections.steps[-1].payload["collections"]] == ["default"]
 
 
 # --- the agent sessions: timing of the streaming session and its non-streaming twin ---------------
