@@ -1,29 +1,42 @@
-"""The small part of GraphQL a rows (objects) query needs, to filter stored rows. Pure.
+"""Rows (objects) GraphQL queries over stored rows, parsed by graphql-core (the reference implementation).
 
-Understood: an optional ``query Name($v: T)`` header, then top-level fields
-named after row schemas, each with arguments and a flat selection::
+Any valid GraphQL document parses; a syntax error is GraphQL's own
+(`Syntax Error: Unexpected ')'.` with its location), as the gateway's rows
+service answers it. The operation (by ``operationName``, or the only one)
+is read as top-level fields named after row schemas, each with arguments and
+a selection; fragments are expanded::
 
-    { person(where: {age: {gt: 30}, city: "Paris"}, limit: 10) { name age } }
+    query Q($city: String = "Paris") { person(where: {age: {gt: 30}}, city: $city, limit: 10) { name age } }
 
 Arguments: ``limit``; ``where`` (field: value, or field: {eq, ne, gt, gte,
-lt, lte, in, contains}); any other argument is an equality on that field.
-``$name`` takes its value from the request's ``variables``. Nested selections
-are not joined: a nested field is returned as stored.
+lt, lte, in, contains}); ``order_by`` is accepted and ignored; any other
+argument is an equality on that field. ``$name`` takes its value from the
+request's ``variables``, else the variable's default. Nested selections are
+not joined: a nested field is returned as stored. There is no schema to
+validate against (the gateway builds one from the row schemas in its
+config), so a field unknown to it is simply a schema with no rows here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import QueryError
-
-_TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-    r"|(?P<name>\$?[_A-Za-z][_0-9A-Za-z]*)|(?P<punct>[{}()\[\]:,!=@])|(?P<comment>#[^\n]*))"
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Undefined,
+    parse,
+    value_from_ast_untyped,
 )
+
+from ...errors import QueryError
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,134 +47,78 @@ class FieldQuery:
     selection: tuple[str, ...]  # empty: every stored field
 
 
-def _tokens(text: str) -> list[tuple[str, str, int]]:
-    tokens = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            if text[position:].strip() == "":
-                break
-            raise QueryError(f"unexpected {text[position]!r} at position {position}")
-        kind = match.lastgroup
-        if kind is not None and kind != "comment":
-            tokens.append((kind, match.group(kind), match.start(kind)))
-        position = match.end()
-    return tokens
+class GraphQLSyntaxError(QueryError):
+    """The query is not GraphQL: the message is graphql-core's, as the gateway's rows service relays it."""
 
 
-class _Parser:
-    def __init__(self, text: str, variables: Mapping[str, Any]) -> None:
-        self.tokens = _tokens(text)
-        self.index = 0
-        self.variables = variables
+def parse_query(
+    text: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
+) -> list[FieldQuery]:
+    """The top-level fields of the operation in `text`.
 
-    def peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
-
-    def at(self, value: str) -> bool:
-        token = self.peek()
-        return token is not None and token[1] == value
-
-    def skip_comma(self) -> None:
-        if self.at(","):
-            self.index += 1
-
-    def take(self, value: str | None = None) -> tuple[str, str, int]:
-        token = self.peek()
-        if token is None:
-            raise QueryError(f"the query ends early; expected {value or 'more'}")
-        if value is not None and token[1] != value:
-            raise QueryError(f"expected {value!r} at position {token[2]}, found {token[1]!r}")
-        self.index += 1
-        return token
-
-    def document(self) -> list[FieldQuery]:
-        token = self.peek()
-        if token is not None and token[1] in ("query", "subscription", "mutation"):
-            self.take()
-            token = self.peek()
-            if token is not None and token[0] == "name":
-                self.take()
-            if self.at("("):
-                self.skip_balanced("(", ")")
-        self.take("{")
-        fields = []
-        while self.peek() is not None and not self.at("}"):
-            fields.append(self.field())
-            self.skip_comma()
-        self.take("}")
-        return fields
-
-    def skip_balanced(self, opening: str, closing: str) -> None:
-        depth = 0
-        while True:
-            token = self.take()
-            depth += token[1] == opening
-            depth -= token[1] == closing
-            if depth == 0:
-                return
-
-    def field(self) -> FieldQuery:
-        kind, name, position = self.take()
-        if kind != "name":
-            raise QueryError(f"expected a field name at position {position}, found {name!r}")
-        alias = name
-        if self.at(":"):
-            self.take()
-            name = self.take()[1]
-        arguments: dict[str, Any] = {}
-        if self.at("("):
-            self.take("(")
-            while self.peek() is not None and not self.at(")"):
-                argument = self.take()[1]
-                self.take(":")
-                arguments[argument] = self.value()
-                self.skip_comma()
-            self.take(")")
-        selection: list[str] = []
-        if self.at("{"):
-            self.take("{")
-            while self.peek() is not None and not self.at("}"):
-                selection.append(self.field().alias)
-                self.skip_comma()
-            self.take("}")
-        return FieldQuery(name, alias, arguments, tuple(selection))
-
-    def value(self) -> Any:
-        kind, text, position = self.take()
-        if kind == "string":
-            return bytes(text[1:-1], "utf-8").decode("unicode_escape")
-        if kind == "number":
-            return float(text) if any(c in text for c in ".eE") else int(text)
-        if kind == "name":
-            if text.startswith("$"):
-                if text[1:] not in self.variables:
-                    raise QueryError(f"variable {text} at position {position} has no value in 'variables'")
-                return self.variables[text[1:]]
-            return {"true": True, "false": False, "null": None}.get(text, text)
-        if text == "[":
-            items = []
-            while self.peek() is not None and not self.at("]"):
-                items.append(self.value())
-                self.skip_comma()
-            self.take("]")
-            return items
-        if text == "{":
-            obj = {}
-            while self.peek() is not None and not self.at("}"):
-                key = self.take()[1]
-                self.take(":")
-                obj[key] = self.value()
-                self.skip_comma()
-            self.take("}")
-            return obj
-        raise QueryError(f"expected a value at position {position}, found {text!r}")
+    Raises GraphQLSyntaxError (GraphQL's own message) for a document that does not parse, and
+    QueryError for a valid document this store cannot answer (no such operation, a missing variable).
+    """
+    try:
+        document = parse(text)
+    except GraphQLError as exc:
+        raise GraphQLSyntaxError(str(exc)) from None
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operation = _operation([d for d in document.definitions if isinstance(d, OperationDefinitionNode)], operation_name)
+    values = _variable_values(operation, variables or {})
+    return [_field_query(node, values, fragments) for node in _fields(operation.selection_set, fragments)]
 
 
-def parse_query(text: str, variables: Mapping[str, Any] | None = None) -> list[FieldQuery]:
-    """The top-level fields of `text`; QueryError says what is outside the subset and where."""
-    return _Parser(text, variables or {}).document()
+def _operation(operations: list[OperationDefinitionNode], name: str | None) -> OperationDefinitionNode:
+    if name is not None:
+        for operation in operations:
+            if operation.name is not None and operation.name.value == name:
+                return operation
+        raise QueryError(f"Unknown operation named '{name}'.")
+    if len(operations) == 1:
+        return operations[0]
+    if not operations:
+        raise QueryError("Must provide an operation.")
+    raise QueryError("Must provide operation name if query contains multiple operations.")
+
+
+def _variable_values(operation: OperationDefinitionNode, given: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(given)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
+
+
+def _fields(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]) -> list[FieldNode]:
+    fields: list[FieldNode] = []
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            fields.append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            fields.extend(_fields(selection.selection_set, fragments))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None:
+                raise QueryError(f"Unknown fragment '{selection.name.value}'.")
+            fields.extend(_fields(fragment.selection_set, fragments))
+    return fields
+
+
+def _field_query(
+    node: FieldNode, variables: Mapping[str, Any], fragments: Mapping[str, FragmentDefinitionNode]
+) -> FieldQuery:
+    arguments: dict[str, Any] = {}
+    for argument in node.arguments:
+        value = value_from_ast_untyped(argument.value, dict(variables))
+        if value is Undefined:
+            raise QueryError(
+                f"argument {argument.name.value!r} of {node.name.value!r} uses a variable with no value in 'variables'"
+            )
+        arguments[argument.name.value] = value
+    selection = tuple((child.alias or child.name).value for child in _fields(node.selection_set, fragments))
+    return FieldQuery(node.name.value, (node.alias or node.name).value, arguments, selection)
 
 
 def _ordered(test: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:

@@ -16,7 +16,7 @@ from ...profiles import Profile
 from ...protocol.bulk import item_vectors
 from ...protocol.services import gateway_error
 from ...protocol.terms import term_key
-from .graphql import parse_query, run_query
+from .graphql import GraphQLSyntaxError, parse_query, run_query
 from .store import DataStore
 
 Frames = list[dict[str, Any]]
@@ -113,8 +113,11 @@ def answer_rows(store: DataStore, profile: Profile, flow: str, body: dict[str, A
     if not isinstance(text, str):
         return [{"error": {"type": "rows-query-error", "message": "missing key 'query' (a GraphQL query string)"}}]
     variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
+    operation = body.get("operation_name", body.get("operationName"))
     try:
-        fields = parse_query(text, variables)
+        fields = parse_query(text, variables, operation if isinstance(operation, str) else None)
+    except GraphQLSyntaxError as exc:
+        return [{"data": None, "errors": [{"message": str(exc)}]}]  # GraphQL's own error, as the gateway relays it
     except QueryError as exc:
         return [{"data": None, "errors": [{"message": f"mockgw: {exc}"}]}]
     collection = _collection(body)
@@ -126,7 +129,8 @@ def answer_rows(store: DataStore, profile: Profile, flow: str, body: dict[str, A
         data = run_query(fields, rows_of)
     except QueryError as exc:
         return [{"data": None, "errors": [{"message": f"mockgw: {exc}"}]}]
-    return [{"data": data, "errors": []}]
+    # The gateway's translator leaves out an empty `errors` list (and empty extensions).
+    return [{"data": data}]
 
 
 # service -> (store kind for the profile, answer); rows/objects resolved per profile.

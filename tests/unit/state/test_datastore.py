@@ -3,12 +3,13 @@
 import dataclasses
 
 import orjson
+import pytest
 
 from mockgw.errors import QueryError
 from mockgw.profiles import PROFILES
 from mockgw.protocol.bulk import decode_import_frame, encode_frame, export_metadata
 from mockgw.state.datastore import DataStore, GeneratedRun, answer_query, generate_items
-from mockgw.state.datastore.graphql import parse_query, run_query
+from mockgw.state.datastore.graphql import GraphQLSyntaxError, parse_query, run_query
 from mockgw.state.datastore.queries import match_triples, rank_by_cosine
 
 V1, V2 = PROFILES["1.7"], PROFILES["2.6.2"]
@@ -152,19 +153,50 @@ def test_rows_query_filters_by_graphql_arguments():
     store = store_with(V2, "rows", people, schema_name="person", confidence=1.0, source_span="")
     query = "query Q($city: String) { person(where: {age: {gt: 30}}, city: $city) { name } }"
     assert answer_query(store, V2, "rows", "default", {"query": query, "variables": {"city": "Paris"}}) == [
-        {"data": {"person": [{"name": "Alice"}]}, "errors": []}
+        {"data": {"person": [{"name": "Alice"}]}}
     ]
     (bad,) = answer_query(store, V2, "rows", "default", {"query": "{ person(where: {age: {near: 3}}) { name } }"})
     assert bad["errors"][0]["message"].startswith("mockgw: unknown filter operator 'near'")
 
 
-def test_graphql_subset_errors_say_where():
-    try:
-        parse_query("{ person(limit: ) }")
-    except QueryError as exc:
-        assert "position" in str(exc)
-    else:
-        raise AssertionError("expected QueryError")
+def test_an_invalid_query_gets_graphqls_own_syntax_error():
+    store = store_with(V2, "rows", [{"name": "Alice"}], schema_name="person", confidence=1.0, source_span="")
+    (frame,) = answer_query(store, V2, "rows", "default", {"query": "{ person(limit: ) }"})
+    assert frame == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Syntax Error: Unexpected ')'.\n\nGraphQL request:1:17\n"
+                "1 | { person(limit: ) }\n  |                 ^"
+            }
+        ],
+    }
+    with pytest.raises(GraphQLSyntaxError, match="Syntax Error: Expected Name, found <EOF>"):
+        parse_query("{ person { name }")
+
+
+def test_any_valid_graphql_parses_fragments_aliases_defaults_and_operation_names():
+    rows = [{"name": "Alice", "city": "Paris", "age": "31"}, {"name": "Bob", "city": "Rome", "age": "25"}]
+    query = """
+        # a comment, a fragment, an inline fragment, an alias, a variable default and two operations
+        fragment Names on person { name }
+        query Other { person { city } }
+        query ByCity($city: String = "Rome", $n: Int) @cached {
+          who: person(city: $city, limit: 5) { ...Names ... on person { age } }
+          older: person(where: {age: {gte: 30}}) { name }
+        }
+    """
+    fields = parse_query(query, {"n": 1}, "ByCity")
+    assert [(f.alias, f.name, f.arguments, f.selection) for f in fields] == [
+        ("who", "person", {"city": "Rome", "limit": 5}, ("name", "age")),
+        ("older", "person", {"where": {"age": {"gte": 30}}}, ("name",)),
+    ]
+    assert run_query(fields, lambda schema: rows) == {
+        "who": [{"name": "Bob", "age": "25"}],
+        "older": [{"name": "Alice"}],
+    }
+    with pytest.raises(QueryError, match="Must provide operation name"):
+        parse_query(query)
     assert run_query(parse_query("{ a: person(limit: 1) }"), lambda s: [{"x": 1}, {"x": 2}]) == {"a": [{"x": 1}]}
 
 
