@@ -61,6 +61,9 @@ class Profile:
     document_chunk_key: str  # document-embeddings item: "chunk" text (≤ 2.1) or "chunk_id" (2.2+)
     bulk_metadata_subgraph: bool  # 1.x: metadata.metadata (subgraph) is a required key
     bulk_metadata_root: bool  # 2.2+: metadata carries `root`
+    # 1.x's Pulsar records check field types: a non-string metadata field raises (frame lost, socket closed);
+    # 2.x's dataclasses take it and pass it on, and the store cannot file the frame (lost, socket open).
+    bulk_metadata_type_checked: bool
     embeddings_query_scored: bool  # 2.x: {"entity"|"chunk_id", "score"} instead of bare terms
     triples_streaming: bool  # 2.x: triples query with streaming answers in batch-size frames
     knowledge_de_cores: bool  # 2.x knowledge service: list/get/put/delete-de-core
@@ -127,6 +130,7 @@ _V1_7 = Profile(
     document_chunk_key="chunk",
     bulk_metadata_subgraph=True,
     bulk_metadata_root=False,
+    bulk_metadata_type_checked=True,
     embeddings_query_scored=False,
     triples_streaming=False,
     knowledge_de_cores=False,
@@ -157,6 +161,7 @@ _V2_2_5 = replace(
     document_chunk_key="chunk_id",
     bulk_metadata_subgraph=False,
     bulk_metadata_root=True,
+    bulk_metadata_type_checked=False,
     embeddings_query_scored=True,
     triples_streaming=True,
     knowledge_de_cores=True,

@@ -1,10 +1,13 @@
 """Bulk import/export frames (docs/PROTOCOL.md §3): decode, validate, encode, per profile.
 
 Sans-I/O. `decode_import_frame` turns one client frame into an `ImportFrame`:
-its metadata, every valid item, and — for a frame the real gateway would
-fail on — a `BadItem` naming the frame, the JSON path and the reason. Items
-before the bad one are kept (mockgw's addition: upstream drops the whole
-frame and closes the socket; the transport does the closing).
+its metadata and items, or — for a frame the real gateway would fail on — no
+items and a `BadItem` naming the frame, the JSON path and the reason. As
+upstream, a bad frame is lost whole: the gateway decodes every item before it
+sends the frame on, so one bad item fails them all. `BadItem.closes` says
+whether the gateway's socket closes on it (its receive raised; the transport
+does the closing) or stays open (2.x passes a wrong-typed metadata field on,
+and the frame is lost downstream).
 
 The hot path is batched triples: they are checked by `_first_bad_triple`'s
 loop of plain subscripts, and only a frame that fails it is walked again
@@ -52,12 +55,19 @@ class BadItem:
     json_path: str
     reason: str
     item_index: int | None = None
+    closes: bool = True  # the gateway's receive raised: it closes the socket, later frames are not read
 
     def __str__(self) -> str:
         return f"frame {self.frame_index}: {self.json_path}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"frame": self.frame_index, "json_path": self.json_path, "reason": self.reason, "item": self.item_index}
+        return {
+            "frame": self.frame_index,
+            "json_path": self.json_path,
+            "reason": self.reason,
+            "item": self.item_index,
+            "closes_socket": self.closes,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ class ImportFrame:
     kind: str
     collection: str
     metadata: dict[str, Any]
-    items: list[Any]  # the valid items: all of them, or those before `bad`
+    items: list[Any]  # every item of a good frame; none of a bad one (the gateway loses it whole)
     bad: BadItem | None = None
     extra: dict[str, Any] | None = None  # rows/objects: schema_name, confidence, source_span
     item_count: int = 0  # items the frame carried, valid or not
@@ -82,14 +92,18 @@ def _fail(
     reason: str,
     item: int | None = None,
     metadata: dict[str, Any] | None = None,
-    items: list[Any] | None = None,
     count: int = 0,
     extra: dict[str, Any] | None = None,
+    closes: bool = True,
 ) -> ImportFrame:
     metadata = metadata or {}
-    return ImportFrame(
-        kind, _collection(metadata), metadata, items or [], BadItem(frame_index, path, reason, item), extra, count
-    )
+    bad = BadItem(frame_index, path, reason, item, closes)
+    return ImportFrame(kind, _collection(metadata), metadata, [], bad, extra, count)
+
+
+def _item_count(frame: dict[str, Any], kind: str) -> int:
+    items = frame.get(ITEMS_KEY[kind])
+    return len(items) if isinstance(items, list) else int(isinstance(items, dict) and kind in ROW_KINDS)
 
 
 def _collection(metadata: dict[str, Any]) -> str:
@@ -107,8 +121,12 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
         return _fail(kind, frame_index, "$", f"a frame must be a JSON object, got {json_type(frame)}")
     problem = _check_metadata(frame, kind, profile)
     if problem is not None:
-        return _fail(kind, frame_index, *problem)
+        return _fail(kind, frame_index, *problem, count=_item_count(frame, kind))
     metadata: dict[str, Any] = frame["metadata"]
+    problem = _check_metadata_types(metadata, profile)
+    if problem is not None:
+        closes = profile.bulk_metadata_type_checked
+        return _fail(kind, frame_index, *problem, metadata=metadata, count=_item_count(frame, kind), closes=closes)
     if kind in ROW_KINDS:
         return _decode_rows(frame, kind, metadata, frame_index)
     key = ITEMS_KEY[kind]
@@ -125,9 +143,7 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
         item_problem = check(items[index], profile)
         if item_problem is not None:
             path, reason = item_problem
-            return _fail(
-                kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata, items[:index], len(items)
-            )
+            return _fail(kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata, len(items))
     return ImportFrame(kind, _collection(metadata), metadata, items, None, None, len(items))
 
 
@@ -149,6 +165,22 @@ def _check_metadata(frame: dict[str, Any], kind: str, profile: Profile) -> Probl
         return "$.metadata", f"must be an object, got {json_type(metadata)}"
     if profile.bulk_metadata_subgraph and kind in SUBGRAPH_KINDS and "metadata" not in metadata:
         return "$.metadata.metadata", "missing key 'metadata' (the subgraph list this profile requires)"
+    return None
+
+
+def _check_metadata_types(metadata: dict[str, Any], profile: Profile) -> Problem | None:
+    """A metadata field the gateway files the frame by that is not a string (e.g. `collection` an object)."""
+    for key in ("id", "collection", profile.tenancy_key if profile.tenancy_key == "user" else "root"):
+        value = metadata.get(key)
+        if value is not None and not isinstance(value, str):
+            if profile.bulk_metadata_type_checked:
+                return f"$.metadata.{key}", (
+                    f"must be a string, got {json_type(value)} (the gateway's record refuses it)"
+                )
+            return (
+                f"$.metadata.{key}",
+                f"must be a string, got {json_type(value)}: the gateway passes it on and no store can file the frame",
+            )
     return None
 
 
@@ -289,7 +321,6 @@ def _decode_rows(frame: dict[str, Any], kind: str, metadata: dict[str, Any], fra
                 f"a row must be an object, got {json_type(row)}",
                 index,
                 metadata,
-                values[:index],
                 len(values),
                 extra,
             )

@@ -3,13 +3,15 @@
 As upstream: `?token=` checked before the upgrade in every version; an
 unknown kind is a 404 before the upgrade from 2.4.5 (registry) and an upgrade
 then a silent close before; an unknown flow is always an upgrade then a
-silent close. Import never answers; a frame the gateway cannot read closes
-the socket (1000) and the frames after it are lost. Export sends what is
+silent close. Import never answers; a frame the gateway cannot read is lost
+whole and closes the socket (1000), and the frames after it are lost too; a
+2.x frame whose metadata field has the wrong type is passed on by the gateway
+and lost downstream, the socket staying open. Export sends what is
 stored after it connected, and never ends by itself — unless a dataset asks
 to be replayed to each new connection, which then closes with 1000.
 
-mockgw's additions: the journal names the frame that failed, the JSON path
-and why, and the valid items before the bad one are kept.
+mockgw's addition: the journal names the frame that was lost, the JSON path
+and why, how many items went with it, and whether the socket closed.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ async def import_socket(websocket: WebSocket) -> None:
             )
             continue
         stats.errors += 1
+        closes = frame.bad.closes
         await store.add_message(
             Message(
                 trace_id=trace.trace_id,
@@ -131,12 +134,19 @@ async def import_socket(websocket: WebSocket) -> None:
                     **frame.bad.to_json(),
                     "error": str(frame.bad),
                     "items_in_frame": frame.item_count,
-                    "kept_from_frame": kept,
-                    "note": "upstream fails the whole frame and closes the socket; "
-                    "mockgw keeps the valid items before the bad one",
+                    "lost_items": frame.item_count,
+                    "note": (
+                        f"frame {frame_index} lost whole ({frame.item_count} items); the gateway closed the socket, "
+                        "so frames sent after it were not read"
+                        if closes
+                        else f"frame {frame_index} lost whole ({frame.item_count} items) downstream of the gateway; "
+                        "the socket stays open"
+                    ),
                 },
             )
         )
+        if not closes:
+            continue
         close_code = NORMAL_CLOSE
         await websocket.close(NORMAL_CLOSE)
         break

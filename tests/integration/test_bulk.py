@@ -77,7 +77,7 @@ def test_2x_import_then_query_and_live_export():
     }
 
 
-def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
+def test_a_bad_frame_is_lost_whole_and_closes_the_import():
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
             async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
@@ -108,8 +108,33 @@ def test_a_bad_frame_closes_the_import_and_keeps_every_valid_item_before_it():
         "frame 1: $.triples[1].s.t: missing key 't' (that is the 1.x "
         '{"v","e"} encoding; this profile uses typed terms {"t": …})'
     )
-    assert (error["detail"]["items_in_frame"], error["detail"]["kept_from_frame"]) == (2, 1)
-    assert datasets["items"] == 2  # frame 0's item and the good item of frame 1; nothing after
+    assert (error["detail"]["lost_items"], error["detail"]["closes_socket"]) == (2, True)
+    assert error["detail"]["note"] == (
+        "frame 1 lost whole (2 items); the gateway closed the socket, so frames sent after it were not read"
+    )
+    assert datasets["items"] == 1  # frame 0's item only: frame 1 is lost whole, as upstream; nothing after
+
+
+def test_a_2x_frame_with_an_object_collection_is_lost_and_the_import_stays_open():
+    async def scenario():
+        async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+                bad_meta = {**META_2X, "collection": {"name": "research"}}
+                await imp.send(json.dumps({"metadata": bad_meta, "triples": [typed("http://a", "http://p", "1")]}))
+                await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://b", "http://p", "2")]}))
+                await wait_for_items(client, 1)
+            errors = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]
+            datasets = (await client.get("/__admin/datasets")).json()
+            return errors, datasets
+
+    errors, datasets = run(scenario())
+    (error,) = errors
+    assert error["detail"]["error"] == (
+        "frame 0: $.metadata.collection: must be a string, got an object: "
+        "the gateway passes it on and no store can file the frame"
+    )
+    assert (error["detail"]["lost_items"], error["detail"]["closes_socket"]) == (1, False)
+    assert datasets["items"] == 1  # the later good frame was read and stored
 
 
 def test_1x_shapes_import_and_query_with_ve_terms():

@@ -51,7 +51,7 @@ def test_a_1x_term_on_a_2x_gateway_names_the_item_and_the_encoding():
         'frame 4: $.triples[1].s.t: missing key \'t\' (that is the 1.x {"v","e"} '
         'encoding; this profile uses typed terms {"t": …})'
     )
-    assert decoded.items == items[:1]  # the valid item before the bad one is kept
+    assert decoded.items == []  # as upstream: one bad item loses the whole frame
     assert (decoded.bad.item_index, decoded.item_count) == (1, 3)
 
 
@@ -214,9 +214,22 @@ def test_term_keys_survive_conversion_either_way(term):
 
 
 @given(st.lists(st.tuples(st.text(), st.text(), st.text()), max_size=20), st.integers(0, 20))
-def test_everything_before_a_bad_triple_is_kept(triples, bad_at):
+def test_one_bad_triple_loses_the_whole_frame_and_is_named(triples, bad_at):
     items = [typed(*t) for t in triples]
     bad_at = min(bad_at, len(items))
     items.insert(bad_at, {"s": {"t": "i"}})
     decoded = decode_import_frame(frame(META_2X, triples=items), "triples", V2)
-    assert decoded.items == items[:bad_at] and decoded.bad.item_index == bad_at
+    assert decoded.items == [] and decoded.bad.item_index == bad_at and decoded.item_count == len(items)
+    assert decoded.bad.json_path.startswith(f"$.triples[{bad_at}].") and decoded.bad.closes
+
+
+@pytest.mark.parametrize("collection", [{"name": "research"}, ["research"], 7])
+def test_a_wrong_typed_collection_is_lost_open_on_2x_and_closes_on_1x(collection):
+    items = [typed("http://a", "http://p", "x"), typed("http://b", "http://p", "y")]
+    on_2x = decode_import_frame(frame({**META_2X, "collection": collection}, triples=items), "triples", V2, 2)
+    assert on_2x.items == [] and on_2x.item_count == 2 and on_2x.collection == "default"
+    assert (on_2x.bad.json_path, on_2x.bad.closes) == ("$.metadata.collection", False)
+    assert "no store can file the frame" in on_2x.bad.reason
+    v1_items = [ve("http://a", "http://p", "x")]
+    on_1x = decode_import_frame(frame({**META_1X, "collection": collection}, triples=v1_items), "triples", V1)
+    assert (on_1x.items, on_1x.bad.json_path, on_1x.bad.closes) == ([], "$.metadata.collection", True)
