@@ -4,6 +4,12 @@ A case is data plus one `execute(ctx) -> Verdict` function: reset the mock's
 journal, send one op to the driver, read the journal back, judge. Every case
 runs alone (`mockgw certify --case NAME`). `CASES` is the catalogue, in the
 order reports list it.
+
+The stream and result groups are generated, not listed: every streaming
+service × mode (sync, async) × aspect (first chunk, incremental delivery,
+inter-chunk gaps, integrity) on the socket, and every service the driver
+protocol names × transport (rest, socket) × mode for its non-streaming
+result. `MATRIX` records the axes for `certify --list`.
 """
 
 from __future__ import annotations
@@ -119,6 +125,12 @@ def key_args(service: str, key: str) -> dict[str, Any]:
         return {"text": key}
     if service == "triples":
         return {"s": {"iri": s.RESULT_ENTITY}, "limit": s.RESULT_TRIPLES_LIMIT}
+    if service in ("graph-embeddings", "document-embeddings"):
+        return {"text": key, "collection": "default", "limit": 3}
+    if service == "rows":
+        return {"query": s.ROWS_QUERY, "collection": "default"}
+    if service == "mcp-tool":
+        return {"name": key, "parameters": {}}
     raise ValueError(service)
 
 
@@ -140,51 +152,30 @@ def _stream(service: str, judge: Callable[..., v.Verdict], mode: str = "sync") -
     return execute
 
 
+STREAM_ASPECTS: dict[str, tuple[Callable[..., v.Verdict], str]] = {
+    "first-chunk": (v.judge_first_chunk, "the first {svc} chunk reaches the caller within the overhead tolerance"),
+    "incremental": (v.judge_incremental, "each {svc} chunk is yielded as it arrives, not buffered"),
+    "inter-chunk": (v.judge_inter_chunk, "gaps between {svc} chunks follow the scripted gaps"),
+    "integrity": (v.judge_stream_integrity, "every {svc} chunk yielded once, in order, nothing added"),
+}
+MODES = {"sync": ("", "socket"), "async": ("-async", "async")}  # name suffix, driver `supports` token
+
+
 def _stream_cases() -> list[Case]:
-    cases = [
-        Case(
-            f"stream/first-chunk/{svc}",
-            f"the first {svc} chunk reaches the caller within the overhead tolerance of its scripted time",
-            _needs("socket", "streaming"),
-            _stream(svc, v.judge_first_chunk),
-        )
-        for svc in s.STREAMING_SERVICES
-    ]
-    cases.append(
-        Case(
-            "stream/first-chunk-async/agent",
-            "as stream/first-chunk/agent, through the async client",
-            _needs("async", "streaming"),
-            _stream("agent", v.judge_first_chunk, "async"),
-        )
-    )
-    for svc in ("agent", "graph-rag"):
-        cases.append(
-            Case(
-                f"stream/incremental/{svc}",
-                "each chunk is yielded as it arrives, not buffered (delay after the wire within tolerance)",
-                _needs("socket", "streaming"),
-                _stream(svc, v.judge_incremental),
-            )
-        )
-    for svc in ("agent", "text-completion"):
-        cases.append(
-            Case(
-                f"stream/inter-chunk/{svc}",
-                "gaps between chunks follow the scripted gaps",
-                _needs("socket", "streaming"),
-                _stream(svc, v.judge_inter_chunk),
-            )
-        )
-    for svc in ("agent", "graph-rag"):
-        cases.append(
-            Case(
-                f"stream/integrity/{svc}",
-                "every chunk yielded once, in order, nothing added",
-                _needs("socket", "streaming"),
-                _stream(svc, v.judge_stream_integrity),
-            )
-        )
+    """Every streaming service × mode × aspect, on the socket (REST answers with the last message only)."""
+    cases = []
+    for aspect, (judge, checks) in STREAM_ASPECTS.items():
+        for mode, (suffix, needs) in MODES.items():
+            for svc in s.STREAMING_SERVICES:
+                through = "" if mode == "sync" else ", through the async client"
+                cases.append(
+                    Case(
+                        f"stream/{aspect}{suffix}/{svc}",
+                        checks.format(svc=svc) + through,
+                        _needs(needs, "streaming"),
+                        _stream(svc, judge, mode),
+                    )
+                )
     return cases
 
 
@@ -194,37 +185,37 @@ def _stream_cases() -> list[Case]:
 
 def _result(service: str, transport: str, mode: str) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
-        run, wire = ctx.call(service, key_args(service, s.KEY_RESULT), transport=transport, mode=mode)
-        return v.judge_result(run, wire, service, transport, s.EXPECTED_RESULT[service])
+        wire_service = s.service_name(service, ctx.profile)
+        if wire_service not in ctx.profile.flow_services:
+            return v.unsupported(f"gateway profile {ctx.profile.name} has no {wire_service} service")
+        run, wire = ctx.call(wire_service, key_args(service, s.KEY_RESULT), transport=transport, mode=mode)
+        return v.judge_result(run, wire, wire_service, transport, s.EXPECTED_RESULT[service])
 
     return execute
 
 
+TRANSPORTS = {  # case label -> (transport, mode, driver `supports` token)
+    "rest": ("rest", "sync", "rest"),
+    "async-rest": ("rest", "async", "async-rest"),
+    "socket": ("socket", "sync", "socket"),
+    "async-socket": ("socket", "async", "async"),
+}
+
+
 def _result_cases() -> list[Case]:
-    plan = [("rest", "sync", svc) for svc in ("text-completion", "graph-rag", "embeddings", "triples")]
-    plan += [
-        ("rest", "async", "text-completion"),
-        ("socket", "sync", "text-completion"),
-        ("socket", "sync", "graph-rag"),
-        ("socket", "async", "text-completion"),
-    ]
+    """Every service × transport × mode: the non-streaming answer reaches the caller whole."""
     cases = []
-    for transport, mode, svc in plan:
-        label = transport if mode == "sync" else f"async-{transport}"
-        needs = {
-            ("rest", "sync"): "rest",
-            ("rest", "async"): "async-rest",
-            ("socket", "sync"): "socket",
-            ("socket", "async"): "async",
-        }[(transport, mode)]
-        cases.append(
-            Case(
-                f"result/{label}/{svc}",
-                f"a non-streaming {svc} result over {label} equals the contract",
-                _needs(needs),
-                _result(svc, transport, mode),
+    for label, (transport, mode, needs) in TRANSPORTS.items():
+        for svc in s.RESULT_SERVICES:
+            cases.append(
+                Case(
+                    f"result/{label}/{svc}",
+                    f"a non-streaming {svc} result over {label} equals the contract"
+                    + (" (the answer, not the thought before it)" if svc == "agent" else ""),
+                    _needs(needs),
+                    _result(svc, transport, mode),
+                )
             )
-        )
     return cases
 
 
@@ -593,6 +584,15 @@ CASES: list[Case] = [
     *_other_cases(),
 ]
 BY_NAME: dict[str, Case] = {c.name: c for c in CASES}
+# The generated groups' axes, for `certify --list`.
+MATRIX: dict[str, dict[str, list[str]]] = {
+    "stream": {
+        "aspect": list(STREAM_ASPECTS),
+        "mode": list(MODES),
+        "service": list(s.STREAMING_SERVICES),
+    },
+    "result": {"transport": list(TRANSPORTS), "service": list(s.RESULT_SERVICES)},
+}
 
 
 def select_cases(patterns: list[str] | None) -> list[Case]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from .tolerances import DEFAULT_PATH
 
@@ -43,19 +44,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--native-profile",
         action="append",
         default=[],
-        metavar="P",
-        help="profiles whose failures are required (default: from the client's version)",
+        metavar="[CLIENT=]P",
+        help="profiles whose failures are required (default: the driver's hello, else from the client's version); "
+        "CLIENT=P sets it for the drivers whose hello names that client (or 'client version')",
     )
     parser.add_argument("--speed", type=float, default=1.0, help="mock time scale (verdicts use the journal)")
     parser.add_argument("--tolerances", type=Path, default=DEFAULT_PATH, help="tolerances TOML file")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
 
 
+def list_cases() -> str:
+    """The catalogue: each generated group's axes and size, then every case with what it checks."""
+    from .cases import CASES, MATRIX
+
+    lines = ["generated groups (every combination is a case):"]
+    for group, axes in MATRIX.items():
+        size = sum(1 for c in CASES if c.group == group)
+        product = " × ".join(f"{axis} ({', '.join(values)})" for axis, values in axes.items())
+        lines.append(f"  {group:7} {product} = {size} cases")
+    lines.append(f"cases ({len(CASES)}):")
+    width = max(len(c.name) for c in CASES)
+    lines += [f"  {case.name:{width}}  {case.checks}" for case in CASES]
+    return "\n".join(lines)
+
+
+def _native_entry(entry: str, resolve: Any) -> str:
+    """`P` or `CLIENT=P` with P checked (and aliases resolved) now, so a typo is a usage error."""
+    client, _, name = entry.rpartition("=")
+    return f"{client}={resolve(name).name}" if client else resolve(name).name
+
+
 def run(args: argparse.Namespace) -> int:
     from mockgw.errors import SettingsError
     from mockgw.profiles import PROFILES, resolve_profile
 
-    from .cases import CASES, select_cases
+    from .cases import select_cases
     from .errors import DriverError
     from .events import Handler
     from .mock import MockError
@@ -65,8 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from .tolerances import load_tolerances
 
     if args.list:
-        for case in CASES:
-            print(f"{case.name:36} {case.checks}")
+        print(list_cases())
         return 0
     if not args.driver:
         print("mockgw certify: --driver CMD is required", file=sys.stderr)
@@ -77,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         for name in args.profile:
             names = list(PROFILES) if name == "all" else [resolve_profile(name).name]
             profiles += [n for n in names if n not in profiles]
-        native = [resolve_profile(n).name for n in args.native_profile]
+        native = [_native_entry(n, resolve_profile) for n in args.native_profile]
         tolerances = load_tolerances(args.tolerances)
     except (KeyError, TypeError, ValueError, OSError, SettingsError) as exc:
         print(f"mockgw certify: {exc}", file=sys.stderr)

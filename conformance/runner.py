@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockgw.errors import SettingsError
 from mockgw.profiles import resolve_profile
 
 from .cases import OPEN_TOKEN, SECRET, Case, CaseContext
@@ -42,7 +43,24 @@ from .verdict import Status, Verdict
 
 
 def native_profiles(hello: Hello) -> set[str] | None:
-    """The gateway generation a trustgraph-base client version was written for (docs/PROTOCOL.md §0)."""
+    """The profiles the client is written for: what its hello declares, else (trustgraph-base) its version's.
+
+    A hello's `native_profiles` is a list of profile names, or a map from client versions (or version
+    prefixes; the longest that matches wins) to one. Names may be aliases (`latest`, `1.x`).
+    """
+    declared = hello.raw.get("native_profiles")
+    if isinstance(declared, list) and declared:
+        return {resolve_profile(str(name)).name for name in declared}
+    if isinstance(declared, dict) and declared:
+        matching = [v for v in declared if hello.version == v or hello.version.startswith(v.rstrip(".") + ".")]
+        if not matching:
+            raise DriverError(
+                "hello",
+                "",
+                f"hello.native_profiles maps versions {', '.join(sorted(declared))}, "
+                f"none of which is the client's version {hello.version!r}",
+            )
+        return {resolve_profile(str(declared[max(matching, key=len)])).name}
     if hello.client != "trustgraph-base":
         return None
     numbers = tuple(int(n) for n in re.findall(r"\d+", hello.version)[:3])
@@ -53,6 +71,19 @@ def native_profiles(hello: Hello) -> set[str] | None:
     return {"2.6.2"}
 
 
+def native_override(entries: list[str], hello: Hello) -> set[str]:
+    """The --native-profile entries that apply to this driver (see RunPlan.native)."""
+    named = {
+        value
+        for entry in entries
+        if "=" in entry
+        for client, value in [entry.split("=", 1)]
+        if client in (hello.client, hello.label)
+    }
+    chosen = named or {entry for entry in entries if "=" not in entry}
+    return {resolve_profile(name).name for name in chosen}
+
+
 @dataclass(slots=True)
 class RunPlan:
     drivers: list[str]
@@ -61,7 +92,9 @@ class RunPlan:
     url: str | None = None  # a running mock instead of starting one
     token: str | None = None  # the running mock's token, if it enforces one
     speed: float = 1.0
-    native: list[str] = field(default_factory=list)  # override which profiles are required
+    # Override which profiles are required: "P" for every driver, "CLIENT=P" for the drivers whose hello names
+    # that client (or "client version"); a driver named by any CLIENT= entry takes only those.
+    native: list[str] = field(default_factory=list)
     tolerances: Tolerances = field(default_factory=Tolerances)
 
 
@@ -164,7 +197,14 @@ def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo
     """Start a driver and read its hello: (process, client info, profiles to certify it against)."""
     driver = DriverProcess(command, hello_timeout_s=plan.tolerances.hello_timeout_s)
     hello = driver.start()
-    native = set(plan.native) or native_profiles(hello)
+    try:
+        native = native_override(plan.native, hello) or native_profiles(hello)
+    except SettingsError as exc:
+        driver.stop()
+        raise DriverError("hello", "", f"driver {command!r}: hello.native_profiles: {exc}") from exc
+    except DriverError:
+        driver.stop()
+        raise
     profiles = list(plan.profiles) or sorted(native or {resolve_profile("latest").name})
     if plan.url is not None:
         # A running mock speaks one profile: certify against it, whatever the client's own is.

@@ -41,12 +41,28 @@ SERVICE_ERROR_MESSAGE = "cf: model rate limited"
 ERROR_FRAME_MESSAGE = "cf: backend failed mid-stream"
 
 STREAMING_SERVICES = ("agent", "graph-rag", "document-rag", "text-completion", "prompt")
+# Every flow service the driver protocol names, with a scripted non-streaming answer. "rows" stands for the
+# profile's structured-query service (`objects` before 2.x): see `service_name`.
+RESULT_SERVICES = (
+    "agent",
+    "text-completion",
+    "prompt",
+    "graph-rag",
+    "document-rag",
+    "embeddings",
+    "graph-embeddings",
+    "document-embeddings",
+    "triples",
+    "rows",
+    "mcp-tool",
+)
 KEY_FIELD = {
     "agent": "question",
     "graph-rag": "query",
     "document-rag": "query",
     "text-completion": "prompt",
     "prompt": "id",
+    "mcp-tool": "name",
 }
 
 
@@ -83,6 +99,14 @@ RESULT_VECTORS = [[0.25, -0.5, 0.125]]
 RESULT_ENTITY = "http://example.org/alice"
 RESULT_LABEL = "Alice Liddell"
 RESULT_TRIPLES_LIMIT = 10
+RESULT_CHUNK = "urn:cf:chunk:paris"
+RESULT_THOUGHT = "cf: looking it up"  # the first message of the agent's two-message answer
+ROWS_QUERY = "{ cf_result { name } }"
+
+
+def service_name(service: str, profile: Profile) -> str:
+    """The wire name of a catalogue service on `profile` (rows is `objects` before 2.x)."""
+    return profile.rows_service if service == "rows" else service
 
 
 def stream_text(chunks: tuple[Chunk, ...]) -> str:
@@ -131,8 +155,38 @@ def term(profile: Profile, iri: str | None = None, literal: str | None = None) -
     return {"v": iri, "e": True} if iri is not None else {"v": literal, "e": False}
 
 
+def result_frames(service: str, profile: Profile) -> list[dict[str, Any]]:
+    """The non-streaming answer of `service` as frames: one, or the agent's thought then its answer."""
+    if service != "agent":
+        return [{"at_s": 0.05, "response": result_response(service, profile)}]
+    if profile.agent_kind_key == "message_type":
+        thought: dict[str, Any] = {"message_type": "thought", "content": RESULT_THOUGHT}
+        answer: dict[str, Any] = {"message_type": "answer", "content": RESULT_TEXT}
+    else:  # the legacy non-streaming shape; 2.x adds the end flags
+        thought, answer = {"thought": RESULT_THOUGHT}, {"answer": RESULT_TEXT}
+    if profile.agent_kind_key == "message_type" or profile.typed_terms:
+        thought.update(end_of_message=True, end_of_dialog=False)
+        answer.update(end_of_message=True, end_of_dialog=True)
+    return [{"at_s": 0.05, "response": thought}, {"at_s": 0.15, "response": answer}]
+
+
 def result_response(service: str, profile: Profile) -> dict[str, Any]:
     """The single, complete non-streaming answer of `service`."""
+    if service == "prompt":
+        body = {"text": RESULT_TEXT}
+        if profile.completion_end_of_stream:
+            body["end_of_stream"] = True
+        return body
+    if service == "mcp-tool":
+        return {"text": RESULT_TEXT}
+    if service == "graph-embeddings":
+        entity = term(profile, iri=RESULT_ENTITY)
+        return {"entities": [{"entity": entity, "score": 0.91} if profile.embeddings_query_scored else entity]}
+    if service == "document-embeddings":
+        key = profile.document_chunk_key
+        return {"chunks": [{key: RESULT_CHUNK, "score": 0.87} if profile.embeddings_query_scored else RESULT_CHUNK]}
+    if service == "rows":
+        return {"data": {"cf_result": [{"name": RESULT_LABEL}]}}
     if service == "text-completion":
         body: dict[str, Any] = {"response": RESULT_TEXT, "in_token": 9, "out_token": 7, "model": "cf-model"}
         if profile.completion_end_of_stream:
@@ -162,11 +216,17 @@ def result_response(service: str, profile: Profile) -> dict[str, Any]:
 
 # What a client must hand back for each non-streaming service (found anywhere in its value).
 EXPECTED_RESULT: dict[str, list[Any]] = {
+    "agent": [RESULT_TEXT],
     "text-completion": [RESULT_TEXT],
+    "prompt": [RESULT_TEXT],
     "graph-rag": [RESULT_TEXT],
     "document-rag": [RESULT_TEXT],
     "embeddings": [RESULT_VECTORS[0]],
+    "graph-embeddings": [RESULT_ENTITY],
+    "document-embeddings": [RESULT_CHUNK],
     "triples": [RESULT_ENTITY, RESULT_LABEL],
+    "rows": [RESULT_LABEL],
+    "mcp-tool": [RESULT_TEXT],
 }
 
 
@@ -216,16 +276,38 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
                 description="timing stream: chunks at known offsets",
             )
         )
-    for service in ("text-completion", "graph-rag"):
+    for service in ("agent", "text-completion", "prompt", "graph-rag", "document-rag", "mcp-tool"):
         contracts.append(
             _contract(
                 f"cf/{p}/result/{service}",
                 service,
                 KEY_RESULT,
-                [{"at_s": 0.05, "response": result_response(service, profile)}],
-                description="one complete non-streaming answer",
+                result_frames(service, profile),
+                description="the agent's thought, then its answer"
+                if service == "agent"
+                else "one complete non-streaming answer",
             )
         )
+    for service in ("graph-embeddings", "document-embeddings"):
+        contracts.append(
+            _contract(
+                f"cf/{p}/result/{service}",
+                service,
+                None,
+                result_frames(service, profile),
+                description="one complete non-streaming answer (the query vector is the client's own)",
+                priority=9,
+            )
+        )
+    rows = _contract(
+        f"cf/{p}/result/rows",
+        profile.rows_service,
+        None,
+        result_frames("rows", profile),
+        description="one complete GraphQL answer",
+    )
+    rows["match"]["body"] = {"query": {"regex": "cf_result"}}
+    contracts.append(rows)
     contracts.append(
         _contract(
             f"cf/{p}/result/embeddings",

@@ -125,7 +125,7 @@ def test_certify_against_a_running_mock(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert wrong.returncode == 2 and "serves profile 1.7, not 2.6.2" in wrong.stderr
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["profiles"] == ["1.7"]  # the running mock's, not the good driver's (unknown) native one
+    assert report["profiles"] == ["1.7"]  # the running mock's (here also the good driver's declared native one)
     statuses = {r["case"]: r["status"] for r in json.loads((tmp_path / "report.json").read_text())["results"]}
     assert statuses == {"result/rest/text-completion": "pass", "auth/rest/token": "unsupported"}
 
@@ -134,3 +134,39 @@ def test_usage_errors_exit_two() -> None:
     assert certify("--driver", "x", "--case", "no/such-case").returncode == 2
     assert certify("--driver", "x", "--profile", "9.9").returncode == 2
     assert certify("--driver", f"{sys.executable} -c pass").returncode == 2
+
+
+def test_the_raw_good_driver_certifies_on_its_declared_native_profile_others_fill_the_matrix(tmp_path: Path) -> None:
+    # The good driver speaks 2.6.2 and says so in its hello: 2.6.2 failures would be required; on 1.7 its
+    # first-frame auth is not what the gateway expects, which is a compatibility finding, not an exit 1.
+    done = certify(
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--profile",
+        "2.6.2",
+        "--profile",
+        "1.7",
+        "--case",
+        "result/rest/agent",
+        "--case",
+        "result/socket/agent",
+        "--report",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    row = report["matrix"]["mockgw-good-driver 2.6.2"]
+    assert row["2.6.2"]["summary"] == "2/2 pass"
+    statuses = {(r["profile"], r["case"]): r["status"] for r in report["results"]}
+    assert statuses[("1.7", "result/socket/agent")] == "fail"
+    assert not [r for r in report["results"] if r["status"] == "fail" and r["required"]]
+
+
+def test_list_shows_the_generated_matrix() -> None:
+    listed = certify("--list")
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "generated groups (every combination is a case):"
+    assert lines[2].split()[:2] == ["result", "transport"] and lines[2].endswith("= 44 cases")
+    names = {line.split()[0] for line in lines if line.startswith("  ") and "/" in line.split()[0]}
+    assert {"result/async-socket/rows", "stream/integrity-async/prompt", "mux/16th-17th"} <= names

@@ -27,6 +27,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+EMBEDDING_QUERIES = ("graph-embeddings", "document-embeddings")
+
 
 class CallFailed(Exception):
     def __init__(self, kind: str, message: str, service_type: str | None = None) -> None:
@@ -113,7 +115,7 @@ class GoodDriver:
         v = version_tuple(gateway)
         self.first_frame_auth = v >= (2, 4, 5)
         self.typed_terms = v >= (2, 0)
-        self.texts = v >= (2, 3, 1)
+        self.texts = v >= (2, 0)  # embeddings take `texts` from gateway 2.1.5
         self.user = v < (2, 4)
         self.lock = threading.Lock()
 
@@ -144,6 +146,18 @@ class GoodDriver:
 
     def end_stream(self, state: dict[str, Any]) -> None:
         pass
+
+    def keep_result(self, kept: Any, response: Any) -> Any:
+        """The non-streaming value so far, after another message: the last one is the answer."""
+        return response
+
+    def import_frames(self, metadata: dict[str, Any], triples: list[Any]) -> list[dict[str, Any]]:
+        """What to send for one batch of triples: one gateway frame wrapping them."""
+        return [{"metadata": metadata, "triples": triples}]
+
+    def exported_items(self, frame: dict[str, Any]) -> list[Any]:
+        """The items of one export frame, as handed to the caller."""
+        return list(frame.get("triples", []))
 
     def envelope_error(self, message: str) -> None:
         raise CallFailed("GatewayError", message)
@@ -181,10 +195,15 @@ class GoodDriver:
         elif service == "triples":
             body = {k: self.term(args[k]) for k in ("s", "p", "o") if k in args}
             body.update(limit=args.get("limit", 10), collection=args.get("collection", "default"))
+        elif service in EMBEDDING_QUERIES:
+            # As the clients do: the text was embedded first (one_call), the query carries its vector.
+            vector = args["vector"]
+            body = {"vector": vector} if self.typed_terms else {"vectors": [vector]}
+            body.update(limit=args.get("limit", 10), collection=args.get("collection", "default"))
         else:
             body = {k: v for k, v in args.items()}
             body["streaming"] = streaming
-        if self.user and service in ("agent", "graph-rag", "document-rag", "triples"):
+        if self.user and service in ("agent", "graph-rag", "document-rag", "triples", *EMBEDDING_QUERIES, "objects"):
             body.setdefault("user", "trustgraph")
         return body
 
@@ -198,11 +217,12 @@ class GoodDriver:
     def ws_url(self, url: str) -> str:
         return re.sub(r"^http", "ws", url.rstrip("/")) + "/api/v1/socket"
 
-    async def rest_call(self, op: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    async def rest_call(self, op: dict[str, Any], state: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
         headers, params = self.rest_auth(op.get("token"))
         url = f"{op['url'].rstrip('/')}/api/v1/flow/{op.get('flow', 'default')}/service/{op['service']}"
         async with httpx.AsyncClient(timeout=op.get("timeout_s", 30)) as client:
-            self.emit("sent", run_id=state["run_id"], call=state["call"])
+            if not quiet:
+                self.emit("sent", run_id=state["run_id"], call=state["call"])
             response = await client.post(
                 url, json=self.body(op["service"], op.get("args", {}), False), headers=headers, params=params
             )
@@ -213,13 +233,14 @@ class GoodDriver:
             self.service_error(data["error"])
         return {"streamed": False, "value": data}
 
-    async def socket_call(self, op: dict[str, Any], state: dict[str, Any], mux: Mux | None) -> dict[str, Any]:
+    async def socket_call(
+        self, op: dict[str, Any], state: dict[str, Any], mux: Mux | None, quiet: bool = False
+    ) -> dict[str, Any]:
         own = None
+        if not quiet:
+            self.emit("sent", run_id=state["run_id"], call=state["call"])
         if mux is None:
-            self.emit("sent", run_id=state["run_id"], call=state["call"])
             own = mux = Mux(self, await self.socket_auth(self.ws_url(op["url"]), op.get("token")))
-        else:
-            self.emit("sent", run_id=state["run_id"], call=state["call"])
         try:
             streaming = bool(op.get("streaming"))
             queue = await mux.request(
@@ -237,7 +258,7 @@ class GoodDriver:
                 if isinstance(response, dict) and "error" in response:
                     self.service_error(response["error"])
                     continue
-                last = response
+                last = self.keep_result(last, response)
                 if streaming and text_of(response):
                     self.yield_chunk(state, text_of(response))
                 if frame.get("complete"):
@@ -250,9 +271,25 @@ class GoodDriver:
             if own is not None:
                 await own.close()
 
+    async def call(self, op: dict[str, Any], state: dict[str, Any], mux: Mux | None) -> dict[str, Any]:
+        if op["service"] in EMBEDDING_QUERIES and "vector" not in op.get("args", {}):
+            # Embed the text first, over the same transport, as the clients' embeddings queries do.
+            embed = {**op, "service": "embeddings", "args": {"text": op.get("args", {}).get("text", "")}}
+            embed["streaming"] = False
+            quiet = {**state, "text": ""}
+            if op["transport"] == "rest":
+                embedded = await self.rest_call(embed, quiet, quiet=True)
+            else:
+                embedded = await self.socket_call(embed, quiet, mux, quiet=True)
+            vectors = (embedded.get("value") or {}).get("vectors") or [[]]
+            op = {**op, "args": {**op.get("args", {}), "vector": vectors[0]}}
+        if op["transport"] == "rest":
+            return await self.rest_call(op, state)
+        return await self.socket_call(op, state, mux)
+
     async def one_call(self, op: dict[str, Any], index: int, mux: Mux | None) -> None:
         state = {"run_id": op["run_id"], "call": index, "index": 0, "text": ""}
-        work = self.rest_call(op, state) if op["transport"] == "rest" else self.socket_call(op, state, mux)
+        work = self.call(op, state, mux)
         try:
             if self.honor_timeout:
                 result = await asyncio.wait_for(work, op.get("timeout_s", 30))
@@ -331,7 +368,8 @@ class GoodDriver:
             async with connect(url, open_timeout=5, close_timeout=2) as ws:
                 for k in range(0, len(items), 100):
                     triples = [{n: self.term(item[n]) for n in ("s", "p", "o")} for item in items[k : k + 100]]
-                    await ws.send(json.dumps({"metadata": metadata, "triples": triples}))
+                    for frame in self.import_frames(metadata, triples):
+                        await ws.send(json.dumps(frame))
         except (OSError, InvalidStatus, ConnectionClosed) as exc:
             self.emit("error", run_id=op["run_id"], call=0, error_type=type(exc).__name__, message=str(exc))
         else:
@@ -356,7 +394,7 @@ class GoodDriver:
             async with connect(url, open_timeout=5, close_timeout=2) as ws:
                 async with asyncio.timeout(max_s):
                     async for text in ws:
-                        for triple in json.loads(text).get("triples", []):
+                        for triple in self.exported_items(json.loads(text)):
                             first = first if first is not None else time.monotonic() - began
                             if op.get("emit_items", True):
                                 self.emit(
@@ -400,6 +438,7 @@ class GoodDriver:
                 language="python",
                 protocol=1,
                 supports=["rest", "socket", "async", "async-rest", "bulk", "streaming", "token"],
+                native_profiles=[self.gateway],  # it speaks the one generation it was started for
             )
         elif kind == "quit":
             return False
