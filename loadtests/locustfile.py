@@ -4,6 +4,6 @@
         --csv reports/run --html reports/run.html --thresholds loadtests/thresholds.json
 """
 
-from loadtests.users import BulkImportUser, MuxUser, RestUser, StreamingUser
+from loadtests.users import BulkExportUser, BulkImportUser, GlobalServiceUser, MuxUser, RestUser, StreamingUser
 
-__all__ = ["BulkImportUser", "MuxUser", "RestUser", "StreamingUser"]
+__all__ = ["BulkExportUser", "BulkImportUser", "GlobalServiceUser", "MuxUser", "RestUser", "StreamingUser"]

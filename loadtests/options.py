@@ -50,7 +50,14 @@ def add_options(parser: Any, **_kwargs: Any) -> None:
         help="socket users: requests in flight per connection (the gateway runs 16 at most)",
     )
     group.add_argument(
-        "--bulk-batch", type=int, default=100, env_var="LOCUST_BULK_BATCH", help="bulk import: triples per frame"
+        "--bulk-batch", type=int, default=100, env_var="LOCUST_BULK_BATCH", help="bulk users: items per frame"
+    )
+    group.add_argument(
+        "--bulk-kinds",
+        default="triples",
+        env_var="LOCUST_BULK_KINDS",
+        help="bulk users: comma-separated kinds, in turn (triples, graph-embeddings, document-embeddings, "
+        "entity-contexts, rows; export: all but rows)",
     )
     group.add_argument(
         "--request-timeout",

@@ -61,6 +61,50 @@ def test_the_documented_run_passes_the_shipped_gate_and_writes_reports(documente
     assert "<html" in Path(f"{prefix}.html").read_text()[:2000].lower()
 
 
+def test_every_bulk_kind_export_and_the_global_services_pass_their_shipped_rules(
+    mock_gateway: RunningServer, tmp_path: Path
+) -> None:
+    done = run_locust(
+        "--config",
+        CONF,
+        "--host",
+        mock_gateway.url,
+        "--run-time",
+        "5s",
+        "-u",
+        "3",
+        "-r",
+        "3",
+        "--csv",
+        str(tmp_path / "run"),
+        "--html",
+        str(tmp_path / "run.html"),
+        "--bulk-kinds",
+        "triples,graph-embeddings,document-embeddings,entity-contexts,rows",
+        "--bulk-batch",
+        "20",
+        "--thresholds",
+        "",  # the whole gate wants the streaming entries this run has none of; its bulk and global rules below
+        "BulkImportUser",
+        "BulkExportUser",
+        "GlobalServiceUser",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shipped = gate.load_rules(ROOT / "loadtests" / "thresholds.json")
+    rules = [r for r in shipped if set(r.types) <= {"BULK", "EXPORT", "GLOBAL"}]
+    assert {t for r in rules for t in r.types} == {"BULK", "EXPORT", "GLOBAL"}
+    entries = gate.read_stats_csv(tmp_path / "run")
+    assert gate.check(rules, entries) == []
+    assert all(any(r.matches(e) for e in entries) for r in rules)  # every one of those rules judged something
+    rows = stats_rows(tmp_path / "run")
+    kinds = ("triples", "graph-embeddings", "document-embeddings", "entity-contexts", "rows")
+    wanted = [("BULK", f"import/{k}") for k in kinds] + [("EXPORT", f"export/{k}") for k in kinds[:-1]]
+    wanted += [("GLOBAL", "config put+get"), ("GLOBAL", "flow list-flows"), ("GLOBAL", "librarian list-documents")]
+    for key in wanted:
+        assert key in rows, (key, sorted(rows))
+        assert int(rows[key]["Request Count"]) > 0 and int(rows[key]["Failure Count"]) == 0, rows[key]
+
+
 def test_the_socket_user_records_ttft_and_gap_entries(documented_run: tuple) -> None:
     _, prefix = documented_run
     rows = stats_rows(prefix)
