@@ -308,6 +308,11 @@ def judge_result(run: DriverRun, wire: Wire, service: str, transport: str, expec
     value = call.result.get("value") if isinstance(call.result, dict) and "value" in call.result else call.result
     if isinstance(call.result, dict) and call.result.get("streamed"):
         value = call.result.get("text")
+        # A client that hands the answer over as typed items (AgentThought, …, AgentAnswer) answers with its
+        # answer items: the thought before it is part of the exchange, not of the answer.
+        answers = [c.text for c in call.chunks if isinstance(c.data, dict) and "Answer" in str(c.data.get("class"))]
+        if answers:
+            value = [value, "".join(answers)]
     missing = [e for e in expected if not _contains(value, e)]
     if missing:
         return failed(f"the result lacks {_short(missing[0])!r}: got {_short(value, 80)}", value=value)

@@ -417,3 +417,27 @@ def test_out_of_order_says_when_a_client_reads_no_text_at_all() -> None:
     run = run_of({"chunks": [(T0 + 0.6, "")]}, {"chunks": [(T0 + 0.45, "")]})
     verdict = v.judge_out_of_order(run, order_wire(True), ["A0 A1 ", "B0 B1 "], TOL)
     assert verdict.reason == "call 0 yielded no text: its stream's frames carry nothing this client reads"
+
+
+def _streamed_agent(chunks: list[tuple[str, str]]) -> DriverRun:
+    events: list[dict[str, Any]] = [{"event": "sent", "run_id": "r1", "call": 0, "t": T0}]
+    for k, (cls, text) in enumerate(chunks):
+        chunk = {"class": cls, "content": text}
+        events.append({"event": "chunk", "run_id": "r1", "call": 0, "index": k, "t": T0 + 0.1, "data": chunk})
+    text = "".join(t for _, t in chunks)
+    events.append(
+        {"event": "result", "run_id": "r1", "call": 0, "t": T0 + 0.2, "data": {"streamed": True, "text": text}}
+    )
+    events.append({"event": "done", "run_id": "r1", "t": T0 + 0.3})
+    return DriverRun("done", events)
+
+
+def test_a_streamed_result_is_judged_by_its_answer_items_not_the_thought_before_them() -> None:
+    trace = rest_trace({"answer": "Paris."})
+    trace["trace"]["path"] = "/api/v1/flow/default/service/agent"
+    trace["messages"][0]["service"] = "agent"
+    wire = wire_from_journal([trace])
+    typed = _streamed_agent([("AgentThought", "looking it up. "), ("AgentAnswer", "Paris.")])
+    assert v.judge_result(typed, wire, "agent", "rest", ["Paris."]).status is Status.PASS
+    untyped = _streamed_agent([("str", "looking it up. "), ("str", "Paris.")])
+    assert v.judge_result(untyped, wire, "agent", "rest", ["Paris."]).status is Status.FAIL
