@@ -244,6 +244,13 @@ def _limit(ctx: CaseContext) -> v.Verdict:
     return v.judge_limit(run, wire, 17, s.stream_text(s.LIMIT_HEAD), s.stream_text(s.LIMIT_SHORT), ctx.tolerances)
 
 
+def _queue(ctx: CaseContext) -> v.Verdict:
+    n = 27  # 16 running + 1 + 10 waiting: everything one socket takes before it stops reading
+    args = key_args("agent", s.KEY_LIMIT)
+    run, wire = ctx.call("agent", args, mode="async", streaming=True, concurrency=n, timeout_s=25)
+    return v.judge_limit(run, wire, n, s.stream_text(s.LIMIT_HEAD), s.stream_text(s.LIMIT_SHORT), ctx.tolerances)
+
+
 def _mux_cases() -> list[Case]:
     return [
         Case(
@@ -263,6 +270,12 @@ def _mux_cases() -> list[Case]:
             "17 on one socket behind a long head: 16 run, the 17th waits for the head, all complete",
             _needs("async", "streaming"),
             _limit,
+        ),
+        Case(
+            "mux/queue-27",
+            "27 on one socket behind a long head: 16 run, 11 queue until the head ends, all complete",
+            _needs("async", "streaming"),
+            _queue,
         ),
     ]
 
@@ -286,6 +299,30 @@ def _error(
             service, key_args(service, key), transport=transport, mode=mode, streaming=streaming, flow=flow, timeout_s=4
         )
         return v.judge_error(run, wire, message, ctx.tolerances, service)
+
+    return execute
+
+
+MAX_STALL_WAIT_S = 30.0
+
+
+def _stall(service: str, *, transport: str, streaming: bool = False) -> Callable[[CaseContext], v.Verdict]:
+    def execute(ctx: CaseContext) -> v.Verdict:
+        # The kit's own mocks time out after STALL_TIMEOUT_S; a running mock (--url) says its own timeout.
+        timeout = ctx.admin.info().get("backend_timeout_s")
+        if not isinstance(timeout, (int, float)) or timeout > MAX_STALL_WAIT_S:
+            return v.unsupported(
+                f"mock: its backend timeout is {timeout} s (serve --timeout); "
+                f"this case waits at most {MAX_STALL_WAIT_S:.0f} s"
+            )
+        run, wire = ctx.call(
+            service,
+            key_args(service, s.KEY_STALL),
+            transport=transport,
+            streaming=streaming,
+            timeout_s=timeout + 5,
+        )
+        return v.judge_error(run, wire, s.TIMEOUT_MESSAGE, ctx.tolerances, service)
 
     return execute
 
@@ -316,6 +353,18 @@ def _error_cases() -> list[Case]:
             "as errors/error-frame/socket, through the async client",
             _needs("async", "streaming"),
             _error(agent, s.KEY_ERROR_FRAME, s.ERROR_FRAME_MESSAGE, transport="socket", mode="async", streaming=True),
+        ),
+        Case(
+            "errors/stall-timeout/rest",
+            "a stalled backend ends with the gateway's `Timeout` error, which raises (not a hang)",
+            _needs("rest"),
+            _stall("text-completion", transport="rest"),
+        ),
+        Case(
+            "errors/stall-timeout/socket",
+            "a stream that stalls mid-way ends with the gateway's `Timeout` error frame, which raises",
+            _needs("socket", "streaming"),
+            _stall("agent", transport="socket", streaming=True),
         ),
         Case(
             "errors/invalid-flow/rest",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from .errors import MockError
-from .scripts import CONTRACTS_DIR
+from .scripts import CONTRACTS_DIR, STALL_TIMEOUT_S
 
 LISTENING = "mockgw listening on "
 
@@ -108,7 +108,7 @@ class MockServer:
             "--speed",
             str(self.speed),
             "--timeout",
-            "30",
+            str(STALL_TIMEOUT_S),
         ]
         if self.token is not None:
             argv += ["--token", self.token]

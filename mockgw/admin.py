@@ -87,6 +87,7 @@ async def index(request: Request) -> Response:
             "contracts": len(gateway.contracts),
             "serving": len(gateway.serving()),
             "speed": gateway.settings.speed,
+            "backend_timeout_s": gateway.settings.backend_timeout_s,
             "flows": sorted(gateway.stateful.flows()),
             "worker": gateway.settings.worker,
             "workers": gateway.settings.workers,

@@ -21,8 +21,8 @@ ERRORS = {c.name for c in CASES if c.group == "errors"}
 
 TARGETS = {
     "buffering_driver": STREAM_TIMING,  # (a)
-    "serializing_driver": {"mux/concurrent-15", "mux/out-of-order", "mux/16th-17th"},  # (b)
-    "socket_per_request_driver": {"mux/concurrent-15", "mux/16th-17th"},  # (c)
+    "serializing_driver": {"mux/concurrent-15", "mux/out-of-order", "mux/16th-17th", "mux/queue-27"},  # (b)
+    "socket_per_request_driver": {"mux/concurrent-15", "mux/16th-17th", "mux/queue-27"},  # (c)
     "dropping_driver": INTEGRITY,  # (d)
     "reordering_driver": INTEGRITY,  # (d)
     "error_ignoring_driver": ERRORS,  # (e)

@@ -15,4 +15,4 @@ def test_contract_files_are_generated_from_scripts() -> None:
 def test_every_profile_has_its_contracts_and_they_load() -> None:
     contracts = load_contracts(CONTRACTS_DIR)
     for profile in PROFILES:
-        assert sum(1 for c in contracts if c.profiles == frozenset({profile})) == 27
+        assert sum(1 for c in contracts if c.profiles == frozenset({profile})) == 29
