@@ -38,6 +38,14 @@ KEY_STALL = "cf-stall"
 # The kit's mocks run with `serve --timeout STALL_TIMEOUT_S`: a stalled session ends with the gateway's
 # backend `Timeout` that much after it stalls (upstream's default is 600 s).
 STALL_TIMEOUT_S = 3.0
+
+# Global services: what the state round trips write and read back (the fakes keep state, as the gateway).
+GLOBAL_SERVICES = ("config", "flow", "librarian", "knowledge", "collection-management")
+CF_CONFIG = {"type": "cf", "key": "cf-key", "value": "cf-value"}
+CF_FLOW = "cf-flow"
+CF_DOCUMENT = "cf-doc"
+CF_CORE = "cf-core"  # seeded by the contracts' state; the knowledge round trip deletes it
+CF_COLLECTION = "cf-collection"
 TIMEOUT_MESSAGE = "Timeout"
 
 MISSING_FLOW = "cf-no-such-flow"
@@ -439,6 +447,7 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
         f"`python -m conformance.scripts`; do not edit.",
         "profiles": [p],
         "contracts": contracts,
+        "state": {"knowledge": {CF_CORE: {"triples": [{"s": RESULT_ENTITY, "p": "http://ex/p", "o": RESULT_LABEL}]}}},
     }
 
 

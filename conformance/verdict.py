@@ -501,6 +501,24 @@ def judge_error(
     return passed(f"raised {call.error.get('error_type')} carrying {expected_message!r} after {_s(latency)}", **m)
 
 
+def judge_round_trip(service: str, steps: Sequence[tuple[str, DriverRun, str | None, str | None]]) -> Verdict:
+    """Each step of a global-service round trip succeeds, and the reads show what the writes did."""
+    for operation, run, contains, lacks in steps:
+        problem = driver_problem(run)
+        if problem:
+            return problem
+        calls = run.calls()
+        problem = _call_problem(run, calls, 1)
+        if problem:
+            return failed(f"{service} {operation}: {problem.reason}")
+        value = calls[0].result.get("value") if isinstance(calls[0].result, dict) else calls[0].result
+        if contains is not None and not _contains(value, contains):
+            return failed(f"{service} {operation} does not show {contains!r}: got {_short(value, 80)}", value=value)
+        if lacks is not None and _contains(value, lacks):
+            return failed(f"{service} {operation} still shows {lacks!r} after it was removed", value=value)
+    return passed(f"{service}: {' → '.join(op for op, *_ in steps)} read back what was written")
+
+
 def judge_auth_accepted(run: DriverRun, wire: Wire, transport: str, first_frame: bool) -> Verdict:
     """With the right token the call succeeds, and a first-frame profile sees the auth frame first."""
     problem = driver_problem(run)

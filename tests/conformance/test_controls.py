@@ -32,6 +32,7 @@ TARGETS = {
     "bare_items_driver": {"bulk/import-roundtrip"},  # bulk import (the async bulk case is unsupported)
     "lossy_export_driver": {"bulk/export"},  # bulk export
     "hang_on_close_driver": {"disconnect/close-midstream", "disconnect/drop-midstream"},  # disconnect
+    "write_dropping_driver": {c.name for c in CASES if c.group == "global"},  # global services
 }
 BYSTANDERS = [
     "stream/first-chunk/agent",

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 EMBEDDING_QUERIES = ("graph-embeddings", "document-embeddings")
+GLOBAL_SERVICES = ("config", "flow", "librarian", "knowledge", "collection-management")
 
 
 class CallFailed(Exception):
@@ -85,14 +86,17 @@ class Mux:
         for queue in self.queues.values():
             queue.put_nowait(Closed(reason))
 
-    async def request(self, service: str, flow: str, body: dict[str, Any]) -> asyncio.Queue[Any]:
+    async def request(self, service: str, flow: str | None, body: dict[str, Any]) -> asyncio.Queue[Any]:
         request_id = f"req-{next(self.ids)}"
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self.queues[request_id] = queue
         if self.reader.done():
             queue.put_nowait(Closed("connection already closed"))
             return queue
-        await self.ws.send(json.dumps({"id": request_id, "service": service, "flow": flow, "request": body}))
+        envelope: dict[str, Any] = {"id": request_id, "service": service, "request": body}
+        if flow is not None:  # global services have none
+            envelope["flow"] = flow
+        await self.ws.send(json.dumps(envelope))
         return queue
 
     async def close(self) -> None:
@@ -189,6 +193,8 @@ class GoodDriver:
 
     def body(self, service: str, args: dict[str, Any], streaming: bool) -> dict[str, Any]:
         body: dict[str, Any] = {}
+        if service in GLOBAL_SERVICES:
+            return dict(args)  # the gateway's own request: operation and its fields
         if service == "embeddings":
             text = args.get("text", "")
             body = {"texts": [text]} if self.texts else {"text": text}
@@ -220,6 +226,8 @@ class GoodDriver:
     async def rest_call(self, op: dict[str, Any], state: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
         headers, params = self.rest_auth(op.get("token"))
         url = f"{op['url'].rstrip('/')}/api/v1/flow/{op.get('flow', 'default')}/service/{op['service']}"
+        if op["service"] in GLOBAL_SERVICES:
+            url = f"{op['url'].rstrip('/')}/api/v1/{op['service']}"
         async with httpx.AsyncClient(timeout=op.get("timeout_s", 30)) as client:
             if not quiet:
                 self.emit("sent", run_id=state["run_id"], call=state["call"])
@@ -243,9 +251,8 @@ class GoodDriver:
             own = mux = Mux(self, await self.socket_auth(self.ws_url(op["url"]), op.get("token")))
         try:
             streaming = bool(op.get("streaming"))
-            queue = await mux.request(
-                op["service"], op.get("flow", "default"), self.body(op["service"], op.get("args", {}), streaming)
-            )
+            flow = None if op["service"] in GLOBAL_SERVICES else op.get("flow", "default")
+            queue = await mux.request(op["service"], flow, self.body(op["service"], op.get("args", {}), streaming))
             last: Any = None
             async for frame in self.frames(queue):
                 if isinstance(frame, Closed):
