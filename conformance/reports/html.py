@@ -74,23 +74,35 @@ def _overhead_chart(results: Sequence[CaseResult], tolerance_s: float) -> str:
     scale_max = max(max(r.measurements["observed_s"] for r in rows), tolerance_s) * 1.1 or 1.0
     px = (width - label_w - 20) / scale_max
     height = 30 + len(rows) * (bar_h + 6)
-    parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'aria-label="first chunk time and client overhead">']
+    parts = [
+        f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="first chunk time and client overhead">'
+    ]
     for k, r in enumerate(rows):
         y = 20 + k * (bar_h + 6)
         scripted = max(0.0, r.measurements["scripted_s"])
         overhead = r.measurements["overhead_s"]
         color = COLORS["fail"] if r.status is Status.FAIL else "#43a047"
-        parts.append(f'<text x="4" y="{y + 12}" font-size="11">{_e(r.client)} @ {_e(r.profile)} '
-                     f'{_e(r.case.split("/", 1)[1])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{scripted * px:.1f}" height="{bar_h}" fill="#bdbdbd">'
-                     f'<title>scripted {scripted:.3f} s</title></rect>')
-        parts.append(f'<rect x="{label_w + scripted * px:.1f}" y="{y}" width="{max(overhead, 0) * px:.1f}" '
-                     f'height="{bar_h}" fill="{color}"><title>client overhead {overhead:.3f} s</title></rect>')
-        parts.append(f'<text x="{label_w + (scripted + max(overhead, 0)) * px + 4:.1f}" y="{y + 12}" '
-                     f'font-size="11">+{overhead * 1000:.0f} ms</text>')
-    parts.append(f'<text x="{label_w}" y="12" font-size="11" fill="#616161">grey: scripted first-chunk time; '
-                 f'colour: client overhead (tolerance {tolerance_s * 1000:.0f} ms); scale {scale_max:.2f} s</text>')
+        parts.append(
+            f'<text x="4" y="{y + 12}" font-size="11">{_e(r.client)} @ {_e(r.profile)} '
+            f"{_e(r.case.split('/', 1)[1])}</text>"
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y}" width="{scripted * px:.1f}" height="{bar_h}" fill="#bdbdbd">'
+            f"<title>scripted {scripted:.3f} s</title></rect>"
+        )
+        parts.append(
+            f'<rect x="{label_w + scripted * px:.1f}" y="{y}" width="{max(overhead, 0) * px:.1f}" '
+            f'height="{bar_h}" fill="{color}"><title>client overhead {overhead:.3f} s</title></rect>'
+        )
+        parts.append(
+            f'<text x="{label_w + (scripted + max(overhead, 0)) * px + 4:.1f}" y="{y + 12}" '
+            f'font-size="11">+{overhead * 1000:.0f} ms</text>'
+        )
+    parts.append(
+        f'<text x="{label_w}" y="12" font-size="11" fill="#616161">grey: scripted first-chunk time; '
+        f"colour: client overhead (tolerance {tolerance_s * 1000:.0f} ms); scale {scale_max:.2f} s</text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -102,8 +114,9 @@ def _timeline_chart(r: CaseResult) -> str:
     t0 = min(t["arrived"] or t["started"] for t in rows)
     t1 = max((t["completed"] or t["started"]) for t in rows)
     span = max(t1 - t0, 0.001)
-    connections = sorted({t["connection"] for t in rows}, key=lambda c: min(x["started"] for x in rows
-                                                                           if x["connection"] == c))
+    connections = sorted(
+        {t["connection"] for t in rows}, key=lambda c: min(x["started"] for x in rows if x["connection"] == c)
+    )
     color = {c: CONNECTION_COLORS[i % len(CONNECTION_COLORS)] for i, c in enumerate(connections)}
     width, left, bar_h = 900, 60, 7
     px = (width - left - 20) / span
@@ -111,8 +124,10 @@ def _timeline_chart(r: CaseResult) -> str:
     peak = 1
     steps: dict[str, list[tuple[float, int]]] = {}
     for c in connections:
-        changes = sorted([(t["started"], 1) for t in rows if t["connection"] == c] +
-                         [(t["completed"], -1) for t in rows if t["connection"] == c and t["completed"]])
+        changes = sorted(
+            [(t["started"], 1) for t in rows if t["connection"] == c]
+            + [(t["completed"], -1) for t in rows if t["connection"] == c and t["completed"]]
+        )
         level, points = 0, [(t0, 0)]
         for at, delta in changes:
             points.append((at, level))
@@ -122,10 +137,14 @@ def _timeline_chart(r: CaseResult) -> str:
         steps[c] = points
     chart_h = 120
     height = 30 + chart_h + 20 + gantt_h + 10
-    parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'aria-label="mux timeline">']
-    parts.append(f'<text x="4" y="14" font-size="11">in flight per connection (max {peak}); '
-                 f'{len(connections)} connection(s); span {span:.2f} s</text>')
+    parts = [
+        f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="mux timeline">'
+    ]
+    parts.append(
+        f'<text x="4" y="14" font-size="11">in flight per connection (max {peak}); '
+        f"{len(connections)} connection(s); span {span:.2f} s</text>"
+    )
     base = 30 + chart_h
     parts.append(f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#9e9e9e"/>')
     for level in range(0, peak + 1, max(1, peak // 4)):
@@ -134,20 +153,26 @@ def _timeline_chart(r: CaseResult) -> str:
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#eee"/>')
     for c, points in steps.items():
         coords = " ".join(f"{left + (at - t0) * px:.1f},{base - lvl * chart_h / peak:.1f}" for at, lvl in points)
-        parts.append(f'<polyline points="{coords}" fill="none" stroke="{color[c]}" stroke-width="2">'
-                     f'<title>connection {_e(c)}</title></polyline>')
+        parts.append(
+            f'<polyline points="{coords}" fill="none" stroke="{color[c]}" stroke-width="2">'
+            f"<title>connection {_e(c)}</title></polyline>"
+        )
     y = base + 20
     for t in sorted(rows, key=lambda t: t["arrived"] or t["started"]):
         x_arr = left + ((t["arrived"] or t["started"]) - t0) * px
         x_start = left + (t["started"] - t0) * px
         x_end = left + ((t["completed"] or t["started"]) - t0) * px
         if x_start - x_arr > 1:
-            parts.append(f'<line x1="{x_arr:.1f}" y1="{y + bar_h / 2}" x2="{x_start:.1f}" y2="{y + bar_h / 2}" '
-                         f'stroke="#c62828" stroke-dasharray="3,2"><title>queued '
-                         f'{t["started"] - (t["arrived"] or t["started"]):.3f} s</title></line>')
-        parts.append(f'<rect x="{x_start:.1f}" y="{y}" width="{max(x_end - x_start, 1):.1f}" height="{bar_h}" '
-                     f'fill="{color[t["connection"]]}"><title>{_e(t["request_id"])} on {_e(t["connection"])}'
-                     f'</title></rect>')
+            parts.append(
+                f'<line x1="{x_arr:.1f}" y1="{y + bar_h / 2}" x2="{x_start:.1f}" y2="{y + bar_h / 2}" '
+                f'stroke="#c62828" stroke-dasharray="3,2"><title>queued '
+                f"{t['started'] - (t['arrived'] or t['started']):.3f} s</title></line>"
+            )
+        parts.append(
+            f'<rect x="{x_start:.1f}" y="{y}" width="{max(x_end - x_start, 1):.1f}" height="{bar_h}" '
+            f'fill="{color[t["connection"]]}"><title>{_e(t["request_id"])} on {_e(t["connection"])}'
+            f"</title></rect>"
+        )
         y += bar_h + 2
     parts.append("</svg>")
     return "".join(parts)
@@ -164,33 +189,49 @@ def _verdicts(report: Report) -> str:
                 f"<tr><td>{_badge(r.status)}</td><td><code>{_e(r.case)}</code>"
                 f"{' <span class=req>required</span>' if r.required_failure else ''}</td>"
                 f"<td>{_e(r.reason)}<br><span class='muted'>{_e(r.checks)}</span></td>"
-                f"<td>{r.duration_s:.2f} s</td></tr>" for r in results)
-            native = "native profile: failures are required" if p in client.native_profiles else \
-                "compatibility: failures reported, not required"
-            blocks.append(f"<h3>{_e(client.label)} @ gateway {_e(p)} <span class='muted'>({native})</span></h3>"
-                          f"<table><tr><th>verdict</th><th>case</th><th>reason / checks</th><th>time</th></tr>"
-                          f"{rows}</table>")
+                f"<td>{r.duration_s:.2f} s</td></tr>"
+                for r in results
+            )
+            native = (
+                "native profile: failures are required"
+                if p in client.native_profiles
+                else "compatibility: failures reported, not required"
+            )
+            blocks.append(
+                f"<h3>{_e(client.label)} @ gateway {_e(p)} <span class='muted'>({native})</span></h3>"
+                f"<table><tr><th>verdict</th><th>case</th><th>reason / checks</th><th>time</th></tr>"
+                f"{rows}</table>"
+            )
     return "".join(blocks)
 
 
 def render_html(report: Report) -> str:
     failures = report.required_failures
-    summary = (f"<p><b>{len(failures)} required failure(s)</b></p>" if failures else
-               "<p><b>No required failures.</b></p>")
+    summary = (
+        f"<p><b>{len(failures)} required failure(s)</b></p>" if failures else "<p><b>No required failures.</b></p>"
+    )
     mux = [r for r in report.results if r.case.startswith("mux/") and r.timeline]
-    mux_html = "".join(f"<h3>{_e(r.client)} @ {_e(r.profile)}: <code>{_e(r.case)}</code> {_badge(r.status)}</h3>"
-                       f"<p>{_e(r.reason)}</p>{_timeline_chart(r)}" for r in mux) or \
-        "<p class='muted'>No mux case ran.</p>"
-    clients = "".join(f"<li>{_e(c.label)}: <code>{_e(c.command)}</code>; supports "
-                      f"{_e(', '.join(c.hello.get('supports', [])))}; native profile(s) "
-                      f"{_e(', '.join(c.native_profiles))}</li>" for c in report.clients)
+    mux_html = (
+        "".join(
+            f"<h3>{_e(r.client)} @ {_e(r.profile)}: <code>{_e(r.case)}</code> {_badge(r.status)}</h3>"
+            f"<p>{_e(r.reason)}</p>{_timeline_chart(r)}"
+            for r in mux
+        )
+        or "<p class='muted'>No mux case ran.</p>"
+    )
+    clients = "".join(
+        f"<li>{_e(c.label)}: <code>{_e(c.command)}</code>; supports "
+        f"{_e(', '.join(c.hello.get('supports', [])))}; native profile(s) "
+        f"{_e(', '.join(c.native_profiles))}</li>"
+        for c in report.clients
+    )
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.started_at))
     tolerance = float(report.tolerances.get("first_chunk_overhead_s", 0.3))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mockgw conformance report</title>
 <style>{CSS}</style></head><body>
 <h1>mockgw conformance report</h1>
-<p class="muted">{_e(stamp)} · {len(report.results)} verdicts · profiles {_e(', '.join(report.profiles))}</p>
+<p class="muted">{_e(stamp)} · {len(report.results)} verdicts · profiles {_e(", ".join(report.profiles))}</p>
 {summary}<ul>{clients}</ul>
 <h2>Compatibility matrix (client × gateway profile)</h2>{_matrix(report)}
 <h2>Cases × client × profile</h2>{_case_matrix(report)}

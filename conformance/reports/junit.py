@@ -28,13 +28,19 @@ def render_junit(report: Report) -> str:
             ET.SubElement(props, "property", name="matrix", value=report.cell_summary(client.label, profile))
             counts = {"tests": 0, "failures": 0, "skipped": 0}
             for r in results:
-                case = ET.SubElement(suite, "testcase", classname=f"conformance.{client.label}.{profile}",
-                                     name=r.test_id, time=f"{r.duration_s:.3f}")
+                case = ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=f"conformance.{client.label}.{profile}",
+                    name=r.test_id,
+                    time=f"{r.duration_s:.3f}",
+                )
                 counts["tests"] += 1
                 if r.status is Status.FAIL:
                     counts["failures"] += 1
-                    failure = ET.SubElement(case, "failure", message=r.reason,
-                                            type="required" if r.required else "compatibility")
+                    failure = ET.SubElement(
+                        case, "failure", message=r.reason, type="required" if r.required else "compatibility"
+                    )
                     failure.text = f"{r.checks}\n{r.reason}\n{r.measurements}\n{r.stderr_tail}".strip()
                 elif r.status is Status.UNSUPPORTED:
                     counts["skipped"] += 1
@@ -50,8 +56,12 @@ def render_junit(report: Report) -> str:
     matrix = ET.SubElement(root, "properties")
     for client in report.clients:
         for profile in report.profiles:
-            ET.SubElement(matrix, "property", name=f"matrix:{client.label}:{profile}",
-                          value=report.cell_summary(client.label, profile))
+            ET.SubElement(
+                matrix,
+                "property",
+                name=f"matrix:{client.label}:{profile}",
+                value=report.cell_summary(client.label, profile),
+            )
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("skipped", str(skipped))

@@ -24,8 +24,14 @@ STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.UNSUPPORTED: "dim
 class ProgressDisplay:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True, soft_wrap=True)
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=self.console, transient=True)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
         self.task: TaskID | None = None
 
     def handle(self, event: Event) -> None:
@@ -34,8 +40,10 @@ class ProgressDisplay:
             self.task = self.progress.add_task("certifying", total=event.total)
         elif isinstance(event, ClientStarted):
             c = event.client
-            self.console.print(f"[bold]{c.label}[/] supports {', '.join(c.hello.get('supports', []))}; "
-                               f"native profile(s): {', '.join(c.native_profiles)}")
+            self.console.print(
+                f"[bold]{c.label}[/] supports {', '.join(c.hello.get('supports', []))}; "
+                f"native profile(s): {', '.join(c.native_profiles)}"
+            )
         elif isinstance(event, ProfileStarted):
             self.console.print(f"  gateway profile [bold]{event.profile}[/] at {event.url}")
         elif isinstance(event, CaseStarted) and self.task is not None:
@@ -43,8 +51,11 @@ class ProgressDisplay:
         elif isinstance(event, CaseFinished) and self.task is not None:
             r = event.result
             mark = " [red](required)[/]" if r.required_failure else ""
-            self.console.print(f"    [{STYLE[r.status]}]{r.status.value:13}[/] {r.case:36} {r.reason}{mark}",
-                               highlight=False, markup=True)
+            self.console.print(
+                f"    [{STYLE[r.status]}]{r.status.value:13}[/] {r.case:36} {r.reason}{mark}",
+                highlight=False,
+                markup=True,
+            )
             self.progress.advance(self.task)
         elif isinstance(event, RunAborted):
             self.progress.stop()
