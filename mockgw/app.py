@@ -24,6 +24,7 @@ from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
 from .transports.sse import anthropic_messages, openai_chat
+from .ui.home import home_page
 
 
 async def aiohttp_style_error(request: Request, exc: Exception) -> Response:
@@ -86,6 +87,7 @@ def create_app(
         # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
+        Route("/", home_page, methods=["GET"]),  # a page for people (mockgw/ui/home.py); upstream's is a 404
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
     if settings.provider is not None:
