@@ -91,3 +91,22 @@ def test_html_is_one_escaped_self_contained_page_with_both_charts() -> None:
     labels = [ET.fromstring(s).get("aria-label") for s in svgs]
     assert labels == ["first chunk time and client overhead", "mux timeline"]
     assert "queued 1.900 s" in page  # the 17th request's wait is drawn
+
+
+def test_a_compatibility_failure_is_styled_apart_and_tolerances_are_a_table() -> None:
+    page = render_html(sample_report())
+    assert '<div class="banner banner-fail" id="verdict">FAILED: 1 required failure(s)' in page
+    assert "1 compatibility failure(s) off the native profile, not required" in page
+    assert "fail (compat)" in page and '<details class="compat" id="failure-1">' in page
+    assert '<details class="required" id="failure-0">' in page
+    assert '<table id="tolerances"><tr><th>tolerance</th><th>value</th></tr>' in page
+    assert "<td><code>first_chunk_overhead_s</code></td><td>0.3 s (300 ms)</td>" in page
+    assert "{&#x27;first_chunk_overhead_s&#x27;" not in page  # no Python dict
+
+
+def test_a_passing_run_has_a_green_banner_and_no_failure_section() -> None:
+    report = sample_report()
+    report.results = [r for r in report.results if r.status is not Status.FAIL]
+    page = render_html(report)
+    assert '<div class="banner banner-pass" id="verdict">PASSED: no required failure' in page
+    assert "Failing cases" not in page and "<details" not in page
