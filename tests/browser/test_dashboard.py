@@ -7,27 +7,20 @@ streams in flight is live.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..conftest import TIMEOUT_FACTOR, gateway_process
+from .conftest import screenshot
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests drive chromium: pip install selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-if CHROMIUM is None or CHROMEDRIVER is None:
-    pytest.skip("the browser tests need chromium: apt-get install -y chromium chromium-driver", allow_module_level=True)
 
 STREAM_S = 6.0  # each of the 15 streams runs this long, so the page sees them all in flight
 FRAMES = 6
@@ -65,31 +58,6 @@ def contracts(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1100",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(20 * TIMEOUT_FACTOR)
-    try:
-        yield driver
-    finally:
-        driver.quit()  # stops chromedriver and the browser it started
-
-
 def fifteen_streams(url: str, started: threading.Event, done: list[int]) -> None:
     """One socket, the auth frame, 15 streaming requests at once; read every frame until all 15 complete."""
     with connect("ws" + url.removeprefix("http") + "/api/v1/socket", open_timeout=10) as socket:
@@ -105,15 +73,6 @@ def fifteen_streams(url: str, started: threading.Event, done: list[int]) -> None
             frame = json.loads(socket.recv(timeout=(STREAM_S + 10) * TIMEOUT_FACTOR))
             if frame.get("complete"):
                 done.append(1)
-
-
-def screenshot(browser: webdriver.Chrome, path: Path) -> None:
-    """Save what the browser shows; MOCKGW_TESTS_SCREENSHOTS=DIR keeps a copy to look at after the run."""
-    assert browser.save_screenshot(str(path))
-    keep = os.environ.get("MOCKGW_TESTS_SCREENSHOTS")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
 
 
 def post(url: str, path: str, body: dict) -> int:
