@@ -294,7 +294,8 @@ def _verdicts(report: Report) -> str:
 
 def render_html(report: Report) -> str:
     mux = [r for r in report.results if r.case.startswith("mux/") and r.timeline]
-    mux_html = "".join(f"<h3>{_e(r.client)} @ {_e(r.profile)}: <code>{_e(r.case)}</code> {_badge(r.status, r.required)}</h3>"
+    mux_html = "".join(f"<h3>{_e(r.client)} @ {_e(r.profile)}: <code>{_e(r.case)}</code> "
+                       f"{_badge(r.status, r.required)}</h3>"
                        f"<p>{_e(r.reason)}</p>{_timeline_chart(r)}" for r in mux) or \
         "<p class='muted'>No mux case ran.</p>"
     clients = "".join(f"<li>{_e(c.label)}: <code>{_e(c.command)}</code>; supports "
