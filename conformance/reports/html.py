@@ -150,7 +150,12 @@ def _failure_details(report: Report) -> str:
 def _tolerances(report: Report) -> str:
     rows = []
     for key, value in report.tolerances.items():
-        shown = f"{value:g} s ({value * 1000:g} ms)" if key.endswith("_s") else f"{value:g}"
+        if key.endswith("_per_s"):
+            shown = f"{value:g} per second"
+        elif key.endswith("_s"):
+            shown = f"{value:g} s ({value * 1000:g} ms)"
+        else:
+            shown = f"{value:g}"
         rows.append(f"<tr><td><code>{_e(key)}</code></td><td>{_e(shown)}</td></tr>")
     return f'<table id="tolerances"><tr><th>tolerance</th><th>value</th></tr>{"".join(rows)}</table>'
 
@@ -190,9 +195,11 @@ def _overhead_chart(results: Sequence[CaseResult], tolerance_s: float) -> str:
     if not rows:
         return "<p class='muted'>No first-chunk measurements.</p>"
     width, label_w, bar_h = 900, 330, 16
-    scale_max = max(max(r.measurements["observed_s"] for r in rows), tolerance_s) * 1.1 or 1.0
+    # Wide enough for every bar and every row's tolerance mark (scripted + tolerance).
+    scale_max = max(max(r.measurements["observed_s"] for r in rows),
+                    max(r.measurements["scripted_s"] for r in rows) + tolerance_s) * 1.1 or 1.0
     px = (width - label_w - 20) / scale_max
-    height = 30 + len(rows) * (bar_h + 6)
+    height = 30 + len(rows) * (bar_h + 6) + 24  # + the time axis
     parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
              f'aria-label="first chunk time and client overhead">']
     for k, r in enumerate(rows):
@@ -208,9 +215,25 @@ def _overhead_chart(results: Sequence[CaseResult], tolerance_s: float) -> str:
                      f'height="{bar_h}" fill="{color}"><title>client overhead {overhead:.3f} s</title></rect>')
         parts.append(f'<text x="{label_w + (scripted + max(overhead, 0)) * px + 4:.1f}" y="{y + 12}" '
                      f'font-size="11">+{overhead * 1000:.0f} ms</text>')
+        limit_x = label_w + (scripted + tolerance_s) * px  # where this row's first chunk stops being on time
+        parts.append(f'<line class="tolerance" x1="{limit_x:.1f}" y1="{y - 2}" x2="{limit_x:.1f}" y2="{y + bar_h + 2}" '
+                     f'stroke="#c62828" stroke-dasharray="3,2"><title>tolerance: scripted + '
+                     f'{tolerance_s * 1000:.0f} ms</title></line>')
+    parts.append(_time_axis(label_w, width - 20, height - 20, scale_max))
     parts.append(f'<text x="{label_w}" y="12" font-size="11" fill="#616161">grey: scripted first-chunk time; '
-                 f'colour: client overhead (tolerance {tolerance_s * 1000:.0f} ms); scale {scale_max:.2f} s</text>')
+                 f'colour: client overhead; red dashes: the tolerance ({tolerance_s * 1000:.0f} ms)</text>')
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _time_axis(x0: float, x1: float, y: float, span_s: float, ticks: int = 5) -> str:
+    """A horizontal axis from x0 to x1 at y, labelled in seconds from 0 to span_s."""
+    parts = [f'<g class="axis"><line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="#9e9e9e"/>']
+    for k in range(ticks + 1):
+        x = x0 + (x1 - x0) * k / ticks
+        parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y + 4:.1f}" stroke="#9e9e9e"/>'
+                     f'<text x="{x - 12:.1f}" y="{y + 15:.1f}" font-size="10">{span_s * k / ticks:.2f} s</text>')
+    parts.append("</g>")
     return "".join(parts)
 
 
@@ -240,13 +263,13 @@ def _timeline_chart(r: CaseResult) -> str:
             peak = max(peak, level)
         steps[c] = points
     chart_h = 120
-    height = 30 + chart_h + 20 + gantt_h + 10
+    height = 30 + chart_h + 24 + gantt_h + 10
     parts = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg" role="img" '
              f'aria-label="mux timeline">']
     parts.append(f'<text x="4" y="14" font-size="11">in flight per connection (max {peak}); '
                  f'{len(connections)} connection(s); span {span:.2f} s</text>')
     base = 30 + chart_h
-    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#9e9e9e"/>')
+    parts.append(_time_axis(left, width - 10, base, span))
     for level in range(0, peak + 1, max(1, peak // 4)):
         y = base - level * chart_h / peak
         parts.append(f'<text x="4" y="{y + 4:.1f}" font-size="10">{level}</text>')
@@ -255,7 +278,7 @@ def _timeline_chart(r: CaseResult) -> str:
         coords = " ".join(f"{left + (at - t0) * px:.1f},{base - lvl * chart_h / peak:.1f}" for at, lvl in points)
         parts.append(f'<polyline points="{coords}" fill="none" stroke="{color[c]}" stroke-width="2">'
                      f'<title>connection {_e(c)}</title></polyline>')
-    y = base + 20
+    y = base + 24  # below the time axis' labels
     for t in sorted(rows, key=lambda t: t["arrived"] or t["started"]):
         x_arr = left + ((t["arrived"] or t["started"]) - t0) * px
         x_start = left + (t["started"] - t0) * px

@@ -110,3 +110,27 @@ def test_a_passing_run_has_a_green_banner_and_no_failure_section() -> None:
     page = render_html(report)
     assert '<div class="banner banner-pass" id="verdict">PASSED: no required failure' in page
     assert "Failing cases" not in page and "<details" not in page
+
+
+def test_both_charts_have_a_time_axis_and_the_first_chunk_chart_draws_the_tolerance() -> None:
+    page = render_html(sample_report())
+    first_chunk, mux = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    for chart in (first_chunk, mux):
+        axis = re.search(r'<g class="axis">(.*?)</g>', chart).group(1)
+        assert re.findall(r">([\d.]+) s<", axis)[0] == "0.00"
+    assert (
+        re.findall(r">([\d.]+) s<", re.search(r'<g class="axis">(.*?)</g>', mux).group(1))[-1] == "2.90"
+    )  # 10.0 s to the 17th request's end at 12.9 s
+    # One dashed tolerance mark per first-chunk row, at scripted + 300 ms.
+    assert first_chunk.count('class="tolerance"') == 2 and "scripted + 300 ms" in first_chunk
+
+
+def test_a_rate_tolerance_is_not_shown_as_seconds_and_tolerance_marks_fit_the_chart() -> None:
+    report = sample_report()
+    report.tolerances = {"first_chunk_overhead_s": 0.3, "min_items_per_s": 500}
+    page = render_html(report)
+    assert "<td><code>min_items_per_s</code></td><td>500 per second</td>" in page
+    chart = re.findall(r"<svg.*?</svg>", page, re.DOTALL)[0]
+    width = float(re.search(r'<svg width="(\d+)"', chart).group(1))
+    marks = [float(x) for x in re.findall(r'class="tolerance" x1="([\d.]+)"', chart)]
+    assert marks and all(x < width for x in marks)
