@@ -31,9 +31,11 @@ vertical-align:top}th{background:#f5f5f5}.badge{color:#fff;border-radius:3px;pad
 .cell-mixed{background:#fff8e1}svg{background:#fafafa;border:1px solid #eee}code{font-size:12px}
 .banner{padding:14px 18px;border-radius:6px;color:#fff;font-size:18px;font-weight:700;margin:12px 0}
 .banner-fail{background:#c62828}.banner-pass{background:#2e7d32}.banner small{font-weight:400;font-size:14px}
-.failures li{margin:6px 0}.compat{color:#8d5a00}.required{color:#c62828}
+.failures li{margin:6px 0}li.compat{color:#8d5a00}li.required{color:#c62828}
+details.required{border-left:4px solid #c62828}
 details{margin:6px 0 12px;border:1px solid #ddd;border-radius:4px;padding:6px 10px}
-details.compat{border-style:dashed;border-color:#e0a040}summary{cursor:pointer;font-weight:600}
+details.compat{border-style:dashed;border-color:#e0a040;border-left:4px dashed #e0a040}
+summary{cursor:pointer;font-weight:600}
 pre{white-space:pre-wrap;background:#f5f5f5;padding:6px;font-size:12px}.late{color:#c62828}
 """
 COMPAT_COLOR = "#e0a040"  # a failure off the client's native profile: reported, not required
