@@ -115,3 +115,17 @@ def test_certify_example_certifies_the_real_client_and_writes_the_three_reports(
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     verdicts = {(r["case"], r["status"]) for r in report["results"]}
     assert verdicts == {("stream/first-chunk/agent", "pass"), ("mux/concurrent-15", "pass")}, verdicts
+
+
+def test_the_readme_first_screen_shows_the_answer_its_request_really_gets():
+    readme = (REPO / "README.md").read_text()
+    first_screen = "\n".join(readme.splitlines()[:30])
+    block = re.search(r"```console\n\$ (curl .*)\n(.*)\n```", first_screen)
+    assert block, "the README's first screen has no console block with a request and its answer"
+    command, answer = block.groups()
+    with gateway_process() as url:
+        done = subprocess.run(
+            command.replace("localhost:8088", url), shell=True, capture_output=True, text=True, timeout=60, env=ENV
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == answer
