@@ -205,11 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DESCRIPTOR",
         help="also be the fake LLM provider this descriptor (JSON, seed 002's format) calls: its auth and chat "
         "paths (contracts/README.md, 'Provider descriptors')",
+        env="MOCKGW_PROVIDER",
     )
     serve.add_argument(
         "--provider-token-lifetime",
         default=_env("MOCKGW_PROVIDER_TOKEN_LIFETIME", "3600"),
         help="seconds a token from the descriptor's auth step stays valid (default 3600)",
+        env="MOCKGW_PROVIDER_TOKEN_LIFETIME",
     )
     serve.add_argument(
         "--log-level",

@@ -182,6 +182,9 @@ def test_help_shows_examples_and_the_variable_each_option_reads():
         ("--log-level", "MOCKGW_LOG_LEVEL"),
     ]:
         assert re.search(rf"{option} [A-Z_]+ [^[]*\[env {variable}\]", text), option
+    # Every variable the command line reads (`_env(...)` in mockgw/cli.py) is named in the help.
+    read = set(re.findall(r'_env\("(MOCKGW_[A-Z_]+)"', (REPO / "mockgw" / "cli.py").read_text()))
+    assert read and {v for v in read if f"[env {v}]" not in text} == set()
     assert "examples:" in result.stdout and "mockgw serve --profile 1.7 --port 0" in result.stdout
     assert "examples:" in run_cli("--help").stdout
 
