@@ -28,6 +28,8 @@ ROUTES = (
     ("WS", "/api/v1/flow/{flow}/import/{kind}", "bulk import socket"),
     ("WS", "/api/v1/flow/{flow}/export/{kind}", "bulk export socket"),
     ("GET", "/api/metrics/{path}", "the gateway's Prometheus proxy, answered from contracts"),
+    ("POST", "/v1/chat/completions", "a fake OpenAI provider over SSE (contracts with the sse transport)"),
+    ("POST", "/v1/messages", "a fake Anthropic provider over SSE (contracts with the sse transport)"),
     ("GET", "/__admin", "the mock's admin API: journal, connections, unmatched requests, contracts (docs/ADMIN.md)"),
     ("GET", "/__admin/ui", "the dashboard"),
     ("GET", "/__metrics", "the mock's own Prometheus metrics"),

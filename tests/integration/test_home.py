@@ -33,7 +33,13 @@ def test_the_home_page_names_the_profile_the_routes_and_the_dashboard():
     assert '<strong id="profile">1.7</strong>' in html
     assert '<span id="serving">1</span> of 1' in html
     assert '<a href="/__admin/ui" id="dashboard">' in html
-    for route in ("/api/v1/socket", "/api/v1/flow/{flow}/service/{kind}", "/__admin", "/__openapi.json"):
+    for route in (
+        "/api/v1/socket",
+        "/api/v1/flow/{flow}/service/{kind}",
+        "/__admin",
+        "/__openapi.json",
+        "/v1/messages",
+    ):
         assert f"<code>{route}</code>" in html
     assert f"curl -s -X POST {url}/api/v1/flow/default/service/text-completion" in html
     assert "?token=" in html  # 1.x checks the token at the handshake
