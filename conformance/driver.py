@@ -61,6 +61,7 @@ class DriverProcess:
         self.hello: Hello | None = None
         self._lines: queue.Queue[Any] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=200)
+        self._stderr_count = 0  # lines ever read: a case marks where its own stderr begins
         self._validator = _validator()
         self._run_counter = 0
         self.restarts = 0
@@ -250,11 +251,20 @@ class DriverProcess:
         try:
             for line in proc.stderr:
                 self._stderr.append(line.rstrip())
+                self._stderr_count += 1
         except (OSError, ValueError):
             pass
 
     def stderr_lines(self) -> list[str]:
         return list(self._stderr)
+
+    def stderr_mark(self) -> int:
+        return self._stderr_count
+
+    def stderr_since(self, mark: int) -> list[str]:
+        """The stderr lines read after `mark` (of the last 200 kept): one case's own, not its predecessors'."""
+        lines = list(self._stderr)
+        return lines[max(0, len(lines) - (self._stderr_count - mark)) :]
 
     def _last_stderr(self) -> str:
         return next((line for line in reversed(self._stderr) if line), "")

@@ -26,7 +26,10 @@ class CaseResult:
     duration_s: float
     measurements: dict[str, Any] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)  # wire requests, for the mux chart
-    stderr_tail: str = ""
+    stderr_tail: str = ""  # this case's own driver stderr (its last lines), on a failure
+    # On a failure: what the mock's journal saw for this case, each request with its frames' scripted and actual
+    # send times (seconds after the request reached the mock) and when the driver saw each chunk (reports/html.py).
+    journal: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def test_id(self) -> str:

@@ -13,6 +13,7 @@ A driver that cannot start becomes failing items, not a crashed session.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,29 @@ class ConformanceItem(pytest.Item):
 
 
 _KEY = pytest.StashKey[Certification]()
+_WANTED = pytest.StashKey[list[str]]()
+# An item's id as pytest prints it (`::conformance::test_conformance[2.6.2/stream/integrity/agent]`), or its tail.
+_ITEM_ID = re.compile(r"(?:^|::)(test_conformance\[.+\])$")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Take the items' ids given as arguments out of the paths pytest collects, and keep them as the selection.
+
+    The items are made by this plugin, not found under a path, so pytest itself cannot resolve their ids; this
+    lets an id copied from `-v` output or a failure summary be pasted back onto the command line.
+    """
+    wanted, paths = [], []
+    for arg in config.args:
+        found = _ITEM_ID.search(arg)
+        if found:
+            wanted.append(found.group(1))
+        else:
+            paths.append(arg)
+    if wanted:
+        # This package holds no tests: with only ids given, it is the path that collects nothing else.
+        config.args[:] = paths or [str(Path(__file__).resolve().parent)]
+        config.stash[_WANTED] = wanted
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -195,6 +219,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                         case=case,
                     )
                 )
+    _keep_wanted(config, items)
+
+
+def _keep_wanted(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.stash.get(_WANTED, None)
+    if wanted is None:
+        return
+    names = {item.name for item in items if isinstance(item, ConformanceItem)}
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise pytest.UsageError(f"no conformance item {', '.join(unknown)} (see --collect-only for the ids)")
+    # Not reported through pytest_deselected: the items were never counted as collected, so pytest would print a
+    # negative number selected.
+    items[:] = [item for item in items if not isinstance(item, ConformanceItem) or item.name in wanted]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

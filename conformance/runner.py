@@ -37,6 +37,7 @@ from .events import (
     RunStarted,
 )
 from .mock import Admin, MockError, MockServer
+from .observed import ChunkSeen, WireFrame
 from .scripts import contracts_for
 from .tolerances import Tolerances, as_dict
 from .verdict import Status, Verdict
@@ -114,6 +115,60 @@ def _timeline(ctx: CaseContext) -> list[dict[str, Any]]:
     return rows
 
 
+def _seen_times(frames: list[WireFrame], chunks: list[ChunkSeen], origin: float) -> list[float | None]:
+    """When the caller got each frame's text (s after `origin`), pairing in order by text: a dropped or
+    reordered chunk leaves its frame unseen instead of shifting every later time onto the wrong frame."""
+    times: list[float | None] = []
+    next_chunk = 0
+    for frame in frames:
+        found = next(
+            (k for k in range(next_chunk, len(chunks)) if frame.content and chunks[k].text == frame.content), None
+        )
+        if found is None:
+            times.append(None)
+        else:
+            times.append(chunks[found].t - origin)
+            next_chunk = found + 1
+    return times
+
+
+def journal_excerpt(ctx: CaseContext) -> list[dict[str, Any]]:
+    """Each wire request of the case: its frames (scripted vs sent, s after arrival) and the chunks the driver saw."""
+    rows = []
+    for run, wire in ctx.runs:
+        calls = run.calls()
+        for r in wire.requests:
+            origin = r.arrived_at or r.started_at
+            if origin is None:
+                continue
+            # The driver's calls are paired with wire requests only when there is one of each: with several, the
+            # order the mock saw them in need not be the order the driver made them.
+            call = calls[0] if len(calls) == 1 and len(wire.requests) == 1 else None
+            seen = _seen_times(r.frames, call.chunks if call else [], origin)
+            rows.append(
+                {
+                    "connection": r.connection,
+                    "request_id": r.request_id,
+                    "service": r.service,
+                    "contract_id": r.contract_id,
+                    "queued_s": (r.started_at - r.arrived_at) if r.started_at and r.arrived_at else 0.0,
+                    "fault": r.fault,
+                    "frames": [
+                        {
+                            "scheduled_s": None if f.scheduled_at is None else f.scheduled_at - origin,
+                            "sent_s": None if f.sent_at is None else f.sent_at - origin,
+                            "seen_s": seen[k],
+                            "text": f.text,
+                            "error": f.error,
+                        }
+                        for k, f in enumerate(r.frames)
+                    ],
+                    "extra_chunks": len(call.chunks) - sum(t is not None for t in seen) if call else 0,
+                }
+            )
+    return rows
+
+
 class ProfileRig:
     """One driver against one gateway profile: the mocks (started on first use) and the case runs."""
 
@@ -149,6 +204,7 @@ class ProfileRig:
 
     def judge(self, case: Case) -> CaseResult:
         began = time.monotonic()
+        stderr_mark = self.driver.stderr_mark()
         ctx: CaseContext | None = None
         try:
             verdict, ctx = self._judge(case)
@@ -167,8 +223,13 @@ class ProfileRig:
             duration_s=time.monotonic() - began,
             measurements=_plain(verdict.measurements),
             timeline=_timeline(ctx) if ctx else [],
-            stderr_tail=" | ".join(self.driver.stderr_lines()[-5:]) if verdict.status is Status.FAIL else "",
+            stderr_tail=self._own_stderr(stderr_mark) if verdict.status is Status.FAIL else "",
+            journal=journal_excerpt(ctx) if ctx and verdict.status is Status.FAIL else [],
         )
+
+    def _own_stderr(self, mark: int) -> str:
+        time.sleep(0.05)  # the stderr pump thread may still be reading the case's last lines
+        return "\n".join(self.driver.stderr_since(mark)[-20:])
 
     def _judge(self, case: Case) -> tuple[Verdict, CaseContext | None]:
         hello = self.driver.hello

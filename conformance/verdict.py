@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,8 +55,15 @@ def _s(seconds: float | None) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A value as a reason shows it: JSON (what the client sent or got), whole up to a generous size.
+
+    `limit` is kept for the call sites' intent but no longer cuts: a reason is read in CI, and a cut one hides
+    the difference. Only a value beyond 2000 characters is cut, saying how much is left (the whole value is in
+    the verdict's measurements, report.json).
+    """
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    cap = max(limit, 2000)
+    return text if len(text) <= cap else f"{text[:cap]} [+{len(text) - cap} more characters]"
 
 
 # --------------------------------------------------------------------------

@@ -23,8 +23,10 @@ loosens (> 1) every rule; ``calibrate`` rewrites a file's limits from a referenc
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import fnmatch
+import html
 import json
 import logging
 import sys
@@ -243,21 +245,100 @@ def calibrate(rules: list[Rule], entries: list[EntryStats], headroom: float) -> 
     return out
 
 
+# Stats rows of one type measure one thing (a first chunk, a gap, a whole stream, one bulk frame): aggregated per
+# type, unlike locust's Aggregated row, where thousands of ~0 ms bulk frame writes swamp the streaming times.
+KIND_TYPES = ("TTFT", "GAP", "STREAM", "POST", "MUX", "CONNECT", "BULK")
+
+
+def aggregates_by_type(stats: Any) -> list[EntryStats]:
+    """One row per entry type (`TTFT`, `GAP`, … `BULK`) over all its services, from live locust stats."""
+    from locust.stats import StatsEntry
+
+    rows = []
+    for type_ in KIND_TYPES:
+        entries = [e for e in stats.entries.values() if e.method == type_]
+        if not entries:
+            continue
+        merged = StatsEntry(stats, "Aggregated", type_)
+        for entry in entries:
+            merged.extend(entry)
+        rows.extend(entries_from_stats(_Only(merged))[:1])
+    return rows
+
+
+class _Only:
+    """A stand-in for RequestStats holding one entry, so entries_from_stats reads a merged one like any other."""
+
+    def __init__(self, entry: Any) -> None:
+        self.entries = {(entry.name, entry.method): entry}
+        self.total = entry
+
+
+def format_aggregates(rows: list[EntryStats]) -> str:
+    table = [("type (all services)", "requests", "failures", "p50_ms", "p95_ms", "p99_ms", "max_ms")]
+    for r in rows:
+        table.append(
+            (
+                r.type,
+                str(r.requests),
+                str(r.failures),
+                *(f"{r.metric(m):.0f}" for m in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def verdict_text(breaches: list[Breach], rules: list[Rule], thresholds: str, scale: float) -> str:
+    if breaches:
+        return f"GATE FAILED: {len(breaches)} breach(es) of {thresholds} (scale {scale:g})"
+    return f"GATE PASSED: {len(rules)} rule(s) of {thresholds} (scale {scale:g})"
+
+
+def write_into_html_report(path: str, verdict: str, breaches: list[Breach], aggregates: list[EntryStats]) -> None:
+    """Put the verdict at the top of locust's HTML report (written before the gate runs), where it is read."""
+    report = Path(path)
+    if not report.is_file():
+        return
+    colour = "#c62828" if breaches else "#2e7d32"
+    details = format_breaches(breaches) + "\n\n" if breaches else ""
+    block = (
+        f'<div id="mockgw-gate" style="font:15px system-ui,sans-serif;margin:0;padding:14px 18px;color:#fff;'
+        f'background:{colour}"><b>{html.escape(verdict)}</b>'
+        f'<pre style="color:#fff;background:transparent;margin:8px 0 0;white-space:pre-wrap">'
+        f"{html.escape(details + format_aggregates(aggregates))}</pre></div>"
+    )
+    text = report.read_text(encoding="utf-8")
+    at = text.find(">", text.lower().find("<body")) + 1
+    if at <= 0:
+        return
+    report.write_text(text[:at] + block + text[at:], encoding="utf-8")
+
+
 def _gate_at_quit(environment: Any, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is None or not getattr(options, "thresholds", "") or getattr(options, "worker", False):
         return
     rules = [r.scaled(options.gate_scale) for r in load_rules(options.thresholds)]
     breaches = check(rules, entries_from_stats(environment.stats))
+    aggregates = aggregates_by_type(environment.stats)
+    verdict = verdict_text(breaches, rules, options.thresholds, options.gate_scale)
+    if getattr(options, "html_file", None):
+        write_into_html_report(options.html_file, verdict, breaches, aggregates)
+    lines = ["", format_aggregates(aggregates), ""]
     if breaches:
-        print(f"\nGATE FAILED: {len(breaches)} breach(es) of {options.thresholds} (scale {options.gate_scale:g})")
-        print(format_breaches(breaches), flush=True)
+        lines.append(format_breaches(breaches))
         environment.process_exit_code = EXIT_BREACH
     else:
-        print(f"\nGATE PASSED: {len(rules)} rule(s) of {options.thresholds} (scale {options.gate_scale:g})", flush=True)
         # The gate judges failed requests (fail_ratio rules); a crash in the load code itself stays an error.
         crashed = bool(getattr(environment.runner, "exceptions", None))
         environment.process_exit_code = options.exit_code_on_error if crashed else 0
+    lines.append(verdict)
+    # Locust prints its stats tables after this event: the verdict is printed at exit, after them, where a CI log
+    # is read (the exit code is set now, as locust reads it now).
+    atexit.register(print, "\n".join(lines), flush=True)
 
 
 def _register() -> None:
@@ -300,11 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     rules = [r.scaled(args.scale) for r in rules]
     breaches = check(rules, entries)
     if breaches:
-        print(f"GATE FAILED: {len(breaches)} breach(es) of {args.thresholds} (scale {args.scale:g})")
         print(format_breaches(breaches))
-        return EXIT_BREACH
-    print(f"GATE PASSED: {len(rules)} rule(s) of {args.thresholds} (scale {args.scale:g})")
-    return 0
+    print(verdict_text(breaches, rules, args.thresholds, args.scale))  # last, where it is read
+    return EXIT_BREACH if breaches else 0
 
 
 _register()

@@ -24,6 +24,8 @@ from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
 from .transports.sse import anthropic_messages, openai_chat
+from .ui.dashboard import dashboard_page
+from .ui.home import home_page
 
 
 async def aiohttp_style_error(request: Request, exc: Exception) -> Response:
@@ -74,6 +76,7 @@ def create_app(
         # the route stays for everything else on that path, e.g. a GET's 405.)
         Route("/api/v1/flow/{flow}/service/{kind}", flow_service, methods=["POST"]),
         WebSocketRoute("/api/v1/socket", mux_socket),
+        Route("/__admin/ui", dashboard_page, methods=["GET"]),  # before ADMIN_ROUTES: a page, not an API call
         *ADMIN_ROUTES,
         Route(METRICS_PATH, metrics_endpoint, methods=["GET"]),
         Route(OPENAPI_PATH, openapi_endpoint, methods=["GET"]),
@@ -86,6 +89,7 @@ def create_app(
         # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
+        Route("/", home_page, methods=["GET"]),  # a page for people (mockgw/ui/home.py); upstream's is a 404
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
     if settings.provider is not None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import importlib.metadata
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -84,46 +87,96 @@ EXTERNAL_COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockgw", description="Mock TrustGraph API gateway from JSON contracts.")
-    commands = parser.add_subparsers(dest="command", required=True)
+EXAMPLES = """\
+examples:
+  mockgw serve                                   # the bundled contracts as gateway 2.6.2 on :8088
+  mockgw serve --profile 1.7 --port 0            # gateway 1.7 on a free port (printed on the first line)
+  mockgw serve --contracts my-contracts/ --token s3cret --speed 10
+  curl -s -X POST localhost:8088/api/v1/flow/default/service/text-completion \\
+       -d '{"system": "", "prompt": "What is 2+2?"}'
+  mockgw validate my-contracts/                  # every problem as `file: JSON path: reason`
+  mockgw certify --help                          # certify a client through a conformance driver
 
-    serve = commands.add_parser("serve", help="serve the contracts as a gateway of one profile")
+examples/ in the source tree has runnable sessions (curl, a WebSocket client, a first contract, CI jobs).
+"""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("mockgw")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+class _EnvHelp(argparse.ArgumentParser):
+    """A parser whose options say which environment variable each reads: `add_argument(..., env="MOCKGW_X")`."""
+
+    def add_argument(self, *args: Any, env: str | None = None, **kwargs: Any) -> argparse.Action:
+        if env is not None:
+            kwargs["help"] = f"{kwargs.get('help', '')} [env {env}]"
+        return super().add_argument(*args, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mockgw",
+        description="Mock TrustGraph API gateway from JSON contracts.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mockgw {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_EnvHelp)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the contracts as a gateway of one profile",
+        description="Serve the contracts as a gateway of one profile. Every option also reads the environment "
+        "variable named in [env ...]; the command line wins.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument(
         "--contracts",
         type=Path,
         default=Path(os.environ.get("MOCKGW_CONTRACTS", BUNDLED_CONTRACTS)),
         help="directory (or file) of contracts; default: the bundled library",
+        env="MOCKGW_CONTRACTS",
     )
     serve.add_argument(
         "--profile",
         default=_env("MOCKGW_PROFILE", DEFAULT_PROFILE),
         help=f"gateway profile to speak (default {DEFAULT_PROFILE}; see `mockgw profiles`)",
+        env="MOCKGW_PROFILE",
     )
     serve.add_argument(
         "--host",
         default=_env("MOCKGW_HOST", "127.0.0.1"),
         help="address to listen on (default 127.0.0.1: loopback only)",
+        env="MOCKGW_HOST",
     )
     serve.add_argument(
         "--port",
         default=_env("MOCKGW_PORT", "8088"),
         help="port (default 8088; 0 picks a free one)",
+        env="MOCKGW_PORT",
     )
     serve.add_argument(
         "--token",
         default=_env("MOCKGW_TOKEN", None),
         help="the gateway secret / API key clients must present; unset = open gateway",
+        env="MOCKGW_TOKEN",
     )
     serve.add_argument(
         "--admin-token",
         default=_env("MOCKGW_ADMIN_TOKEN", None),
         help="Bearer token required by /__admin; unset = open",
+        env="MOCKGW_ADMIN_TOKEN",
     )
     serve.add_argument(
         "--speed",
         default=_env("MOCKGW_SPEED", "1"),
         help="time scale for every recorded session: 2 plays twice as fast",
+        env="MOCKGW_SPEED",
     )
     serve.add_argument(
         "--flow",
@@ -136,12 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         default=_env("MOCKGW_TIMEOUT", "600"),
         help="backend timeout for stalled streams, seconds (default 600)",
+        env="MOCKGW_TIMEOUT",
     )
     serve.add_argument(
         "--workers",
         default=_env("MOCKGW_WORKERS", "1"),
         help="processes answering on the one port (default 1); each keeps its own journal, "
         "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)",
+        env="MOCKGW_WORKERS",
     )
     serve.add_argument(
         "--provider",
@@ -150,16 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DESCRIPTOR",
         help="also be the fake LLM provider this descriptor (JSON, seed 002's format) calls: its auth and chat "
         "paths (contracts/README.md, 'Provider descriptors')",
+        env="MOCKGW_PROVIDER",
     )
     serve.add_argument(
         "--provider-token-lifetime",
         default=_env("MOCKGW_PROVIDER_TOKEN_LIFETIME", "3600"),
         help="seconds a token from the descriptor's auth step stays valid (default 3600)",
+        env="MOCKGW_PROVIDER_TOKEN_LIFETIME",
     )
     serve.add_argument(
         "--log-level",
         default=_env("MOCKGW_LOG_LEVEL", "warning"),
         help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (default warning)",
+        env="MOCKGW_LOG_LEVEL",
     )
 
     validate = commands.add_parser("validate", help="check contracts; report every problem, exit 1 if any")
@@ -216,19 +274,24 @@ def serve(settings: Settings) -> int:
         read_descriptor(settings.provider)  # a bad descriptor stops serve before it listens, as a bad contract does
     # One listening socket per worker on the same port: the kernel spreads connections over them evenly. (One
     # socket shared by forked workers went mostly to whichever woke first: asyncio accepts a whole backlog.)
-    socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]
-    socks += [
-        bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True) for _ in range(settings.workers - 1)
-    ]
+    try:
+        socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]
+        socks += [
+            bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True) for _ in range(settings.workers - 1)
+        ]
+    except OSError as error:
+        raise CannotListen(settings.host, settings.port, error) from None
     host, port = socks[0].getsockname()[:2]
     shown = f"[{host}]" if socks[0].family == socket.AF_INET6 else host
     serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
     print(f"mockgw listening on http://{shown}:{port}", flush=True)
     print(
         f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
-        f"admin at /__admin",
+        f"dashboard at /, admin at /__admin",
         flush=True,
     )
+    if serving == 0:
+        print(_no_contracts_warning(settings.profile, contracts, settings.contracts), file=sys.stderr, flush=True)
 
     def serve_one(worker: int) -> None:
         mine = socks[worker - 1]
@@ -249,6 +312,24 @@ def serve(settings: Settings) -> int:
         flush=True,
     )
     return run_workers(settings.workers, serve_one, after_fork=lambda: _close_all(socks))
+
+
+class CannotListen(Exception):
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        why = os.strerror(error.errno) if error.errno else str(error)
+        hint = "; another server holds it: stop it or pick another --port (0 = any free one)"
+        super().__init__(f"cannot listen on {shown}:{port}: {why}{hint if error.errno == errno.EADDRINUSE else ''}")
+
+
+def _no_contracts_warning(profile: str, contracts: list[Any], source: Path) -> str:
+    # Serving on is allowed (stateful services and bulk datasets need no contract), but never silently.
+    served = sorted({p for c in contracts for p in (c.profiles or ())})
+    where = f"they serve {', '.join(served)}" if served else "there are none"
+    return (
+        f"mockgw: WARNING: no contract in {source} serves profile {profile} ({where}); "
+        f"every contract-backed request will be answered as unmatched"
+    )
 
 
 def _run_external(name: str, argv: list[str]) -> int:
@@ -274,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in EXTERNAL_COMMANDS:
         return _run_external(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        # A listing piped into `head` ends quietly when the reader stops, as any Unix tool does (the server keeps
+        # Python's default: a peer that goes away must not kill it).
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         if args.command == "serve":
             return serve(settings_from(args))
@@ -302,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
         return 1
-    except SettingsError as exc:
+    except (SettingsError, CannotListen) as exc:
         print(f"mockgw: {exc}", file=sys.stderr)
         return 2
     return 2

@@ -8,6 +8,7 @@ more criteria (the more specific one), then the one loaded first.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -65,10 +66,15 @@ def _contains(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
+def _json(value: Any) -> str:
+    # Requests arrive as JSON, so differences show JSON: `true`, `null`, "text".
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
 def _check(name: str, matcher: Matcher, present: bool, value: Any) -> str | None:
     if matcher_accepts(matcher, present, value):
         return None
-    got = repr(value) if present else "nothing"
+    got = _json(value) if present else "nothing"
     return f"{name}: expected {matcher.describe()}, got {got}"
 
 
@@ -80,7 +86,7 @@ def differences(contract: Contract, request: IncomingRequest) -> list[str]:
 def _failures(contract: Contract, request: IncomingRequest) -> Iterator[str]:
     m = contract.match
     if m.service != request.service:
-        yield f"service: expected {m.service!r}, got {request.service!r}"
+        yield f"service: expected {_json(m.service)}, got {_json(request.service)}"
     if m.flow is not None and (d := _check("flow", m.flow, request.flow is not None, request.flow)) is not None:
         yield d
     if request.transport == "rest":

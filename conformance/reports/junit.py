@@ -6,6 +6,7 @@ fail -> <failure> (required) or <failure type="compatibility"> on a non-native p
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from ..events import Report
@@ -41,7 +42,8 @@ def render_junit(report: Report) -> str:
                     failure = ET.SubElement(
                         case, "failure", message=r.reason, type="required" if r.required else "compatibility"
                     )
-                    failure.text = f"{r.checks}\n{r.reason}\n{r.measurements}\n{r.stderr_tail}".strip()
+                    measured = json.dumps(r.measurements, ensure_ascii=False, default=str) if r.measurements else ""
+                    failure.text = f"{r.checks}\n{r.reason}\n{measured}\n{r.stderr_tail}".strip()
                 elif r.status is Status.UNSUPPORTED:
                     counts["skipped"] += 1
                     ET.SubElement(case, "skipped", message=r.reason)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -52,7 +54,7 @@ class ProgressDisplay:
             r = event.result
             mark = " [red](required)[/]" if r.required_failure else ""
             self.console.print(
-                f"    [{STYLE[r.status]}]{r.status.value:13}[/] {r.case:36} {r.reason}{mark}",
+                f"    [{STYLE[r.status]}]{r.status.value:13}[/] {r.case:36} {escape(r.reason)}{mark}",
                 highlight=False,
                 markup=True,
             )
@@ -64,14 +66,26 @@ class ProgressDisplay:
             self.progress.stop()
             report = event.report
             table = Table(title="client × gateway profile")
-            table.add_column("client")
+            table.add_column("client", no_wrap=True)
             for p in report.profiles:
-                table.add_column(p)
+                table.add_column(p, no_wrap=True)
             for client in report.clients:
-                table.add_row(client.label, *(report.cell_summary(client.label, p) for p in report.profiles))
-            self.console.print(table)
+                table.add_row(escape(client.label), *(report.cell_summary(client.label, p) for p in report.profiles))
+            # Never cut a client name or a count to fit a narrow terminal (or a CI log's guessed 80 columns): the
+            # table is printed as wide as it needs, and the terminal wraps it if it must.
+            needed = Measurement.get(self.console, self.console.options.update_width(10_000), table).maximum
+            width = self.console.width
+            self.console.width = max(width, needed)  # print(width=) is capped at the console's width
+            try:
+                self.console.print(table)
+            finally:
+                self.console.width = width
             failures = report.required_failures
             if failures:
-                self.console.print(f"[bold red]{len(failures)} required case(s) failed[/]")
+                # Last, where a CI log is read: each failing case with its whole reason.
+                self.console.print(f"[bold red]FAILED: {len(failures)} required case(s) failed[/]")
+                for r in failures:
+                    line = f"{r.client} @ {r.profile} {r.case}: {r.reason}"
+                    self.console.print(f"  [red]✗[/] {escape(line)}", highlight=False)
             else:
-                self.console.print("[bold green]no required case failed[/]")
+                self.console.print("[bold green]PASSED: no required case failed[/]")

@@ -6,6 +6,7 @@ Every problem in one load is collected and raised together as
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -111,7 +112,7 @@ def load_library_document(document: Any, file: Path | str = "<admin>") -> Librar
     the document is schema-valid.
     """
     raw_errors = list(contract_validator().iter_errors(document))
-    errors = [ContractError(file, _specific(e).json_path, _specific(e).message) for e in raw_errors]
+    errors = [ContractError(file, *_explain(e)) for e in raw_errors]
     errors += [ContractError(file, path, reason) for path, reason in check_document(document)]
     seeds = Seeds()
     if isinstance(document, dict):
@@ -136,6 +137,33 @@ def _unique(errors: list[ContractError]) -> list[ContractError]:
     for error in errors:
         seen.setdefault((error.file, error.json_path, error.reason), error)
     return list(seen.values())
+
+
+def _explain(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """(JSON path, reason) of one schema error, told as the contract's author would want to read it."""
+    kinds = _branch_kinds(error)
+    if kinds:
+        kind = error.instance.get("kind")
+        if kind not in kinds:
+            what = f"{error.json_path.rpartition('.')[2]} kind"
+            close = difflib.get_close_matches(str(kind), kinds, n=1)
+            hint = f" Did you mean {json.dumps(close[0])}?" if close else ""
+            return f"{error.json_path}.kind", f"{json.dumps(kind)} is not a {what} (one of {', '.join(kinds)}).{hint}"
+        # The branch the author chose by its kind says what is wrong, not whichever branch came closest.
+        chosen = [e for e in error.context or [] if e.relative_schema_path[0] == kinds.index(kind)]
+        if chosen:
+            error = best_match(chosen) or chosen[0]
+            return error.json_path, error.message
+    specific = _specific(error)
+    return specific.json_path, specific.message
+
+
+def _branch_kinds(error: jsonschema.ValidationError) -> list[str]:
+    # A oneOf whose branches are told apart by a constant "kind" (faults, jitter): their kinds, in order.
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return []
+    kinds = [branch.get("properties", {}).get("kind", {}).get("const") for branch in error.validator_value]
+    return kinds if all(isinstance(kind, str) for kind in kinds) else []
 
 
 def _specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,8 @@ class Matcher:
             return "present"
         if self.kind is MatcherKind.ABSENT:
             return "absent"
-        return f"{self.kind.value} {self.value!r}"
+        # JSON, as the contract spells it: `true`, `null`, "text" — not Python's True, None, 'text'.
+        return f"{self.kind.value} {json.dumps(self.value, ensure_ascii=False, default=repr)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,3 +96,28 @@ def test_a_driver_that_cannot_start_fails_items_not_the_session(tmp_path: Path) 
     )
     assert done.returncode == 1
     assert "exited before hello" in done.stdout
+
+
+def test_an_item_id_from_the_output_can_be_pasted_back(tmp_path: Path) -> None:
+    driver = driver_command("good_driver", "2.6.2")
+
+    def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", *args]
+        return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    listed = pytest_run("--collect-only", "-q", str(tmp_path), "--driver", driver, "--cf-case", "stream/integrity")
+    ids = [line for line in listed.stdout.splitlines() if "test_conformance[" in line]
+    assert len(ids) == 2, listed.stdout
+    chosen = ids[1]  # exactly as pytest printed it
+    done = pytest_run("-v", chosen, "--driver", driver)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{chosen} PASSED" in done.stdout
+    assert done.stdout.count("PASSED") == 1 and ids[0] not in done.stdout
+
+
+def test_a_pasted_id_that_names_no_item_is_an_error(tmp_path: Path) -> None:
+    done = run_pytest(
+        tmp_path, "test_conformance[2.6.2/no/such/case]", "--driver", driver_command("good_driver", "2.6.2")
+    )
+    assert done.returncode == 4
+    assert "no conformance item test_conformance[2.6.2/no/such/case]" in done.stderr

@@ -91,3 +91,46 @@ def test_html_is_one_escaped_self_contained_page_with_both_charts() -> None:
     labels = [ET.fromstring(s).get("aria-label") for s in svgs]
     assert labels == ["first chunk time and client overhead", "mux timeline"]
     assert "queued 1.900 s" in page  # the 17th request's wait is drawn
+
+
+def test_a_compatibility_failure_is_styled_apart_and_tolerances_are_a_table() -> None:
+    page = render_html(sample_report())
+    assert '<div class="banner banner-fail" id="verdict">FAILED: 1 required failure(s)' in page
+    assert "1 compatibility failure(s) off the native profile, not required" in page
+    assert "fail (compat)" in page and '<details class="compat" id="failure-1">' in page
+    assert '<details class="required" id="failure-0">' in page
+    assert '<table id="tolerances"><tr><th>tolerance</th><th>value</th></tr>' in page
+    assert "<td><code>first_chunk_overhead_s</code></td><td>0.3 s (300 ms)</td>" in page
+    assert "{&#x27;first_chunk_overhead_s&#x27;" not in page  # no Python dict
+
+
+def test_a_passing_run_has_a_green_banner_and_no_failure_section() -> None:
+    report = sample_report()
+    report.results = [r for r in report.results if r.status is not Status.FAIL]
+    page = render_html(report)
+    assert '<div class="banner banner-pass" id="verdict">PASSED: no required failure' in page
+    assert "Failing cases" not in page and "<details" not in page
+
+
+def test_both_charts_have_a_time_axis_and_the_first_chunk_chart_draws_the_tolerance() -> None:
+    page = render_html(sample_report())
+    first_chunk, mux = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
+    for chart in (first_chunk, mux):
+        axis = re.search(r'<g class="axis">(.*?)</g>', chart).group(1)
+        assert re.findall(r">([\d.]+) s<", axis)[0] == "0.00"
+    assert (
+        re.findall(r">([\d.]+) s<", re.search(r'<g class="axis">(.*?)</g>', mux).group(1))[-1] == "2.90"
+    )  # 10.0 s to the 17th request's end at 12.9 s
+    # One dashed tolerance mark per first-chunk row, at scripted + 300 ms.
+    assert first_chunk.count('class="tolerance"') == 2 and "scripted + 300 ms" in first_chunk
+
+
+def test_a_rate_tolerance_is_not_shown_as_seconds_and_tolerance_marks_fit_the_chart() -> None:
+    report = sample_report()
+    report.tolerances = {"first_chunk_overhead_s": 0.3, "min_items_per_s": 500}
+    page = render_html(report)
+    assert "<td><code>min_items_per_s</code></td><td>500 per second</td>" in page
+    chart = re.findall(r"<svg.*?</svg>", page, re.DOTALL)[0]
+    width = float(re.search(r'<svg width="(\d+)"', chart).group(1))
+    marks = [float(x) for x in re.findall(r'class="tolerance" x1="([\d.]+)"', chart)]
+    assert marks and all(x < width for x in marks)

@@ -2,6 +2,9 @@
 
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -149,3 +152,92 @@ def test_an_option_on_the_command_line_is_named_by_its_flag_even_when_the_variab
     result = run_cli("serve", "--port", "x", env={"MOCKGW_PORT": "8088"})
     assert result.returncode == 2
     assert result.stderr.strip() == "mockgw: --port='x': a whole number"
+
+
+def test_version_names_the_installed_package():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"mockgw \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def test_a_listing_piped_into_a_reader_that_stops_ends_quietly():
+    # As `mockgw contracts | head -1`: the reader goes away before the listing is written.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MOCKGW_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockgw", "contracts"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=environment,
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == -signal.SIGPIPE
+    assert stderr == ""
+
+
+def test_a_busy_port_is_one_line_naming_host_and_port_and_exit_2():
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        result = run_cli("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mockgw: cannot listen on 127.0.0.1:{port}: Address already in use; another server holds it: "
+        "stop it or pick another --port (0 = any free one)\n"
+    )
+
+
+def test_help_shows_examples_and_the_variable_each_option_reads():
+    result = run_cli("serve", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())  # argparse wraps to the terminal's width
+    for option, variable in [
+        ("--contracts", "MOCKGW_CONTRACTS"),
+        ("--profile", "MOCKGW_PROFILE"),
+        ("--host", "MOCKGW_HOST"),
+        ("--port", "MOCKGW_PORT"),
+        ("--token", "MOCKGW_TOKEN"),
+        ("--admin-token", "MOCKGW_ADMIN_TOKEN"),
+        ("--speed", "MOCKGW_SPEED"),
+        ("--timeout", "MOCKGW_TIMEOUT"),
+        ("--workers", "MOCKGW_WORKERS"),
+        ("--log-level", "MOCKGW_LOG_LEVEL"),
+    ]:
+        assert re.search(rf"{option} [A-Z_]+ [^[]*\[env {variable}\]", text), option
+    # Every variable the command line reads (`_env(...)` in mockgw/cli.py) is named in the help.
+    read = set(re.findall(r'_env\("(MOCKGW_[A-Z_]+)"', (REPO / "mockgw" / "cli.py").read_text()))
+    assert read and {v for v in read if f"[env {v}]" not in text} == set()
+    assert "examples:" in result.stdout and "mockgw serve --profile 1.7 --port 0" in result.stdout
+    assert "examples:" in run_cli("--help").stdout
+
+
+def test_serving_a_profile_no_contract_serves_warns_loudly(tmp_path):
+    (tmp_path / "c.json").write_text(
+        json.dumps(
+            {
+                "profiles": ["1.7"],
+                "contracts": [
+                    {"id": "x", "match": {"service": "agent"}, "response": {"frames": [{"at_s": 0, "response": {}}]}}
+                ],
+            }
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockgw", "serve", "--port", "0", "--contracts", str(tmp_path), "--profile", "2.6.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout.readline().startswith("mockgw listening on http://127.0.0.1:")
+        assert process.stderr.readline() == (
+            f"mockgw: WARNING: no contract in {tmp_path} serves profile 2.6.2 (they serve 1.7); "
+            "every contract-backed request will be answered as unmatched\n"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()

@@ -74,7 +74,7 @@ def test_an_unmatched_request_names_the_nearest_contract_and_is_journaled():
     assert response.status_code == 404
     error = response.json()["error"]
     assert error["nearest"] == "agent-alice"
-    assert error["differences"] == ["body.question: expected regex 'Alice', got 'Who is Bob?'"]
+    assert error["differences"] == ['body.question: expected regex "Alice", got "Who is Bob?"']
     assert len(unmatched) == 1 and unmatched[0]["detail"]["body"] == {"question": "Who is Bob?"}
 
 

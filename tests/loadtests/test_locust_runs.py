@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import subprocess
 import sys
@@ -105,6 +106,29 @@ def test_every_bulk_kind_export_and_the_global_services_pass_their_shipped_rules
         assert int(rows[key]["Request Count"]) > 0 and int(rows[key]["Failure Count"]) == 0, rows[key]
 
 
+def test_the_verdict_is_printed_last_after_per_type_aggregates_and_written_into_the_html(documented_run: tuple) -> None:
+    done, prefix = documented_run
+    verdict = done.stdout.rstrip().splitlines()[-1]
+    # Whichever it is (the pass itself is the test above): the verdict is the very last line.
+    assert verdict.startswith(("GATE PASSED: 8 rule(s) of", "GATE FAILED:")), done.stdout[-2000:]
+    # locust's own tables (stderr) are printed before the gate's, which is printed at exit.
+    assert "Aggregated" in done.stderr and done.stdout.rfind("type (all services)") < done.stdout.rfind("GATE")
+    table = done.stdout[done.stdout.rfind("type (all services)") :].splitlines()
+    types = [row.split()[0] for row in table[2:] if row.strip()]
+    types = types[: types.index("rule")] if "rule" in types else types[:-1]  # the rows up to a breach table
+    assert types == ["TTFT", "GAP", "STREAM", "POST", "MUX", "CONNECT", "BULK"]  # streaming and bulk apart, each summed
+    ttft = next(row.split() for row in table if row.startswith("TTFT"))
+    # The sum of locust's own final TTFT rows (its summary table, on stderr; the CSV is written a little earlier).
+    summary = done.stderr[done.stderr.rfind("# reqs      # fails") :]
+    summary = summary[: summary.find("Response time percentiles")]
+    counts = [int(row.split()[2]) for row in summary.splitlines() if row.startswith("TTFT ")]
+    assert counts and int(ttft[1]) == sum(counts), (ttft, counts)
+    page = Path(f"{prefix}.html").read_text()
+    block = page[page.index('<div id="mockgw-gate"') :]
+    assert block.index(html.escape(verdict)) < block.index("</div>") and "type (all services)" in block
+    assert page.lower().index("<body") < page.index('<div id="mockgw-gate"')
+
+
 def test_the_socket_user_records_ttft_and_gap_entries(documented_run: tuple) -> None:
     _, prefix = documented_run
     rows = stats_rows(prefix)
@@ -153,7 +177,8 @@ def test_a_tightened_gate_fails_the_run_with_exit_3_and_a_table(mock_gateway: Ru
         "StreamingUser",
     )
     assert done.returncode == gate.EXIT_BREACH, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "GATE FAILED" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("GATE FAILED")
+    assert "GATE FAILED" in Path(tmp_path / "run.html").read_text()
     assert "rule" in done.stdout and "over by" in done.stdout and "TTFT text-completion" in done.stdout
 
 

@@ -88,10 +88,18 @@ def test_a_near_miss_names_the_nearest_contract_and_each_difference():
     assert result.outcome is Match.PARTIAL
     assert result.contract.id == "alice"
     assert result.differences == (
-        "flow: expected equals 'research', got 'default'",
-        "body.question: expected equals 'Who is Alice?', got 'Who is Bob?'",
+        'flow: expected equals "research", got "default"',
+        'body.question: expected equals "Who is Alice?", got "Who is Bob?"',
     )
     assert "nearest contract 'alice'" in result.explain()
+
+
+def test_differences_show_json_values_not_python_reprs():
+    contracts = contracts_from(
+        {"id": "s", "match": {"service": "agent", "body": {"streaming": {"equals": True}}}, "response": frames()},
+    )
+    result = match_request(contracts, ask(streaming=False), "2.6.2")
+    assert result.differences == ("body.streaming: expected equals true, got false",)
 
 
 def test_contracts_only_answer_their_profiles_and_transports():
@@ -140,7 +148,7 @@ def test_rest_criteria_apply_to_rest_only():
     assert match_request(contracts, rest, "2.6.2").outcome is Match.FULL
     no_header = IncomingRequest("rest", "agent", {}, "default", "POST", "/api/v1/flow/default/service/agent", {})
     assert match_request(contracts, no_header, "2.6.2").differences == (
-        "header authorization: expected regex '^Bearer ', got nothing",
+        'header authorization: expected regex "^Bearer ", got nothing',
     )
 
 

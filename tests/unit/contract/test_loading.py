@@ -166,3 +166,26 @@ def test_sse_options_and_frames_nothing_would_serve_are_refused():
         "c.json: $.contracts[2].sse.split: give either offsets (fixed byte offsets) or pieces (seeded offsets), "
         "not both or neither",
     ]
+
+
+def test_a_misspelt_fault_kind_names_the_kinds_and_the_nearest():
+    bad = session(response={"frames": [{"at_s": 0, "response": {}}], "fault": {"kind": "stal", "after_frame": 0}})
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        'c.json: $.contracts[0].response.fault.kind: "stal" is not a fault kind '
+        '(one of close, stall, malformed, drop). Did you mean "stall"?'
+    ]
+
+
+def test_a_fault_of_a_known_kind_is_checked_against_that_kind_only():
+    bad = session(response={"frames": [{"at_s": 0, "response": {}}], "fault": {"kind": "stall", "after_frame": 0}})
+    bad["response"]["fault"]["for_s"] = -1
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        "c.json: $.contracts[0].response.fault.for_s: -1 is less than or equal to the minimum of 0"
+    ]
+
+
+def test_a_jitter_kind_that_is_not_a_string_is_shown_as_json():
+    bad = session(timing={"jitter": {"kind": True}})
+    assert problems({"profiles": ["*"], "contracts": [bad]}) == [
+        "c.json: $.contracts[0].timing.jitter.kind: true is not a jitter kind (one of fixed, uniform, lognormal)."
+    ]

@@ -1,0 +1,173 @@
+"""The dashboard in a real browser (headless chromium driven by selenium), against a real `mockgw serve`.
+
+What is asserted is what a user sees: the text in the page's tables and the drawn timeline, while a socket with 15
+streams in flight is live.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..conftest import TIMEOUT_FACTOR, gateway_process
+from .conftest import screenshot
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests drive chromium: pip install selenium")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
+
+STREAM_S = 6.0  # each of the 15 streams runs this long, so the page sees them all in flight
+FRAMES = 6
+CONTRACTS = {
+    "profiles": ["2.6.2"],
+    "contracts": [
+        {
+            "id": "ui/slow-stream",
+            "match": {"service": "text-completion", "body": {"streaming": {"equals": True}}},
+            "response": {
+                "frames": [
+                    {
+                        "at_s": STREAM_S * (k + 1) / FRAMES,
+                        "response": {"response": f"w{k} ", "end_of_stream": k == FRAMES - 1},
+                    }
+                    for k in range(FRAMES)
+                ]
+            },
+        },
+        {
+            "id": "ui/weather",
+            "match": {"service": "agent", "body": {"question": {"regex": "weather"}}},
+            "scenario": {"name": "forecast", "set_state": "asked"},
+            "response": {"frames": [{"at_s": 0, "response": {"answer": "sunny", "end_of_dialog": True}}]},
+        },
+    ],
+}
+
+
+@pytest.fixture
+def contracts(tmp_path: Path) -> Path:
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "ui.json").write_text(json.dumps(CONTRACTS))
+    return folder
+
+
+def fifteen_streams(url: str, started: threading.Event, done: list[int]) -> None:
+    """One socket, the auth frame, 15 streaming requests at once; read every frame until all 15 complete."""
+    with connect("ws" + url.removeprefix("http") + "/api/v1/socket", open_timeout=10) as socket:
+        socket.send(json.dumps({"type": "auth", "token": ""}))
+        socket.recv(timeout=10)
+        for k in range(15):
+            request = {"system": "", "prompt": f"q{k}", "streaming": True}
+            socket.send(
+                json.dumps({"id": f"s{k}", "service": "text-completion", "flow": "default", "request": request})
+            )
+        started.set()
+        while len(done) < 15:
+            frame = json.loads(socket.recv(timeout=(STREAM_S + 10) * TIMEOUT_FACTOR))
+            if frame.get("complete"):
+                done.append(1)
+
+
+def post(url: str, path: str, body: dict) -> int:
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def table_text(browser: webdriver.Chrome, table_id: str) -> list[list[str]]:
+    """The rendered text of a table's body rows, read in one go (the page redraws its tables every second)."""
+    return browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(r => [...r.cells].map(c => c.innerText))",
+        f"#{table_id} tbody tr",
+    )
+
+
+def wait_for(browser: webdriver.Chrome, condition, seconds: float = 10.0):
+    return WebDriverWait(browser, seconds * TIMEOUT_FACTOR, poll_frequency=0.1).until(lambda _: condition())
+
+
+def test_the_dashboard_shows_a_live_15_request_socket_unmatched_requests_contracts_scenarios_and_a_timeline(
+    browser: webdriver.Chrome, contracts: Path, tmp_path: Path
+) -> None:
+    with gateway_process("--contracts", str(contracts)) as url:
+        assert post(url, "/api/v1/flow/default/service/agent", {"question": "What is the weather?"}) == 200
+        assert post(url, "/api/v1/flow/default/service/agent", {"question": "Tell me a joke"}) == 404
+        browser.get(url + "/__admin/ui")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "mockgw dashboard"
+        wait_for(browser, lambda: browser.find_element(By.ID, "profile").text == "2.6.2")
+
+        started, done = threading.Event(), []
+        client = threading.Thread(target=fifteen_streams, args=(url, started, done), daemon=True)
+        client.start()
+        assert started.wait(10 * TIMEOUT_FACTOR)
+        # The live connection, as the page shows it: 15 in flight at once, nothing queued, still open.
+        live = wait_for(browser, lambda: [r for r in table_text(browser, "connections") if len(r) > 2 and r[2] == "15"])
+        trace, _, in_flight, queued, *_, closed = live[0]
+        assert (in_flight, queued, closed) == ("15", "0", "open")
+        screenshot(browser, tmp_path / "dashboard-live.png")
+
+        # Unmatched: the joke, with the nearest contract and the field that differed.
+        unmatched = table_text(browser, "unmatched")
+        assert unmatched == [
+            [
+                "agent",
+                f"ui/weather ({contracts / 'ui.json'})",
+                'body.question: expected regex "weather", got "Tell me a joke"',
+            ]
+        ]
+        # Contracts per profile (both serve 2.6.2 only) and the scenario the weather question moved on.
+        per_profile = {row[0]: row[1:] for row in table_text(browser, "contracts")}
+        assert per_profile["2.6.2"] == ["2", "agent, text-completion"] and per_profile["1.7"][0] == "0"
+        assert table_text(browser, "scenarios") == [["forecast", "asked"]]
+        # Requests and frames as they happen: the 15 requests are in the live tail.
+        events = table_text(browser, "events")
+        assert sum(1 for e in events if e[2] == "message.request") >= 15
+
+        # One stream's timeline: click the connection, and each frame of its first request is drawn as sent.
+        browser.find_element(By.CSS_SELECTOR, f'#connections tr[data-trace="{trace}"]').click()
+        wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "#timeline-chart circle.sent"))
+        client.join((STREAM_S + 15) * TIMEOUT_FACTOR)
+        assert len(done) == 15
+        wait_for(
+            browser,
+            lambda: len(browser.find_elements(By.CSS_SELECTOR, "#timeline-chart circle.sent")) == FRAMES,
+            seconds=5,
+        )
+        assert browser.find_element(By.ID, "timeline-title").text.startswith(f"— {trace}, request s")
+        closed = wait_for(
+            browser,
+            lambda: [r for r in table_text(browser, "connections") if len(r) > 2 and r[-1].startswith("closed")],
+        )
+        assert closed[0][2] == "0"  # nothing in flight once every stream completed
+        browser.execute_script("document.getElementById('timeline').scrollIntoView()")
+        screenshot(browser, tmp_path / "dashboard-timeline.png")
+
+
+def test_with_an_admin_token_the_dashboard_shows_nothing_until_the_token_is_given(
+    browser: webdriver.Chrome, contracts: Path
+) -> None:
+    with gateway_process("--contracts", str(contracts), "--admin-token", "ui-secret") as url:
+        browser.get(url + "/__admin/ui")
+        login = browser.find_element(By.ID, "login")
+        wait_for(browser, login.is_displayed)
+        assert not browser.find_element(By.ID, "panels").is_displayed()
+        assert browser.find_element(By.ID, "profile").text == "…"  # no admin data reached the page
+        browser.find_element(By.ID, "token").send_keys("wrong")
+        browser.find_element(By.CSS_SELECTOR, "#login button").click()
+        wait_for(browser, lambda: browser.find_element(By.ID, "login-error").text == "that token was refused")
+        browser.find_element(By.ID, "token").clear()
+        browser.find_element(By.ID, "token").send_keys("ui-secret")
+        browser.find_element(By.CSS_SELECTOR, "#login button").click()
+        wait_for(browser, lambda: browser.find_element(By.ID, "profile").text == "2.6.2")
+        assert browser.find_element(By.ID, "panels").is_displayed()
+        assert "ui-secret" not in browser.page_source
