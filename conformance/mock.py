@@ -22,6 +22,7 @@ from .errors import MockError
 from .scripts import CONTRACTS_DIR, STALL_TIMEOUT_S
 
 LISTENING = "mockgw listening on "
+PAGE = 10_000  # the journal's largest page (mockgw/journal/protocol.py MAX_PAGE)
 
 
 class Admin:
@@ -54,18 +55,36 @@ class Admin:
         self._call("POST", "/__admin/contracts", document)
 
     def traces(self, kind: str | None = None) -> list[dict[str, Any]]:
-        query = f"?kind={kind}&limit=100000" if kind else "?limit=100000"
-        return self._call("GET", f"/__admin/journal/traces{query}")["traces"]  # type: ignore[no-any-return]
+        """Every trace the journal keeps, oldest first, page by page."""
+        found: list[dict[str, Any]] = []
+        cursor = 0
+        while True:
+            query = f"?cursor={cursor}&limit={PAGE}" + (f"&kind={kind}" if kind else "")
+            page = self._call("GET", f"/__admin/journal/traces{query}")
+            found += page["traces"]
+            if len(page["traces"]) < PAGE:
+                return found
+            cursor = page["next_cursor"]
+
+    def trace(self, trace_id: str) -> dict[str, Any]:
+        """One trace with every message it has, page by page."""
+        page = self._call("GET", f"/__admin/journal/traces/{trace_id}?limit={PAGE}")
+        messages = page["messages"]
+        while page["next_after_sequence"] is not None:
+            after = page["next_after_sequence"]
+            page = self._call("GET", f"/__admin/journal/traces/{trace_id}?limit={PAGE}&after_sequence={after}")
+            messages += page["messages"]
+        return {**page, "messages": messages}
 
     def journal(self) -> list[dict[str, Any]]:
         """Every trace with its messages, oldest first."""
-        return [self._call("GET", f"/__admin/journal/traces/{t['trace_id']}") for t in self.traces()]
+        return [self.trace(t["trace_id"]) for t in self.traces()]
 
     def connections(self) -> list[dict[str, Any]]:
         return self._call("GET", "/__admin/connections")["connections"]  # type: ignore[no-any-return]
 
     def unmatched(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/__admin/unmatched")["unmatched"]  # type: ignore[no-any-return]
+        return self._call("GET", f"/__admin/unmatched?limit={PAGE}")["unmatched"]  # type: ignore[no-any-return]
 
 
 class MockServer:

@@ -19,6 +19,9 @@ from .contract import load_library, load_library_document
 from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
+from .journal.pages import page_body
+from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
+from .journal.records import Message, Trace
 from .profiles import PROFILES
 from .transports.rest import JSONBody
 
@@ -68,13 +71,6 @@ def contract_summary(contract: Contract) -> dict[str, Any]:
         "duration_s": contract.duration_s,
         "description": contract.description,
     }
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    try:
-        return int(request.query_params.get(name, default))
-    except ValueError:
-        return default
 
 
 @admin_endpoint
@@ -162,46 +158,147 @@ async def delete_contract(request: Request) -> Response:
     return JSONBody({"deleted": contract_id})
 
 
-@admin_endpoint
+class BadQuery(Exception):
+    """A query parameter the route cannot use: answered 400, naming it."""
+
+
+def _query_int(request: Request, name: str, default: int | None, minimum: int = 0) -> int | None:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadQuery(f"query parameter {name}={text!r}: not a whole number") from None
+    if value < minimum:
+        raise BadQuery(f"query parameter {name}={text!r}: must be at least {minimum}")
+    return value
+
+
+def journal_endpoint(handler: Any) -> Any:
+    """An admin endpoint whose bad query parameters answer 400 naming the parameter."""
+
+    async def answered(request: Request) -> Response:
+        try:
+            response: Response = await handler(request)
+            return response
+        except BadQuery as exc:
+            return JSONBody({"error": str(exc)}, 400)
+
+    answered.__name__ = handler.__name__
+    answered.__doc__ = handler.__doc__
+    return admin_endpoint(answered)
+
+
+def _page(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@journal_endpoint
+async def journal_index(request: Request) -> Response:
+    """What the journal is and what it dropped or cut to stay within its bounds."""
+    store = _gateway(request).store
+    return JSONBody(
+        {
+            "backend": type(getattr(store, "inner", store)).__name__,
+            "counters": store.counters(),
+            "oldest_event_id": await store.oldest_event_id(),
+            "page": {"default": DEFAULT_PAGE, "max": MAX_PAGE},
+        }
+    )
+
+
+@journal_endpoint
 async def traces(request: Request) -> Response:
     store = _gateway(request).store
-    found = await store.list_traces(request.query_params.get("kind"), _int_param(request, "limit", 1000))
-    return JSONBody({"traces": [t.to_json() for t in found]})
+    query = request.query_params
+    found = await store.list_traces(
+        query.get("kind"),
+        query.get("profile"),
+        query.get("client"),
+        query.get("status"),
+        page_size(_query_int(request, "limit", DEFAULT_PAGE, 1)),
+        after=_query_int(request, "cursor", None),
+    )
+    cursor = found[-1].ordinal if found else _query_int(request, "cursor", None)
+    return _page(await page_body("traces", found, Trace.to_json, next_cursor=cursor))
 
 
-@admin_endpoint
+@journal_endpoint
 async def trace(request: Request) -> Response:
+    """One trace, a page of its messages by sequence (`after_sequence`, `limit`), and its goal tree."""
     store = _gateway(request).store
     trace_id = request.path_params["trace_id"]
     found = await store.get_trace(trace_id)
     if found is None:
         return JSONBody({"error": f"no trace {trace_id!r}"}, 404)
-    messages = await store.get_trace_messages(trace_id)
-    return JSONBody({"trace": found.to_json(), "messages": [m.to_json() for m in messages]})
+    after = _query_int(request, "after_sequence", 0) or 0
+    limit = page_size(_query_int(request, "limit", DEFAULT_PAGE, 1))
+    messages = await store.get_trace_messages(trace_id, after_sequence=after, limit=limit)
+    tree = await store.get_goal_tree(trace_id)
+    return _page(
+        await page_body(
+            "messages",
+            messages,
+            Message.to_json,
+            trace=found.to_json(),
+            goal_tree=tree.to_json() if tree is not None else None,
+            # None once this page is the last: fewer than `limit` messages came back.
+            next_after_sequence=messages[-1].sequence if len(messages) == limit else None,
+        )
+    )
 
 
-@admin_endpoint
+@journal_endpoint
+async def goal_tree(request: Request) -> Response:
+    trace_id = request.path_params["trace_id"]
+    tree = await _gateway(request).store.get_goal_tree(trace_id)
+    if tree is None:
+        return JSONBody({"error": f"trace {trace_id!r} has no goal tree"}, 404)
+    return JSONBody({"goal_tree": tree.to_json()})
+
+
+@journal_endpoint
+async def goal_messages(request: Request) -> Response:
+    store = _gateway(request).store
+    found = await store.get_messages_by_goal(request.path_params["trace_id"], request.path_params["goal_id"])
+    return _page(await page_body("messages", found, Message.to_json))
+
+
+@journal_endpoint
 async def messages(request: Request) -> Response:
     store = _gateway(request).store
-    found = await store.list_messages(request.query_params.get("kind"), _int_param(request, "limit", 1000))
-    return JSONBody({"messages": [m.to_json() for m in found]})
+    found, cursor = await store.list_messages(
+        request.query_params.get("kind"),
+        _query_int(request, "limit", DEFAULT_PAGE, 1),
+        after=_query_int(request, "cursor", None),
+    )
+    return _page(await page_body("messages", found, Message.to_json, next_cursor=cursor))
 
 
-@admin_endpoint
+@journal_endpoint
 async def events(request: Request) -> Response:
     store = _gateway(request).store
+    since = _query_int(request, "since_event_id", 0) or 0
     found = await store.get_events(
-        request.query_params.get("trace_id"),
-        _int_param(request, "since_event_id", 0),
-        _int_param(request, "limit", 10000),
+        request.query_params.get("trace_id"), since, _query_int(request, "limit", DEFAULT_PAGE, 1)
     )
-    return JSONBody({"events": found, "last_event_id": found[-1]["event_id"] if found else None})
+    oldest = await store.oldest_event_id()
+    return JSONBody(
+        {
+            "events": found,
+            "last_event_id": found[-1]["event_id"] if found else None,
+            "oldest_event_id": oldest,
+            # Events after since_event_id that the store no longer keeps: say so rather than skip them silently.
+            "gap": oldest is not None and since + 1 < oldest and since > 0,
+        }
+    )
 
 
-@admin_endpoint
+@journal_endpoint
 async def connections(request: Request) -> Response:
     store = _gateway(request).store
-    found = await store.list_traces("socket", _int_param(request, "limit", 1000))
+    found = await store.list_traces("socket", limit=_query_int(request, "limit", DEFAULT_PAGE, 1) or DEFAULT_PAGE)
     return JSONBody(
         {
             "connections": [
@@ -219,10 +316,12 @@ async def connections(request: Request) -> Response:
     )
 
 
-@admin_endpoint
+@journal_endpoint
 async def unmatched(request: Request) -> Response:
-    found = await _gateway(request).store.list_messages("unmatched", _int_param(request, "limit", 1000))
-    return JSONBody({"unmatched": [m.to_json() for m in found]})
+    found, cursor = await _gateway(request).store.list_messages(
+        "unmatched", _query_int(request, "limit", DEFAULT_PAGE, 1), after=_query_int(request, "cursor", None)
+    )
+    return _page(await page_body("unmatched", found, Message.to_json, next_cursor=cursor))
 
 
 @admin_endpoint
@@ -268,8 +367,11 @@ ADMIN_ROUTES = [
     Route("/__admin/contracts", post_contracts, methods=["POST"]),
     Route("/__admin/contracts/reload", reload_contracts, methods=["POST"]),
     Route("/__admin/contracts/{contract_id:path}", delete_contract, methods=["DELETE"]),
+    Route("/__admin/journal", journal_index),
     Route("/__admin/journal/traces", traces),
     Route("/__admin/journal/traces/{trace_id}", trace),
+    Route("/__admin/journal/traces/{trace_id}/goals", goal_tree),
+    Route("/__admin/journal/traces/{trace_id}/goals/{goal_id}/messages", goal_messages),
     Route("/__admin/journal/messages", messages),
     Route("/__admin/journal/events", events),
     Route("/__admin/connections", connections),

@@ -1,108 +1,54 @@
-"""The journal: every connection, request and frame, behind a `TraceStore`.
+"""The default journal: the TraceStore protocol in memory, bounded, and cheap on the hot path.
 
-Shaped like seed 003's TraceStore: a *trace* per connection or REST call,
-*messages* for the requests and frames inside it, and an append-only *event*
-stream with increasing ids that a watcher resumes with `since_event_id`.
-`MemoryTraceStore` is the only backend so far; it is bounded, and says how
-many messages it dropped rather than growing without limit.
+It keeps the newest `max_messages` messages, `max_events` events and `max_traces` traces (an open
+connection's trace is never dropped), and counts what it dropped rather than growing without limit.
 
-All times are wall-clock seconds (`time.time()`), so the conformance kit can
-compare them with a driver's own timestamps on the same machine.
+Messages are stored as plain tuples and events as dicts of atoms on purpose: the garbage collector
+stops tracking those, so a journal of 200,000 frames is never rescanned. As dataclass instances it
+was, in collections that paused every stream on the server for up to 150 ms. A message's `detail` dict
+is stored as a flat tuple, its keys then its values, for the same reason: CPython never untracks a
+tuple that holds a dict, so every request record stayed in the collector's lists (30 ms full
+collections twice a second under the mux benchmark). Goal trees are few (certification runs) and
+kept as objects.
 
-Messages are stored as plain tuples and events as dicts of atoms on purpose:
-the garbage collector stops tracking those, so a journal of 200,000 frames is
-never rescanned. As dataclass instances it was, in collections that paused
-every stream on the server for up to 150 ms. A message's `detail` dict is
-stored as a flat tuple, its keys then its values, for the same reason:
-CPython never untracks a tuple that holds a dict, so every request record
-stayed in the collector's lists (30 ms full collections twice a second
-under the mux benchmark).
+Long reads (a page scanning 200,000 records) hand the loop back every SCAN_CHUNK records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import OrderedDict, deque
-from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Any
 
+from .budget import DEFAULT_MAX_TEXT_BYTES, TextBudget
+from .protocol import TraceStore, page_size
+from .records import (
+    GOAL_FIELDS,
+    ConnectionStats,
+    Goal,
+    GoalTree,
+    Message,
+    Trace,
+    message_id,
+    message_stats,
+    split_message_id,
+)
 
-@dataclass(slots=True)
-class ConnectionStats:
-    frames_in: int = 0
-    frames_out: int = 0
-    requests: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-    queued: int = 0
-    peak_queue: int = 0
-    unmatched: int = 0
-    errors: int = 0
-    max_lateness_s: float = 0.0
+__all__ = ["ConnectionStats", "MemoryTraceStore", "Message", "Trace", "TraceStore"]
 
-    def request_started(self) -> None:
-        self.requests += 1
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-
-    def set_queued(self, queued: int) -> None:
-        self.queued = queued
-        self.peak_queue = max(self.peak_queue, queued)
-
-
-@dataclass(slots=True)
-class Trace:
-    trace_id: str
-    kind: str  # "socket" | "rest" | "import" | "export" | "sse" | "auth"
-    profile: str
-    path: str
-    opened_at: float
-    client: str = ""
-    closed_at: float | None = None
-    close_code: int | None = None
-    stats: ConnectionStats = field(default_factory=ConnectionStats)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class Message(NamedTuple):
-    trace_id: str
-    direction: str  # "in" (client -> mock) | "out"
-    kind: str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item" | "auth" | "refused"
-    text: str | None = None
-    request_id: Any = None
-    service: str | None = None
-    contract_id: str | None = None
-    received_at: float | None = None
-    scheduled_at: float | None = None
-    sent_at: float | None = None
-    detail: dict[str, Any] | None = None
-    message_id: str = ""
-    sequence: int = 0
-
-    @property
-    def lateness_s(self) -> float | None:
-        if self.scheduled_at is None or self.sent_at is None:
-            return None
-        return self.sent_at - self.scheduled_at
-
-    def to_json(self) -> dict[str, Any]:
-        data = self._asdict()
-        data["lateness_s"] = self.lateness_s
-        return data
-
+SCAN_CHUNK = 20_000  # records looked at between two yields to the loop
 
 _TRACE_ID, _KIND = Message._fields.index("trace_id"), Message._fields.index("kind")
-_RECEIVED_AT, _SENT_AT = Message._fields.index("received_at"), Message._fields.index("sent_at")
+_GOAL_ID = Message._fields.index("goal_id")
 # A stored record is a Message's fields up to `detail`, detail flattened, and the sequence (module docstring).
 _DETAIL = Message._fields.index("detail")
 _SEQUENCE = _DETAIL + 1
 assert Message._fields[_DETAIL:] == ("detail", "message_id", "sequence")
 
-
-def _message_id(trace_id: str, sequence: int) -> str:
-    return f"{trace_id}:{sequence}"
+TRACE_FIELDS = frozenset(Trace.__dataclass_fields__) - {"trace_id", "ordinal"}
+MESSAGE_FIELDS = frozenset(Message._fields) - {"trace_id", "message_id", "sequence"}
 
 
 def _message(record: tuple[Any, ...]) -> Message:
@@ -112,46 +58,42 @@ def _message(record: tuple[Any, ...]) -> Message:
         keys = len(detail) // 2
         detail = dict(zip(detail[:keys], detail[keys:]))
     sequence = record[_SEQUENCE]
-    return Message._make((*record[:_DETAIL], detail, _message_id(record[_TRACE_ID], sequence), sequence))
+    return Message._make((*record[:_DETAIL], detail, message_id(record[_TRACE_ID], sequence), sequence))
 
 
-@runtime_checkable
-class TraceStore(Protocol):
-    """Where the journal lives. Async so a database backend can stand in."""
+def _record(message: Message, sequence: int) -> tuple[Any, ...]:
+    detail = message.detail
+    # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
+    return message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
 
-    async def create_trace(self, trace: Trace) -> str: ...
-    async def get_trace(self, trace_id: str) -> Trace | None: ...
-    async def update_trace(self, trace_id: str, **updates: Any) -> None: ...
-    async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]: ...
-    async def add_message(self, message: Message) -> str: ...
-    # For code that cannot wait (frames sent from a loop timer); a backend that must wait queues the message.
-    def add_message_nowait(self, message: Message) -> None: ...
-    async def get_message(self, message_id: str) -> Message | None: ...
-    async def get_trace_messages(self, trace_id: str) -> list[Message]: ...
-    async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]: ...
-    async def get_events(
-        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
-    ) -> list[dict[str, Any]]: ...
-    async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int: ...
-    async def reset(self) -> None: ...
+
+def unknown_fields(what: str, updates: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(updates) - allowed)
+    if unknown:
+        raise ValueError(f"{what}: no field {', '.join(map(repr, unknown))}; fields: {', '.join(sorted(allowed))}")
 
 
 class MemoryTraceStore:
-    """In-memory TraceStore: keeps the newest `max_messages` messages, `max_events` events and `max_traces`
-    traces (an open connection's trace is never dropped).
-
-    Its containers are made once and emptied in place, never replaced, so that a server which freezes its
+    """Its containers are made once and emptied in place, never replaced, so that a server which freezes its
     start-up objects (`gc.freeze()`, see mockgw/server/listen.py) keeps them out of every collection too: the
     collector would otherwise walk each stored item, tracked or not, in every full collection.
     """
 
     def __init__(
-        self, max_messages: int = 200_000, max_events: int = 200_000, max_traces: int = 20_000, trace_prefix: str = "t"
+        self,
+        max_messages: int = 200_000,
+        max_events: int = 200_000,
+        max_traces: int = 20_000,
+        trace_prefix: str = "t",
+        max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
     ) -> None:
         self.max_messages = max_messages
         self.trace_prefix = trace_prefix  # "w2t" under several workers: trace ids stay unique across them
         self.max_events = max_events
         self.max_traces = max_traces
+        self.budget = TextBudget(max_text_bytes)
+        self._fit = self.budget.fit
+        self._quick_chars = self.budget.quick_chars
         self._next_trace = itertools.count(1)
         self._next_event = 1  # never reset: a watcher's since_event_id stays meaningful
         self._traces: OrderedDict[str, Trace] = OrderedDict()  # a dict would rescan the popped front
@@ -159,25 +101,44 @@ class MemoryTraceStore:
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
         self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
+        self._appended = 0  # records ever appended: a record's position is its number among them (the cursor)
+        self._rare_appended = 0
         # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message's
         # sequence, direction, request id); get_events makes it a dict.
         self._events: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=max_events)
+        self._trees: dict[str, GoalTree] = {}
+        self._waiters: list[asyncio.Future[None]] = []  # live tails waiting for the next event
+        # (trace id, sequence) -> that record's position, left by the last page read: the next page starts there.
+        self._page_hints: OrderedDict[tuple[str, int], int] = OrderedDict()
         self.dropped_messages = 0
         self.dropped_traces = 0
 
     def _reset_state(self) -> None:
-        for container in (self._traces, self._sequences, self._records, self._rare, self._events):
+        for container in (
+            self._traces,
+            self._sequences,
+            self._records,
+            self._rare,
+            self._events,
+            self._trees,
+            self._page_hints,
+        ):
             container.clear()
         self.dropped_messages = 0
         self.dropped_traces = 0
+        self.budget.truncated = 0
+
+    # ===== Traces =====
 
     async def create_trace(self, trace: Trace) -> str:
+        number = next(self._next_trace)
         if not trace.trace_id:
-            trace.trace_id = f"{self.trace_prefix}{next(self._next_trace)}"
+            trace.trace_id = f"{self.trace_prefix}{number}"
+        trace.ordinal = number
         self._traces[trace.trace_id] = trace
         if len(self._traces) > self.max_traces:
             self._drop_oldest_closed_trace()
-        await self.append_event(trace.trace_id, "trace.created", {"kind": trace.kind, "path": trace.path})
+        self._append_event(trace.trace_id, "trace.created", {"kind": trace.kind, "path": trace.path})
         return trace.trace_id
 
     def _drop_oldest_closed_trace(self) -> None:
@@ -185,6 +146,7 @@ class MemoryTraceStore:
             if trace.closed_at is not None:
                 del self._traces[trace_id]
                 self._sequences.pop(trace_id, None)
+                self._trees.pop(trace_id, None)
                 self.dropped_traces += 1
                 return  # its messages age out with the others
 
@@ -192,34 +154,93 @@ class MemoryTraceStore:
         return self._traces.get(trace_id)
 
     async def update_trace(self, trace_id: str, **updates: Any) -> None:
+        unknown_fields(f"update_trace({trace_id!r})", updates, TRACE_FIELDS)
         trace = self._traces.get(trace_id)
         if trace is None:
             return  # dropped to keep the journal bounded
         for name, value in updates.items():
             setattr(trace, name, value)
         if "closed_at" in updates:
-            await self.append_event(trace_id, "trace.closed", {"close_code": trace.close_code})
+            if "status" not in updates and trace.status == "open":
+                trace.status = "closed"
+            self._append_event(trace_id, "trace.closed", {"close_code": trace.close_code, "status": trace.status})
+        elif "status" in updates:
+            self._append_event(trace_id, "trace.updated", {"status": trace.status})
 
-    async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]:
-        traces = [t for t in self._traces.values() if kind is None or t.kind == kind]
-        return traces[-limit:]
+    async def list_traces(
+        self,
+        mode: str | None = None,
+        agent_type: str | None = None,
+        uid: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        after: int | None = None,
+    ) -> list[Trace]:
+        limit = page_size(limit)
+        found = [
+            t
+            for t in self._traces.values()
+            if (mode is None or t.kind == mode)
+            and (agent_type is None or t.profile == agent_type)
+            and (uid is None or t.client == uid)
+            and (status is None or t.status == status)
+            and (after is None or t.ordinal > after)
+        ]
+        return found[:limit] if after is not None else found[-limit:]
+
+    # ===== Goal trees =====
+
+    async def get_goal_tree(self, trace_id: str) -> GoalTree | None:
+        tree = self._trees.get(trace_id)
+        return None if tree is None else GoalTree.from_json(tree.to_json())  # a copy: the caller may change it
+
+    async def update_goal_tree(self, trace_id: str, tree: GoalTree) -> None:
+        self._trees[trace_id] = GoalTree.from_json({**tree.to_json(), "trace_id": trace_id})
+        self._append_event(trace_id, "goal_tree.updated", {"goals": len(tree.goals)})
+
+    async def add_goal(self, trace_id: str, goal: Goal) -> None:
+        tree = self._trees.get(trace_id)
+        if tree is None:
+            tree = self._trees[trace_id] = GoalTree(trace_id)
+        tree.add(Goal.from_json(goal.to_json()))
+        self._append_event(trace_id, "goal.added", {"goal_id": goal.goal_id, "parent_id": goal.parent_id})
+
+    async def update_goal(self, trace_id: str, goal_id: str, **updates: Any) -> None:
+        unknown_fields(f"update_goal({trace_id!r}, {goal_id!r})", updates, GOAL_FIELDS)
+        tree = self._trees.get(trace_id)
+        goal = tree.find(goal_id) if tree is not None else None
+        if goal is None:
+            raise KeyError(f"trace {trace_id!r} has no goal {goal_id!r}")
+        for name, value in updates.items():
+            setattr(goal, name, value)
+        self._append_event(trace_id, "goal.updated", {"goal_id": goal_id, "fields": sorted(updates)})
+
+    # ===== Messages =====
 
     async def add_message(self, message: Message) -> str:
         self.add_message_nowait(message)
-        return _message_id(message.trace_id, self._sequences[message.trace_id])
+        return message_id(message.trace_id, self._sequences[message.trace_id])
 
     def add_message_nowait(self, message: Message) -> None:
         trace_id = message.trace_id
         sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
-        detail = message.detail
-        # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
-        record = message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
+        text = message.text
+        if text is not None and len(text) > self._quick_chars:
+            message = self._fit(message)
+        record = _record(message, sequence)
         if len(self._records) == self.max_messages:
             self.dropped_messages += 1
         self._records.append(record)
+        self._appended += 1
         kind = message.kind
         if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
+            self._rare_appended += 1
+        if message.goal_id is not None:
+            tree = self._trees.get(trace_id)
+            if tree is not None:
+                tree.add_stats(message.goal_id, message_stats(message))
         self._events.append(
             (
                 self._next_event,
@@ -231,39 +252,125 @@ class MemoryTraceStore:
             )
         )
         self._next_event += 1
+        if self._waiters:
+            self._wake()
 
     async def get_message(self, message_id: str) -> Message | None:
-        trace_id, _, sequence = message_id.rpartition(":")
-        if not sequence.isdigit():
+        found = self._find_record(message_id)
+        return None if found is None else _message(self._records[found])
+
+    def _find_record(self, text: str) -> int | None:
+        parts = split_message_id(text)
+        if parts is None:
             return None
-        number = int(sequence)
-        found = next((r for r in reversed(self._records) if r[_SEQUENCE] == number and r[_TRACE_ID] == trace_id), None)
-        return None if found is None else _message(found)
+        trace_id, number = parts
+        for index in range(len(self._records) - 1, -1, -1):
+            record = self._records[index]
+            if record[_SEQUENCE] == number and record[_TRACE_ID] == trace_id:
+                return index
+        return None
 
-    async def get_trace_messages(self, trace_id: str) -> list[Message]:
-        return [_message(r) for r in self._records if r[_TRACE_ID] == trace_id]
+    async def get_trace_messages(
+        self, trace_id: str, *, after_sequence: int = 0, limit: int | None = None
+    ) -> list[Message]:
+        """By sequence; all of them (the seed's call) unless `limit` is given."""
+        wanted = None if limit is None else page_size(limit)
+        first = self._appended - len(self._records)  # the position of the oldest record kept, less one
+        start = max(0, self._page_hints.pop((trace_id, after_sequence), first) - first)
+        found: list[Message] = []
+        position = first + start
+        async for record in self._scan(self._records, start):
+            position += 1
+            if record[_TRACE_ID] == trace_id and record[_SEQUENCE] > after_sequence:
+                found.append(_message(record))
+                if wanted is not None and len(found) >= wanted:
+                    self._hint((trace_id, record[_SEQUENCE]), position)
+                    break
+        return found
 
-    async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
-        if kind is None:
-            every = sorted(self._records, key=lambda r: r[_RECEIVED_AT] or r[_SENT_AT] or 0.0)
-        else:
-            every = [r for r in (self._records if kind == "frame" else self._rare) if r[_KIND] == kind]
-        return [_message(r) for r in every[-limit:]]
+    def _hint(self, key: tuple[str, int], position: int) -> None:
+        self._page_hints[key] = position
+        if len(self._page_hints) > 256:
+            self._page_hints.popitem(last=False)
+
+    async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
+        return [
+            _message(r)
+            async for r in self._scan(self._records, 0)
+            if r[_GOAL_ID] == goal_id and r[_TRACE_ID] == trace_id
+        ]
+
+    async def update_message(self, message_id: str, **updates: Any) -> None:
+        unknown_fields(f"update_message({message_id!r})", updates, MESSAGE_FIELDS)
+        index = self._find_record(message_id)
+        if index is None:
+            return  # dropped to keep the journal bounded
+        old = self._records[index]
+        new = _record(_message(old)._replace(**updates), old[_SEQUENCE])
+        self._records[index] = new
+        for rare_index in range(len(self._rare) - 1, -1, -1):
+            if self._rare[rare_index] is old:
+                self._rare[rare_index] = new
+                break
+        self._append_event(old[_TRACE_ID], "message.updated", {"message_id": message_id, "fields": sorted(updates)})
+
+    async def list_messages(
+        self, kind: str | None = None, limit: int | None = None, *, after: int | None = None
+    ) -> tuple[list[Message], int]:
+        """Across traces, in the order they were added; the cursor is for the same `kind` only."""
+        limit = page_size(limit)
+        every = kind in (None, "frame")
+        records, appended = (self._records, self._appended) if every else (self._rare, self._rare_appended)
+        first = appended - len(records)
+        if after is None:  # the newest `limit`: walk back from the end
+            picked: list[tuple[int, tuple[Any, ...]]] = []
+            for index in range(len(records) - 1, -1, -1):
+                record = records[index]
+                if kind is None or record[_KIND] == kind:
+                    picked.append((first + index + 1, record))
+                    if len(picked) >= limit:
+                        break
+                if index % SCAN_CHUNK == 0:
+                    await asyncio.sleep(0)
+            picked.reverse()
+            return [_message(r) for _, r in picked], picked[-1][0] if picked else appended
+        found, position = [], first + max(0, after - first)
+        async for record in self._scan(records, max(0, after - first)):
+            position += 1
+            if kind is None or record[_KIND] == kind:
+                found.append(_message(record))
+                if len(found) >= limit:
+                    break
+        return found, max(position, after)
+
+    async def _scan(self, records: deque[tuple[Any, ...]], start: int) -> Any:
+        """The records from index `start` on, yielding to the loop every SCAN_CHUNK of them."""
+        while start < len(records):
+            chunk: Iterable[tuple[Any, ...]] = list(itertools.islice(records, start, start + SCAN_CHUNK))
+            start += SCAN_CHUNK
+            for record in chunk:
+                yield record
+            await asyncio.sleep(0)
+
+    # ===== Events =====
 
     async def get_events(
-        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
+        self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
+        limit = page_size(limit)
         if not self._events:
             return []
         # Ids increase by one, so the first newer event's index is arithmetic.
         start = max(0, since_event_id + 1 - _event_dict(self._events[0])["event_id"])
         found = []
         for index in range(start, len(self._events)):
-            event = _event_dict(self._events[index])
-            if trace_id is None or event["trace_id"] == trace_id:
-                found.append(event)
+            event = self._events[index]
+            if trace_id is None or (event[1] if isinstance(event, tuple) else event["trace_id"]) == trace_id:
+                found.append(_event_dict(event))
                 if len(found) >= limit:
                     break
+            if index % SCAN_CHUNK == 0:
+                await asyncio.sleep(0)
         return found
 
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
@@ -273,13 +380,52 @@ class MemoryTraceStore:
         event_id = self._next_event
         self._next_event += 1
         self._events.append({"event_id": event_id, "trace_id": trace_id, "type": event_type, **payload})
+        if self._waiters:
+            self._wake()
         return event_id
+
+    async def oldest_event_id(self) -> int | None:
+        """The oldest event kept; after a reset or when every event aged out, the next one to come."""
+        return _event_dict(self._events[0])["event_id"] if self._events else self._next_event
+
+    async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None:
+        if self._next_event - 1 > after_event_id:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout_s)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ===== The store itself =====
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "dropped_messages": self.dropped_messages,
+            "dropped_traces": self.dropped_traces,
+            "truncated_messages": self.budget.truncated,
+        }
 
     async def reset(self) -> None:
         self._reset_state()
 
+    async def close(self) -> None:
+        self._wake()
 
-_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item")}
+
+_MESSAGE_EVENTS = {
+    kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item", "verdict", "event")
+}
 
 
 def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
@@ -290,7 +436,7 @@ def _event_dict(event: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
         "event_id": event_id,
         "trace_id": trace_id,
         "type": event_type,
-        "message_id": _message_id(trace_id, sequence),
+        "message_id": message_id(trace_id, sequence),
         "direction": direction,
         "request_id": request_id,
     }

@@ -36,7 +36,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .memory import Message, Trace, TraceStore
+from .protocol import TraceStore
+from .records import Goal, GoalTree, Message, Trace
 
 LATENESS_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 METRICS_PATH = "/__metrics"
@@ -131,6 +132,8 @@ class MockMetrics:
         )
         self.connections = _OpenConnections()
         r.register(self.connections)
+        self.journal = _JournalCounters()
+        r.register(self.journal)
 
     def record_bulk(self, kind: str, direction: str, items: int, seconds: float) -> None:
         self.bulk_items.labels(kind, direction).inc(items)
@@ -148,9 +151,10 @@ class ObservedTraceStore:
         self.metrics = metrics
         self._counts = metrics.counts
         self._add_inner = inner.add_message_nowait  # every frame passes here: looked up once
+        metrics.journal.store = inner
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.dropped_messages
+        return getattr(self.inner, name)  # backend extras, e.g. MemoryTraceStore.max_messages
 
     async def create_trace(self, trace: Trace) -> str:
         trace_id = await self.inner.create_trace(trace)
@@ -186,28 +190,92 @@ class ObservedTraceStore:
     async def get_trace(self, trace_id: str) -> Trace | None:
         return await self.inner.get_trace(trace_id)
 
-    async def list_traces(self, kind: str | None = None, limit: int = 1000) -> list[Trace]:
-        return await self.inner.list_traces(kind, limit)
+    async def list_traces(
+        self,
+        mode: str | None = None,
+        agent_type: str | None = None,
+        uid: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        after: int | None = None,
+    ) -> list[Trace]:
+        return await self.inner.list_traces(mode, agent_type, uid, status, limit, after=after)
+
+    async def get_goal_tree(self, trace_id: str) -> GoalTree | None:
+        return await self.inner.get_goal_tree(trace_id)
+
+    async def update_goal_tree(self, trace_id: str, tree: GoalTree) -> None:
+        await self.inner.update_goal_tree(trace_id, tree)
+
+    async def add_goal(self, trace_id: str, goal: Goal) -> None:
+        await self.inner.add_goal(trace_id, goal)
+
+    async def update_goal(self, trace_id: str, goal_id: str, **updates: Any) -> None:
+        await self.inner.update_goal(trace_id, goal_id, **updates)
 
     async def get_message(self, message_id: str) -> Message | None:
         return await self.inner.get_message(message_id)
 
-    async def get_trace_messages(self, trace_id: str) -> list[Message]:
-        return await self.inner.get_trace_messages(trace_id)
+    async def get_trace_messages(
+        self, trace_id: str, *, after_sequence: int = 0, limit: int | None = None
+    ) -> list[Message]:
+        return await self.inner.get_trace_messages(trace_id, after_sequence=after_sequence, limit=limit)
 
-    async def list_messages(self, kind: str | None = None, limit: int = 1000) -> list[Message]:
-        return await self.inner.list_messages(kind, limit)
+    async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
+        return await self.inner.get_messages_by_goal(trace_id, goal_id)
+
+    async def update_message(self, message_id: str, **updates: Any) -> None:
+        await self.inner.update_message(message_id, **updates)
+
+    async def list_messages(
+        self, kind: str | None = None, limit: int | None = None, *, after: int | None = None
+    ) -> tuple[list[Message], int]:
+        return await self.inner.list_messages(kind, limit, after=after)
 
     async def get_events(
-        self, trace_id: str | None = None, since_event_id: int = 0, limit: int = 10000
+        self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         return await self.inner.get_events(trace_id, since_event_id, limit)
 
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
         return await self.inner.append_event(trace_id, event_type, payload)
 
+    async def oldest_event_id(self) -> int | None:
+        return await self.inner.oldest_event_id()
+
+    async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None:
+        await self.inner.wait_for_events(after_event_id, timeout_s)
+
+    def counters(self) -> dict[str, int]:
+        return self.inner.counters()
+
     async def reset(self) -> None:
         await self.inner.reset()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class _JournalCounters(Collector):
+    """What the journal dropped or cut to stay within its bounds (MemoryTraceStore.counters() and the like)."""
+
+    def __init__(self) -> None:
+        self.store: TraceStore | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        counters = self.store.counters() if self.store is not None else {}
+        for name, help_text in _JOURNAL_COUNTERS.items():
+            family = CounterMetricFamily(f"mockgw_journal_{name}", help_text)
+            family.add_metric([], counters.get(name, 0))
+            yield family
+
+
+_JOURNAL_COUNTERS = {
+    "dropped_messages": "Messages the journal dropped, oldest first, to stay within its bound",
+    "dropped_traces": "Closed traces the journal dropped, oldest first, to stay within its bound",
+    "truncated_messages": "Message texts cut to the journal's text budget (size and SHA-256 kept)",
+}
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -1,0 +1,90 @@
+"""The PostgreSQL driver of the SQL journal (`--journal postgresql://user@host:port/db`), over asyncpg.
+
+Several mock processes (workers, or instances behind a load balancer) may share one database. Each
+batch takes a transaction-scoped advisory lock before it reserves event ids, so batches commit in
+the order their ids were reserved: a watcher never sees event N+1 before N.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .sql import INSERT_EVENT, SCHEMA, TABLES, Batch, Database
+
+ADVISORY_LOCK = 0x6D6F636B67770001  # "mockgw" + 1: the journal's one writer lock
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def numbered(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, …` (the journal's SQL has no `?` in literals)."""
+    count = 0
+
+    def next_number(_: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(next_number, sql)
+
+
+class PostgresDatabase(Database):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pool: Any = None
+
+    async def open(self) -> None:
+        try:
+            import asyncpg
+        except ModuleNotFoundError:
+            raise RuntimeError(
+                f"--journal {_shown(self.url)}: needs asyncpg (pip install 'mockgw[postgres]')"
+            ) from None
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=4)
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_LOCK)
+            for statement in SCHEMA:
+                await connection.execute(statement.format(serial="BIGSERIAL PRIMARY KEY"))
+
+    async def write(self, batch: Batch) -> list[int]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_LOCK)
+            for statement, rows in batch.runs:
+                await connection.executemany(numbered(statement), rows)
+            ids: list[int] = []
+            if batch.events:
+                reserved = await connection.fetch(
+                    "SELECT nextval('events_event_id_seq') FROM generate_series(1, $1)", len(batch.events)
+                )
+                ids = sorted(int(r[0]) for r in reserved)
+                await connection.executemany(
+                    numbered(INSERT_EVENT),
+                    [(i, t, kind, data.decode()) for i, (t, kind, data) in zip(ids, batch.events)],
+                )
+        return ids
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(numbered(sql), *params)
+        return [tuple(r) for r in rows]
+
+    async def next_event_id(self) -> int:
+        async with self._pool.acquire() as connection:
+            row = await connection.fetchrow("SELECT last_value, is_called FROM events_event_id_seq")
+        return int(row[0]) + 1 if row[1] else int(row[0])
+
+    async def clear(self) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_LOCK)
+            await connection.execute(f"TRUNCATE {', '.join(TABLES)}")  # sequences keep counting up
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
