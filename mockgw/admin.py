@@ -13,12 +13,14 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .contract import load_library, load_library_document
 from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
+from .journal.follow import follow
 from .journal.pages import page_body
 from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
 from .journal.records import Message, Trace
@@ -162,7 +164,7 @@ class BadQuery(Exception):
     """A query parameter the route cannot use: answered 400, naming it."""
 
 
-def _query_int(request: Request, name: str, default: int | None, minimum: int = 0) -> int | None:
+def _query_int(request: Request | WebSocket, name: str, default: int | None, minimum: int = 0) -> int | None:
     text = request.query_params.get(name)
     if text is None:
         return default
@@ -295,6 +297,43 @@ async def events(request: Request) -> Response:
     )
 
 
+async def journal_stream(websocket: WebSocket) -> None:
+    """WebSocket /__admin/journal/stream?since_event_id=N[&trace_id=…]: every later event as it is appended."""
+    gateway: MockGateway = websocket.app.state.gateway
+    token = gateway.settings.admin_token
+    if token is not None and websocket.headers.get("authorization") != f"Bearer {token}":
+        body = {"error": "admin token required: send Authorization: Bearer <admin token>"}
+        await websocket.send_denial_response(JSONBody(body, 401))
+        return
+    try:
+        since = _query_int(websocket, "since_event_id", 0) or 0
+    except BadQuery as exc:
+        await websocket.send_denial_response(JSONBody({"error": str(exc)}, 400))
+        return
+    await websocket.accept()
+    events = follow(gateway.store, since, websocket.query_params.get("trace_id"))
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(events))
+            await asyncio.wait({following, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if closed.done():
+                following.cancel()
+                return
+            await websocket.send_bytes(orjson.dumps(following.result(), default=str))
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the watcher went away (RuntimeError: it closed while a frame was being sent)
+    finally:
+        closed.cancel()
+        await events.aclose()
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read until the watcher disconnects (it sends nothing the stream needs)."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 @journal_endpoint
 async def connections(request: Request) -> Response:
     store = _gateway(request).store
@@ -374,6 +413,7 @@ ADMIN_ROUTES = [
     Route("/__admin/journal/traces/{trace_id}/goals/{goal_id}/messages", goal_messages),
     Route("/__admin/journal/messages", messages),
     Route("/__admin/journal/events", events),
+    WebSocketRoute("/__admin/journal/stream", journal_stream),
     Route("/__admin/connections", connections),
     Route("/__admin/unmatched", unmatched),
     Route("/__admin/scenarios", scenarios),

@@ -14,8 +14,9 @@ from .contract import load_library
 from .contract.model import Contract
 from .contract.seeds import Seeds
 from .gateway import MockGateway
-from .journal.memory import MemoryTraceStore, TraceStore
 from .journal.metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint
+from .journal.open import open_store
+from .journal.protocol import TraceStore
 from .openapi import OPENAPI_PATH, openapi_endpoint
 from .server.fast_path import GatewayApp
 from .settings import Settings
@@ -67,9 +68,13 @@ def create_app(
         contracts, seeds = library.contracts, seeds or library.seeds
     metrics = MockMetrics()
     trace_prefix = "t" if settings.workers == 1 else f"w{settings.worker}t"
-    journal = ObservedTraceStore(
-        store or MemoryTraceStore(max_messages=settings.journal_max_messages, trace_prefix=trace_prefix), metrics
+    inner = store or open_store(
+        settings.journal,
+        max_messages=settings.journal_max_messages,
+        max_text_bytes=settings.journal_text_bytes,
+        trace_prefix=trace_prefix,
     )
+    journal = ObservedTraceStore(inner, metrics)
     gateway = MockGateway(settings, contracts, journal, seeds)
     routes = [
         # The hot paths first: starlette tries routes in order. (GatewayApp answers POSTs to the first itself;

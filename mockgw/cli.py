@@ -214,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
         env="MOCKGW_PROVIDER_TOKEN_LIFETIME",
     )
     serve.add_argument(
+        "--journal",
+        default=_env("MOCKGW_JOURNAL", "memory"),
+        help="where the journal lives: memory (default; bounded, per process), sqlite:///path/to/journal.db or "
+        "postgresql://user@host:port/db (shared by every worker and instance; docs/JOURNAL.md)",
+    )
+    serve.add_argument(
+        "--journal-text-bytes",
+        default=_env("MOCKGW_JOURNAL_TEXT_BYTES", "65536"),
+        help="a frame or message text longer than this many UTF-8 bytes is journaled cut, with its size and "
+        "SHA-256 (default 65536)",
+    )
+    serve.add_argument(
         "--log-level",
         default=_env("MOCKGW_LOG_LEVEL", "warning"),
         help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (default warning)",
@@ -253,7 +265,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         workers=_whole_number("--workers", args.workers, 1),
         provider=Path(args.provider) if args.provider else None,
         provider_token_lifetime_s=_positive_float("--provider-token-lifetime", args.provider_token_lifetime),
+        journal=_journal(args.journal),
+        journal_text_bytes=_whole_number("--journal-text-bytes", args.journal_text_bytes, 1),
     )
+
+
+def _journal(url: str) -> str:
+    from .journal.open import open_store
+
+    open_store(url, option=_option_name("--journal", url))  # fails early, naming the forms it takes
+    return url
 
 
 def serve(settings: Settings) -> int:
@@ -301,7 +322,14 @@ def serve(settings: Settings) -> int:
         app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
         server = uvicorn.Server(uvicorn_config(app, settings.log_level))
         freeze_startup_objects()
-        precise_loop.run(server.serve(sockets=[mine]))
+
+        async def serve_then_close_journal() -> None:
+            try:
+                await server.serve(sockets=[mine])
+            finally:
+                await app.app.state.gateway.store.close()  # a database journal commits what is queued
+
+        precise_loop.run(serve_then_close_journal())
 
     if settings.workers == 1:
         serve_one(1)

@@ -15,7 +15,9 @@ from typing import Any
 
 from .contract.model import Contract, FrameKind, MatcherKind
 from .contract.seeds import Seeds
-from .journal.memory import MemoryTraceStore, Message, TraceStore
+from .journal.memory import MemoryTraceStore
+from .journal.protocol import TraceStore
+from .journal.records import Message
 from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal

@@ -24,6 +24,8 @@ class Settings:
     backend_timeout_s: float = 600.0  # upstream 2.x --timeout; a stalled stream ends with "Timeout"
     mux: MuxLimits = field(default_factory=MuxLimits)
     journal_max_messages: int = 200_000
+    journal: str = "memory"  # or sqlite:///path, postgresql://… (mockgw/journal/open.py)
+    journal_text_bytes: int = 65_536  # a message text beyond this is cut, its size and hash kept
     workers: int = 1  # processes sharing the listening socket (mockgw/server/workers.py)
     worker: int = 1  # which of them this is
     log_level: str = "warning"

@@ -17,6 +17,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,7 @@ class Plan:
     profile: str = "2.6.2"
     pin: bool = False
     mock_command: tuple[str, ...] = ("-m", "mockgw", "serve")
-    only: tuple[str, ...] = ("rest", "mux", "replay", "idle", "sse")
+    only: tuple[str, ...] = ("rest", "mux", "replay", "idle", "sse")  # and "journal", only when asked for
     sse_streams: tuple[int, ...] = (1, 100, 300)  # SSE lateness, against bare-sse and the mock's own socket replay
     # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
     workers: tuple[int, ...] = (1, 2)
@@ -166,6 +167,7 @@ class Bench:
     def __init__(self, plan: Plan, contracts: Path, log: Callable[[str], None]) -> None:
         self.plan, self.contracts, self.log = plan, contracts, log
         self.cpus = sorted(os.sched_getaffinity(0))
+        self._journals = 0  # SQLite journals made so far, one per mock-sqlite run
 
     # --- processes -------------------------------------------------------------------------------------
     def _pinned(self, argv: list[str], role: str) -> list[str]:
@@ -234,6 +236,12 @@ class Bench:
                 str(self.plan.gap_ms),
             ],
         }.get(which)
+        journal: list[str] = []
+        if which == "mock-sqlite":  # the mock with a fresh SQLite journal (the "journal" section)
+            self._journals += 1
+            # Beside the bench's contracts, in its temp dir (the contract loader reads only *.json).
+            journal = ["--journal", f"sqlite:///{self.contracts / f'journal-{self._journals}.db'}"]
+            which = "mock"
         if argv is None:  # the mock: mock_name(workers)
             workers = next(w for w in {1, *self.plan.workers} if mock_name(w) == which)
             argv = [
@@ -249,6 +257,7 @@ class Bench:
                 "--log-level",
                 "warning",
                 *(["--workers", str(workers)] if workers > 1 else []),
+                *journal,
             ]
         return start_server(which, self._pinned(argv, "server"), cwd=ROOT)
 
@@ -429,6 +438,28 @@ class Bench:
             rows.extend(sse_rows(streams, p.gap_ms, bare, mock, socket))
         return rows
 
+    def journal(self) -> list[Row]:
+        """Replay lateness with the SQLite journal against the memory journal: rounds in turn, the median p99."""
+        p = self.plan
+        streams = max(p.streams) if p.streams != Plan.streams else 300
+        args = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
+        args += ["--timeout", str(p.frames * p.gap_ms / 1000 + 20)]
+        p99: dict[str, list[float]] = {"mock": [], "mock-sqlite": []}
+        for r in range(p.rounds):
+            for which in p99:
+                result = self.measure(which, "replay", "/api/v1/socket", *args)
+                if result is not None and not result["streams_incomplete"]:
+                    p99[which].append(result["lateness"]["p99_ms"])
+                    self.log(f"  round {r + 1} {which:11} {streams} streams: lateness p99 {fmt(p99[which][-1])} ms")
+                else:
+                    self.log(f"  round {r + 1} {which:11} {streams} streams: incomplete or failed")
+        memory = statistics.median(p99["mock"]) if p99["mock"] else None
+        sqlite = statistics.median(p99["mock-sqlite"]) if p99["mock-sqlite"] else None
+        ratio = None if memory is None or sqlite is None or memory <= 0 else sqlite / memory
+        verdict = "no data" if ratio is None else ("meets" if ratio <= 1.2 else "ABOVE TARGET")
+        what = f"replay lateness p99, {streams} streams x {p.gap_ms:g} ms gaps: --journal sqlite vs memory (median)"
+        return [Row(what, "ms", memory, sqlite, ratio, "<= 1.2x the memory journal", verdict, {"rounds": p99})]
+
     def idle(self) -> list[Row]:
         n = self.plan.idle_connections
         args = ["--connections", str(n)]
@@ -488,9 +519,17 @@ def rest_status(base_url: str, timeout_s: float) -> int | None:
 
 def journal_lateness(base_url: str) -> dict[str, Any] | None:
     """The mock's own record: sent_at - scheduled_at of each journaled frame (bounded journal: a sample)."""
+    messages: list[dict[str, Any]] = []
+    cursor = 0
     try:
-        with urllib.request.urlopen(base_url + "/__admin/journal/messages?limit=1000000", timeout=30) as r:
-            messages = json.loads(r.read())["messages"]
+        while True:  # page by page (the journal's largest page is 10,000), bounded by the journal's own bound
+            query = f"/__admin/journal/messages?kind=frame&limit=10000&cursor={cursor}"
+            with urllib.request.urlopen(base_url + query, timeout=30) as r:
+                page = json.loads(r.read())
+            messages += page["messages"]
+            if not page["messages"] or len(messages) > 1_000_000:
+                break
+            cursor = page["next_cursor"]
     except (OSError, ValueError, KeyError):
         return None
     values = sorted(m["lateness_s"] for m in messages if m.get("lateness_s") is not None)
@@ -679,7 +718,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, ~1 minute: checks the machinery only")
-    parser.add_argument("--only", default="", help="comma list of rest,mux,replay,idle,sse")
+    parser.add_argument("--only", default="", help="comma list of rest,mux,replay,idle,sse,journal")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per throughput measurement")
     parser.add_argument("--streams", help="comma list of replay stream counts (default 1,100,300,1000)")

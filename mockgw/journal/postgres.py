@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .sql import INSERT_EVENT, SCHEMA, TABLES, Batch, Database
+from .sql import INSERT_EVENT, SCHEMA, TABLES, Batch, Database, encoded
 
 ADVISORY_LOCK = 0x6D6F636B67770001  # "mockgw" + 1: the journal's one writer lock
 _PLACEHOLDER = re.compile(r"\?")
@@ -51,7 +51,7 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_LOCK)
             for statement, rows in batch.runs:
-                await connection.executemany(numbered(statement), rows)
+                await connection.executemany(numbered(statement), [tuple(map(encoded, row)) for row in rows])
             ids: list[int] = []
             if batch.events:
                 reserved = await connection.fetch(
@@ -60,7 +60,7 @@ class PostgresDatabase(Database):
                 ids = sorted(int(r[0]) for r in reserved)
                 await connection.executemany(
                     numbered(INSERT_EVENT),
-                    [(i, t, kind, data.decode()) for i, (t, kind, data) in zip(ids, batch.events)],
+                    [(i, t, kind, encoded(data)) for i, (t, kind, data) in zip(ids, batch.events)],
                 )
         return ids
 

@@ -78,7 +78,7 @@ class Batch:
     """One transaction: runs of (statement, rows) in order, then the events (their ids reserved in it)."""
 
     runs: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
-    events: list[tuple[str, str, bytes]] = field(default_factory=list)  # (trace id, type, payload JSON)
+    events: list[tuple[str, str, Any]] = field(default_factory=list)  # (trace id, type, payload: dict or list)
 
     def add(self, statement: str, row: tuple[Any, ...]) -> None:
         if self.runs and self.runs[-1][0] == statement:
@@ -119,6 +119,26 @@ def _json(value: Any) -> str:
 
 
 _MSG, _TRACE, _EVENT, _MESSAGE_UPDATE, _TREE = range(5)
+_STORED = Message._fields.index("message_id")  # a row's data: the fields before message_id (the columns say those)
+_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item")}
+
+
+def encoded(value: Any) -> Any:
+    """A row value as the database takes it: tuples, lists and dicts as JSON text."""
+    return orjson.dumps(value, default=str).decode() if isinstance(value, tuple | list | dict) else value
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    """(trace_id, sequence, data) as the Message it was."""
+    trace_id, sequence, data = row[0], int(row[1]), orjson.loads(row[2])
+    return Message._make((*data, message_id(trace_id, sequence), sequence))
+
+
+def _event(row: tuple[Any, ...]) -> dict[str, Any]:
+    payload = orjson.loads(row[3])
+    if isinstance(payload, list):  # a message's event (see _batch)
+        payload = {"message_id": payload[0], "direction": payload[1], "request_id": payload[2]}
+    return {"event_id": int(row[0]), "trace_id": row[1], "type": row[2], **payload}
 
 
 class SqlTraceStore:
@@ -208,6 +228,8 @@ class SqlTraceStore:
             self._flushed = asyncio.Event()
 
     def _batch(self, pending: list[tuple[Any, ...]]) -> Batch:
+        """The queued writes as rows. Messages stay tuples of their fields and events plain payloads: the driver
+        encodes a whole run at once (one JSON document for SQLite), which is most of a batch's cost."""
         batch = Batch()
         events = batch.events
         messages = 0
@@ -215,21 +237,25 @@ class SqlTraceStore:
             code = op[0]
             if code == _MSG:
                 _, sequence, message = op
-                message = message._replace(sequence=sequence, message_id=message_id(message.trace_id, sequence))
-                row = (message.trace_id, sequence, message.kind, message.goal_id, _json(message._asdict()))
-                batch.add(INSERT_MESSAGE, row)
+                trace_id = message.trace_id
+                batch.add(INSERT_MESSAGE, (trace_id, sequence, message.kind, message.goal_id, message[:_STORED]))
                 messages += 1
-                payload = {"message_id": message.message_id, "direction": message.direction}
-                payload["request_id"] = message.request_id
-                events.append((message.trace_id, f"message.{message.kind}", orjson.dumps(payload, default=str)))
+                # A message's event payload as a short list (made a dict when read): [message id, direction, req id]
+                events.append(
+                    (
+                        trace_id,
+                        _MESSAGE_EVENTS.get(message.kind) or f"message.{message.kind}",
+                        [f"{trace_id}:{sequence}", message.direction, message.request_id],
+                    )
+                )
             elif code == _TRACE:
                 batch.add(UPSERT_TRACE, _trace_row(op[1]))
             elif code == _EVENT:
                 _, trace_id, event_type, payload = op
-                events.append((trace_id, event_type, orjson.dumps(payload, default=str)))
+                events.append((trace_id, event_type, payload))
             elif code == _MESSAGE_UPDATE:
                 message = op[1]
-                row = (message.kind, message.goal_id, _json(message._asdict()), message.trace_id, message.sequence)
+                row = (message.kind, message.goal_id, message[:_STORED], message.trace_id, message.sequence)
                 batch.add(UPDATE_MESSAGE, row)
             elif code == _TREE:
                 tree: GoalTree = op[1]
@@ -405,25 +431,28 @@ class SqlTraceStore:
         if parts is None:
             return None
         await self.flush()
-        rows = await self.database.fetch("SELECT data FROM messages WHERE trace_id = ? AND sequence = ?", parts)
-        return Message.from_json(orjson.loads(rows[0][0])) if rows else None
+        rows = await self.database.fetch(
+            "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND sequence = ?", parts
+        )
+        return _message(rows[0]) if rows else None
 
     async def get_trace_messages(
         self, trace_id: str, *, after_sequence: int = 0, limit: int | None = None
     ) -> list[Message]:
         await self.flush()
-        sql = "SELECT data FROM messages WHERE trace_id = ? AND sequence > ? ORDER BY sequence"
+        sql = "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND sequence > ? ORDER BY sequence"
         params: tuple[Any, ...] = (trace_id, after_sequence)
         if limit is not None:
             sql, params = sql + " LIMIT ?", (*params, page_size(limit))
-        return [Message.from_json(orjson.loads(r[0])) for r in await self.database.fetch(sql, params)]
+        return [_message(r) for r in await self.database.fetch(sql, params)]
 
     async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
         await self.flush()
         rows = await self.database.fetch(
-            "SELECT data FROM messages WHERE trace_id = ? AND goal_id = ? ORDER BY sequence", (trace_id, goal_id)
+            "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND goal_id = ? ORDER BY sequence",
+            (trace_id, goal_id),
         )
-        return [Message.from_json(orjson.loads(r[0])) for r in rows]
+        return [_message(r) for r in rows]
 
     async def update_message(self, message_id: str, **updates: Any) -> None:
         unknown_fields(f"update_message({message_id!r})", updates, MESSAGE_FIELDS)
@@ -446,13 +475,14 @@ class SqlTraceStore:
             params.append(after)
         order = "ASC" if after is not None else "DESC"
         rows = await self.database.fetch(
-            f"SELECT data, position FROM messages WHERE {' AND '.join(where)} ORDER BY position {order} LIMIT ?",
+            f"SELECT trace_id, sequence, data, position FROM messages WHERE {' AND '.join(where)} "
+            f"ORDER BY position {order} LIMIT ?",
             (*params, page_size(limit)),
         )
         if after is None:
             rows.reverse()
-        cursor = rows[-1][1] if rows else (after or 0)
-        return [Message.from_json(orjson.loads(r[0])) for r in rows], int(cursor)
+        cursor = rows[-1][3] if rows else (after or 0)
+        return [_message(r) for r in rows], int(cursor)
 
     # ===== Events =====
 
@@ -484,7 +514,7 @@ class SqlTraceStore:
             f"SELECT event_id, trace_id, type, data FROM events WHERE {' AND '.join(where)} ORDER BY event_id LIMIT ?",
             (*params, page_size(limit)),
         )
-        return [{"event_id": int(r[0]), "trace_id": r[1], "type": r[2], **orjson.loads(r[3])} for r in rows]
+        return [_event(r) for r in rows]
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()

@@ -14,9 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .sql import INSERT_EVENT, SCHEMA, TABLES, Batch, Database
+import orjson
+
+from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, encoded
 
 BUSY_TIMEOUT_MS = 10_000
+# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text.
+BULK = {
+    INSERT_MESSAGE: "INSERT INTO messages (trace_id, sequence, kind, goal_id, data) "
+    "SELECT value->>0, value->>1, value->>2, value->>3, value->4 FROM json_each(?)",
+    INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
+    "SELECT value->>0, value->>1, value->>2, value->3 FROM json_each(?)",
+}
 
 
 class SqliteDatabase(Database):
@@ -55,14 +64,19 @@ class SqliteDatabase(Database):
         connection.execute("BEGIN IMMEDIATE")
         try:
             for statement, rows in batch.runs:
-                connection.executemany(statement, rows)
+                bulk = BULK.get(statement)
+                if bulk is not None and len(rows) > 1:
+                    # One statement over one JSON document: sqlite3 drops the GIL once, not once per row, so the
+                    # event loop's thread is not made to wait for it again and again.
+                    connection.execute(bulk, (orjson.dumps(rows, default=str).decode(),))
+                else:
+                    connection.executemany(statement, [tuple(map(encoded, row)) for row in rows])
             ids: list[int] = []
             if batch.events:
                 first = self._next_event_id(connection)
                 ids = list(range(first, first + len(batch.events)))
-                connection.executemany(
-                    INSERT_EVENT, [(i, t, kind, data.decode()) for i, (t, kind, data) in zip(ids, batch.events)]
-                )
+                rows = [(i, *event) for i, event in zip(ids, batch.events)]
+                connection.execute(BULK[INSERT_EVENT], (orjson.dumps(rows, default=str).decode(),))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
