@@ -7,12 +7,13 @@ stats, unmatched requests, scenario states. Guarded by --admin-token when set.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -21,7 +22,7 @@ from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
 from .journal.follow import follow
-from .journal.pages import page_body
+from .journal.pages import page_parts
 from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
 from .journal.records import Message, Trace
 from .profiles import PROFILES
@@ -192,8 +193,9 @@ def journal_endpoint(handler: Any) -> Any:
     return admin_endpoint(answered)
 
 
-def _page(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+def _page(key: str, items: Sequence[Any], to_json: Callable[[Any], Any], **extra: Any) -> Response:
+    """A page streamed as it is serialised: neither the loop nor a 10 MB join holds up other sockets."""
+    return StreamingResponse(page_parts(key, items, to_json, **extra), media_type="application/json")
 
 
 @journal_endpoint
@@ -223,7 +225,7 @@ async def traces(request: Request) -> Response:
         after=_query_int(request, "cursor", None),
     )
     cursor = found[-1].ordinal if found else _query_int(request, "cursor", None)
-    return _page(await page_body("traces", found, Trace.to_json, next_cursor=cursor))
+    return _page("traces", found, Trace.to_json, next_cursor=cursor)
 
 
 @journal_endpoint
@@ -239,15 +241,13 @@ async def trace(request: Request) -> Response:
     messages = await store.get_trace_messages(trace_id, after_sequence=after, limit=limit)
     tree = await store.get_goal_tree(trace_id)
     return _page(
-        await page_body(
-            "messages",
-            messages,
-            Message.to_json,
-            trace=found.to_json(),
-            goal_tree=tree.to_json() if tree is not None else None,
-            # None once this page is the last: fewer than `limit` messages came back.
-            next_after_sequence=messages[-1].sequence if len(messages) == limit else None,
-        )
+        "messages",
+        messages,
+        Message.to_json,
+        trace=found.to_json(),
+        goal_tree=tree.to_json() if tree is not None else None,
+        # None once this page is the last: fewer than `limit` messages came back.
+        next_after_sequence=messages[-1].sequence if len(messages) == limit else None,
     )
 
 
@@ -264,7 +264,7 @@ async def goal_tree(request: Request) -> Response:
 async def goal_messages(request: Request) -> Response:
     store = _gateway(request).store
     found = await store.get_messages_by_goal(request.path_params["trace_id"], request.path_params["goal_id"])
-    return _page(await page_body("messages", found, Message.to_json))
+    return _page("messages", found, Message.to_json)
 
 
 @journal_endpoint
@@ -275,7 +275,7 @@ async def messages(request: Request) -> Response:
         _query_int(request, "limit", DEFAULT_PAGE, 1),
         after=_query_int(request, "cursor", None),
     )
-    return _page(await page_body("messages", found, Message.to_json, next_cursor=cursor))
+    return _page("messages", found, Message.to_json, next_cursor=cursor)
 
 
 @journal_endpoint
@@ -360,7 +360,7 @@ async def unmatched(request: Request) -> Response:
     found, cursor = await _gateway(request).store.list_messages(
         "unmatched", _query_int(request, "limit", DEFAULT_PAGE, 1), after=_query_int(request, "cursor", None)
     )
-    return _page(await page_body("unmatched", found, Message.to_json, next_cursor=cursor))
+    return _page("unmatched", found, Message.to_json, next_cursor=cursor)
 
 
 @admin_endpoint

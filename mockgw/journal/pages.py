@@ -13,8 +13,18 @@ from typing import Any, TypeVar
 
 import orjson
 
-SLICE = 200
+SLICE = 100
 Item = TypeVar("Item")
+
+
+async def page_parts(key: str, items: Sequence[Item], to_json: Callable[[Item], Any], **extra: Any) -> Any:
+    """`{"<key>": [item, …], **extra}` as a stream of byte strings, SLICE items each, the loop free between."""
+    yield b"{" + orjson.dumps(key) + b":["
+    for start in range(0, len(items), SLICE):
+        chunk = orjson.dumps([to_json(item) for item in items[start : start + SLICE]])
+        yield (b"," if start else b"") + chunk[1:-1]  # the slice's items without its brackets
+        await asyncio.sleep(0)
+    yield b"]" + (b"," + orjson.dumps(extra)[1:] if extra else b"}")
 
 
 async def page_body(key: str, items: Sequence[Item], to_json: Callable[[Item], Any], **extra: Any) -> bytes:

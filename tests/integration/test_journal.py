@@ -1,0 +1,220 @@
+"""The journal over real sockets: the live tail resumes exactly once, says when events are gone, is guarded;
+the largest paged reads leave the event loop free; the SQLite journal behind `mockgw serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from loadtests.bench.servers import start_server
+from mockgw.app import create_app
+from mockgw.journal.memory import MemoryTraceStore
+from mockgw.server.listen import bind_socket, uvicorn_config
+from mockgw.settings import Settings
+
+from ..conftest import REPO, TIMEOUT_FACTOR, gateway_process, running_gateway
+
+COMPLETION = "/api/v1/flow/default/service/text-completion"
+BODY = {"system": "s", "prompt": "p"}
+
+
+@contextlib.asynccontextmanager
+async def gateway_with_store(store: Any, settings: Settings | None = None) -> Any:
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn_config(create_app(settings or Settings(port=0), store=store)))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    async with asyncio.timeout(5 * TIMEOUT_FACTOR):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def stream(url: str, since: int, **query: str) -> str:
+    extra = "".join(f"&{k}={v}" for k, v in query.items())
+    return url.replace("http://", "ws://") + f"/__admin/journal/stream?since_event_id={since}{extra}"
+
+
+async def received(socket: Any, count: int) -> list[dict[str, Any]]:
+    async with asyncio.timeout(10 * TIMEOUT_FACTOR):
+        return [json.loads(await socket.recv()) for _ in range(count)]
+
+
+def test_a_tail_cut_mid_stream_and_resumed_gets_every_event_exactly_once() -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        async with running_gateway(Settings(port=0)) as url, httpx.AsyncClient(base_url=url) as client:
+            seen: list[dict[str, Any]] = []
+            async with websockets.connect(stream(url, 0)) as watcher:
+                for _ in range(3):
+                    await client.post(COMPLETION, json=BODY)
+                seen += await received(watcher, 5)  # part of what is there: cut mid-stream
+            for _ in range(3):  # appended while no watcher is connected
+                await client.post(COMPLETION, json=BODY)
+            every = (await client.get("/__admin/journal/events", params={"limit": 10000})).json()["events"]
+            async with websockets.connect(stream(url, seen[-1]["event_id"])) as watcher:
+                seen += await received(watcher, len(every) - len(seen))
+                await client.post(COMPLETION, json=BODY)  # and live, after the resume
+                every = (await client.get("/__admin/journal/events", params={"limit": 10000})).json()["events"]
+                seen += await received(watcher, len(every) - len(seen))
+                with pytest.raises(TimeoutError):  # nothing more: no event twice
+                    async with asyncio.timeout(0.3):
+                        await watcher.recv()
+            return [e["event_id"] for e in seen], [e["event_id"] for e in every]
+
+    seen, every = asyncio.run(scenario())
+    assert seen == every and len(every) > 10
+
+
+def test_a_tail_of_one_trace_gets_only_its_events() -> None:
+    async def scenario() -> tuple[str, list[dict[str, Any]]]:
+        async with running_gateway(Settings(port=0)) as url, httpx.AsyncClient(base_url=url) as client:
+            await client.post(COMPLETION, json=BODY)
+            first = (await client.get("/__admin/journal/traces")).json()["traces"][0]["trace_id"]
+            await client.post(COMPLETION, json=BODY)
+            async with websockets.connect(stream(url, 0, trace_id=first)) as watcher:
+                mine = (await client.get("/__admin/journal/events", params={"trace_id": first})).json()["events"]
+                return first, [*await received(watcher, len(mine)), *([] if not mine else [])]
+
+    first, events = asyncio.run(scenario())
+    assert events and {e["trace_id"] for e in events} == {first}
+    assert events[0]["type"] == "trace.created" and events[-1]["type"] == "trace.closed"
+
+
+def test_a_tail_asking_for_events_no_longer_kept_is_told_so() -> None:
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        async with gateway_with_store(MemoryTraceStore(max_events=4)) as url, httpx.AsyncClient(base_url=url) as client:
+            for _ in range(3):
+                await client.post(COMPLETION, json=BODY)
+            page = (await client.get("/__admin/journal/events", params={"since_event_id": 1})).json()
+            async with websockets.connect(stream(url, 1)) as watcher:
+                notice, first = await received(watcher, 2)
+            return page, notice, first
+
+    page, notice, first = asyncio.run(scenario())
+    assert page["gap"] is True and page["oldest_event_id"] > 2
+    assert notice["type"] == "journal.gap" and "event_id" not in notice
+    assert (notice["since_event_id"], notice["oldest_event_id"]) == (1, page["oldest_event_id"])
+    assert "no longer kept" in notice["message"]
+    assert first["event_id"] == page["oldest_event_id"]  # and the stream goes on from the oldest kept
+
+
+def test_the_stream_needs_the_admin_token_when_one_is_set() -> None:
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        async with running_gateway(Settings(port=0, admin_token="sekrit")) as url:
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(stream(url, 0)):
+                    pass
+            headers = {"Authorization": "Bearer sekrit"}
+            async with websockets.connect(stream(url, 0), additional_headers=headers) as watcher:
+                async with httpx.AsyncClient(base_url=url) as client:
+                    await client.post(COMPLETION, json=BODY)
+                (event,) = await received(watcher, 1)
+            return refused.value.response.status_code, event
+
+    status, event = asyncio.run(scenario())
+    assert status == 401 and event["type"] == "trace.created"
+
+
+def test_a_bad_query_parameter_is_named_in_a_400() -> None:
+    async def scenario() -> list[httpx.Response]:
+        async with running_gateway(Settings(port=0)) as url, httpx.AsyncClient(base_url=url) as client:
+            return [
+                await client.get("/__admin/journal/messages", params={"limit": "lots"}),
+                await client.get("/__admin/journal/events", params={"since_event_id": "-3"}),
+            ]
+
+    lots, negative = asyncio.run(scenario())
+    assert (lots.status_code, lots.json()["error"]) == (400, "query parameter limit='lots': not a whole number")
+    assert negative.status_code == 400 and "since_event_id='-3': must be at least 0" in negative.json()["error"]
+
+
+def test_the_largest_reads_leave_another_sockets_ping_under_50_ms() -> None:
+    """200,000 journaled frames of 1 KB; pages of 10,000 read over and over while another socket pings."""
+    with start_server(
+        "filled", ["-m", "tests.support.filled_journal_server", "--messages", "200000"], cwd=REPO, timeout_s=60
+    ) as server:
+        url = server.url
+        traces = json.loads(urllib.request.urlopen(url + "/__admin/journal/traces", timeout=30).read())["traces"]
+        trace_id = traces[0]["trace_id"]
+        reads = [
+            "/__admin/journal/messages?limit=10000",
+            "/__admin/journal/messages?limit=10000&cursor=95000",
+            f"/__admin/journal/traces/{trace_id}?limit=10000&after_sequence=150000",
+            f"/__admin/journal/traces/{trace_id}?limit=10000",
+            "/__admin/journal/events?limit=10000&since_event_id=100000",
+        ]
+        # The reads run in a process of their own: reading and parsing 10 MB pages here would hold this
+        # process's GIL, and the pings would measure that instead of the server.
+        reader_code = (
+            "import json, sys, urllib.request\n"
+            "for _ in range(3):\n"
+            "    for path in sys.argv[2:]:\n"
+            "        page = json.loads(urllib.request.urlopen(sys.argv[1] + path, timeout=120).read())\n"
+            "        print(len(page.get('messages') or page.get('events')), flush=True)\n"
+        )
+
+        async def pings() -> tuple[list[float], list[int]]:
+            rtts: list[float] = []
+            async with websockets.connect(url.replace("http://", "ws://") + "/api/v1/socket") as other:
+                reader = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", reader_code, url, *reads, stdout=asyncio.subprocess.PIPE
+                )
+                output = asyncio.ensure_future(reader.communicate())
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 120 * TIMEOUT_FACTOR
+                while not output.done() and loop.time() < deadline:
+                    started = loop.time()
+                    await (await other.ping())
+                    rtts.append(loop.time() - started)
+                    await asyncio.sleep(0.005)
+                stdout, _ = await output
+            return rtts, [int(line) for line in stdout.split()]
+
+        rtts, sizes = asyncio.run(pings())
+    assert sizes == [10_000] * 15  # every read was the largest page
+    assert len(rtts) > 20  # the pings ran all through the reads
+    slowest = sorted(rtts)[-5:]
+    assert max(rtts) < 0.050 * TIMEOUT_FACTOR, f"slowest pings {[round(r * 1000, 1) for r in slowest]} ms"
+
+
+def test_serve_with_a_sqlite_journal_keeps_it_after_the_server_stops(tmp_path: Any) -> None:
+    path = tmp_path / "journal.db"
+    with gateway_process("--journal", f"sqlite:///{path}") as url:
+        for _ in range(2):
+            httpx.post(url + COMPLETION, json=BODY, timeout=10)
+        info = httpx.get(url + "/__admin/journal", timeout=10).json()
+        listed = httpx.get(url + "/__admin/journal/traces", timeout=10).json()["traces"]
+    assert info["backend"] == "SqlTraceStore"
+    assert len(listed) == 2 and all(t["status"] == "closed" for t in listed)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        kinds = sorted(row[0] for row in db.execute("SELECT kind FROM messages"))
+        (events,) = db.execute("SELECT COUNT(*) FROM events").fetchone()
+    assert kinds == ["frame", "frame", "request", "request"] or kinds.count("request") == 2
+    assert events >= 8
+
+
+def test_a_bad_journal_url_is_refused_naming_the_option() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockgw", "serve", "--journal", "mysql://x"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--journal='mysql://x': memory, sqlite:///" in done.stderr
