@@ -51,6 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="mock time scale (verdicts use the journal)")
     parser.add_argument("--tolerances", type=Path, default=DEFAULT_PATH, help="tolerances TOML file")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument(
+        "--journal",
+        metavar="URL",
+        help="keep the run as a trace with a goal tree in this journal (sqlite:///path or postgresql://…), "
+        "for `mockgw runs list|show|diff`",
+    )
+    parser.add_argument(
+        "--git-revision", metavar="REV", help="with --journal: the client's revision, kept with the run"
+    )
 
 
 def list_cases() -> str:
@@ -111,6 +120,21 @@ def run(args: argparse.Namespace) -> int:
     files = FileReports(args.report) if args.report else None
     if files:
         handlers.append(files)
+    recorder = None
+    if args.journal:
+        from mockgw.journal.open import open_store
+
+        from .recorder import JournalRecorder
+
+        try:
+            recorder = JournalRecorder(args.journal, args.git_revision, open_store(args.journal))
+        except SettingsError as exc:
+            print(f"mockgw certify: {exc}", file=sys.stderr)
+            return 2
+        handlers.append(recorder)
+    elif args.git_revision:
+        print("mockgw certify: --git-revision is kept only with --journal URL", file=sys.stderr)
+        return 2
     plan = RunPlan(
         drivers=args.driver,
         profiles=profiles,
@@ -125,7 +149,14 @@ def run(args: argparse.Namespace) -> int:
         report = Runner(plan, handlers).run()
     except (DriverError, MockError) as exc:
         print(f"mockgw certify: {exc}", file=sys.stderr)
+        if recorder is not None:
+            recorder.abort(str(exc))
         return 2
+    finally:
+        if recorder is not None:
+            recorder.close()
+    if recorder is not None and recorder.trace_id is not None:
+        print(f"journal {args.journal}: run {recorder.trace_id} (mockgw runs show {recorder.trace_id})")
     if files:
         for path in files.written:
             print(f"wrote {path}")

@@ -84,6 +84,10 @@ EXTERNAL_COMMANDS = {
     "certify": ("conformance.cli", "certify a client through a conformance driver; JUnit XML, JSON and HTML reports"),
     "certify-proxy": ("conformance.proxykit.command", "certify an LLM proxy, the mock playing its provider descriptor"),
     "certify-sse": ("conformance.ssekit.command", "certify an SSE/LLM client (OpenAI wire form) through a driver"),
+    "runs": (
+        "conformance.runs",
+        "certification runs kept in a journal: list, show ID, diff A B (exit 1 on a regression)",
+    ),
     "tail": ("mockgw.journal.tail_client", "print the journal's events as they are appended; resumes exactly once"),
 }
 
