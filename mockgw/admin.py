@@ -17,11 +17,13 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .admin_broadcast import broadcast, is_replayed
 from .contract import load_library, load_library_document
 from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
 from .journal.follow import follow
+from .journal.open import is_shared
 from .journal.pages import page_parts
 from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
 from .journal.records import Message, Trace
@@ -38,13 +40,14 @@ def _refused(request: Request) -> Response | None:
     token = settings.admin_token
     if token is not None and request.headers.get("authorization") != f"Bearer {token}":
         return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
-    if settings.workers > 1 and request.method != "GET":
+    if settings.workers > 1 and request.method != "GET" and not is_shared(settings.journal):
         # It would change one worker of several, whichever accepted this connection: refused, not half done.
         return JSONBody(
             {
                 "error": f"refused: mockgw runs {settings.workers} workers and this change would reach "
                 f"only worker {settings.worker}; restart with --workers 1 to change contracts, "
-                f"scenarios or state at run time",
+                f"scenarios or state at run time, or share a journal (--journal sqlite:///… or postgresql://…): "
+                f"admin changes then reach every worker",
                 "worker": settings.worker,
                 "workers": settings.workers,
             },
@@ -55,7 +58,20 @@ def _refused(request: Request) -> Response | None:
 
 def admin_endpoint(handler: Any) -> Any:
     async def guarded(request: Request) -> Response:
-        return _refused(request) or await handler(request)
+        refused = _refused(request)
+        if refused is not None:
+            return refused
+        response: Response = await handler(request)
+        settings = _gateway(request).settings
+        if (
+            settings.workers > 1
+            and request.method != "GET"
+            and 200 <= response.status_code < 300
+            and not is_replayed(request)
+        ):
+            # A shared journal (else _refused answered 409): every other worker makes the change too.
+            return await broadcast(request, response, _gateway(request).store, settings)
+        return response
 
     guarded.__name__ = handler.__name__
     guarded.__doc__ = handler.__doc__
@@ -96,7 +112,8 @@ async def index(request: Request) -> Response:
 
 @admin_endpoint
 async def reset(request: Request) -> Response:
-    await _gateway(request).reset()
+    # A change replayed from another worker: that worker emptied the shared journal already.
+    await _gateway(request).reset(journal=not is_replayed(request))
     return JSONBody({"reset": True})
 
 

@@ -283,11 +283,15 @@ def _journal(url: str) -> str:
 
 
 def serve(settings: Settings) -> int:
+    import asyncio
     import dataclasses
+    import secrets
 
     import uvicorn
 
+    from .admin_broadcast import follow_changes
     from .app import create_app
+    from .journal.open import is_shared
     from .server import precise_loop
     from .server.listen import bind_socket, freeze_startup_objects, uvicorn_config
     from .server.workers import run_workers
@@ -329,21 +333,35 @@ def serve(settings: Settings) -> int:
         freeze_startup_objects()
 
         async def serve_then_close_journal() -> None:
+            gateway = app.app.state.gateway
+            follower = None
+            if settings.workers > 1 and is_shared(settings.journal):  # admin changes made on every worker
+                follower = asyncio.create_task(follow_changes(app, gateway.store, gateway.settings))
             try:
                 await server.serve(sockets=[mine])
             finally:
-                await app.app.state.gateway.store.close()  # a database journal commits what is queued
+                if follower is not None:
+                    follower.cancel()
+                await gateway.store.close()  # a database journal commits what is queued
 
         precise_loop.run(serve_then_close_journal())
 
     if settings.workers == 1:
         serve_one(1)
         return 0
-    print(
-        f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
-        f"/__admin reads show one worker's, and admin changes are refused",
-        flush=True,
-    )
+    settings = dataclasses.replace(settings, group=secrets.token_hex(4))  # before the fork: one id for them all
+    if is_shared(settings.journal):
+        print(
+            f"{settings.workers} workers sharing the journal {_shown_journal(settings.journal)}: /__admin reads "
+            f"show every worker's traffic, and admin changes reach every worker",
+            flush=True,
+        )
+    else:
+        print(
+            f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
+            f"/__admin reads show one worker's, and admin changes are refused (share a journal with --journal)",
+            flush=True,
+        )
     return run_workers(settings.workers, serve_one, after_fork=lambda: _close_all(socks))
 
 
@@ -376,6 +394,12 @@ def _run_external(name: str, argv: list[str]) -> int:
     module.add_arguments(parser)
     result: int = module.run(parser.parse_args(argv))
     return result
+
+
+def _shown_journal(url: str) -> str:
+    from .journal.postgres import _shown
+
+    return _shown(url)
 
 
 def _close_all(socks: list[Any]) -> None:

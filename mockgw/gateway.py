@@ -198,7 +198,9 @@ class MockGateway:
             )
         )
 
-    async def reset(self) -> None:
-        await self.store.reset()
+    async def reset(self, journal: bool = True) -> None:
+        """`journal=False`: a worker sharing its journal resets only its own state (mockgw/admin_broadcast.py)."""
+        if journal:
+            await self.store.reset()
         self.scenario_states.clear()
         self.stateful.reset()

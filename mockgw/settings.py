@@ -28,6 +28,7 @@ class Settings:
     journal_text_bytes: int = 65_536  # a message text beyond this is cut, its size and hash kept
     workers: int = 1  # processes sharing the listening socket (mockgw/server/workers.py)
     worker: int = 1  # which of them this is
+    group: str = ""  # the one serve these workers belong to (mockgw/admin_broadcast.py)
     log_level: str = "warning"
     provider: Path | None = None  # a provider descriptor (seed 002's format): also serve as that fake provider
     provider_token_lifetime_s: float = 3600.0  # how long a token from the descriptor's auth step is valid

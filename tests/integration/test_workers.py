@@ -89,3 +89,48 @@ def test_a_worker_that_dies_takes_the_others_down_and_the_exit_code_says_so(two_
     assert wait_until(lambda: two_workers.process.poll() is not None, 10)
     assert two_workers.process.returncode != 0
     assert wait_until(lambda: not alive(second), 10)
+
+
+def post_json(url, body, method="POST"):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method=method)
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=30 * TIMEOUT_FACTOR) as response:
+        return response.status, dict(response.headers), json.loads(response.read())
+
+
+def test_with_a_shared_journal_admin_changes_reach_every_worker_and_reads_see_all(tmp_path):
+    journal = f"sqlite:///{tmp_path / 'journal.db'}"
+    argv = ["-m", "mockgw", "serve", "--port", "0", "--workers", "2", "--journal", journal]
+    with start_server("mockgw", argv, cwd=REPO, timeout_s=20 * TIMEOUT_FACTOR) as server:
+        assert wait_until(lambda: len(children_of(server.pid)) == 2, 10)
+        url = server.url
+        document = {
+            "profiles": ["*"],
+            "contracts": [
+                {
+                    "id": "everywhere",
+                    "priority": 1,
+                    "match": {"service": "text-completion"},
+                    "response": {"frames": [{"at_s": 0, "response": {"response": "changed on both"}}]},
+                }
+            ],
+        }
+        status, headers, body = post_json(f"{url}/__admin/contracts", document)
+        assert status == 200 and body["loaded"] == ["everywhere"]
+        assert headers["x-mockgw-applied-by"] == "1,2"  # answered once every worker made the change
+        # Fresh connections land on both workers (the kernel spreads them): each answers with the new contract.
+        answers, workers = set(), set()
+        for _ in range(30):
+            answers.add(
+                post_json(f"{url}/api/v1/flow/default/service/text-completion", {"system": "", "prompt": "x"})[2][
+                    "response"
+                ]
+            )
+            workers.add(get_json(f"{url}/__admin")["worker"])
+        assert workers == {1, 2} and answers == {"changed on both"}
+        # Every worker's traffic in one journal: the trace ids of both workers' processes, on either worker.
+        traces = get_json(f"{url}/__admin/journal/traces?kind=rest&limit=100")["traces"]
+        assert len(traces) == 30 and len({t["trace_id"].split("t")[0] for t in traces}) == 2
+        status, _, _ = post_json(f"{url}/__admin/reset", {})
+        assert status == 200
+        assert get_json(f"{url}/__admin/journal/traces?kind=rest")["traces"] == []
