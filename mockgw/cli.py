@@ -199,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         default=_env("MOCKGW_WORKERS", "1"),
-        help="processes answering on the one port (default 1); each keeps its own journal, "
-        "scenario states and stored data, and admin changes are refused (docs/ADMIN.md)",
+        help="processes answering on the one port (default 1); each keeps its own scenario states and stored "
+        "data; with the memory journal each keeps its own journal and admin changes are refused, with a "
+        "--journal database they share it and admin changes reach every worker (docs/ADMIN.md)",
         env="MOCKGW_WORKERS",
     )
     serve.add_argument(

@@ -230,3 +230,18 @@ def test_a_bad_journal_url_is_refused_naming_the_option() -> None:
     )
     assert done.returncode == 2
     assert "--journal='mysql://x': memory, sqlite:///" in done.stderr
+
+
+def test_what_the_bounded_journal_dropped_or_cut_shows_in_admin_and_metrics() -> None:
+    async def scenario() -> tuple[dict[str, Any], str]:
+        store = MemoryTraceStore(max_messages=3, max_text_bytes=10)
+        async with gateway_with_store(store) as url, httpx.AsyncClient(base_url=url) as client:
+            for _ in range(3):  # each: the request (body over 10 bytes: cut) and its reply
+                await client.post(COMPLETION, json=BODY)
+            return (await client.get("/__admin/journal")).json(), (await client.get("/__metrics")).text
+
+    info, metrics = asyncio.run(scenario())
+    assert info["backend"] == "MemoryTraceStore"
+    assert info["counters"]["dropped_messages"] == 3 and info["counters"]["truncated_messages"] >= 3
+    assert "mockgw_journal_dropped_messages_total 3.0" in metrics
+    assert f"mockgw_journal_truncated_messages_total {float(info['counters']['truncated_messages'])}" in metrics
