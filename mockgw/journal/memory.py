@@ -102,7 +102,7 @@ class MemoryTraceStore:
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
         self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
-        self._appended = 0  # records ever appended: a record's position is its number among them (the cursor)
+        self._position_base = 0  # records appended before the last reset (see _appended)
         self._rare_appended = 0
         # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message's
         # sequence, direction, request id); get_events makes it a dict.
@@ -115,6 +115,7 @@ class MemoryTraceStore:
         self.dropped_traces = 0
 
     def _reset_state(self) -> None:
+        self._position_base = self._appended  # positions go on counting: a cursor from before stays meaningful
         for container in (
             self._traces,
             self._sequences,
@@ -224,37 +225,44 @@ class MemoryTraceStore:
         return message_id(message.trace_id, self._sequences[message.trace_id])
 
     def add_message_nowait(self, message: Message) -> None:
-        trace_id = message.trace_id
-        sequence = self._sequences[trace_id] = self._sequences.get(trace_id, 0) + 1
-        text = message.text
+        # Every frame passes here: the fields unpacked at once, nothing kept but atoms (see the module docstring).
+        trace_id, direction, kind, text, request_id, _, _, _, _, _, goal_id, detail, _, _ = message
+        sequences = self._sequences
+        sequence = sequences[trace_id] = sequences.get(trace_id, 0) + 1
         if text is not None and len(text) > self._quick_chars:
             message = self._fit(message)
-        record = _record(message, sequence)
-        if len(self._records) == self.max_messages:
+            detail = message.detail
+        # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
+        record = message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
+        records = self._records
+        if len(records) == self.max_messages:
             self.dropped_messages += 1
-        self._records.append(record)
-        self._appended += 1
-        kind = message.kind
+        records.append(record)
         if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             self._rare.append(record)
             self._rare_appended += 1
-        if message.goal_id is not None:
+        if goal_id is not None:
             tree = self._trees.get(trace_id)
             if tree is not None:
-                tree.add_stats(message.goal_id, message_stats(message))
+                tree.add_stats(goal_id, message_stats(message))
         self._events.append(
             (
                 self._next_event,
                 trace_id,
                 _MESSAGE_EVENTS.get(kind) or f"message.{kind}",
                 sequence,
-                message.direction,
-                message.request_id,
+                direction,
+                request_id,
             )
         )
         self._next_event += 1
         if self._waiters:
             self._wake()
+
+    @property
+    def _appended(self) -> int:
+        """Records ever appended: a record's position is its number among them (the cursor of paged reads)."""
+        return self._position_base + self.dropped_messages + len(self._records)
 
     async def get_message(self, message_id: str) -> Message | None:
         found = self._find_record(message_id)
