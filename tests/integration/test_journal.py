@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -245,3 +246,39 @@ def test_what_the_bounded_journal_dropped_or_cut_shows_in_admin_and_metrics() ->
     assert info["counters"]["dropped_messages"] == 3 and info["counters"]["truncated_messages"] >= 3
     assert "mockgw_journal_dropped_messages_total 3.0" in metrics
     assert f"mockgw_journal_truncated_messages_total {float(info['counters']['truncated_messages'])}" in metrics
+
+
+def test_mockgw_tail_killed_mid_stream_and_started_again_loses_and_repeats_nothing(tmp_path: Any) -> None:
+    resume = tmp_path / "tail.id"
+    with gateway_process() as url:
+
+        def post(count: int) -> None:
+            for _ in range(count):
+                httpx.post(url + COMPLETION, json=BODY, timeout=10)
+
+        def tail_until(lines: int) -> list[dict[str, Any]]:
+            tail = subprocess.Popen(
+                [sys.executable, "-m", "mockgw", "tail", url, "--resume-file", str(resume)],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert tail.stdout is not None
+            got = []
+            try:
+                deadline = time.monotonic() + 20 * TIMEOUT_FACTOR
+                while len(got) < lines and time.monotonic() < deadline:
+                    got.append(json.loads(tail.stdout.readline()))
+            finally:
+                tail.kill()  # SIGKILL: no chance to tidy up; the resume file is all it leaves
+                tail.wait()
+                tail.stdout.close()
+            return got
+
+        post(3)
+        first = tail_until(5)  # cut mid-stream: more events are there already
+        post(2)
+        every = httpx.get(url + "/__admin/journal/events?limit=10000", timeout=10).json()["events"]
+        second = tail_until(len(every) - len(first))
+    assert resume.read_text().strip() == str(every[-1]["event_id"])
+    assert [e["event_id"] for e in first + second] == [e["event_id"] for e in every]

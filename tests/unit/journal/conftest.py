@@ -52,3 +52,11 @@ def journal_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignor
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'journal.db'}"
     return fresh_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_journal_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The backends several processes can share."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'journal.db'}"
+    return fresh_database(request.getfixturevalue("postgres_url"))

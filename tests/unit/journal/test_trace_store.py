@@ -268,3 +268,44 @@ def test_a_waiting_tail_wakes_when_an_event_is_appended(journal_url: str) -> Non
     waited, quiet = run(journal_url, scenario)
     assert 0.15 < waited < 5 * TIMEOUT_FACTOR  # woke for the append, long before the timeout
     assert quiet >= 0.25  # nothing newer: waited out its timeout
+
+
+def test_two_processes_writing_one_database_journal_are_followed_in_order_exactly_once(shared_journal_url: str) -> None:
+    """Two stores on one database (as two workers, or two instances): a follower sees every event once, in
+    id order, and the ids it sees only ever grow, while both write."""
+    from mockgw.journal.follow import follow
+
+    journal_url = shared_journal_url
+
+    async def scenario() -> tuple[list[int], list[int], set[str]]:
+        one, two = open_store(journal_url), open_store(journal_url)
+        try:
+            ids = [await one.create_trace(socket_trace()), await two.create_trace(socket_trace())]
+
+            async def write(store: TraceStore, trace_id: str) -> None:
+                for i in range(200):
+                    store.add_message_nowait(Message(trace_id, "out", "frame", str(i)))
+                    if i % 20 == 0:
+                        await asyncio.sleep(0.01)
+
+            seen: list[int] = []
+
+            async def watch() -> None:
+                async for event in follow(one, 0, wait_s=0.2):
+                    seen.append(event["event_id"])
+                    if len(seen) >= 402:
+                        return
+
+            watcher = asyncio.create_task(watch())
+            await asyncio.gather(write(one, ids[0]), write(two, ids[1]))
+            await two.flush()  # type: ignore[attr-defined]
+            await asyncio.wait_for(watcher, 20 * TIMEOUT_FACTOR)
+            every = await one.get_events(limit=10_000)
+            return seen, [e["event_id"] for e in every], {e["trace_id"] for e in every}
+        finally:
+            await one.close()
+            await two.close()
+
+    seen, every, traces = asyncio.run(scenario())
+    assert len(every) == 402 and len(traces) == 2  # both traces, 200 frames each, created twice
+    assert seen == every == sorted(every)
