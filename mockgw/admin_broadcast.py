@@ -60,6 +60,7 @@ async def broadcast(request: Request, response: Response, store: TraceStore, set
     deadline = loop.time() + ACK_TIMEOUT_S
     seen = change_id
     while waiting and loop.time() < deadline:
+        newest = await store.last_event_id()  # waited past below: other traffic must not make this spin
         for event in await store.get_events(ADMIN_TRACE, seen):
             seen = event["event_id"]
             if event.get("type") == "admin.applied" and event.get("change_id") == change_id:
@@ -67,7 +68,7 @@ async def broadcast(request: Request, response: Response, store: TraceStore, set
                 if not 200 <= event.get("status", 500) < 300:
                     failed[event["worker"]] = event.get("status", 500)
         if waiting:
-            await store.wait_for_events(seen, max(0.0, deadline - loop.time()))
+            await store.wait_for_events(max(seen, newest), max(0.0, deadline - loop.time()))
     if waiting or failed:
         problem = (
             f"workers {sorted(waiting)} did not confirm within {ACK_TIMEOUT_S:g} s"
@@ -95,6 +96,7 @@ async def follow_changes(app: Any, store: TraceStore, settings: Settings) -> Non
     seen = 0
     while True:
         try:
+            newest = await store.last_event_id()
             events = await store.get_events(ADMIN_TRACE, seen)
             for event in events:
                 seen = event["event_id"]
@@ -109,8 +111,8 @@ async def follow_changes(app: Any, store: TraceStore, settings: Settings) -> Non
                         "admin.applied",
                         {"group": settings.group, "change_id": seen, "worker": settings.worker, "status": status},
                     )
-            if not events:
-                await store.wait_for_events(seen, 30.0)
+            if not events:  # past the newest event of any trace: the workers' traffic must not make this spin
+                await store.wait_for_events(max(seen, newest), 30.0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a journal hiccup must not end the follower; say so and go on

@@ -68,6 +68,8 @@ class Plan:
     mock_command: tuple[str, ...] = ("-m", "mockgw", "serve")
     only: tuple[str, ...] = ("rest", "mux", "replay", "idle", "sse")  # and "journal", only when asked for
     sse_streams: tuple[int, ...] = (1, 100, 300)  # SSE lateness, against bare-sse and the mock's own socket replay
+    only: tuple[str, ...] = ("rest", "mux", "replay", "idle")  # and "journal", only when asked for
+    journal_url: str = ""  # the "journal" section's database journal; default: a fresh SQLite file per run
     # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
     workers: tuple[int, ...] = (1, 2)
 
@@ -237,10 +239,12 @@ class Bench:
             ],
         }.get(which)
         journal: list[str] = []
-        if which == "mock-sqlite":  # the mock with a fresh SQLite journal (the "journal" section)
+        if which == "mock-sqlite":  # the mock with a database journal (the "journal" section)
             self._journals += 1
-            # Beside the bench's contracts, in its temp dir (the contract loader reads only *.json).
-            journal = ["--journal", f"sqlite:///{self.contracts / f'journal-{self._journals}.db'}"]
+            # A fresh SQLite file beside the bench's contracts, in its temp dir (the loader reads only *.json);
+            # or the --journal-url the bench was given (a PostgreSQL database, say).
+            url = self.plan.journal_url or f"sqlite:///{self.contracts / f'journal-{self._journals}.db'}"
+            journal = ["--journal", url]
             which = "mock"
         if argv is None:  # the mock: mock_name(workers)
             workers = next(w for w in {1, *self.plan.workers} if mock_name(w) == which)
@@ -457,7 +461,8 @@ class Bench:
         sqlite = statistics.median(p99["mock-sqlite"]) if p99["mock-sqlite"] else None
         ratio = None if memory is None or sqlite is None or memory <= 0 else sqlite / memory
         verdict = "no data" if ratio is None else ("meets" if ratio <= 1.2 else "ABOVE TARGET")
-        what = f"replay lateness p99, {streams} streams x {p.gap_ms:g} ms gaps: --journal sqlite vs memory (median)"
+        backend = p.journal_url.split(":", 1)[0] if p.journal_url else "sqlite"
+        what = f"replay lateness p99, {streams} streams x {p.gap_ms:g} ms gaps: --journal {backend} vs memory (median)"
         return [Row(what, "ms", memory, sqlite, ratio, "<= 1.2x the memory journal", verdict, {"rounds": p99})]
 
     def idle(self) -> list[Row]:
@@ -723,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per throughput measurement")
     parser.add_argument("--streams", help="comma list of replay stream counts (default 1,100,300,1000)")
     parser.add_argument("--idle-connections", type=int)
+    parser.add_argument(
+        "--journal-url", default="", help="the journal section's database journal (default: a fresh SQLite file)"
+    )
     parser.add_argument("--pin", action="store_true", help="pin the server to the first CPU, the load to the second")
     parser.add_argument(
         "--mock-command",
@@ -751,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.idle_connections:
         plan.idle_connections = args.idle_connections
     plan.pin = args.pin
+    plan.journal_url = args.journal_url
     plan.mock_command = tuple(shlex.split(args.mock_command))
     started = time.monotonic()
     rows: list[Row] = []

@@ -394,6 +394,10 @@ class MemoryTraceStore:
         """The oldest event kept; after a reset or when every event aged out, the next one to come."""
         return _event_dict(self._events[0])["event_id"] if self._events else self._next_event
 
+    async def last_event_id(self) -> int:
+        """The newest event's id (0 before the first)."""
+        return self._next_event - 1
+
     async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None:
         if self._next_event - 1 > after_event_id:
             return

@@ -244,6 +244,9 @@ class ObservedTraceStore:
     async def oldest_event_id(self) -> int | None:
         return await self.inner.oldest_event_id()
 
+    async def last_event_id(self) -> int:
+        return await self.inner.last_event_id()
+
     async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None:
         await self.inner.wait_for_events(after_event_id, timeout_s)
 

@@ -2,8 +2,8 @@
 
 The seed's methods keep its names and meaning. mockgw adds: `add_message_nowait` (for code on a loop
 timer that cannot wait), paged reads (`after` cursors with a `limit`), `list_messages` across traces,
-`oldest_event_id` (so a watcher learns that events it asks for were dropped), `wait_for_events` (the
-live tail), `counters` (dropped and truncated counts) and `reset` / `close`.
+`oldest_event_id` (so a watcher learns that events it asks for were dropped), `last_event_id` and
+`wait_for_events` (the live tail), `counters` (dropped and truncated counts) and `reset` / `close`.
 
 Paged reads: a page holds at most `limit` items (DEFAULT_PAGE when not given, never more than
 MAX_PAGE), and says the cursor to ask for the next one, so no single read holds the event loop for
@@ -66,6 +66,7 @@ class TraceStore(Protocol):
         self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]: ...
     async def oldest_event_id(self) -> int | None: ...
+    async def last_event_id(self) -> int: ...
     async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None: ...
 
     # ===== The store itself =====

@@ -13,6 +13,9 @@ trees this process changed (stats roll up here, then the goals are written). A t
 process that created it: trace ids carry a random instance prefix, so several mocks (workers, or
 instances behind a load balancer) never collide in one database.
 
+Messages have no index but their trace and sequence: every index is paid for on each of thousands of
+frames a second, and a goal's or a kind's messages are found within a trace, or a page, at read time.
+
 The driver (`Database`) owns the connection and the dialect; this module owns the rows.
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +37,9 @@ from .protocol import page_size
 from .records import GOAL_FIELDS, Goal, GoalTree, Message, Trace, message_id, message_stats, split_message_id
 
 FLUSH_INTERVAL_S = 0.05
+CLOSED_NUMBERED = 50_000
 POLL_INTERVAL_S = 0.1  # how often a live tail looks for other processes' events
-TRACE_STATS_INTERVAL_S = 1.0  # how often open traces' live stats are written
+TRACE_STATS_INTERVAL_S = 5.0  # how often open traces' live stats are written
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS traces (
@@ -43,8 +48,6 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS messages (
         position {serial}, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL,
         goal_id TEXT, data TEXT NOT NULL, UNIQUE (trace_id, sequence))""",
-    "CREATE INDEX IF NOT EXISTS messages_goal ON messages (trace_id, goal_id)",
-    "CREATE INDEX IF NOT EXISTS messages_kind ON messages (kind, position)",
     """CREATE TABLE IF NOT EXISTS goal_trees (trace_id TEXT PRIMARY KEY, data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS goals (
         trace_id TEXT NOT NULL, goal_id TEXT NOT NULL, position BIGINT NOT NULL, data TEXT NOT NULL,
@@ -157,6 +160,7 @@ class SqlTraceStore:
         self._next_trace = 0
         self._open: dict[str, Trace] = {}  # traces still open in this process, with live stats
         self._sequences: dict[str, int] = {}
+        self._closed_traces: deque[str] = deque()  # closed traces, oldest first: their numbering is forgotten in time
         self._trees: dict[str, GoalTree] = {}
         self._dirty_goals: set[tuple[str, str]] = set()
         self._pending: list[tuple[Any, ...]] = []
@@ -198,7 +202,8 @@ class SqlTraceStore:
         while not self._closed:
             deadline = max(deadline + FLUSH_INTERVAL_S, loop.time())  # absolute: a slow flush is not added on
             await asyncio.sleep(deadline - loop.time())
-            if self._pending or self._dirty_goals or (self._open and loop.time() - self._stats_written_at > 1):
+            stats_due = self._open and loop.time() - self._stats_written_at > TRACE_STATS_INTERVAL_S
+            if self._pending or self._dirty_goals or stats_due:
                 try:
                     await self.flush()
                 except Exception as exc:  # a failed batch must not stop the journal; say so where it shows
@@ -308,13 +313,21 @@ class SqlTraceStore:
         if "closed_at" in updates:
             if "status" not in updates and trace.status == "open":
                 trace.status = "closed"
-            self._open.pop(trace_id, None)
+            if self._open.pop(trace_id, None) is not None:
+                self._forget_numbering(trace_id)
             self._queue((_TRACE, trace))
             self._queue_event(trace_id, "trace.closed", {"close_code": trace.close_code, "status": trace.status})
         else:
             self._queue((_TRACE, trace))
             if "status" in updates:
                 self._queue_event(trace_id, "trace.updated", {"status": trace.status})
+
+    def _forget_numbering(self, trace_id: str) -> None:
+        """Keep the numbering of the newest CLOSED_NUMBERED closed traces only: a load test opens millions."""
+        self._closed_traces.append(trace_id)
+        if len(self._closed_traces) > CLOSED_NUMBERED:
+            # add_message numbers a later message from the database; add_message_nowait is for open traces
+            self._sequences.pop(self._closed_traces.popleft(), None)
 
     async def list_traces(
         self,
@@ -520,6 +533,10 @@ class SqlTraceStore:
         await self.flush()
         rows = await self.database.fetch("SELECT MIN(event_id) FROM events")
         return int(rows[0][0]) if rows and rows[0][0] is not None else await self.database.next_event_id()
+
+    async def last_event_id(self) -> int:
+        await self.flush()
+        return await self.database.next_event_id() - 1
 
     async def wait_for_events(self, after_event_id: int, timeout_s: float) -> None:
         """Until an event newer than `after_event_id` is committed, by this process or another, or the timeout."""
