@@ -27,7 +27,7 @@ RINGS: list[tuple[str, tuple[str, ...]]] = [
     ("state", ("state",)),
     ("gateway", ("gateway",)),
     ("transports", ("transports",)),
-    ("routes", ("admin", "openapi", "ui")),
+    ("routes", ("admin", "admin_broadcast", "openapi", "ui")),
     ("server", ("server",)),
     ("recorder", ("record",)),  # mockgw record: a proxy beside the mock, built on its core and server
     ("entry", ("app", "cli", "__main__", "__init__")),
