@@ -1,8 +1,13 @@
 """`mockgw tail URL`: print the journal's events as they are appended, one JSON object a line.
 
 It follows `/__admin/journal/stream` and, when the connection drops, reconnects with the id of the
-last event it printed, so the output has every event exactly once. `--resume-file` keeps that id on
-disk after each event: a tail killed and started again with the same file goes on where it stopped.
+last event it printed, so the output has every event exactly once.
+
+Across restarts: `--output FILE` appends to FILE and, started again, goes on after the last whole line
+in it (a line cut by a kill is removed first): the file and the resume point are one, so even a tail
+killed with SIGKILL and started again loses and repeats nothing. `--resume-file` keeps the id on disk
+after each line printed to stdout; stopped by SIGTERM/SIGINT it repeats nothing, killed between printing
+a line and saving its id (SIGKILL) it prints that one event again on restart.
 Filters: `--trace-id` (the server filters), `--type` (event type prefixes, filtered here).
 """
 
@@ -27,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--type", action="append", dest="types", metavar="PREFIX", help="only event types starting so (repeatable)"
     )
+    parser.add_argument(
+        "--output", type=Path, help="append the events to this file; started again, go on after its last line"
+    )
     parser.add_argument("--resume-file", type=Path, help="keep the last event id here; start after the id it holds")
     parser.add_argument("--admin-token", default=os.environ.get("MOCKGW_ADMIN_TOKEN"), help="the mock's admin token")
     parser.add_argument("--count", type=int, help="stop after printing this many events")
@@ -39,7 +47,26 @@ def stream_url(base: str, since_event_id: int, trace_id: str | None) -> str:
     return url + (f"&trace_id={trace_id}" if trace_id else "")
 
 
+def resume_output(path: Path) -> int | None:
+    """The id of the last whole event line in `path` (a cut last line is removed); None when it has none."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    whole = data[: data.rfind(b"\n") + 1]
+    if len(whole) != len(data):
+        with path.open("r+b") as handle:  # a line cut by a kill: gone, so it is written whole again
+            handle.truncate(len(whole))
+    lines = whole.splitlines()
+    return int(orjson.loads(lines[-1])["event_id"]) if lines else None
+
+
 def _start_id(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        if args.since_event_id is not None or args.resume_file is not None:
+            raise SystemExit(
+                "mockgw tail: --output resumes from its own last line; drop --since-event-id / --resume-file"
+            )
+        return resume_output(args.output) or 0
     if args.since_event_id is not None:
         return int(args.since_event_id)
     if args.resume_file is not None and args.resume_file.exists():
@@ -58,10 +85,12 @@ def _remember(path: Path | None, event_id: int) -> None:
     partial.replace(path)  # atomic: a tail killed mid-write leaves the previous id, never half of one
 
 
-async def tail(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+async def tail(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import websockets
 
     last = _start_id(args)
+    if out is None:
+        out = args.output.open("a", encoding="utf-8") if args.output is not None else sys.stdout
     printed, failures = 0, 0
     headers = {"Authorization": f"Bearer {args.admin_token}"} if args.admin_token else {}
     types = tuple(args.types or ())
@@ -96,8 +125,20 @@ async def tail(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             await asyncio.sleep(RECONNECT_S[min(failures, len(RECONNECT_S)) - 1])
 
 
-def run(args: argparse.Namespace) -> int:
+async def _until_signalled(args: argparse.Namespace) -> int:
+    """The tail, stopped by SIGTERM/SIGINT only between events: a line printed always has its id saved."""
+    import signal
+
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
     try:
-        return asyncio.run(tail(args))
-    except KeyboardInterrupt:
-        return 130
+        return await tail(args)
+    except asyncio.CancelledError:
+        return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_until_signalled(args))
