@@ -68,7 +68,6 @@ class Plan:
     mock_command: tuple[str, ...] = ("-m", "mockgw", "serve")
     only: tuple[str, ...] = ("rest", "mux", "replay", "idle", "sse")  # and "journal", only when asked for
     sse_streams: tuple[int, ...] = (1, 100, 300)  # SSE lateness, against bare-sse and the mock's own socket replay
-    only: tuple[str, ...] = ("rest", "mux", "replay", "idle")  # and "journal", only when asked for
     journal_url: str = ""  # the "journal" section's database journal; default: a fresh SQLite file per run
     # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
     workers: tuple[int, ...] = (1, 2)

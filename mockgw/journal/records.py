@@ -45,7 +45,7 @@ class ConnectionStats:
 @dataclass(slots=True)
 class Trace:
     trace_id: str
-    kind: str  # "socket" | "rest" | "import" | "export" | "certify" (seed 003: mode)
+    kind: str  # "socket" | "rest" | "import" | "export" | "sse" | "auth" | "certify" (seed 003: mode)
     profile: str  # seed 003: agent_type
     path: str
     opened_at: float
@@ -71,7 +71,9 @@ class Trace:
 class Message(NamedTuple):
     trace_id: str
     direction: str  # "in" (client -> mock) | "out"
-    kind: str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item" | "verdict" | "event"
+    kind: (
+        str  # "frame" | "request" | "unmatched" | "error" | "fault" | "item" | "auth" | "refused" | "verdict" | "event"
+    )
     text: str | None = None
     request_id: Any = None
     service: str | None = None
