@@ -224,12 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("MOCKGW_JOURNAL", "memory"),
         help="where the journal lives: memory (default; bounded, per process), sqlite:///path/to/journal.db or "
         "postgresql://user@host:port/db (shared by every worker and instance; docs/JOURNAL.md)",
+        env="MOCKGW_JOURNAL",
     )
     serve.add_argument(
         "--journal-text-bytes",
         default=_env("MOCKGW_JOURNAL_TEXT_BYTES", "65536"),
         help="a frame or message text longer than this many UTF-8 bytes is journaled cut, with its size and "
         "SHA-256 (default 65536)",
+        env="MOCKGW_JOURNAL_TEXT_BYTES",
     )
     serve.add_argument(
         "--log-level",
