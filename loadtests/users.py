@@ -236,13 +236,15 @@ class _BulkUser(_Bounded, User):
     abstract = True
     wait_time = constant(0)
 
-    def _open(self, direction: str, kind: str) -> websocket.WebSocket:
+    def _open(self, direction: str, kind: str, *, skip_utf8_validation: bool = False) -> websocket.WebSocket:
         opts = self.environment.parsed_options
         path = f"/api/v1/flow/{opts.flow}/{direction}/{kind}"
         url = ws_url(self.host or "", path) + "?token=" + quote(opts.token)
         started = perf_counter()
         try:
-            ws = websocket.create_connection(url, timeout=opts.request_timeout)
+            ws = websocket.create_connection(
+                url, timeout=opts.request_timeout, skip_utf8_validation=skip_utf8_validation
+            )
         except (OSError, websocket.WebSocketException) as exc:
             self._fire("CONNECT", f"{direction}/{kind}", perf_counter() - started, 0, exc)
             raise StopUser() from exc
@@ -303,6 +305,14 @@ class BulkExportUser(_BulkUser):
 
     EXPORT export/<kind> is the time from the import write to the export frame carrying the same metadata.id
     (other users' frames on the shared tap are skipped); a frame not delivered within --request-timeout fails.
+
+    The tap carries every import of the flow, from every user of every worker — thousands of frames a second
+    while BulkImportUsers run — so skipping must be cheap and must yield: a frame is looked at as raw bytes
+    (its metadata.id searched for, JSON parsed only on a hit; websocket-client's pure-Python UTF-8 check is
+    off, orjson checks the one frame parsed) and the greenlet yields to gevent after each skipped frame.
+    A busy tap always has a frame buffered, so ``recv`` never blocks there: without the yield one user spins
+    the worker's only thread until the deadline, its heartbeats stop, the master drops it as missing and
+    never tells it to quit.
     """
 
     def on_start(self) -> None:
@@ -315,7 +325,7 @@ class BulkExportUser(_BulkUser):
         kinds = [k for k in _kinds(opts.bulk_kinds, BULK_KINDS) if k in EXPORT_KINDS]
         if not kinds:
             raise ValueError(f"--bulk-kinds {opts.bulk_kinds!r}: none of them is exported ({', '.join(EXPORT_KINDS)})")
-        self._exports = {kind: self._open("export", kind) for kind in kinds}
+        self._exports = {kind: self._open("export", kind, skip_utf8_validation=True) for kind in kinds}
         self._imports = {kind: self._open("import", kind) for kind in kinds}
         self._turn = itertools.cycle(kinds)
 
@@ -330,21 +340,31 @@ class BulkExportUser(_BulkUser):
         doc = f"{self._user}-doc{next(self._docs)}"
         frame = bulk_frame(kind, doc, self._batch)
         started = perf_counter()
-        deadline = started + self._timeout
         try:
             self._imports[kind].send(frame)
-            while True:
-                remaining = deadline - perf_counter()
-                if remaining <= 0:
-                    raise TimeoutError(f"export/{kind} did not deliver {doc} within {self._timeout} s")
-                self._exports[kind].settimeout(remaining)
-                received = orjson.loads(self._exports[kind].recv())
-                if isinstance(received, dict) and received.get("metadata", {}).get("id") == doc:
-                    break
+            self._await_export(kind, doc, started + self._timeout)
         except (OSError, TimeoutError, websocket.WebSocketException, orjson.JSONDecodeError) as exc:
             self._fire("EXPORT", f"export/{kind}", perf_counter() - started, len(frame), exc)
             raise StopUser() from exc
         self._fire("EXPORT", f"export/{kind}", perf_counter() - started, len(frame), None)
+
+    def _await_export(self, kind: str, doc: str, deadline: float) -> None:
+        """Read the tap until the frame whose metadata.id is `doc`; TimeoutError at `deadline` (perf_counter)."""
+        tap = self._exports[kind]
+        needle = orjson.dumps(doc)  # '"<doc>"': only metadata.id holds the id as a whole JSON string
+        while True:
+            remaining = deadline - perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"export/{kind} did not deliver {doc} within {self._timeout} s")
+            tap.settimeout(remaining)
+            opcode, data = tap.recv_data()
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                raise websocket.WebSocketConnectionClosedException(f"export/{kind} closed before delivering {doc}")
+            if needle in data:
+                received = orjson.loads(data)
+                if isinstance(received, dict) and received.get("metadata", {}).get("id") == doc:
+                    return
+            gevent.sleep(0)  # a busy tap never blocks recv: let heartbeats, stop and the other users run
 
 
 class GlobalServiceUser(_Bounded, User):

@@ -248,3 +248,9 @@ def test_master_and_two_workers_share_one_bounded_run(mock_gateway: RunningServe
     rows = stats_rows(tmp_path / "dist")
     assert int(rows[("", "Aggregated")]["Request Count"]) > 0
     assert all(w.returncode == 0 for w in workers)
+    # No class named: every user of the locustfile ran, and no worker was too busy to send its heartbeats
+    # (a user that never yields to gevent gets its worker dropped as missing, its stats lost, the gate blind).
+    assert "failed to send heartbeat" not in out, out[-4000:]
+    for key in [("EXPORT", "export/triples"), ("GLOBAL", "config put+get"), ("BULK", "import/triples")]:
+        assert key in rows, (key, sorted(rows))
+        assert int(rows[key]["Request Count"]) > 0 and int(rows[key]["Failure Count"]) == 0, rows[key]
