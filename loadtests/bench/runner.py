@@ -70,7 +70,10 @@ class Plan:
     sse_streams: tuple[int, ...] = (1, 100, 300)  # SSE lateness, against bare-sse and the mock's own socket replay
     journal_url: str = ""  # the "journal" section's database journal; default: a fresh SQLite file per run
     # The mock also measured with `--workers N` for each N > 1 here (throughput, and replay at >= 300 streams).
+    # Worker count 0 stands for the compared build (--compare-command), one process, measured in the same
+    # alternation as the mock: a before/after comparison in one run.
     workers: tuple[int, ...] = (1, 2)
+    compare_command: tuple[str, ...] = ()
 
 
 QUICK = Plan(
@@ -88,11 +91,18 @@ QUICK = Plan(
 )
 
 
+COMPARED = 0  # the worker-count key of the compared build's rounds
+
+
 def mock_name(workers: int) -> str:
+    if workers == COMPARED:
+        return "compared"
     return "mock" if workers == 1 else f"mock-{workers}w"
 
 
 def with_workers(what: str, workers: int) -> str:
+    if workers == COMPARED:
+        return f"{what}; compared build (--compare-command)"
     return what if workers == 1 else f"{what}; mock with --workers {workers}"
 
 
@@ -109,7 +119,11 @@ class Row:
 
 
 def write_bench_contracts(directory: Path, plan: Plan) -> Path:
-    """A contract file the mock plays for the benchmarks: an instant REST answer and a 20 ms-gap stream."""
+    """A contract file the mock plays for the benchmarks: an instant REST answer and a 20 ms-gap stream.
+
+    The SSE stream is written only when the SSE rows are measured, so that a build from before the SSE
+    transport can be compared (--compare-command) on the other rows.
+    """
     frames = [
         {
             "at_s": round(k * plan.gap_ms / 1000, 6),
@@ -117,6 +131,13 @@ def write_bench_contracts(directory: Path, plan: Plan) -> Path:
         }
         for k in range(plan.frames)
     ]
+    sse = {
+        "id": "bench/sse",
+        "priority": 1,
+        "transports": ["sse"],
+        "match": {"service": "text-completion", "body": {"prompt": {"equals": "sse"}}},
+        "response": {"frames": frames},
+    }
     doc = {
         "description": "loadtests.bench: the frames the benchmark expects, at the offsets it measures against",
         "profiles": ["*"],
@@ -128,13 +149,6 @@ def write_bench_contracts(directory: Path, plan: Plan) -> Path:
                     "service": "text-completion",
                     "body": {"prompt": {"equals": "replay"}, "streaming": {"equals": True}},
                 },
-                "response": {"frames": frames},
-            },
-            {
-                "id": "bench/sse",
-                "priority": 1,
-                "transports": ["sse"],
-                "match": {"service": "text-completion", "body": {"prompt": {"equals": "sse"}}},
                 "response": {"frames": frames},
             },
             {
@@ -159,6 +173,8 @@ def write_bench_contracts(directory: Path, plan: Plan) -> Path:
         ],
     }
     directory.mkdir(parents=True, exist_ok=True)
+    if "sse" in plan.only:
+        doc["contracts"].insert(1, sse)
     path = directory / "bench.json"
     path.write_text(json.dumps(doc, indent=1))
     return path
@@ -247,8 +263,9 @@ class Bench:
             which = "mock"
         if argv is None:  # the mock: mock_name(workers)
             workers = next(w for w in {1, *self.plan.workers} if mock_name(w) == which)
+            command = self.plan.compare_command if workers == COMPARED else self.plan.mock_command
             argv = [
-                *self.plan.mock_command,
+                *command,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -390,7 +407,7 @@ class Bench:
                 str(repeat * p.frames * p.gap_ms / 1000 + 20),
             ]
             bare = self.measure("bare-stream", "replay", "/api/v1/socket", *args)
-            for workers in [w for w in p.workers if w == 1 or streams >= 300]:
+            for workers in [w for w in p.workers if w in (COMPARED, 1) or streams >= 300]:
                 mock = self.measure(mock_name(workers), "replay", "/api/v1/socket", *args)
                 for side, result in (("bare", bare), (mock_name(workers), mock)):
                     if result and (workers == 1 or side != "bare"):
@@ -738,6 +755,13 @@ def main(argv: list[str] | None = None) -> int:
         "--profile, --contracts and --log-level (default: %(default)s)",
     )
     parser.add_argument(
+        "--compare-command",
+        default="",
+        help="python arguments that start another build of the gateway (e.g. a script that puts an older checkout "
+        "first on sys.path and calls mockgw.cli.main); it is measured in the same rounds as the mock, one "
+        "process, in rows marked 'compared build' -- a before/after comparison within one run",
+    )
+    parser.add_argument(
         "--gate",
         action="store_true",
         help="exit 3 when a row misses its target (for CI); without it the exit is 0 once written",
@@ -760,6 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     plan.pin = args.pin
     plan.journal_url = args.journal_url
     plan.mock_command = tuple(shlex.split(args.mock_command))
+    if args.compare_command:
+        plan.compare_command = tuple(shlex.split(args.compare_command))
+        plan.workers = (COMPARED, *plan.workers)
     started = time.monotonic()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="mockgw-bench-") as tmp:

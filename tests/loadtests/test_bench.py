@@ -98,3 +98,35 @@ def test_with_prism_the_rest_bench_measures_it_against_the_mock(tmp_path: Path) 
     assert row["verdict"] in ("meets", "BELOW TARGET")
     (only_round,) = row["detail"]["bare_rounds"]
     assert only_round["errors"] == 0  # Prism validated the generator's request and answered it with 200
+
+
+def test_a_compared_build_is_measured_in_the_same_rounds_and_reported_beside_the_mock(tmp_path: Path) -> None:
+    """``--compare-command``: a second build (here the same one, started another way) in its own rows."""
+    compared = tmp_path / "compared_mockgw.py"
+    compared.write_text("import sys\nfrom mockgw.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests.bench",
+            "--quick",
+            "--only",
+            "mux",
+            "--out-dir",
+            str(tmp_path),
+            "--compare-command",
+            f"{compared} serve",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60 * TIMEOUT_FACTOR,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "round 1 compared" in done.stdout
+    rows = {r["measurement"]: r for r in json.loads((tmp_path / "results.json").read_text())["rows"]}
+    mine = rows["mux round trips, 10 connections x 15 in flight"]
+    theirs = rows["mux round trips, 10 connections x 15 in flight; compared build (--compare-command)"]
+    assert mine["bare"] == theirs["bare"]  # one bare baseline for both: the same run
+    assert mine["mock"] and theirs["mock"] and theirs["ratio"] == pytest.approx(theirs["mock"] / theirs["bare"])
