@@ -110,7 +110,7 @@ def _field_query(
     node: FieldNode, variables: Mapping[str, Any], fragments: Mapping[str, FragmentDefinitionNode]
 ) -> FieldQuery:
     arguments: dict[str, Any] = {}
-    for argument in node.arguments:
+    for argument in node.arguments or ():  # None in graphql-core 3.3 when a field has no arguments
         value = value_from_ast_untyped(argument.value, dict(variables))
         if value is Undefined:
             raise QueryError(
