@@ -1,14 +1,16 @@
 """/__admin: the mock's own control surface (documented in docs/ADMIN.md).
 
 Reset, load or replace contracts at run time, read the journal, per-connection
-stats, unmatched requests, scenario states. Guarded by --admin-token when set.
+stats, unmatched requests, scenario states. With --admin-token every call must
+carry it (compared in constant time); without one only loopback clients are
+answered. Every body is checked before anything changes: a bad one is a 400
+naming the problem, never a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,7 +20,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .admin_broadcast import broadcast, is_replayed
-from .contract import load_library, load_library_document
+from .contract import load_library_document
+from .contract.confine import allowed_roots, confined_path, load_library_within
 from .contract.model import Contract
 from .errors import ContractsInvalid
 from .gateway import MockGateway
@@ -28,6 +31,8 @@ from .journal.pages import page_parts
 from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
 from .journal.records import Message, Trace
 from .profiles import PROFILES
+from .protocol.auth import bearer_permitted, is_loopback
+from .transports.body import body_too_large, read_limited
 from .transports.rest import JSONBody
 
 
@@ -38,8 +43,17 @@ def _gateway(request: Request) -> MockGateway:
 def _refused(request: Request) -> Response | None:
     settings = _gateway(request).settings
     token = settings.admin_token
-    if token is not None and request.headers.get("authorization") != f"Bearer {token}":
-        return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
+    if token is not None:
+        if not bearer_permitted(request.headers.get("authorization"), token):
+            return JSONBody({"error": "admin token required: send Authorization: Bearer <admin token>"}, 401)
+    elif not is_loopback(request.client.host if request.client else None):
+        return JSONBody(
+            {
+                "error": "the admin API answers loopback clients only; start mockgw with --admin-token "
+                "(or MOCKGW_ADMIN_TOKEN) to reach it from another host"
+            },
+            403,
+        )
     if settings.workers > 1 and request.method != "GET" and not is_shared(settings.journal):
         # It would change one worker of several, whichever accepted this connection: refused, not half done.
         return JSONBody(
@@ -61,7 +75,12 @@ def admin_endpoint(handler: Any) -> Any:
         refused = _refused(request)
         if refused is not None:
             return refused
-        response: Response = await handler(request)
+        try:
+            response: Response = await handler(request)
+        except BadBody as problem:
+            return JSONBody({"error": str(problem)}, 400)
+        except _TooLarge as too_large:
+            return body_too_large(too_large.limit)
         settings = _gateway(request).settings
         if (
             settings.workers > 1
@@ -76,6 +95,59 @@ def admin_endpoint(handler: Any) -> Any:
     guarded.__name__ = handler.__name__
     guarded.__doc__ = handler.__doc__
     return guarded
+
+
+class BadBody(Exception):
+    """An admin request body that cannot be used; the message says why (answered 400)."""
+
+
+async def _body(request: Request) -> bytes:
+    limit = _gateway(request).settings.max_body_bytes
+    raw = await read_limited(request, limit)
+    if raw is None:
+        raise _TooLarge(limit)
+    return raw
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody(f"body: not valid JSON: {exc}") from None
+
+
+async def _object_body(request: Request, fields: dict[str, type], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The body as a JSON object with only `fields` (name -> type); an empty body is {} unless fields are required."""
+    raw = await _body(request)
+    document = {} if not raw.strip() and not required else _parse_json(raw)
+    if not isinstance(document, dict):
+        raise BadBody(f"body: $: must be a JSON object, not {_json_type(document)}")
+    unknown = sorted(set(document) - set(fields))
+    if unknown:
+        raise BadBody(f"body: $: unknown field(s) {', '.join(map(repr, unknown))}; expected {sorted(fields)}")
+    for name in required:
+        if name not in document:
+            raise BadBody(f"body: $.{name}: required")
+    for name, kind in fields.items():
+        if name in document and not isinstance(document[name], kind):
+            raise BadBody(f"body: $.{name}: must be a {_json_type(kind())}, not {_json_type(document[name])}")
+    return document
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _no_query(request: Request, *allowed: str) -> None:
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise BadBody(f"query: unknown parameter(s) {', '.join(map(repr, unknown))}; expected {sorted(allowed)}")
 
 
 def contract_summary(contract: Contract) -> dict[str, Any]:
@@ -112,6 +184,7 @@ async def index(request: Request) -> Response:
 
 @admin_endpoint
 async def reset(request: Request) -> Response:
+    await _object_body(request, {})
     # A change replayed from another worker: that worker emptied the shared journal already.
     await _gateway(request).reset(journal=not is_replayed(request))
     return JSONBody({"reset": True})
@@ -129,8 +202,12 @@ async def list_contracts(request: Request) -> Response:
 async def post_contracts(request: Request) -> Response:
     """Add (default) or, with ?mode=replace, replace all contracts with one contract document."""
     gateway = _gateway(request)
+    _no_query(request, "mode")
+    mode = request.query_params.get("mode", "add")
+    if mode not in ("add", "replace"):
+        raise BadBody(f"query: mode={mode!r}: expected 'add' or 'replace'")
     try:
-        document = orjson.loads(await request.body())
+        document = orjson.loads(await _body(request))
         library = load_library_document(document, "<admin>")
         contracts = library.contracts
     except orjson.JSONDecodeError as exc:
@@ -138,7 +215,9 @@ async def post_contracts(request: Request) -> Response:
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
     try:  # seeds first: one the serving profile cannot store refuses the whole document
-        if request.query_params.get("mode") == "replace":
+        if mode == "replace":
+            if not contracts:
+                return _would_empty()
             gateway.stateful.replace_seeds(library.seeds)
             gateway.replace_contracts(contracts)
         else:
@@ -152,24 +231,41 @@ async def post_contracts(request: Request) -> Response:
 
 @admin_endpoint
 async def reload_contracts(request: Request) -> Response:
-    """Reload from the --contracts directory (or {"directory": …}) without blocking the loop."""
+    """Reload from the --contracts directory (or {"directory": …} under it or an --allow-dir), off the loop.
+
+    Nothing outside those roots is read, a link out of them included; a reload that would leave no
+    contract is refused (409) and changes nothing.
+    """
     gateway = _gateway(request)
-    body = await request.body()
-    directory = orjson.loads(body).get("directory") if body else None
-    path = Path(directory) if directory else gateway.settings.contracts
+    settings = gateway.settings
+    directory = (await _object_body(request, {"directory": str})).get("directory")
+    roots = allowed_roots(settings.contracts, settings.allow_dirs)
     try:
-        library = await asyncio.to_thread(load_library, path)
-        contracts = library.contracts
+        path = confined_path(directory, roots) if directory is not None else settings.contracts
+        library = await asyncio.to_thread(load_library_within, path, roots)
+        if not library.contracts:
+            return _would_empty(str(path))
         gateway.stateful.replace_seeds(library.seeds)
-        gateway.replace_contracts(contracts)
+        gateway.replace_contracts(library.contracts)
     except ContractsInvalid as exc:
         return JSONBody({"error": "invalid contracts", "problems": [str(e) for e in exc.errors]}, 400)
-    return JSONBody({"contracts": len(contracts), "directory": str(path)})
+    return JSONBody({"contracts": len(library.contracts), "directory": str(path)})
+
+
+def _would_empty(source: str = "<admin>") -> Response:
+    return JSONBody(
+        {
+            "error": f"refused: {source} holds no contract; replacing every contract with none would leave nothing "
+            "to serve (nothing was changed)"
+        },
+        409,
+    )
 
 
 @admin_endpoint
 async def delete_contract(request: Request) -> Response:
     gateway = _gateway(request)
+    await _object_body(request, {})
     contract_id = request.path_params["contract_id"]
     remaining = [c for c in gateway.contracts if c.id != contract_id]
     if len(remaining) == len(gateway.contracts):
@@ -390,15 +486,16 @@ async def scenarios(request: Request) -> Response:
 @admin_endpoint
 async def set_scenario(request: Request) -> Response:
     gateway = _gateway(request)
-    state = orjson.loads(await request.body()).get("state")
-    if not isinstance(state, str) or not state:
-        return JSONBody({"error": 'body must be {"state": "<name>"}'}, 400)
+    state = (await _object_body(request, {"state": str}, required=("state",)))["state"]
+    if not state:
+        raise BadBody('body: $.state: must not be empty (body must be {"state": "<name>"})')
     gateway.scenario_states[request.path_params["name"]] = state
     return JSONBody({"scenario": request.path_params["name"], "state": state})
 
 
 @admin_endpoint
 async def reset_scenarios(request: Request) -> Response:
+    await _object_body(request, {})
     _gateway(request).scenario_states.clear()
     return JSONBody({"reset": True})
 

@@ -174,8 +174,47 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin-token",
         default=_env("MOCKGW_ADMIN_TOKEN", None),
-        help="Bearer token required by /__admin; unset = open",
+        help="Bearer token required by every /__admin call; unset = /__admin answers loopback clients only "
+        "(required with a --host other than loopback)",
         env="MOCKGW_ADMIN_TOKEN",
+    )
+    serve.add_argument(
+        "--allow-dir",
+        action="append",
+        dest="allow_dirs",
+        type=Path,
+        metavar="DIR",
+        help="a directory POST /__admin/contracts/reload may read besides --contracts (repeatable)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        default=_env("MOCKGW_MAX_BODY_BYTES", str(256 * 1024 * 1024)),
+        help="largest REST body accepted, as the gateway's aiohttp client_max_size (default 268435456): 413 past it",
+        env="MOCKGW_MAX_BODY_BYTES",
+    )
+    serve.add_argument(
+        "--max-frame-bytes",
+        default=_env("MOCKGW_MAX_FRAME_BYTES", "52428800"),
+        help="largest WebSocket message accepted, as the gateway's max_msg_size (default 52428800): close 1009",
+        env="MOCKGW_MAX_FRAME_BYTES",
+    )
+    serve.add_argument(
+        "--max-store-bytes",
+        default=_env("MOCKGW_MAX_STORE_BYTES", str(1024 * 1024 * 1024)),
+        help="bulk-imported frame text the store keeps (default 1 GiB); past it an import socket is closed",
+        env="MOCKGW_MAX_STORE_BYTES",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        default=_env("MOCKGW_HEADER_TIMEOUT", "10"),
+        help="seconds an HTTP request's headers may take to arrive before the connection is closed (default 10)",
+        env="MOCKGW_HEADER_TIMEOUT",
+    )
+    serve.add_argument(
+        "--drain-s",
+        default=_env("MOCKGW_DRAIN_S", "10"),
+        help="on SIGTERM: seconds in-flight streams may run on, listening stopped, before sockets close (default 10)",
+        env="MOCKGW_DRAIN_S",
     )
     serve.add_argument(
         "--speed",
@@ -275,6 +314,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
         provider_token_lifetime_s=_positive_float("--provider-token-lifetime", args.provider_token_lifetime),
         journal=_journal(args.journal),
         journal_text_bytes=_whole_number("--journal-text-bytes", args.journal_text_bytes, 1),
+        allow_dirs=tuple(args.allow_dirs or ()),
+        max_body_bytes=_whole_number("--max-body-bytes", args.max_body_bytes, 1),
+        max_frame_bytes=_whole_number("--max-frame-bytes", args.max_frame_bytes, 1),
+        max_store_bytes=_whole_number("--max-store-bytes", args.max_store_bytes, 1),
+        header_timeout_s=_positive_float("--header-timeout", args.header_timeout),
+        drain_s=_non_negative_float("--drain-s", args.drain_s),
     )
 
 
@@ -283,6 +328,38 @@ def _journal(url: str) -> str:
 
     open_store(url, option=_option_name("--journal", url))  # fails early, naming the forms it takes
     return url
+
+
+def check_admin_reachable(settings: Settings) -> None:
+    """Listening beyond loopback needs an admin token: refused here rather than one made up and printed.
+
+    A generated token would be printed into the CI log that captures the mock's output (a file other jobs can
+    read), and a run that cannot be driven remotely is better stopped than discovered later.
+    """
+    if settings.admin_token is None and not _loopback_host(settings.host):
+        raise SettingsError(
+            "--host",
+            settings.host,
+            "a loopback address (127.0.0.1, ::1, localhost) unless --admin-token (or MOCKGW_ADMIN_TOKEN) is set: "
+            "the admin API can replace every contract and read the journal, so off loopback it needs a token",
+        )
+
+
+def _loopback_host(host: str) -> bool:
+    from .protocol.auth import is_loopback
+
+    return host == "localhost" or is_loopback(host)
+
+
+def _non_negative_float(option: str, text: str) -> float:
+    name = _option_name(option, text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(name, text, "a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise SettingsError(name, text, "a number of at least 0")
+    return value
 
 
 def serve(settings: Settings) -> int:
@@ -421,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         if args.command == "serve":
-            return serve(settings_from(args))
+            settings = settings_from(args)
+            check_admin_reachable(settings)
+            return serve(settings)
         if args.command == "record":
             from .record.command import run as record
 

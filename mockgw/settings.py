@@ -32,3 +32,9 @@ class Settings:
     log_level: str = "warning"
     provider: Path | None = None  # a provider descriptor (seed 002's format): also serve as that fake provider
     provider_token_lifetime_s: float = 3600.0  # how long a token from the descriptor's auth step is valid
+    allow_dirs: tuple[Path, ...] = ()  # besides `contracts`, directories a run-time reload may read
+    max_body_bytes: int = 256 * 1024 * 1024  # upstream aiohttp client_max_size: 413 past it
+    max_frame_bytes: int = 52_428_800  # upstream WebSocketResponse max_msg_size: close 1009 past it
+    max_store_bytes: int = 1024 * 1024 * 1024  # bulk-imported frame text kept; past it an import is refused
+    header_timeout_s: float = 10.0  # an HTTP request's headers must arrive within this (slowloris)
+    drain_s: float = 10.0  # on SIGTERM, how long in-flight streams may run on before sockets close

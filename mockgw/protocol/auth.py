@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from dataclasses import dataclass
 
 from ..profiles import Profile
@@ -14,6 +16,12 @@ class Denial:
     media_type: str
 
 
+def same_secret(presented: str, secret: str) -> bool:
+    """Constant-time comparison, so response time says nothing about how much of a guess was right."""
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a client may well send.
+    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass"))
+
+
 def bearer_permitted(authorization: str | None, token: str | None) -> bool:
     """Upstream's check: exactly `Bearer <secret>`; no secret configured means open."""
     if token is None:
@@ -21,11 +29,23 @@ def bearer_permitted(authorization: str | None, token: str | None) -> bool:
     if not authorization:
         return False
     parts = authorization.split(" ", 1)
-    return len(parts) == 2 and parts[0] == "Bearer" and parts[1] == token
+    return len(parts) == 2 and parts[0] == "Bearer" and same_secret(parts[1], token)
 
 
 def query_token_permitted(presented: str | None, token: str | None) -> bool:
-    return token is None or presented == token
+    return token is None or (presented is not None and same_secret(presented, token))
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or ::ffff:127.x.y.z)."""
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def rest_denial(profile: Profile) -> Denial:
@@ -43,7 +63,7 @@ def auth_frame_permitted(profile: Profile, presented: str, token: str | None) ->
     anonymous later, which an open mock (no --token) admits."""
     if presented == "":
         return token is None and profile.empty_token_is_anonymous
-    return token is None or presented == token
+    return token is None or same_secret(presented, token)
 
 
 def workspace_refusal(profile: Profile, workspace: str | None, known: tuple[str, ...]) -> tuple[str, str] | None:

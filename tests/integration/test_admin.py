@@ -122,6 +122,6 @@ def test_reload_reads_the_directory_off_the_loop_and_reports_problems(tmp_path):
     async def scenario(client):
         return await client.post("/__admin/contracts/reload", json={"directory": str(tmp_path)})
 
-    response = with_admin(scenario)
+    response = with_admin(scenario, Settings(allow_dirs=(tmp_path,)))  # reload reads only allowed directories
     assert response.status_code == 400
     assert response.json()["problems"][0].startswith(f"{tmp_path / 'bad.json'}: $: not valid JSON")
