@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from mockgw.errors import SettingsError
     from mockgw.profiles import PROFILES, resolve_profile
 
-    from .cases import select_cases
+    from .cases import OPEN_TOKEN, SECRET, WRONG_TOKEN, select_cases
     from .errors import DriverError
     from .events import Handler
     from .mock import MockError
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
         return 2
     handlers: list[Handler] = [ProgressDisplay()]
-    files = FileReports(args.report) if args.report else None
+    files = FileReports(args.report, secrets=(args.token, SECRET, WRONG_TOKEN, OPEN_TOKEN)) if args.report else None
     if files:
         handlers.append(files)
     recorder = None

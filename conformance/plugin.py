@@ -21,7 +21,7 @@ import pytest
 
 from mockgw.profiles import PROFILES, resolve_profile
 
-from .cases import Case, select_cases
+from .cases import OPEN_TOKEN, SECRET, WRONG_TOKEN, Case, select_cases
 from .driver import DriverProcess
 from .errors import ConformanceFailure, DriverError
 from .events import CaseResult, ClientInfo, Report, RunFinished
@@ -128,7 +128,9 @@ class Certification:
                 clients=[info for _, info, _, _ in self.drivers],
                 results=self.results,
             )
-            FileReports(self.report_dir).handle(RunFinished(report))
+            FileReports(self.report_dir, secrets=(self.plan.token, SECRET, WRONG_TOKEN, OPEN_TOKEN)).handle(
+                RunFinished(report)
+            )
 
 
 class ConformanceCollector(pytest.Collector):

@@ -409,7 +409,7 @@ def serve(settings: Settings) -> int:
             if other is not mine:
                 other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
         app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
-        server = uvicorn.Server(uvicorn_config(app, settings.log_level))
+        server = uvicorn.Server(uvicorn_config(app, settings))
         freeze_startup_objects()
 
         async def serve_then_close_journal() -> None:

@@ -21,6 +21,7 @@ from .journal.records import Message
 from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal
+from .protocol.redact import redact_value
 from .protocol.services import gateway_error, missing_field
 from .settings import Settings
 from .state.stateful import StatefulServices, overrides_state
@@ -64,6 +65,7 @@ class MockGateway:
         self, settings: Settings, contracts: list[Contract], store: TraceStore | None = None, seeds: Seeds | None = None
     ) -> None:
         self.settings = settings
+        self.secrets = tuple(t for t in (settings.token, settings.admin_token) if t)  # masked in the journal
         self.profile: Profile = resolve_profile(settings.profile)
         # Stored bulk data and global-service state (issue 3); seeded from contract files.
         self.stateful = StatefulServices(self.profile, settings.flows, seeds or Seeds())
@@ -189,12 +191,11 @@ class MockGateway:
                 request_id=request_id,
                 service=request.service,
                 received_at=time.time(),
-                detail={
-                    "transport": request.transport,
-                    "flow": request.flow,
-                    "body": request.body,
-                    **unmatched.to_json(),
-                },
+                # A header matcher's explanation may quote Authorization, a metrics query its ?token=.
+                detail=redact_value(
+                    {"transport": request.transport, "flow": request.flow, "body": request.body, **unmatched.to_json()},
+                    self.secrets,
+                ),
             )
         )
 

@@ -46,7 +46,7 @@ async def running_gateway(
     config = (
         uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio", ws_ping_interval=None)
         if plain_uvicorn
-        else uvicorn_config(app)
+        else uvicorn_config(app, settings)
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -8,9 +8,9 @@ from typing import Any
 
 import uvicorn
 
+from ..settings import Settings
 from .abort import AbortableHttpProtocol, AbortableWebSocketProtocol
-
-MAX_MESSAGE_BYTES = 52_428_800  # upstream's max_msg_size, every version
+from .log_redaction import redacting_log_config
 
 
 def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
@@ -39,14 +39,18 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def uvicorn_config(app: Any, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(app: Any, settings: Settings | None = None) -> uvicorn.Config:
+    """uvicorn configured from `settings`: log level, frame limit; its tokens masked in every log line."""
+    settings = settings or Settings()
+    secrets = tuple(t for t in (settings.token, settings.admin_token) if t)
     return uvicorn.Config(
         app,
-        log_level=log_level,
+        log_level=settings.log_level,
+        log_config=redacting_log_config(secrets),
         lifespan="off",
         http=AbortableHttpProtocol,
         ws=AbortableWebSocketProtocol,
-        ws_max_size=MAX_MESSAGE_BYTES,
+        ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=None,
         timeout_graceful_shutdown=3,
     )

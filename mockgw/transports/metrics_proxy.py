@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..matching import IncomingRequest
+from ..protocol.redact import redact_query
 from .rest import answer_rest, auth_denial, gateway_of
 
 SERVICE = "metrics"
@@ -37,7 +38,7 @@ async def metrics_proxy(request: Request) -> Response:
         request,
         gateway,
         incoming,
-        str(request.url.query),
+        redact_query(str(request.url.query)),  # the journaled text: a ?token= is masked
         lambda: gateway.resolve_contract(incoming),
         media_type=PROMETHEUS_TEXT,
     )

@@ -21,6 +21,7 @@ from ..gateway import MockGateway, Refusal, Resolution, Unmatched
 from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
 from ..protocol.auth import bearer_permitted, rest_denial
+from ..protocol.redact import redact_text
 from ..timeline.clock import wall_time
 from ..timeline.plan import TIMEOUT_RESPONSE, Replay
 from ..timeline.player import Outcome, Playback, PlayerEvents
@@ -128,7 +129,7 @@ async def answer_rest(
             trace_id=trace_id,
             direction="in",
             kind="request",
-            text=text,
+            text=redact_text(text, gateway.secrets),
             service=incoming.service,
             received_at=arrived,
         )

@@ -27,6 +27,7 @@ from ..profiles import Profile
 from ..protocol.auth import auth_frame_permitted, query_token_permitted, rest_denial
 from ..protocol.envelope import encode, error_frame, response_frame, response_tail, response_text
 from ..protocol.mux import MuxSession, Reply, Start
+from ..protocol.redact import redact_frame
 from ..timeline.clock import wall_time
 from ..timeline.plan import TIMEOUT_RESPONSE, Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
@@ -164,7 +165,8 @@ class MuxConnection:
 
     def _receive(self, text: str, arrived: float) -> None:
         self.trace.stats.frames_in += 1
-        self._journal(Message(self.trace.trace_id, "in", "frame", text, received_at=time.time()))
+        # An auth frame's token never reaches the journal (nor does a wrong one tried).
+        self._journal(Message(self.trace.trace_id, "in", "frame", redact_frame(text), received_at=time.time()))
         # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
         # burst of requests is not added; a request that waited for the reader counts from the reader.
         self._perform(self.session.receive_text(text), arrived=max(arrived, self._reading_since))

@@ -134,3 +134,24 @@ def test_a_rate_tolerance_is_not_shown_as_seconds_and_tolerance_marks_fit_the_ch
     width = float(re.search(r'<svg width="(\d+)"', chart).group(1))
     marks = [float(x) for x in re.findall(r'class="tolerance" x1="([\d.]+)"', chart)]
     assert marks and all(x < width for x in marks)
+
+
+def test_written_reports_hold_no_token_however_a_result_quoted_it(tmp_path):
+    import dataclasses
+
+    from conformance.events import RunFinished
+    from conformance.reports import FileReports
+
+    report = sample_report()
+    quoted = (
+        'driver said: {"type": "auth", "token": "tg_leak_1"}; url ws://h/api/v1/socket?token=tg_leak_2; '
+        "Authorization: Bearer tg_leak_3; and the configured one, bare: tg_leak_4"
+    )
+    report.results[2] = dataclasses.replace(report.results[2], reason=quoted, stderr_tail=quoted)
+    reports = FileReports(tmp_path, secrets=("tg_leak_4", None))
+    reports.handle(RunFinished(report))
+    assert sorted(p.name for p in reports.written) == ["junit.xml", "report.html", "report.json"]
+    for path in reports.written:
+        text = path.read_text()
+        assert "tg_leak" not in text, path.name
+        assert "***" in text, path.name

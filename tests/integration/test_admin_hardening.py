@@ -55,7 +55,9 @@ def test_with_an_admin_token_every_client_needs_it_loopback_included():
             await client.get("/__admin/contracts"),
             await client.get("/__admin/contracts", headers={"Authorization": "Bearer wrong-but-long-enough"}),
             await client.get("/__admin/contracts", headers={"Authorization": "Bearer s3cr\u00e9t".encode()}),
-            await client.get("/__admin/contracts", headers={"Authorization": "Bearer adm", "X-Forwarded-For": "10.1.2.3"}),
+            await client.get(
+                "/__admin/contracts", headers={"Authorization": "Bearer adm", "X-Forwarded-For": "10.1.2.3"}
+            ),
         )
 
     none, wrong, non_ascii, right_from_afar = run_against(scenario, Settings(admin_token="adm"))
