@@ -367,12 +367,11 @@ def serve(settings: Settings) -> int:
     import dataclasses
     import secrets
 
-    import uvicorn
-
     from .admin_broadcast import follow_changes
     from .app import create_app
     from .journal.open import is_shared
     from .server import precise_loop
+    from .server.drain import DrainingServer
     from .server.listen import bind_socket, freeze_startup_objects, uvicorn_config
     from .server.workers import run_workers
 
@@ -409,7 +408,7 @@ def serve(settings: Settings) -> int:
             if other is not mine:
                 other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
         app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
-        server = uvicorn.Server(uvicorn_config(app, settings))
+        server = DrainingServer(uvicorn_config(app, settings), app.app.state.gateway.in_flight, settings.drain_s)
         freeze_startup_objects()
 
         async def serve_then_close_journal() -> None:

@@ -66,9 +66,12 @@ class MockGateway:
     ) -> None:
         self.settings = settings
         self.secrets = tuple(t for t in (settings.token, settings.admin_token) if t)  # masked in the journal
+        # What a SIGTERM drain waits for (mockgw/server/drain.py): open mux connections, REST answers in progress.
+        self.open_sockets: set[Any] = set()
+        self.rest_in_flight = 0
         self.profile: Profile = resolve_profile(settings.profile)
         # Stored bulk data and global-service state (issue 3); seeded from contract files.
-        self.stateful = StatefulServices(self.profile, settings.flows, seeds or Seeds())
+        self.stateful = StatefulServices(self.profile, settings.flows, seeds or Seeds(), settings.max_store_bytes)
         self.store: TraceStore = store or MemoryTraceStore(max_messages=settings.journal_max_messages)
         self.scenario_states: dict[str, str] = {}
         self._sequence = itertools.count()
@@ -198,6 +201,11 @@ class MockGateway:
                 ),
             )
         )
+
+    def in_flight(self) -> int:
+        """Requests running or waiting now, over every open socket and REST call."""
+        sockets: int = sum(c.trace.stats.in_flight + c.trace.stats.queued for c in self.open_sockets)
+        return self.rest_in_flight + sockets
 
     async def reset(self, journal: bool = True) -> None:
         """`journal=False`: a worker sharing its journal resets only its own state (mockgw/admin_broadcast.py)."""

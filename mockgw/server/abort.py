@@ -12,6 +12,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from ..transports.connections import ARRIVED, forget, register
+from .close_codes import GatewayCloseCodes
+from .header_timeout import HeaderDeadline
 from .ws_extensions import TimingExtensions
 
 try:  # httptools parses HTTP several times faster than h11; uvicorn prefers it too
@@ -34,7 +36,9 @@ class _Registered:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class AbortableHttpProtocol(_Registered, _HttpProtocol):
+class AbortableHttpProtocol(_Registered, HeaderDeadline, _HttpProtocol):
+    """Also closes a connection whose request headers are late (header_timeout.py)."""
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         # When the request's first byte was parsed: an SSE replay's deadlines count from here, not from when
@@ -42,7 +46,10 @@ class AbortableHttpProtocol(_Registered, _HttpProtocol):
         self.scope[ARRIVED] = self.loop.time()  # type: ignore[literal-required]
 
 
-# The mixin's queue stamps arrival times on uvicorn's receive events: a subclass of uvicorn's queue, which
-# mypy cannot see through the mixin's annotation.
-class AbortableWebSocketProtocol(_Registered, TimingExtensions, WebSocketsSansIOProtocol):  # type: ignore[misc]
-    """Also offers the timing extensions of ws_extensions.py."""
+class AbortableWebSocketProtocol(
+    _Registered,
+    GatewayCloseCodes,
+    TimingExtensions,
+    WebSocketsSansIOProtocol,
+):
+    """Also offers the timing extensions of ws_extensions.py, and closes as the gateway does (close_codes.py)."""

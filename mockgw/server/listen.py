@@ -12,6 +12,8 @@ from ..settings import Settings
 from .abort import AbortableHttpProtocol, AbortableWebSocketProtocol
 from .log_redaction import redacting_log_config
 
+MAX_MESSAGE_BYTES = 52_428_800  # upstream's max_msg_size, every version: Settings.max_frame_bytes' default
+
 
 def bind_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket on host:port (0 = any free port).
@@ -48,7 +50,8 @@ def uvicorn_config(app: Any, settings: Settings | None = None) -> uvicorn.Config
         log_level=settings.log_level,
         log_config=redacting_log_config(secrets),
         lifespan="off",
-        http=AbortableHttpProtocol,
+        # A subclass per server: uvicorn makes the protocol from the class, with no way to pass it a setting.
+        http=type("HttpProtocol", (AbortableHttpProtocol,), {"header_timeout_s": settings.header_timeout_s}),
         ws=AbortableWebSocketProtocol,
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=None,

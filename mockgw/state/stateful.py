@@ -53,20 +53,25 @@ def frames_replay(service: str, frames: list[dict[str, Any]]) -> Replay:
 
 class StatefulServices:
     def __init__(
-        self, profile: Profile, static_flows: Iterable[str] = ("default",), seeds: Seeds | None = None
+        self,
+        profile: Profile,
+        static_flows: Iterable[str] = ("default",),
+        seeds: Seeds | None = None,
+        max_store_bytes: int | None = None,
     ) -> None:
         self.profile = profile
+        self.max_store_bytes = max_store_bytes
         self.default_tenant = "trustgraph" if profile.tenancy_key == "user" else "default"
         self.static_flows = set(static_flows)
         self.seeds = (seeds or Seeds()).serving(profile.name)
-        self.data = DataStore(profile)
+        self.data = DataStore(profile, max_store_bytes)
         self.state = ServiceState()
         self.reset()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget everything stored and changed; apply the seeds again. ContractsInvalid on a bad seed."""
-        self.data = DataStore(self.profile)
+        self.data = DataStore(self.profile, self.max_store_bytes)
         self.state = ServiceState()
         self.state.blueprints[DEFAULT_BLUEPRINT] = default_blueprint(
             self.profile.flow_services, self.profile.bulk_import_kinds | self.profile.bulk_export_kinds

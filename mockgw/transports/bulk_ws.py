@@ -33,6 +33,7 @@ from ..state.services.state import flow_offers
 from .frame_io import received_text
 
 NORMAL_CLOSE = 1000
+STORE_FULL_CLOSE = 1011  # internal error: the mock, not the client's frame, is at its limit
 EXPORT_QUEUE_FRAMES = 10_000  # frames a slow export tap may fall behind before frames are dropped
 JOURNAL_TEXT_CHARS = 65_536  # a failed frame is journaled up to this many characters
 
@@ -105,6 +106,9 @@ async def import_socket(websocket: WebSocket) -> None:
         text = received_text(message)
         frame_index = stats.frames_in
         stats.frames_in += 1
+        if not data.has_room(len(text)):
+            close_code = await _store_full(gateway, websocket, trace, service, frame_index, len(text))
+            break
         frame = decode_import_frame(text, kind, profile, frame_index)
         kept = data.add_frame(flow, frame, text)
         stored += kept
@@ -151,6 +155,35 @@ async def import_socket(websocket: WebSocket) -> None:
         await websocket.close(NORMAL_CLOSE)
         break
     await _finish(gateway, websocket, trace, kind, "in", stored, started, close_code)
+
+
+async def _store_full(
+    gateway: MockGateway, websocket: WebSocket, trace: Trace, service: str, frame_index: int, size: int
+) -> int:
+    """The store is at --max-store-bytes: journal why, close the import (1011), keep what was stored."""
+    data = gateway.stateful.data
+    reason = f"mockgw: bulk store full ({data.bytes_kept} of --max-store-bytes {data.max_bytes} bytes)"
+    trace.stats.errors += 1
+    await gateway.store.add_message(
+        Message(
+            trace_id=trace.trace_id,
+            direction="in",
+            kind="error",
+            service=service,
+            received_at=time.time(),
+            detail={
+                "frame": frame_index,
+                "bytes": size,
+                "error": reason,
+                "store_bytes": data.bytes_kept,
+                "max_store_bytes": data.max_bytes,
+                "note": "the real gateway has no such bound; mockgw bounds its memory and refuses this frame "
+                "and the rest of this connection (POST /__admin/reset empties the store)",
+            },
+        )
+    )
+    await websocket.close(STORE_FULL_CLOSE, reason[:120])  # a close reason holds at most 123 bytes
+    return STORE_FULL_CLOSE
 
 
 async def _finish(

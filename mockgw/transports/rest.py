@@ -25,6 +25,7 @@ from ..protocol.redact import redact_text
 from ..timeline.clock import wall_time
 from ..timeline.plan import TIMEOUT_RESPONSE, Replay
 from ..timeline.player import Outcome, Playback, PlayerEvents
+from .body import body_too_large, read_limited
 from .connections import drop_connection
 
 
@@ -67,7 +68,10 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
     denied = auth_denial(request, gateway)
     if denied is not None:
         return denied
-    raw = await request.body()
+    limit = gateway.settings.max_body_bytes
+    raw = await read_limited(request, limit)  # after auth, as upstream reads the body in request.json()
+    if raw is None:
+        return body_too_large(limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -134,6 +138,23 @@ async def answer_rest(
             received_at=arrived,
         )
     )
+    gateway.rest_in_flight += 1
+    try:
+        response = await _answer(request, gateway, incoming, trace_id, resolve, media_type)
+    finally:
+        gateway.rest_in_flight -= 1
+    await gateway.store.update_trace(trace_id, closed_at=time.time())
+    return response
+
+
+async def _answer(
+    request: Request,
+    gateway: MockGateway,
+    incoming: IncomingRequest,
+    trace_id: str,
+    resolve: Callable[[], Resolution],
+    media_type: str,
+) -> Response:
     resolution = resolve()
     if isinstance(resolution, Refusal):
         response: Response = JSONBody(resolution.rest_body or {"error": resolution.message}, resolution.rest_status)
@@ -144,7 +165,6 @@ async def answer_rest(
         await journal_reply(gateway, trace_id, incoming.service, response)
     else:
         response = await _play(request, gateway, trace_id, incoming.service, resolution, media_type)
-    await gateway.store.update_trace(trace_id, closed_at=time.time())
     return response
 
 

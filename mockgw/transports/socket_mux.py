@@ -139,6 +139,9 @@ class MuxConnection:
             self.closed.set()
             for playback in list(self.playbacks.values()):
                 playback.cancel()
+            # Nothing runs or waits on a closed connection: its stats must not say otherwise.
+            self.trace.stats.in_flight = 0
+            self.trace.stats.queued = 0
             tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()
@@ -346,7 +349,9 @@ async def mux_socket(websocket: WebSocket) -> None:
     )
     await gateway.store.create_trace(trace)
     connection = MuxConnection(gateway, websocket, trace)
+    gateway.open_sockets.add(connection)
     try:
         await connection.run()
     finally:
+        gateway.open_sockets.discard(connection)
         await gateway.store.update_trace(trace.trace_id, closed_at=time.time(), close_code=connection.close_code)

@@ -71,7 +71,9 @@ def test_the_image_builds_and_serves_the_bundled_contracts(tmp_path):
     built = subprocess.run([tool, "build", "-t", tag, str(REPO)], capture_output=True, text=True, timeout=900)
     assert built.returncode == 0, built.stderr[-3000:]
     name = f"mockgw-test-{int(time.time())}"
-    run = [tool, "run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8088", tag, "--profile", "1.7"]
+    # The image listens on 0.0.0.0: mockgw refuses that without an admin token (docs/ADMIN.md).
+    run = [tool, "run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8088", "-e", "MOCKGW_ADMIN_TOKEN=ci-admin"]
+    run += [tag, "--profile", "1.7"]
     subprocess.run(run, check=True, capture_output=True, timeout=60)
     try:
         port = subprocess.run([tool, "port", name, "8088"], capture_output=True, text=True, check=True).stdout
@@ -79,7 +81,8 @@ def test_the_image_builds_and_serves_the_bundled_contracts(tmp_path):
         deadline = time.monotonic() + 30 * TIMEOUT_FACTOR
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/__admin", timeout=5) as response:
+                admin = urllib.request.Request(f"{url}/__admin", headers={"Authorization": "Bearer ci-admin"})
+                with urllib.request.urlopen(admin, timeout=5) as response:
                     assert json.loads(response.read())["profile"] == "1.7"
                     break
             except OSError:

@@ -43,14 +43,21 @@ class Series:
 
 
 class DataStore:
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, max_bytes: int | None = None) -> None:
+        """`max_bytes` bounds the frame text imports may add (--max-store-bytes); None: no bound."""
         self.profile = profile
+        self.max_bytes = max_bytes
+        self.bytes_kept = 0  # frame text held (generated runs are recipes and cost nothing)
         self._series: dict[Key, Series] = {}
         self._subscribers: dict[tuple[str, str], list[Subscriber]] = {}
         # (flow, kind) -> collections whose stored items each new export connection is sent.
         self.replay_exports: dict[tuple[str, str], set[str]] = {}
 
     # -- writing ----------------------------------------------------------------------------
+    def has_room(self, size: int) -> bool:
+        """Whether a frame of `size` characters may still be imported under the bound."""
+        return self.max_bytes is None or self.bytes_kept + size <= self.max_bytes
+
     def add_frame(self, flow: str, frame: ImportFrame, text: str | None = None) -> int:
         """Store the valid items of a decoded import frame; `text` is kept verbatim when every item was valid.
 
@@ -105,6 +112,7 @@ class DataStore:
             series = self._series[(flow, collection, kind)] = Series()
         series.parts.append((text, count))
         series.count += count
+        self.bytes_kept += len(text)
         subscribers = self._subscribers.get((flow, kind))
         if subscribers:
             for deliver in list(subscribers):
@@ -113,11 +121,15 @@ class DataStore:
 
     def drop_collection(self, collection: str, flow: str | None = None) -> int:
         """Forget a collection's data (collection-management delete); returns the items dropped."""
-        doomed = [k for k in self._series if k[1] == collection and (flow is None or k[0] == flow)]
-        return sum(self._series.pop(k).count for k in doomed)
+        doomed = [
+            self._series.pop(k) for k in list(self._series) if k[1] == collection and (flow is None or k[0] == flow)
+        ]
+        self.bytes_kept -= sum(len(part[0]) for series in doomed for part in series.parts if isinstance(part, tuple))
+        return sum(series.count for series in doomed)
 
     def clear(self) -> None:
         self._series.clear()
+        self.bytes_kept = 0
         self.replay_exports.clear()
 
     # -- live taps ----------------------------------------------------------------------------
