@@ -36,6 +36,7 @@ from typing import Any, Literal
 from websockets.protocol import State
 
 from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, OnRawMessage
+from ..transports.lazy_event import LazyEvent
 
 
 def text_frames(texts: Sequence[str]) -> list[bytes]:
@@ -61,15 +62,46 @@ def text_frames(texts: Sequence[str]) -> list[bytes]:
 _HEADER_16, _HEADER_64 = struct.Struct("!BBH"), struct.Struct("!BBQ")
 
 
-class _ArrivalStampingQueue(asyncio.Queue):  # type: ignore[type-arg]
+class _ArrivalStampingQueue:
+    """The protocol's queue of ASGI receive events, stamped with their arrival time.
+
+    What uvicorn uses of asyncio.Queue (one consumer: the app's `receive`), without its three deques and an
+    Event made up front: ~3 KB on every socket, most of them idle.
+    """
+
+    __slots__ = ("_items", "_waiter", "now")
+
     def __init__(self) -> None:
-        super().__init__()
         self.now = asyncio.get_running_loop().time  # protocols are made inside the running loop
+        self._items: list[Any] = []  # a few at most: uvicorn stops reading until the app receives
+        self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: Any) -> None:
         if item["type"] == "websocket.receive":
             item[ARRIVED_AT] = self.now()
-        super().put_nowait(item)
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def get_nowait(self) -> Any:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
 
 
 class TimingExtensions:
@@ -84,14 +116,28 @@ class TimingExtensions:
     frames: list[Any]
     curr_msg_data_type: Literal["text", "bytes"]
     logger: Any
+    request: Any
+    response: Any
+    writable: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _ArrivalStampingQueue()
+        self.writable = LazyEvent()  # uvicorn's asyncio.Event, without its deque
+        self.writable.set()
         self._now = self.queue.now
         self._on_message: OnRawMessage | None = None
-        self._held: deque[tuple[str | bytes, float]] = deque()  # read while the app had stopped reading
+        self._held: deque[tuple[str | bytes, float]] | None = None  # read while the app had stopped reading
         self._app_stopped_reading = False
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)  # type: ignore[misc]
+        if self.handshake_complete and self.request is not None:
+            # The upgrade's request and response (their headers ~3 KB) are never read again: not kept for the
+            # life of the socket. websockets' parser still holds the request (a local of its generator), so its
+            # headers are emptied in place; the scope has its own copy.
+            self.request.headers.clear()
+            self.request = self.response = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)  # type: ignore[misc]
@@ -123,7 +169,7 @@ class TimingExtensions:
         while not self.queue.empty():  # messages queued before the switch are handed over first, in order
             item = self.queue.get_nowait()
             if item["type"] == "websocket.receive":
-                self._held.append((item.get("text", item.get("bytes")), item[ARRIVED_AT]))
+                self._hold(item.get("text", item.get("bytes")), item[ARRIVED_AT])
             else:
                 kept.append(item)
         for item in kept:
@@ -151,9 +197,14 @@ class TimingExtensions:
             message = bytes(data)
         arrived = self._now()
         if self._app_stopped_reading:
-            self._held.append((message, arrived))
+            self._hold(message, arrived)
         elif not self._on_message(message, arrived):
             self._stop_reading()
+
+    def _hold(self, message: str | bytes, arrived: float) -> None:
+        if self._held is None:
+            self._held = deque()
+        self._held.append((message, arrived))
 
     def _stop_reading(self) -> None:
         self._app_stopped_reading = True

@@ -24,6 +24,8 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .lazy_event import LazyEvent
+
 SEND_TEXTS = "mockgw.send_texts"
 RECEIVE_DIRECTLY = "mockgw.receive_directly"
 ARRIVED_AT = "mockgw.arrived_at"  # on queued ASGI receive messages: the loop time their bytes were read
@@ -77,7 +79,7 @@ def frame_io_for(
     on_message: OnMessage,
     on_sent: Callable[[list[F], float], None],
     on_failed: Callable[[], None],
-    stopped: asyncio.Event,
+    stopped: asyncio.Event | LazyEvent,
 ) -> FrameIO[F]:
     """The direct implementation when the server offers both extensions, else plain ASGI.
 
@@ -144,7 +146,7 @@ class AsgiFrameIO(FrameIO[F]):
         on_message: OnMessage,
         on_sent: Callable[[list[F], float], None],
         on_failed: Callable[[], None],
-        stopped: asyncio.Event,
+        stopped: asyncio.Event | LazyEvent,
     ) -> None:
         self.websocket = websocket
         self._on_message = on_message

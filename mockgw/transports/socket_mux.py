@@ -33,6 +33,7 @@ from ..timeline.plan import TIMEOUT_RESPONSE, Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
 from .connections import drop_connection
 from .frame_io import FrameIO, frame_io_for
+from .lazy_event import LazyEvent
 
 
 def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
@@ -119,7 +120,7 @@ class MuxConnection:
         self.playbacks: dict[int, Playback] = {}
         self._reading_since = 0.0  # loop time the reader last became ready for a request
         self._reading_stopped = False  # the reader stopped for room and waits for resume_reading
-        self.closed = asyncio.Event()  # set when a fault closed or dropped the connection, or sending failed
+        self.closed = LazyEvent()  # set when a fault closed or dropped the connection, or sending failed
         self.close_code: int | None = None
         self.io: FrameIO[Outgoing] = frame_io_for(
             websocket, self._on_message, self._on_sent, self.closed.set, self.closed
