@@ -127,6 +127,11 @@ def test_a_bad_setting_is_named():
         ("MOCKGW_SPEED", "-1", "mockgw: MOCKGW_SPEED='-1': a number greater than 0"),
         ("MOCKGW_TIMEOUT", "soon", "mockgw: MOCKGW_TIMEOUT='soon': a number"),
         ("MOCKGW_WORKERS", "0", "mockgw: MOCKGW_WORKERS='0': a whole number of at least 1"),
+        ("MOCKGW_MAX_BODY_BYTES", "0", "mockgw: MOCKGW_MAX_BODY_BYTES='0': a whole number of at least 1"),
+        ("MOCKGW_MAX_FRAME_BYTES", "1M", "mockgw: MOCKGW_MAX_FRAME_BYTES='1M': a whole number"),
+        ("MOCKGW_MAX_STORE_BYTES", "-5", "mockgw: MOCKGW_MAX_STORE_BYTES='-5': a whole number of at least 1"),
+        ("MOCKGW_HEADER_TIMEOUT", "0", "mockgw: MOCKGW_HEADER_TIMEOUT='0': a number greater than 0"),
+        ("MOCKGW_DRAIN_S", "-1", "mockgw: MOCKGW_DRAIN_S='-1': a number of at least 0"),
         (
             "MOCKGW_LOG_LEVEL",
             "loud",
