@@ -120,6 +120,10 @@ class MuxSession:
         self.max_running = max(self.max_running, self.running)
         return started
 
+    def release(self) -> None:
+        """The connection has ended: let go of its callback (a reference cycle otherwise)."""
+        self._authenticate = None
+
     def _auth(self, token: str) -> Reply:
         workspace = self._authenticate(token) if self._authenticate else None
         # Upstream replaces the identity on every auth frame (token refresh).

@@ -33,6 +33,10 @@ class GatewayCloseCodes:
 
         self.conn.fail = fail_as_the_gateway
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # type: ignore[misc]
+        self.conn.__dict__.pop("fail", None)  # the wrapper closes over conn: a cycle kept until a full collection
+
     def shutdown(self) -> None:
         if self.close_sent or not self.handshake_complete:
             super().shutdown()  # type: ignore[misc]

@@ -139,6 +139,19 @@ class TimingExtensions:
             self.request.headers.clear()
             self.request = self.response = None
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # type: ignore[misc]
+        # Break the reference cycles a socket leaves (protocol <-> app callbacks through the scope, websockets'
+        # parser generator <-> its protocol), so a closed socket is freed at once by reference counting: left
+        # to the cyclic collector, 10,000 closed sockets were 600,000 objects freed in one 1 s full collection.
+        self._on_message = None
+        self._held = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(SEND_TEXTS, None)
+            scope["extensions"].pop(RECEIVE_DIRECTLY, None)
+        self.conn.parser = None  # nothing is parsed after the connection is lost
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)  # type: ignore[misc]
         scope = getattr(self, "scope", None)
