@@ -218,3 +218,17 @@ def test_paced_items_keep_their_recorded_frame_sizes_and_times():
     frames = list(store.paced_frames("default", "triples", {"c"}))
     assert [(count, at_s) for _, count, at_s in frames] == [(1, 0.1), (2, 0.4), (1, None)]
     assert [len(orjson.loads(text)["triples"]) for text, _, _ in frames] == [1, 2, 1]
+
+
+def test_the_store_counts_the_bytes_it_keeps_against_its_bound():
+    store = DataStore(V2, max_bytes=1000)
+    text = encode_frame("triples", {"id": "d", "collection": "c"}, [triple("http://a", "http://p", "x")])
+    assert store.has_room(len(text))
+    store.add_frame("f", decode_import_frame(text, "triples", V2), text)
+    store.add_frame("f", decode_import_frame(text, "triples", V2), text)
+    assert store.bytes_kept == 2 * len(text)
+    assert store.has_room(1000 - 2 * len(text)) and not store.has_room(1001 - 2 * len(text))
+    assert store.drop_collection("c") == 2 and store.bytes_kept == 0  # a dropped collection frees its room
+    store.add_frame("f", decode_import_frame(text, "triples", V2), text)
+    store.clear()
+    assert store.bytes_kept == 0 and DataStore(V2).has_room(10**12)  # unbounded without max_bytes
