@@ -125,6 +125,7 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
 
     from ..server import precise_loop
     from ..server.listen import bind_socket, uvicorn_config
+    from ..settings import Settings
     from .proxy import Upstream, create_proxy
     from .recorder import Recorder
     from .redact import Redaction
@@ -161,7 +162,7 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
         held.append(recorder)
         servers: list[uvicorn.Server] = []
         app = create_proxy(recorder, upstream, on_stop=lambda: setattr(servers[0], "should_exit", True))
-        config = uvicorn_config(app, args.log_level)
+        config = uvicorn_config(app, Settings(log_level=args.log_level, token=args.token or None))
         config.server_header = config.date_header = False  # the upstream's own are passed through
         server = RecordingServer(config)
         servers.append(server)

@@ -32,6 +32,7 @@ from ..llm import ANTHROPIC, OPENAI, Dialect, Stream
 from ..llm.dialect import ErrorAnswer, Writer, step_error
 from ..llm.provider import DescriptorDialect
 from ..matching import IncomingRequest
+from ..protocol.redact import redact_text
 from ..protocol.sse import SseEvent
 from ..timeline.clock import wall_time
 from ..timeline.deadlines import Deadlines, Entry, deadlines_for
@@ -188,7 +189,14 @@ async def _open_trace(request: Request, gateway: MockGateway, text: str, service
         )
     )
     await gateway.store.add_message(
-        Message(trace_id=trace_id, direction="in", kind="request", text=text, service=service, received_at=arrived)
+        Message(
+            trace_id=trace_id,
+            direction="in",
+            kind="request",
+            text=redact_text(text, gateway.secrets),  # as every transport: no token in the journal
+            service=service,
+            received_at=arrived,
+        )
     )
     return trace_id
 
