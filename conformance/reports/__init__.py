@@ -40,7 +40,6 @@ class FileReports:
             path.write_text(text, encoding="utf-8")
             self.written.append(path)
 
-
     def _masked(self, value: Any) -> Any:
         """`value` with every string in it masked (before rendering: HTML and XML escape the quotes)."""
         if type(value) is str:
