@@ -1,0 +1,250 @@
+"""The scripted backend: answers the gateway on the bus by playing the contracts the mock serves.
+
+It owns every topic the gateway talks to: its own config fetches (the flows, with an interface for every
+flow service kind the release dispatches), IAM, the global services and each flow service. A flow-service
+request is matched with mockgw's own matching against the same contracts, and its frames are published
+at their recorded offsets, each against an absolute `loop.time()` deadline from the request's arrival.
+A stall fault is silence (the gateway's --timeout answers); faults and frames a backend cannot cause
+(a socket close, an envelope-level error, a raw text frame) are skipped and logged, and the diff marks
+those sessions as not comparable.
+
+    python -m conformance.reference.backend --amqp URL --gateway-version V [--contracts DIR] [--token T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from mockgw.contract import Contract, load_contracts
+from mockgw.contract.model import FaultKind, FrameKind
+from mockgw.matching import IncomingRequest, Match, match_request
+from mockgw.profiles import PROFILES
+from mockgw.templating import render
+
+from . import iam, shapes
+from .bus import Bus
+from .versions import GatewayVersion, resolve
+
+log = logging.getLogger("mockgw.rig.backend")
+
+REPO = Path(__file__).resolve().parents[2]
+GLOBAL_KINDS = ("config", "flow", "librarian", "knowledge", "collection-management")
+# The global kinds' topic names in trustgraph.schema (collection-management's queue is `collection`).
+GLOBAL_TOPICS = {
+    "config": "config",
+    "flow": "flow",
+    "librarian": "librarian",
+    "knowledge": "knowledge",
+    "collection-management": "collection",
+}
+SENDER_KINDS = ("text-load", "document-load")
+BULK_INTERFACES = (
+    "triples-store",
+    "graph-embeddings-store",
+    "document-embeddings-store",
+    "entity-contexts-load",
+    "rows-store",
+)
+
+
+def flow_topic(cls: str, kind: str, flow: str) -> str:
+    return f"{cls}:tg:rig-{flow}--{kind}"
+
+
+def flow_definition(gv: GatewayVersion, flow: str, kinds: list[str]) -> dict[str, Any]:
+    """A flow as the config service stores it: interfaces name the topics of each kind."""
+    interfaces: dict[str, Any] = {}
+    for kind in kinds:
+        interfaces[kind] = {
+            "request": flow_topic("request", kind, flow),
+            "response": flow_topic("response", kind, flow),
+        }
+    for kind in (*SENDER_KINDS, *BULK_INTERFACES):
+        topic = flow_topic("flow", kind, flow)
+        # 2.3.x reads the sender/bulk interface as the topic itself; later releases as {"flow": topic}.
+        interfaces[kind] = {"flow": topic} if gv.nested_flow_interfaces else topic
+    return {
+        "description": f"rig flow {flow}",
+        "blueprint-name": "default",
+        "class-name": "default",
+        "interfaces": interfaces,
+        "parameters": {},
+    }
+
+
+class Backend:
+    def __init__(
+        self,
+        gv: GatewayVersion,
+        contracts: list[Contract],
+        flows: list[str],
+        token: str | None,
+        speed: float = 1.0,
+        profile: str | None = None,
+    ) -> None:
+        self.gv, self.contracts, self.flows, self.token, self.speed = gv, contracts, flows, token, speed
+        self.profile = profile or gv.profile
+        self.flow_kinds = sorted(gv.flow_kinds)
+        self.bus: Bus | None = None
+        self.tasks: set[asyncio.Task] = set()
+        self.scenarios: dict[str, str] = {}
+
+    # -- wiring ------------------------------------------------------------------------------------------
+    async def start(self, url: str) -> None:
+        self.bus = Bus(url, self.gv.topology)
+        await self.bus.connect()
+        await self.bus.consume("request:tg:config", self.on_gateway_config)
+        if self.gv.uses_iam:
+            await self.bus.consume("request:tg:iam", self.on_iam)
+        for kind in GLOBAL_KINDS:
+            await self.bus.consume(self.global_topic("request", kind), self.on_global)
+        for flow in self.flows:
+            for kind in self.flow_kinds:
+                await self.bus.consume(flow_topic("request", kind, flow), self.on_flow_service)
+
+    def global_topic(self, cls: str, kind: str) -> str:
+        name = GLOBAL_TOPICS[kind]
+        return f"{cls}:tg:{name}:default" if self.gv.uses_iam else f"{cls}:tg:{name}"
+
+    def config_answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        flows = {f: json.dumps(flow_definition(self.gv, f, self.flow_kinds)) for f in self.flows}
+        op = request.get("operation")
+        if op == "getvalues" and request.get("type") == "workspace":
+            return {"version": 1, "values": [{"type": "workspace", "key": "default", "value": "{}"}]}
+        if op == "getvalues-all-ws":
+            return {
+                "version": 1,
+                "values": [{"type": "flow", "key": k, "value": v, "workspace": "default"} for k, v in flows.items()],
+            }
+        return {"version": 1, "config": {"flow": flows}}
+
+    async def reply(self, topic: str, headers: dict[str, Any], body: dict[str, Any]) -> None:
+        await self.bus.publish(topic.replace("request:", "response:", 1), body, {"id": headers.get("id")})
+
+    async def on_gateway_config(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        # 2.3.x sends clients' config requests here too; they get the same flow config (lossy, RIG.md).
+        await self.reply(topic, headers, self.config_answer(body))
+
+    async def on_iam(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        await self.reply(topic, headers, iam.answer(body, self.token))
+
+    async def on_global(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        kind = next(k for k in GLOBAL_KINDS if self.global_topic("request", k) == topic)
+        self.spawn(self.play(topic, kind, None, body, headers))
+
+    async def on_flow_service(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        name = topic.split(":", 2)[2].removeprefix("rig-")
+        flow, kind = name.split("--", 1)
+        self.spawn(self.play(topic, kind, flow, body, headers))
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # -- playing -----------------------------------------------------------------------------------------
+    def choose(self, kind: str, flow: str | None, body: dict[str, Any]) -> tuple[Contract | None, str]:
+        client_body = shapes.request_to_client(kind, body)
+        last = ""
+        # The bus does not say whether the client came by REST or socket: socket contracts first (lossy).
+        for transport in ("socket", "rest"):
+            result = match_request(
+                self.contracts, IncomingRequest(transport, kind, client_body, flow), self.profile, self.scenarios
+            )
+            if result.outcome is Match.FULL:
+                return result.contract, ""
+            last = result.explain()
+        return None, last
+
+    async def play(
+        self, topic: str, kind: str, flow: str | None, body: dict[str, Any], headers: dict[str, Any]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+        contract, why = self.choose(kind, flow, body)
+        if contract is None:
+            log.warning("unmatched %s request: %s", kind, why)
+            await self.reply(
+                topic, headers, shapes.error_to_backend(kind, {"type": "mockgw-unmatched", "message": why})
+            )
+            return
+        if contract.scenario is not None and contract.scenario.set_state:
+            self.scenarios[contract.scenario.name] = contract.scenario.set_state
+        context = {
+            "request": shapes.request_to_client(kind, body),
+            "id": None,
+            "service": kind,
+            "flow": flow,
+            "workspace": body.get("workspace") or "default",
+            "profile": self.profile,
+        }
+        speed = self.speed * contract.speed
+        fault = contract.fault
+        shift = 0.0
+        log.info("%s %s/%s: playing %s", headers.get("id"), flow, kind, contract.id)
+        for index, frame in enumerate(contract.frames):
+            if fault is not None and fault.after_frame == index:
+                if fault.kind is FaultKind.STALL and fault.for_s is None:
+                    return  # silence: the gateway's own timeout answers
+                if fault.kind is FaultKind.STALL:
+                    shift += fault.for_s
+                else:
+                    log.warning("%s: fault %s cannot be played by a backend; skipped", contract.id, fault.kind.value)
+            # Absolute deadline from the arrival: a late frame does not push the later ones.
+            await _sleep_until(loop, arrived + (frame.at_s + shift) / speed)
+            if frame.kind is not FrameKind.RESPONSE:
+                log.warning(
+                    "%s: frame %d is %s, which a backend cannot send; skipped", contract.id, index, frame.kind.value
+                )
+                continue
+            content = render(frame.body, context) if frame.templated else frame.body
+            await self.reply(topic, headers, shapes.response_to_backend(kind, content, frame.complete))
+        if fault is not None and fault.after_frame == len(contract.frames) and fault.kind is FaultKind.STALL:
+            return
+
+
+async def _sleep_until(loop: asyncio.AbstractEventLoop, when: float) -> None:
+    delay = when - loop.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m conformance.reference.backend")
+    p.add_argument("--amqp", required=True)
+    p.add_argument("--gateway-version", required=True)
+    p.add_argument("--contracts", default=str(REPO / "contracts"))
+    p.add_argument("--profile", default=None)
+    p.add_argument("--flow", action="append", default=None)
+    p.add_argument("--token", default=None)
+    p.add_argument("--speed", type=float, default=1.0)
+    return p.parse_args(argv)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    gv = resolve(args.gateway_version)
+    profile = args.profile or gv.profile
+    if profile not in PROFILES:
+        raise SystemExit(f"--profile={profile!r}: one of {', '.join(PROFILES)}")
+    backend = Backend(gv, load_contracts(args.contracts), args.flow or ["default"], args.token, args.speed, profile)
+    await backend.start(args.amqp)
+    print("mockgw rig backend ready", flush=True)
+    await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        asyncio.run(amain(parse_args(sys.argv[1:] if argv is None else argv)))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The IAM decisions the rig's backend gives a 2.4.5+ gateway: pure, request dict in, response dict out.
+
+Start-up needs an Ed25519 public key (PEM) for `get-signing-key-public`, or the gateway retries for a
+minute before it listens. Without a token the rig is open: anonymous callers resolve to a user in the
+`default` workspace and every `authorise` is allowed. With a token, anonymous is refused and only that
+API key resolves (the gateway sends only `tg_…` bearer tokens to IAM as API keys).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.cache
+def signing_key_pem() -> str:
+    # A fresh key per process; the gateway only needs it to parse. No JWT is ever signed with it.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": kind, "message": message}}
+
+
+def answer(request: dict[str, Any], token: str | None) -> dict[str, Any]:
+    op = request.get("operation", "")
+    if op == "get-signing-key-public":
+        return {"signing_key_public": signing_key_pem()}
+    if op == "authenticate-anonymous":
+        if token:
+            return _error("auth-failed", "anonymous access is disabled")
+        return {"resolved_user_id": "anonymous", "resolved_default_workspace": "default", "resolved_roles": []}
+    if op == "resolve-api-key":
+        if token and request.get("api_key") == token:
+            return {
+                "resolved_user_id": "rig-user",
+                "resolved_default_workspace": "default",
+                "resolved_roles": ["admin"],
+            }
+        return _error("auth-failed", "unknown API key")
+    if op == "authorise":
+        return {"decision_allow": True, "decision_ttl_seconds": 60}
+    if op == "authorise-many":
+        return {"decisions_json": "[]"}
+    return _error("not-supported", f"the rig's IAM does not implement {op!r}")

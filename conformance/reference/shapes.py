@@ -1,0 +1,95 @@
+"""Between the client's wire shapes (what contracts hold) and the backend's messages (what the gateway's
+translators read and write). Pure functions, no I/O.
+
+Contracts record what a client sees. The scripted backend must send what the gateway's response
+translator turns into that, so each frame is mapped back to the response schema's fields. For most
+services the translator copies same-named fields (text-completion, prompt, agent, graph-/document-rag,
+embeddings), so the mapping is the identity; where it renames or re-encodes, it is written out here.
+
+Lossy, by construction (docs/RIG.md lists them):
+  * a request the backend receives carries every schema field with its default: a field the client left
+    out (e.g. `streaming`, `system`) arrives as its default, so `{"absent": true}` matchers cannot tell;
+  * fields a translator does not copy never reach the client whatever the backend sends (e.g. 2.11.1
+    text-completion drops `error`; embeddings sends only `vectors`): that is the gateway's behaviour and
+    exactly what the diff is for;
+  * `${id}` templates have no envelope id on the bus and render as null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Compact term keys of the client wire (TermTranslator) -> Term dataclass fields.
+_TERM_KEYS = {"t": "type", "i": "iri", "d": "id", "v": "value", "dt": "datatype", "ln": "language"}
+_TERM_BACK = {v: k for k, v in _TERM_KEYS.items()}
+
+
+def term_to_backend(term: Any) -> Any:
+    if not isinstance(term, dict) or "t" not in term:
+        return term
+    out = {_TERM_KEYS.get(k, k): v for k, v in term.items() if k != "tr"}
+    if "tr" in term:
+        out["triple"] = triple_to_backend(term["tr"])
+    return out
+
+
+def term_to_client(term: Any) -> Any:
+    if not isinstance(term, dict) or "type" not in term:
+        return term
+    kind = term.get("type")
+    out: dict[str, Any] = {"t": kind}
+    wanted = {"i": ("iri",), "b": ("id",), "l": ("value", "datatype", "language"), "t": ()}.get(kind, ())
+    for field in wanted:
+        if term.get(field):
+            out[_TERM_BACK[field]] = term[field]
+    if kind == "l" and "v" not in out:
+        out["v"] = term.get("value", "")
+    if kind == "t" and term.get("triple"):
+        out["tr"] = triple_to_client(term["triple"])
+    return out
+
+
+def triple_to_backend(triple: Any) -> Any:
+    if not isinstance(triple, dict):
+        return triple
+    return {k: (term_to_backend(v) if k in ("s", "p", "o") else v) for k, v in triple.items()}
+
+
+def triple_to_client(triple: Any) -> Any:
+    if not isinstance(triple, dict):
+        return triple
+    return {k: (term_to_client(v) if k in ("s", "p", "o") else v) for k, v in triple.items() if v is not None}
+
+
+_TERM_FIELDS_IN_REQUESTS = ("s", "p", "o")
+
+
+def request_to_client(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The backend request as the client's body, for matching: terms back to their compact keys."""
+    if kind == "triples":
+        return {k: (term_to_client(v) if k in _TERM_FIELDS_IN_REQUESTS else v) for k, v in body.items()}
+    return dict(body)
+
+
+def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[str, Any]:
+    """A client-visible response frame as the backend message the gateway translates into it.
+
+    `final` is the frame's `complete` in the contract; services whose translator takes completion from a
+    schema flag (triples' is_final) get it from here, the others carry their own flags in the frame.
+    """
+    if kind == "triples":
+        out = {"triples": [triple_to_backend(t) for t in frame.get("response") or []], "is_final": final}
+        if "error" in frame:
+            out["error"] = frame["error"]
+        return out
+    if kind == "agent" and isinstance(frame.get("error"), dict):
+        # The agent translator writes error {"message", "code"} from the schema's Error.
+        out = dict(frame)
+        out["error"] = {"type": frame["error"].get("type", "agent-error"), **frame["error"]}
+        return out
+    return dict(frame)
+
+
+def error_to_backend(kind: str, error: dict[str, Any]) -> dict[str, Any]:
+    """A service error (a response frame with only `error`) for kinds whose schema nests it."""
+    return {"error": {"type": error.get("type", "error"), "message": error.get("message", "")}}

@@ -1,0 +1,83 @@
+"""The gateway releases the rig can run, and the bus facts that differ between them.
+
+Each fact was read from that release's installed trustgraph-base/-flow (gateway/service.py,
+base/pubsub.py, base/*rabbitmq_backend.py); a release not listed here is refused by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mockgw.errors import SettingsError
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayVersion:
+    version: str
+    profile: str  # the mockgw profile that claims to cover this release
+    topology: str  # "topic": one topic exchange per topicspace (sync pika backend, 2.3.x);
+    # "fanout": one fanout exchange per topic (asyncio aio-pika backend)
+    uses_iam: bool  # IamAuth on request:tg:iam (2.4.5+); else one shared secret (--api-token)
+    logging_flags: tuple[str, ...]  # what keeps its logs local
+    packages: tuple[str, ...]  # what the gateway, its bus backend and its imports need
+    nested_flow_interfaces: bool  # sender/bulk interfaces are {"flow": topic} (later) or the topic (2.3.x)
+    flow_kinds: frozenset[str]  # request/response kinds of dispatch/manager.py
+    probe_kind: str  # a flow-service kind no flow offers, that the release checks against the flow
+
+
+_KINDS_2_3 = frozenset(
+    {
+        "agent",
+        "text-completion",
+        "prompt",
+        "mcp-tool",
+        "graph-rag",
+        "document-rag",
+        "embeddings",
+        "graph-embeddings",
+        "document-embeddings",
+        "triples",
+        "rows",
+        "nlp-query",
+        "structured-query",
+        "structured-diag",
+        "row-embeddings",
+        "sparql",
+    }
+)
+_COMMON = ("aiohttp>=3.9,<4", "prometheus-client>=0.17,<1", "pyyaml>=6,<7", "requests>=2.28,<3")
+
+VERSIONS: dict[str, GatewayVersion] = {
+    v.version: v
+    for v in (
+        GatewayVersion(
+            version="2.11.1",
+            profile="2.6.2",
+            topology="fanout",
+            uses_iam=True,
+            logging_flags=("--no-loki-enabled",),
+            # msgpack: imported by gateway/dispatch/core_export.py though not declared.
+            packages=_COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2"),
+            nested_flow_interfaces=True,
+            probe_kind="thru/rig-probe",
+            flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text", "cloze", "decision-scoring", "field-extraction"},
+        ),
+        GatewayVersion(
+            version="2.3.1",
+            profile="2.3.1",
+            topology="topic",
+            uses_iam=False,
+            logging_flags=("--log-level", "INFO"),  # 2.3.1 logs to the console only
+            packages=_COMMON + ("pika>=1.3,<2", "websockets>=13,<18", "msgpack>=1,<2"),
+            nested_flow_interfaces=False,
+            probe_kind="rig-probe",
+            flow_kinds=_KINDS_2_3,
+        ),
+    )
+}
+
+
+def resolve(version: str) -> GatewayVersion:
+    if version not in VERSIONS:
+        raise SettingsError("gateway-version", version, f"one of {', '.join(sorted(VERSIONS))}")
+    return VERSIONS[version]
