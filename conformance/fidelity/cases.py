@@ -1,0 +1,66 @@
+"""The client sessions `mockgw diff` plays against both gateways. Pure data.
+
+Each case is one client interaction: REST (one request) or socket (one or more envelopes on one
+connection, after the profile's auth). Bodies are what real clients send (trustgraph-base fills
+`system`, `streaming`, `collection`), so contracts match on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    service: str
+    transport: str  # "rest" | "socket"
+    body: dict[str, Any] = field(default_factory=dict)
+    flow: str | None = "default"  # None: a global service
+    count: int = 1  # socket: this many concurrent requests on the one connection
+    raw: str | None = None  # socket: a text frame sent as is (malformed-frame cases)
+    auth: str = "anonymous"  # socket: "anonymous" (profile's auth first) | "none" (no auth frame at all)
+    wait_s: float = 10.0  # how long to wait for the session to complete
+    note: str = ""
+
+
+_TC = {"system": "", "prompt": "Who is Alice?"}
+_AGENT = {"question": "Who is Alice?", "user": "trustgraph", "collection": "default"}
+_RAG = {"query": "Who is Alice?", "user": "trustgraph", "collection": "default"}
+
+
+def all_cases() -> list[Case]:
+    cases = [
+        Case("text-completion alice", "text-completion", "rest", dict(_TC)),
+        Case("text-completion alice", "text-completion", "socket", {**_TC, "streaming": False}),
+        Case("text-completion alice streaming", "text-completion", "socket", {**_TC, "streaming": True}),
+        Case("text-completion backend error", "text-completion", "rest", {"system": "", "prompt": "[rate-limit] x"}),
+        Case("text-completion backend error", "text-completion", "socket",
+             {"system": "", "prompt": "[rate-limit] x", "streaming": True}),
+        Case("agent alice", "agent", "rest", dict(_AGENT)),
+        Case("agent alice streaming", "agent", "socket", {**_AGENT, "streaming": True}),
+        Case("graph-rag alice", "graph-rag", "rest", dict(_RAG)),
+        Case("graph-rag alice streaming", "graph-rag", "socket", {**_RAG, "streaming": True}),
+        Case("document-rag alice", "document-rag", "rest", dict(_RAG)),
+        Case("document-rag alice streaming", "document-rag", "socket", {**_RAG, "streaming": True}),
+        Case("prompt extract-definitions", "prompt", "rest", {"id": "extract-definitions", "variables": {}}),
+        Case("prompt streaming", "prompt", "socket", {"id": "question", "variables": {}, "streaming": True}),
+        Case("embeddings two texts", "embeddings", "rest", {"texts": ["a", "b"]}),
+        Case("triples alice", "triples", "rest",
+             {"s": {"t": "i", "i": "http://example.org/alice"}, "limit": 20, "user": "trustgraph",
+              "collection": "default"}),
+        Case("mcp-tool", "mcp-tool", "rest", {"name": "weather", "parameters": {}}),
+        # Gateway-side answers: these never reach the backend.
+        Case("invalid flow", "text-completion", "rest", dict(_TC), flow="nope"),
+        Case("invalid flow", "text-completion", "socket", dict(_TC), flow="nope"),
+        Case("unknown service", "no-such-service", "socket", {"x": 1}),
+        Case("malformed frame", "text-completion", "socket", raw="{not json"),
+        Case("request before auth", "text-completion", "socket", dict(_TC), auth="none",
+             note="first-frame auth profiles only"),
+        # Silence from the backend: the gateway's --timeout answers.
+        Case("stall until timeout", "agent", "socket", {**_AGENT, "question": "[stall] hello"}, wait_s=12.0),
+        # 20 concurrent streams on one socket: upstream runs 16, the rest wait.
+        Case("mux 20 streams", "text-completion", "socket", {**_TC, "streaming": True}, count=20, wait_s=20.0),
+    ]
+    return cases
