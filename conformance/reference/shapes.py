@@ -71,6 +71,18 @@ def request_to_client(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     return dict(body)
 
 
+# Fields the real service sets to None when it has nothing for them (prompt/template/service.py sends
+# text=None with an object and object=None with a text); left out, the schema default "" would be sent.
+_NONE_WHEN_ABSENT = {"prompt": ("text", "object"), "document-rag": ("response",)}
+# What the real services send with an error (base/llm_service.py, prompt/template/service.py): the error,
+# no content, and the end of the stream.
+_ERROR_EXTRAS = {
+    "text-completion": {"response": None, "in_token": None, "out_token": None, "model": None, "end_of_stream": True},
+    "prompt": {"text": None, "object": None, "end_of_stream": True},
+}
+_EXPLAINING = ("agent", "graph-rag", "document-rag")
+
+
 def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[str, Any]:
     """A client-visible response frame as the backend message the gateway translates into it.
 
@@ -82,12 +94,17 @@ def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[s
         if "error" in frame:
             out["error"] = frame["error"]
         return out
+    out = dict(frame)
+    if kind in _ERROR_EXTRAS and isinstance(frame.get("error"), dict):
+        out = {**_ERROR_EXTRAS[kind], **frame}
+    for name in _NONE_WHEN_ABSENT.get(kind, ()):
+        out.setdefault(name, None)
+    if kind in _EXPLAINING and isinstance(frame.get("explain_triples"), list):
+        out["explain_triples"] = [triple_to_backend(t) for t in frame["explain_triples"]]
     if kind == "agent" and isinstance(frame.get("error"), dict):
         # The agent translator writes error {"message", "code"} from the schema's Error.
-        out = dict(frame)
         out["error"] = {"type": frame["error"].get("type", "agent-error"), **frame["error"]}
-        return out
-    return dict(frame)
+    return out
 
 
 def error_to_backend(kind: str, error: dict[str, Any]) -> dict[str, Any]:
