@@ -89,6 +89,7 @@ EXTERNAL_COMMANDS = {
         "certification runs kept in a journal: list, show ID, diff A B (exit 1 on a regression)",
     ),
     "tail": ("mockgw.journal.tail_client", "print the journal's events as they are appended; resumes exactly once"),
+    "diff": ("conformance.fidelity.run", "the same sessions against the real gateway (reference rig) and the mock"),
 }
 
 

@@ -64,16 +64,18 @@ def per_id(frames: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def content(observed: dict[str, Any]) -> dict[str, Any]:
     """What is compared exactly: everything but the offsets."""
     groups = per_id(observed.get("frames") or [])
-    return normalise({
-        "status": observed.get("status"),
-        "content_type": observed.get("content_type"),
-        "body": observed.get("body"),
-        "auth_reply": observed.get("auth_reply"),
-        "close_code": observed.get("close_code"),
-        "frames": {key: [item["frame"] for item in items] for key, items in groups.items()},
-        "incomplete": observed.get("incomplete") or [],
-        "error": observed.get("error"),
-    })
+    return normalise(
+        {
+            "status": observed.get("status"),
+            "content_type": observed.get("content_type"),
+            "body": observed.get("body"),
+            "auth_reply": observed.get("auth_reply"),
+            "close_code": observed.get("close_code"),
+            "frames": {key: [item["frame"] for item in items] for key, items in groups.items()},
+            "incomplete": observed.get("incomplete") or [],
+            "error": observed.get("error"),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ def timing(real: dict[str, Any], mock: dict[str, Any], tol: Tolerance) -> list[d
     off: list[dict[str, Any]] = []
     if real.get("status") is not None:
         if abs(real["elapsed_s"] - mock["elapsed_s"]) > tol.first_s:
-            off.append({"what": "REST answer", "real": round(real["elapsed_s"], 3), "mock": round(mock["elapsed_s"], 3)})
+            off.append(
+                {"what": "REST answer", "real": round(real["elapsed_s"], 3), "mock": round(mock["elapsed_s"], 3)}
+            )
         return off
     real_groups, mock_groups = per_id(real.get("frames") or []), per_id(mock.get("frames") or [])
     for key, items in real_groups.items():

@@ -26,7 +26,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         lines += [
             f"### gateway {run['gateway_version']} × profile {run['profile']}",
             "",
-            f"{c['sessions']} sessions: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "sessions")
+            f"{c['sessions']} sessions: "
+            + ", ".join(f"{k} {v}" for k, v in c.items() if k != "sessions")
             + f". Tolerance: gap {run['tolerance']['gap_s']:.3f} s, first frame {run['tolerance']['first_s']:.3f} s.",
             "",
             "| service | transport | case | verdict | first difference (real vs mock) |",

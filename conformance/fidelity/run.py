@@ -43,8 +43,22 @@ KEPT: dict[tuple[str, str, str], str] = {}
 
 @contextmanager
 def mock_process(contracts: Path, profile: str, workdir: Path) -> Iterator[str]:
-    argv = [sys.executable, "-m", "mockgw", "serve", "--port", "0", "--host", "127.0.0.1", "--profile", profile,
-            "--contracts", str(contracts), "--timeout", str(TIMEOUT_S)]
+    argv = [
+        sys.executable,
+        "-m",
+        "mockgw",
+        "serve",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--profile",
+        profile,
+        "--contracts",
+        str(contracts),
+        "--timeout",
+        str(TIMEOUT_S),
+    ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     log = workdir / "mock.log"
@@ -75,8 +89,9 @@ def applicable(case: Case, first_frame_auth: bool) -> bool:
     return not (case.auth == "none" and not first_frame_auth)
 
 
-async def compare_all(real: str, mock: str, cases: list[Case], first_frame_auth: bool, version: str,
-                      on_result=None) -> tuple[Tolerance, list[dict[str, Any]]]:
+async def compare_all(
+    real: str, mock: str, cases: list[Case], first_frame_auth: bool, version: str, on_result=None
+) -> tuple[Tolerance, list[dict[str, Any]]]:
     rtt = max(await round_trip(real), await round_trip(mock))
     # Frames are paced by deadlines on both sides; what differs is each side's own latency, twice.
     tol = Tolerance(gap_s=0.03 + 2 * rtt, first_s=0.03 + 2 * rtt + 0.15)
@@ -89,37 +104,57 @@ async def compare_all(real: str, mock: str, cases: list[Case], first_frame_auth:
         outcome, details = verdict(seen_real, seen_mock, tol)
         if seen_real.get("error") and seen_mock.get("error") and outcome != "identical":
             outcome = ERROR
-        result = {"case": case.name, "service": case.service, "transport": case.transport, "verdict": outcome,
-                  "details": details, "real": seen_real, "mock": seen_mock,
-                  "kept": KEPT.get((version, case.name, case.transport))}
+        result = {
+            "case": case.name,
+            "service": case.service,
+            "transport": case.transport,
+            "verdict": outcome,
+            "details": details,
+            "real": seen_real,
+            "mock": seen_mock,
+            "kept": KEPT.get((version, case.name, case.transport)),
+        }
         results.append(result)
         if on_result:
             on_result(result)
     return tol, results
 
 
-def diff_version(version: str, profile: str | None, contracts: Path, case_filter: str | None,
-                 on_result=None) -> dict[str, Any]:
+def diff_version(
+    version: str, profile: str | None, contracts: Path, case_filter: str | None, on_result=None
+) -> dict[str, Any]:
     gv = resolve(version)
     prof = resolve_profile(profile or gv.profile)
     cases = [c for c in all_cases() if not case_filter or case_filter in c.name]
-    with running_rig(version, contracts, prof.name, timeout_s=TIMEOUT_S) as rig, \
-            mock_process(contracts, prof.name, rig.workdir) as mock_url:
+    with (
+        running_rig(version, contracts, prof.name, timeout_s=TIMEOUT_S) as rig,
+        mock_process(contracts, prof.name, rig.workdir) as mock_url,
+    ):
         tol, results = asyncio.run(compare_all(rig.url, mock_url, cases, prof.first_frame_auth, version, on_result))
-    return {"gateway_version": version, "profile": prof.name, "contracts": str(contracts),
-            "tolerance": {"gap_s": tol.gap_s, "first_s": tol.first_s}, "counts": report.counts(results),
-            "results": results}
+    return {
+        "gateway_version": version,
+        "profile": prof.name,
+        "contracts": str(contracts),
+        "tolerance": {"gap_s": tol.gap_s, "first_s": tol.first_s},
+        "counts": report.counts(results),
+        "results": results,
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="mockgw diff", description=__doc__.split("\n\n")[0])
-    p.add_argument("--gateway-version", action="append", required=True,
-                   help=f"one of {', '.join(sorted(VERSIONS))}; repeat for several")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--gateway-version",
+        action="append",
+        required=True,
+        help=f"one of {', '.join(sorted(VERSIONS))}; repeat for several",
+    )
     p.add_argument("--profile", default=None, help="the mock profile (default: the one claiming the version)")
     p.add_argument("--contracts", default=str(REPO / "contracts"))
     p.add_argument("--report", required=True, help="directory for fidelity.json and fidelity.md")
     p.add_argument("--case", default=None, help="only cases whose name contains this text")
-    args = p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     contracts = Path(args.contracts)
     if not contracts.exists():
         print(f"error: --contracts={args.contracts!r}: no such file or directory", file=sys.stderr)
@@ -128,18 +163,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for version in args.gateway_version:
             resolve(version)
+        if args.profile is not None:
+            resolve_profile(args.profile)
         for version in args.gateway_version:
+
             def show(r: dict[str, Any], v: str = version) -> None:
                 print(f"{v} {r['service']:<16} {r['transport']:<6} {r['case']:<34} {r['verdict']}", flush=True)
+
             runs.append(diff_version(version, args.profile, contracts, args.case, show))
     except (SettingsError, RabbitMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     js, md = report.write(Path(args.report), runs)
-    for run in runs:
-        print(f"{run['gateway_version']} × {run['profile']}: {run['counts']}")
+    for one in runs:
+        print(f"{one['gateway_version']} × {one['profile']}: {one['counts']}")
     print(f"report: {js} {md}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="mockgw diff", description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":

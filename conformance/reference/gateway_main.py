@@ -11,8 +11,8 @@ import sys
 
 sys.modules["logging_loki"] = None  # type: ignore[assignment]  # ImportError: the gateway logs locally
 
-import prometheus_client
-from aiohttp import web
+import prometheus_client  # noqa: E402
+from aiohttp import web  # noqa: E402
 
 _run_app = web.run_app
 
@@ -29,7 +29,7 @@ def _no_metrics_server(*args, **kwargs):
 web.run_app = _loopback_run_app
 prometheus_client.start_http_server = _no_metrics_server
 
-from trustgraph.gateway.service import run
+from trustgraph.gateway.service import run  # noqa: E402
 
 sys.argv = ["api-gateway", *sys.argv[1:]]
 run()

@@ -11,7 +11,7 @@ import time
 
 
 def spawn(argv: list[str], env: dict[str, str], log_path: str, cwd: str | None = None) -> subprocess.Popen:
-    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
+    log = open(log_path, "ab")  # the child owns it
     try:
         return subprocess.Popen(
             argv,
