@@ -19,7 +19,7 @@ class Case:
     body: dict[str, Any] = field(default_factory=dict)
     flow: str | None = "default"  # None: a global service
     count: int = 1  # socket: this many concurrent requests on the one connection
-    raw: str | None = None  # socket: a text frame sent as is (malformed-frame cases)
+    raw: str | bytes | None = None  # socket: a frame sent as is, text or binary (malformed-frame cases)
     auth: str = "anonymous"  # socket: "anonymous" (profile's auth first) | "none" (no auth frame at all)
     wait_s: float = 10.0  # how long to wait for the session to complete
     note: str = ""
@@ -68,6 +68,13 @@ def all_cases() -> list[Case]:
         Case("invalid flow", "text-completion", "socket", dict(_TC), flow="nope"),
         Case("unknown service", "no-such-service", "socket", {"x": 1}),
         Case("malformed frame", "text-completion", "socket", raw="{not json"),
+        Case("malformed: JSON list", "text-completion", "socket", raw="[]"),
+        Case("malformed: binary, not UTF-8", "triples", "socket", raw=b'{"id": "x\xff", "service": "triples"'),
+        Case("malformed: no request", "agent", "socket", raw='{"id": "m1", "service": "agent", "flow": "default"}'),
+        Case("malformed: no id", "agent", "socket", raw='{"service": "agent", "flow": "default", "request": {}}'),
+        Case("malformed: no service", "agent", "socket", raw='{"id": "m2", "flow": "default", "request": {}}'),
+        Case("malformed: auth frame first", "agent", "socket", raw='{"type": "auth", "token": "x"}', auth="none",
+             note="handshake-auth profiles only: there, an auth frame is just a bad envelope"),
         Case(
             "request before auth",
             "text-completion",

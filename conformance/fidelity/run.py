@@ -86,6 +86,8 @@ async def round_trip(base: str) -> float:
 
 
 def applicable(case: Case, first_frame_auth: bool) -> bool:
+    if case.auth == "none" and case.raw is not None:
+        return not first_frame_auth  # an auth frame sent where none is expected
     return not (case.auth == "none" and not first_frame_auth)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import json
+
 import orjson
 
 from ..profiles import ErrorStyle, Profile
@@ -41,10 +43,15 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
     """Classify one client frame. Never raises: bad input is a BadFrame."""
     try:
         data = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        return BadFrame(_bare_or(profile, str(exc)))
+    except orjson.JSONDecodeError:
+        # Every generation parses with the standard library (aiohttp's msg.json()) and sends str(exception):
+        # its wording, not orjson's (checked on the reference rig, gateways 2.3.1 and 2.11.1).
+        return BadFrame(_stdlib_json_error(text))
     if not isinstance(data, dict):
-        return BadFrame(_bare_or(profile, "frame is not a JSON object"))
+        if profile.error_style is ErrorStyle.BARE:
+            return BadFrame("frame is not a JSON object")
+        # 2.x calls data.get("id") on whatever JSON value arrived (checked on the rig, 2.3.1 and 2.11.1).
+        return BadFrame(f"{type(data).__name__!r} object has no attribute 'get'")
     if "id" not in data:
         if profile.first_frame_auth and data.get("type") == "auth":
             token = data.get("token", "")
@@ -54,9 +61,13 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
     if type(request) is not dict:
         return BadFrame(_bare_or(profile, "'request'"), data["id"], True)
     service = data.get("service")
+    if service is None and "unknown-service" in profile.error_types:
+        # 2.6.2+ looks the envelope's service ("" when absent) up in its registry: an unknown service.
+        return Envelope(data["id"], "", request, None, None)
     if type(service) is not str:
-        # 1.x raises KeyError('service') in the request task; its str() is the message.
-        return BadFrame(_bare_or(profile, "'service'"), data["id"], True)
+        # ≤ 2.4.x raises KeyError('service') while queueing the request; its str() is the message, with the id
+        # (checked on the rig, 2.3.1). 1.x the same, in the request task.
+        return BadFrame("'service'", data["id"], True)
     flow = data.get("flow")
     workspace = data.get("workspace")
     return Envelope(
@@ -66,6 +77,14 @@ def decode_frame(text: str | bytes, profile: Profile) -> Decoded:
         flow if type(flow) is str and flow else None,
         workspace if type(workspace) is str else None,
     )
+
+
+def _stdlib_json_error(text: str | bytes) -> str:
+    try:
+        json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+        return str(exc)
+    return BAD_MESSAGE  # orjson refused what json accepts (e.g. a lone surrogate): no wording to copy
 
 
 def _bare_or(profile: Profile, detail: str) -> str:

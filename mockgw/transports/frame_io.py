@@ -41,7 +41,10 @@ class Sendable(Protocol):
 
 
 F = TypeVar("F", bound=Sendable)
-OnMessage = Callable[[str, float], bool]
+# A client message as sent: text, or the bytes of a binary frame. The mux parses binary frames as bytes, as the
+# gateway does (json.loads of the frame's data), so bytes that are not UTF-8 get Python's UnicodeDecodeError
+# wording (reference rig, 2.11.1).
+OnMessage = Callable[[str | bytes, float], bool]
 
 
 class FrameIO(Protocol[F]):
@@ -72,6 +75,12 @@ def received_text(message: Mapping[str, Any]) -> str:
     """The text of an ASGI `websocket.receive` message (it carries `text` or `bytes`)."""
     text = message.get("text")
     return as_text(message.get("bytes") if text is None else text)
+
+
+def received_payload(message: Mapping[str, Any]) -> str | bytes:
+    """The payload of an ASGI `websocket.receive` message as sent: its text, or its bytes."""
+    text = message.get("text")
+    return (message.get("bytes") or b"") if text is None else text
 
 
 def frame_io_for(
@@ -117,7 +126,7 @@ class DirectFrameIO(FrameIO[F]):
         self._resume()
 
     def _on_raw_message(self, message: str | bytes, arrived: float) -> bool:
-        return self._on_message(message if isinstance(message, str) else as_text(message), arrived)
+        return self._on_message(message, arrived)
 
     def resume_reading(self) -> None:
         self._resume()
@@ -194,7 +203,7 @@ class AsgiFrameIO(FrameIO[F]):
             if message["type"] == "websocket.disconnect":
                 code: int | None = message.get("code")
                 return code
-            if not self._on_message(received_text(message), message.get(ARRIVED_AT) or self._loop.time()):
+            if not self._on_message(received_payload(message), message.get(ARRIVED_AT) or self._loop.time()):
                 self._may_read.clear()
 
     async def _write_each(self) -> None:

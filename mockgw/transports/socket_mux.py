@@ -32,7 +32,7 @@ from ..timeline.clock import wall_time
 from ..timeline.plan import TIMEOUT_RESPONSE, Replay, Step
 from ..timeline.player import Outcome, Playback, PlayerEvents
 from .connections import drop_connection
-from .frame_io import FrameIO, frame_io_for
+from .frame_io import FrameIO, as_text, frame_io_for
 from .lazy_event import LazyEvent
 
 
@@ -160,24 +160,26 @@ class MuxConnection:
 
     # --- reading ---
 
-    def _on_message(self, text: str, arrived: float) -> bool:
+    def _on_message(self, message: str | bytes, arrived: float) -> bool:
         """The reader: one client message; False stops reading until resume_reading."""
         if self.closed.is_set():
             return False  # a fault ended the connection: nothing more is read
-        self._receive(text, arrived)
+        self._receive(message, arrived)
         if self.session.reading_paused:
             # Upstream's listener is blocked in q.put(): it reads nothing until a request ends.
             self._reading_stopped = True
             return False
         return True
 
-    def _receive(self, text: str, arrived: float) -> None:
+    def _receive(self, payload: str | bytes, arrived: float) -> None:
         self.trace.stats.frames_in += 1
         # An auth frame's token never reaches the journal (nor does a wrong one tried).
-        self._journal(Message(self.trace.trace_id, "in", "frame", redact_frame(text), received_at=time.time()))
+        self._journal(
+            Message(self.trace.trace_id, "in", "frame", redact_frame(as_text(payload)), received_at=time.time())
+        )
         # Deadlines count from arrival (when its bytes were read, if the server says), so time spent on a
         # burst of requests is not added; a request that waited for the reader counts from the reader.
-        self._perform(self.session.receive_text(text), arrived=max(arrived, self._reading_since))
+        self._perform(self.session.receive_text(payload), arrived=max(arrived, self._reading_since))
 
     def _perform(self, actions: list[Start | Reply], arrived: float | None = None) -> None:
         """Carry out the session's actions; `arrived` is when the frame that caused them was read."""

@@ -81,8 +81,11 @@ def test_an_unmatched_request_names_the_nearest_contract_and_is_journaled():
 def test_an_unknown_flow_is_refused_as_each_generation_words_it():
     request = post("/api/v1/flow/nope/service/agent", {"question": "Who is Alice?"})
     ((v1, _),) = call("1.7", contracts_from(AGENT), [request])
+    ((v2_3, _),) = call("2.3.1", contracts_from(AGENT), [request])
     ((v2, _),) = call("2.6.2", contracts_from(AGENT), [request])
     assert (v1.status_code, v1.json()) == (200, {"error": "Invalid flow"})
+    # No workspace in the message before workspaces existed (2.4.5): the real 2.3.1 on the reference rig.
+    assert (v2_3.status_code, v2_3.json()) == (200, {"error": "Invalid flow"})
     assert (v2.status_code, v2.json()) == (200, {"error": "Invalid flow default/nope"})
 
 

@@ -199,12 +199,14 @@ def test_malformed_frames_get_the_profiles_error_and_the_connection_lives_on():
     bad_v1, good_v1 = asyncio.run(scenario("1.7"))
     bad_v2, good_v2 = asyncio.run(scenario(PROFILE_2X))
     assert list(bad_v1) == ["error"] and isinstance(bad_v1["error"], str)
-    assert bad_v2 == {"error": {"message": "Bad message", "type": "error"}, "complete": True}
+    # The stdlib json wording, as the real gateways send it (reference rig, 2.3.1 and 2.11.1).
+    message = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    assert bad_v2 == {"error": {"message": message, "type": "error"}, "complete": True}
     assert good_v1["id"] == good_v2["id"] == "ok"
 
 
 @pytest.mark.parametrize("plain_uvicorn", [False, True], ids=["mockgw-server", "plain-uvicorn"])
-def test_binary_frames_are_read_as_utf8_and_undecodable_bytes_are_a_bad_message(plain_uvicorn):
+def test_binary_frames_are_parsed_as_bytes_and_undecodable_bytes_get_pythons_wording(plain_uvicorn):
     async def scenario():
         async with running_gateway(Settings(profile=PROFILE_2X), contracts_from(QUICK), plain_uvicorn) as url:
             ws = await authed(url)
@@ -219,7 +221,9 @@ def test_binary_frames_are_read_as_utf8_and_undecodable_bytes_are_a_bad_message(
 
     answered, bad, after = asyncio.run(scenario())
     assert answered["id"] == "as-bytes" and answered["response"] == {"response": []}
-    assert bad == {"error": {"message": "Bad message", "type": "error"}, "complete": True}
+    # json.loads of the frame's bytes, as the real gateway (reference rig, 2.11.1).
+    message = "'utf-8' codec can't decode byte 0xff in position 9: invalid start byte"
+    assert bad == {"error": {"message": message, "type": "error"}, "complete": True}
     assert after["id"] == "after"
 
 

@@ -89,7 +89,17 @@ def test_malformed_frames_get_the_profiles_error_and_the_session_lives_on():
     assert v2.receive_text(json.dumps({"id": 9, "service": "agent"})) == [
         Reply({"id": 9, "error": {"message": "Bad message", "type": "error"}, "complete": True})
     ]
-    assert v2.receive_text("[]") == [Reply({"error": {"message": "Bad message", "type": "error"}, "complete": True})]
+    # The wording of the real gateways (reference rig, 2.3.1 and 2.11.1): str() of what Python raised.
+    assert v2.receive_text("[]") == [
+        Reply({"error": {"message": "'list' object has no attribute 'get'", "type": "error"}, "complete": True})
+    ]
+    assert v2.receive_text("{not json") == [
+        Reply({"error": {"message": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+                         "type": "error"}, "complete": True})
+    ]
+    assert v2.receive_text(json.dumps({"id": 11, "request": {}})) == [
+        Reply({"id": 11, "error": {"message": "'service'", "type": "error"}, "complete": True})
+    ]
     assert started(v2.receive_text(envelope(10))) == [10]
 
 
