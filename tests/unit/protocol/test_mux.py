@@ -94,8 +94,15 @@ def test_malformed_frames_get_the_profiles_error_and_the_session_lives_on():
         Reply({"error": {"message": "'list' object has no attribute 'get'", "type": "error"}, "complete": True})
     ]
     assert v2.receive_text("{not json") == [
-        Reply({"error": {"message": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
-                         "type": "error"}, "complete": True})
+        Reply(
+            {
+                "error": {
+                    "message": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+                    "type": "error",
+                },
+                "complete": True,
+            }
+        )
     ]
     assert v2.receive_text(json.dumps({"id": 11, "request": {}})) == [
         Reply({"id": 11, "error": {"message": "'service'", "type": "error"}, "complete": True})
