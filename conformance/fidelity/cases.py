@@ -73,8 +73,14 @@ def all_cases() -> list[Case]:
         Case("malformed: no request", "agent", "socket", raw='{"id": "m1", "service": "agent", "flow": "default"}'),
         Case("malformed: no id", "agent", "socket", raw='{"service": "agent", "flow": "default", "request": {}}'),
         Case("malformed: no service", "agent", "socket", raw='{"id": "m2", "flow": "default", "request": {}}'),
-        Case("malformed: auth frame first", "agent", "socket", raw='{"type": "auth", "token": "x"}', auth="none",
-             note="handshake-auth profiles only: there, an auth frame is just a bad envelope"),
+        Case(
+            "malformed: auth frame first",
+            "agent",
+            "socket",
+            raw='{"type": "auth", "token": "x"}',
+            auth="none",
+            note="handshake-auth profiles only: there, an auth frame is just a bad envelope",
+        ),
         Case(
             "request before auth",
             "text-completion",

@@ -1,0 +1,56 @@
+"""The rig's pure parts: shape mapping, IAM answers, normalising and comparing. No bus, no processes."""
+
+from __future__ import annotations
+
+from conformance.fidelity.compare import DIFFERS, IDENTICAL, TIMING_OFF, Tolerance, json_diff, normalise, verdict
+from conformance.reference import iam, shapes
+
+
+def test_terms_go_to_the_schema_fields_and_back() -> None:
+    client = {
+        "s": {"t": "i", "i": "http://ex/a"},
+        "p": {"t": "i", "i": "http://ex/p"},
+        "o": {"t": "l", "v": "x", "ln": "en"},
+    }
+    backend = shapes.triple_to_backend(client)
+    assert backend["o"] == {"type": "l", "value": "x", "language": "en"}
+    assert shapes.triple_to_client(backend) == client
+
+
+def test_frames_become_what_the_real_services_send() -> None:
+    assert shapes.response_to_backend("triples", {"response": []}, True) == {"triples": [], "is_final": True}
+    # The real prompt service sends None for the field it has nothing for; an error ends the stream.
+    assert shapes.response_to_backend("prompt", {"text": "hi", "end_of_stream": True}, True)["object"] is None
+    errored = shapes.response_to_backend("text-completion", {"error": {"type": "llm-error", "message": "m"}}, True)
+    assert errored["end_of_stream"] is True and errored["response"] is None
+
+
+def test_iam_is_open_without_a_token_and_closed_to_all_but_it_with_one() -> None:
+    assert "BEGIN PUBLIC KEY" in iam.answer({"operation": "get-signing-key-public"}, None)["signing_key_public"]
+    assert iam.answer({"operation": "authenticate-anonymous"}, None)["resolved_default_workspace"] == "default"
+    assert "error" in iam.answer({"operation": "authenticate-anonymous"}, "tg_k")
+    assert iam.answer({"operation": "resolve-api-key", "api_key": "tg_k"}, "tg_k")["resolved_user_id"]
+    assert "error" in iam.answer({"operation": "resolve-api-key", "api_key": "tg_x"}, "tg_k")
+
+
+def test_ids_and_clocks_are_normalised_before_comparing() -> None:
+    assert normalise({"id": "urn:x:4d3c2b1a-0000-4000-8000-000000000000", "t": "2026-12-01T08:00:00Z"}) == {
+        "id": "urn:x:<uuid>",
+        "t": "<time>",
+    }
+    assert json_diff({"a": 1, "b": [1]}, {"a": 1, "b": [2], "c": 0}) == [
+        {"path": "$.b[0]", "real": 1, "mock": 2},
+        {"path": "$.c", "real": "<absent>", "mock": 0},
+    ]
+
+
+def _socket(*offsets: float, text: str = "x") -> dict:
+    return {"frames": [{"at": at, "frame": {"id": "r0", "response": {"response": text}}} for at in offsets]}
+
+
+def test_verdicts_content_first_then_offsets_within_tolerance() -> None:
+    tol = Tolerance(gap_s=0.05, first_s=0.2)
+    assert verdict(_socket(0.30, 0.40), _socket(0.35, 0.44), tol) == (IDENTICAL, [])
+    assert verdict(_socket(0.30, 0.40), _socket(0.30, 0.40, text="y"), tol)[0] == DIFFERS
+    outcome, details = verdict(_socket(0.30, 0.40), _socket(0.30, 0.60), tol)
+    assert outcome == TIMING_OFF and details[0]["what"] == "r0 frame 1 gap"
