@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conformance.fidelity.cases import Case
 from conformance.fidelity.compare import DIFFERS, IDENTICAL, TIMING_OFF
 from conformance.fidelity.run import compare_all, mock_process
@@ -19,6 +21,9 @@ from .conftest import five_chunks, write_contracts
 
 STREAM = Case("five chunks", "text-completion", "socket", {"system": "", "prompt": "hi", "streaming": True})
 REST = Case("plain answer", "text-completion", "rest", {"system": "", "prompt": "hi"})
+
+
+pytestmark = [pytest.mark.rig, pytest.mark.slow]
 
 
 def diff(rig: Rig, mock_contracts: Path, tmp_path: Path, cases: list[Case]) -> list[dict]:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import websockets
 
 from conformance.reference import processes
@@ -17,6 +18,8 @@ from conformance.reference.rig import Rig, running_rig
 from tests.conftest import TIMEOUT_FACTOR
 
 from .conftest import require_rabbitmq
+
+pytestmark = [pytest.mark.rig, pytest.mark.slow]
 
 
 def post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
