@@ -285,7 +285,7 @@ def _mux_cases() -> list[Case]:
 
 
 def _error(
-    service: str,
+    service: str | Callable[[Profile], str],
     key: str,
     message: str,
     *,
@@ -295,10 +295,11 @@ def _error(
     flow: str = "default",
 ) -> Callable[[CaseContext], v.Verdict]:
     def execute(ctx: CaseContext) -> v.Verdict:
+        called = service(ctx.profile) if callable(service) else service
         run, wire = ctx.call(
-            service, key_args(service, key), transport=transport, mode=mode, streaming=streaming, flow=flow, timeout_s=4
+            called, key_args(called, key), transport=transport, mode=mode, streaming=streaming, flow=flow, timeout_s=4
         )
-        return v.judge_error(run, wire, message, ctx.tolerances, service)
+        return v.judge_error(run, wire, message, ctx.tolerances, called)
 
     return execute
 
@@ -334,13 +335,13 @@ def _error_cases() -> list[Case]:
             "errors/service-error/rest",
             "a backend error in an HTTP 200 body raises, carrying its message",
             _needs("rest"),
-            _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="rest"),
+            _error(s.service_error_service, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="rest"),
         ),
         Case(
             "errors/service-error/socket",
             "a backend error inside a response frame raises, carrying its message",
             _needs("socket"),
-            _error(tc, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="socket"),
+            _error(s.service_error_service, s.KEY_SERVICE_ERROR, s.SERVICE_ERROR_MESSAGE, transport="socket"),
         ),
         Case(
             "errors/error-frame/socket",

@@ -276,6 +276,16 @@ def _contract(
     return contract
 
 
+def service_error_service(profile: Profile) -> str:
+    """The service the service-error cases call: one whose backend errors reach the client in this generation.
+
+    From 2.10.6 the gateway forwards a backend error only through translators that copy it, and the
+    text-completion translator does not (reference rig, 2.11.1): there the case asks graph-rag instead, so it
+    still judges whether the client raises on an error it is sent.
+    """
+    return "text-completion" if profile.forwards_backend_errors else "graph-rag"
+
+
 def contracts_for(profile: Profile) -> dict[str, Any]:
     """The conformance contract document for one gateway profile."""
     p = profile.name
@@ -382,12 +392,17 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
             description="every later request is short",
         )
     )
+    error_service = service_error_service(profile)
+    error_response: dict[str, Any] = {"error": {"type": SERVICE_ERROR_TYPE, "message": SERVICE_ERROR_MESSAGE}}
+    if error_service != "text-completion":
+        # A RAG translator copies the error; the real service ends the session with it.
+        error_response.update({"end_of_stream": True, "end_of_session": True})
     contracts.append(
         _contract(
             f"cf/{p}/error/service",
-            "text-completion",
+            error_service,
             KEY_SERVICE_ERROR,
-            [{"at_s": 0.10, "response": {"error": {"type": SERVICE_ERROR_TYPE, "message": SERVICE_ERROR_MESSAGE}}}],
+            [{"at_s": 0.10, "response": error_response}],
             description="the backend answers with a service error",
         )
     )

@@ -67,6 +67,12 @@ class Profile:
     embeddings_query_scored: bool  # 2.x: {"entity"|"chunk_id", "score"} instead of bare terms
     triples_streaming: bool  # 2.x: triples query with streaming answers in batch-size frames
     knowledge_de_cores: bool  # 2.x knowledge service: list/get/put/delete-de-core
+    # What the requestor says when the backend is silent past --timeout: "Timeout" (≤ 2.8.0), then str() of
+    # asyncio's TimeoutError, "" (2.8.1+, its RequestResponseClient). Reference rig: 2.3.1 and 2.11.1.
+    timeout_message: str
+    # A backend's `error` reaches the client whatever the service (≤ 2.10.5: the requestor checks it before
+    # translating), or only through translators that copy it (2.10.6+). Reference rig: 2.3.1 and 2.11.1.
+    forwards_backend_errors: bool
 
     @property
     def first_frame_auth(self) -> bool:
@@ -134,6 +140,8 @@ _V1_7 = Profile(
     embeddings_query_scored=False,
     triples_streaming=False,
     knowledge_de_cores=False,
+    timeout_message="Timeout",
+    forwards_backend_errors=True,
 )
 
 _V1_8 = replace(
@@ -189,14 +197,37 @@ _V2_4_5 = replace(
 _V2_6_2 = replace(
     _V2_4_5,
     name="2.6.2",
-    describes="gateway 2.6.2–2.8.x (clients up to 2.11): auth-ok.default_workspace, "
-    "unknown-service and workspace-not-found errors",
+    describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace, unknown-service and workspace-not-found errors",
     auth_ok_workspace_key="default_workspace",
     error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
     empty_token_is_anonymous=True,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2)}
+_V2_8_1 = replace(
+    _V2_6_2,
+    name="2.8.1",
+    describes="gateway 2.8.1–2.10.5: a backend timeout answers gateway-error with an empty message",
+    timeout_message="",
+)
+# The wire envelope is the same from here on; what changed is what reaches it, so these two differ in their
+# contracts: from 2.10.6 the requestor no longer forwards a backend `error` itself, only translators that copy
+# it do (not text-completion, prompt or embeddings; the agent translator reads error.code, which the schema's
+# Error lacks, so an agent error becomes a gateway-error); from 2.10.8 text-completion has `list-models`.
+_V2_10_6 = replace(
+    _V2_8_1,
+    name="2.10.6",
+    describes="gateway 2.10.6–2.10.7: backend errors reach clients only through translators that copy them",
+    forwards_backend_errors=False,
+)
+_V2_10_8 = replace(
+    _V2_10_6,
+    name="2.10.8",
+    describes="gateway 2.10.8–2.11.x (reference rig: 2.11.1): as 2.10.6, plus text-completion `list-models`",
+)
+
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2, _V2_8_1, _V2_10_6, _V2_10_8)
+}
 
 # Names users reach for: a generation, or the newest of it.
 ALIASES: dict[str, str] = {"1.x": "1.7", "1.6": "1.7", "1.9": "1.8", "2.x": "2.6.2", "latest": "2.6.2"}

@@ -42,6 +42,7 @@ def all_cases() -> list[Case]:
             "socket",
             {"system": "", "prompt": "[rate-limit] x", "streaming": True},
         ),
+        Case("text-completion list-models", "text-completion", "rest", {"operation": "list-models"}),
         Case("agent alice", "agent", "rest", dict(_AGENT)),
         Case("agent alice streaming", "agent", "socket", {**_AGENT, "streaming": True}),
         Case("graph-rag alice", "graph-rag", "rest", dict(_RAG)),

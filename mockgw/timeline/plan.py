@@ -17,7 +17,10 @@ from ..profiles import Profile
 from ..templating import render
 from .schedule import plan_offsets, request_rng
 
-TIMEOUT_RESPONSE = {"error": {"type": "gateway-error", "message": "Timeout"}}
+
+def timeout_response(profile: Profile) -> dict[str, Any]:
+    """The requestor's answer when the backend stays silent past --timeout: str() of the exception it caught."""
+    return {"error": {"type": "gateway-error", "message": profile.timeout_message}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from ..matching import IncomingRequest
 from ..protocol.auth import bearer_permitted, rest_denial
 from ..protocol.redact import redact_text
 from ..timeline.clock import wall_time
-from ..timeline.plan import TIMEOUT_RESPONSE, Replay
+from ..timeline.plan import Replay, timeout_response
 from ..timeline.player import Outcome, Playback, PlayerEvents
 from .body import body_too_large, read_limited
 from .connections import drop_connection
@@ -171,9 +171,10 @@ async def _answer(
 class _LastStep(PlayerEvents):
     """Keeps only the newest step; the REST answer is the last message of the stream."""
 
-    def __init__(self, replay: Replay, done: asyncio.Future[None]) -> None:
+    def __init__(self, replay: Replay, done: asyncio.Future[None], timeout_body: dict[str, Any]) -> None:
         self.replay = replay
         self.done = done
+        self.timeout_body = timeout_body
         self.body: Any = None
         self.raw: str | None = None
         self.deadline: float | None = None
@@ -200,7 +201,7 @@ class _LastStep(PlayerEvents):
         self.dropped = True
 
     def timeout(self, deadline: float) -> None:
-        self.raw, self.body, self.deadline = None, TIMEOUT_RESPONSE, deadline
+        self.raw, self.body, self.deadline = None, self.timeout_body, deadline
 
     def finished(self, outcome: Outcome) -> None:
         if not self.done.done():
@@ -212,7 +213,7 @@ async def _play(
 ) -> Response:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
-    events = _LastStep(replay, done)
+    events = _LastStep(replay, done, timeout_response(gateway.profile))
     playback = Playback(replay, events, start=loop.time(), timeout_s=gateway.settings.backend_timeout_s)
     playback.start()
     if not done.done():  # an instant answer needs no watcher

@@ -29,7 +29,7 @@ from ..protocol.envelope import encode, error_frame, response_frame, response_ta
 from ..protocol.mux import MuxSession, Reply, Start
 from ..protocol.redact import redact_frame
 from ..timeline.clock import wall_time
-from ..timeline.plan import TIMEOUT_RESPONSE, Replay, Step
+from ..timeline.plan import Replay, Step, timeout_response
 from ..timeline.player import Outcome, Playback, PlayerEvents
 from .connections import drop_connection
 from .frame_io import FrameIO, as_text, frame_io_for
@@ -99,7 +99,7 @@ class _RequestPlayback(PlayerEvents):
         self.connection.emit(DropConnection())
 
     def timeout(self, deadline: float) -> None:
-        self._out(encode(response_frame(self.request_id, TIMEOUT_RESPONSE, True)), deadline, last=True)
+        self._out(encode(response_frame(self.request_id, timeout_response(self.profile), True)), deadline, last=True)
 
     def finished(self, outcome: Outcome) -> None:
         self.connection.playbacks.pop(self.key, None)
