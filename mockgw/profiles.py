@@ -73,6 +73,9 @@ class Profile:
     # A backend's `error` reaches the client whatever the service (≤ 2.10.5: the requestor checks it before
     # translating), or only through translators that copy it (2.10.6+). Reference rig: 2.3.1 and 2.11.1.
     forwards_backend_errors: bool
+    # text-completion's request translator indexes `system` and `prompt` (≤ 2.10.7: KeyError without them) or
+    # takes both with .get() (2.10.8+, when `operation: list-models` came). Reference rig: 2.3.1 and 2.11.1.
+    completion_fields_required: bool
 
     @property
     def first_frame_auth(self) -> bool:
@@ -142,6 +145,7 @@ _V1_7 = Profile(
     knowledge_de_cores=False,
     timeout_message="Timeout",
     forwards_backend_errors=True,
+    completion_fields_required=True,
 )
 
 _V1_8 = replace(
@@ -222,7 +226,9 @@ _V2_10_6 = replace(
 _V2_10_8 = replace(
     _V2_10_6,
     name="2.10.8",
-    describes="gateway 2.10.8–2.11.x (reference rig: 2.11.1): as 2.10.6, plus text-completion `list-models`",
+    describes="gateway 2.10.8–2.11.x (reference rig: 2.11.1): as 2.10.6, plus text-completion `list-models`; "
+    "`system` and `prompt` optional",
+    completion_fields_required=False,
 )
 
 PROFILES: dict[str, Profile] = {

@@ -27,6 +27,8 @@ def required_fields(service: str, profile: Profile) -> tuple[str, ...]:
         return (profile.embeddings_request_key,)
     if service in ("graph-embeddings", "document-embeddings"):
         return (profile.query_vector_key,)
+    if service == "text-completion" and not profile.completion_fields_required:
+        return ()
     return _REQUIRED.get(service, ())
 
 

@@ -47,3 +47,12 @@ def test_services_renamed_between_generations():
 def test_auth_ok_names_the_workspace_key_of_its_release():
     assert PROFILES["2.4.5"].auth_ok_workspace_key == "workspace"
     assert PROFILES["2.6.2"].auth_ok_workspace_key == "default_workspace"
+
+
+def test_the_generations_the_reference_rig_measured() -> None:
+    # 2.3.1 and 2.11.1 run on the reference rig (tests/rig, docs/FIDELITY.md); the boundaries between them
+    # come from the releases' own sources.
+    assert [PROFILES[n].timeout_message for n in ("2.3.1", "2.6.2", "2.8.1", "2.10.8")] == ["Timeout"] * 2 + [""] * 2
+    assert PROFILES["2.8.1"].forwards_backend_errors and not PROFILES["2.10.6"].forwards_backend_errors
+    assert PROFILES["2.10.6"].completion_fields_required and not PROFILES["2.10.8"].completion_fields_required
+    assert not PROFILES["2.3.1"].invalid_flow_names_workspace and PROFILES["2.4.5"].invalid_flow_names_workspace

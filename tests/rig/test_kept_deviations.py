@@ -1,0 +1,44 @@
+"""Deviations from the real gateway that the mock keeps on purpose (docs/FIDELITY.md), each asserted here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import websockets
+
+from mockgw.settings import Settings
+from tests.conftest import TIMEOUT_FACTOR, contracts_from, running_gateway
+
+STALL = {
+    "id": "stall",
+    "match": {"service": "agent"},
+    "response": {
+        "frames": [{"at_s": 0.1, "response": {"answer": "never"}}],
+        "fault": {"kind": "stall", "after_frame": 0},
+    },
+}
+
+
+def test_a_2_3_1_mock_times_a_stall_out_after_its_timeout_not_the_fixed_120_s() -> None:
+    # The real 2.3.1 (reference rig) ignores --timeout for flow services and answers after 120 s; the mock keeps
+    # honouring --timeout in that profile, so a test of a stalled stream ends when its author says.
+    async def scenario() -> tuple[float, dict]:
+        settings = Settings(profile="2.3.1", backend_timeout_s=1.0)
+        async with running_gateway(settings, contracts_from(STALL, profiles=["2.3.1"])) as url:
+            async with websockets.connect(url.replace("http://", "ws://") + "/api/v1/socket") as ws:
+                t0 = time.monotonic()
+                await ws.send(
+                    json.dumps({"id": "s", "service": "agent", "flow": "default", "request": {"question": "x"}})
+                )
+                text = await asyncio.wait_for(ws.recv(), 10 * TIMEOUT_FACTOR)
+                return time.monotonic() - t0, json.loads(text)
+
+    elapsed, frame = asyncio.run(scenario())
+    assert frame == {
+        "id": "s",
+        "response": {"error": {"type": "gateway-error", "message": "Timeout"}},
+        "complete": True,
+    }
+    assert 1.0 <= elapsed < 1.0 + 1.0 * TIMEOUT_FACTOR
