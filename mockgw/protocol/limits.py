@@ -16,6 +16,10 @@ class MuxLimits:
 
     running: int = 16
     queued: int = 10
+    # The run loop takes the next request from its queue only after waiting up to WORKER_CLOSE_WAIT (10 ms) for
+    # the oldest running one, so while any runs, requests start at least this far apart (reference rig, 2.11.1:
+    # the 16th of a burst starts ~150 ms after the first).
+    start_spacing_s: float = 0.01
 
     @property
     def read_ahead(self) -> int:

@@ -119,6 +119,7 @@ class MuxConnection:
         self._tasks: set[asyncio.Task[None]] = set()
         self.playbacks: dict[int, Playback] = {}
         self._reading_since = 0.0  # loop time the reader last became ready for a request
+        self._last_start = float("-inf")  # loop time the newest request started (upstream spaces them out)
         self._reading_stopped = False  # the reader stopped for room and waits for resume_reading
         self.closed = LazyEvent()  # set when a fault closed or dropped the connection, or sending failed
         self.close_code: int | None = None
@@ -204,6 +205,9 @@ class MuxConnection:
             self.io.resume_reading()
 
     def _start(self, start: Start, started: float) -> None:
+        if self.playbacks:
+            started = max(started, self._last_start + self.gateway.settings.mux.start_spacing_s)
+        self._last_start = started
         envelope = start.envelope
         stats = self.trace.stats
         stats.requests += 1
