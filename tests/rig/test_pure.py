@@ -53,4 +53,4 @@ def test_verdicts_content_first_then_offsets_within_tolerance() -> None:
     assert verdict(_socket(0.30, 0.40), _socket(0.35, 0.44), tol) == (IDENTICAL, [])
     assert verdict(_socket(0.30, 0.40), _socket(0.30, 0.40, text="y"), tol)[0] == DIFFERS
     outcome, details = verdict(_socket(0.30, 0.40), _socket(0.30, 0.60), tol)
-    assert outcome == TIMING_OFF and details[0]["what"] == "r0 frame 1 gap"
+    assert outcome == TIMING_OFF and details[0]["what"] == "r0 frame 1 after frame 0"

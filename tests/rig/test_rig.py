@@ -19,7 +19,8 @@ from tests.conftest import TIMEOUT_FACTOR
 
 from .conftest import require_rabbitmq
 
-pytestmark = [pytest.mark.rig, pytest.mark.slow]
+# The first test of a release may build its venv (pip, a minute or two on a fresh machine).
+pytestmark = [pytest.mark.rig, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
