@@ -26,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--flow", action="append", default=None, help="flows the backend offers (default: default)")
     args = p.parse_args(argv)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM alike end the wait and so tear everything down by pid (SIGINT explicitly: a shell
+    # starting this in the background leaves it ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         with running_rig(
             args.gateway_version, args.contracts, args.profile, args.token, args.timeout, args.flow
