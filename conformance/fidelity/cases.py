@@ -23,6 +23,7 @@ class Case:
     auth: str = "anonymous"  # socket: "anonymous" (profile's auth first) | "none" (no auth frame at all)
     wait_s: float = 10.0  # how long to wait for the session to complete
     note: str = ""
+    present: str | None = None  # auth cases (gateways started with a token): "none" | "right" | "wrong" key
 
 
 _TC = {"system": "", "prompt": "Who is Alice?"}
@@ -96,3 +97,12 @@ def all_cases() -> list[Case]:
         Case("mux 20 streams", "text-completion", "socket", {**_TC, "streaming": True}, count=20, wait_s=20.0),
     ]
     return cases
+
+
+def auth_cases() -> list[Case]:
+    """Sessions against gateways that require a key: none, the wrong one, the right one, over both transports."""
+    return [
+        Case(f"auth: {present} key", "text-completion", transport, dict(_TC), present=present)
+        for transport in ("rest", "socket")
+        for present in ("none", "wrong", "right")
+    ]

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import statistics
 import sys
 import time
@@ -30,7 +31,7 @@ from ..reference.rabbit import RabbitMissing
 from ..reference.rig import running_rig
 from ..reference.versions import VERSIONS, resolve
 from . import report
-from .cases import Case, all_cases
+from .cases import Case, all_cases, auth_cases
 from .client import play, play_rest, play_socket
 from .compare import ERROR, Tolerance, verdict
 
@@ -49,7 +50,7 @@ KEPT: dict[tuple[str, str, str], str] = {
 
 
 @contextmanager
-def mock_process(contracts: Path, profile: str, workdir: Path) -> Iterator[str]:
+def mock_process(contracts: Path, profile: str, workdir: Path, token: str | None = None) -> Iterator[str]:
     argv = [
         sys.executable,
         "-m",
@@ -68,6 +69,8 @@ def mock_process(contracts: Path, profile: str, workdir: Path) -> Iterator[str]:
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if token:
+        env["MOCKGW_TOKEN"] = token  # by environment: a per-run key, kept off the process list
     log = workdir / "mock.log"
     proc = processes.spawn(argv, env, str(log), cwd=str(REPO))
     try:
@@ -86,28 +89,28 @@ def mock_process(contracts: Path, profile: str, workdir: Path) -> Iterator[str]:
         processes.stop(proc)
 
 
-async def round_trip(base: str, first_frame_auth: bool) -> float:
+async def round_trip(base: str, first_frame_auth: bool, token: str | None = None) -> float:
     """The median time a gateway takes to answer a socket frame by itself (an invalid flow: no backend, no IAM)."""
     probe = Case("probe", "text-completion", "socket", {"prompt": ""}, flow="rig-no-such-flow", wait_s=5)
     times = []
     for _ in range(7):
-        seen = await play_socket(base, probe, first_frame_auth)
+        seen = await play_socket(base, probe, first_frame_auth, token)
         if seen.frames:
             times.append(seen.frames[0]["at"])
     return statistics.median(times) if times else 0.05
 
 
-async def rest_round_trip(base: str) -> float:
+async def rest_round_trip(base: str, token: str | None = None) -> float:
     """The median time a gateway takes to refuse a REST request by itself (an invalid flow).
 
     The real 2.4.5+ gateway authenticates every REST request with IAM first, over a request/response client it
     makes for that one call: tens of milliseconds the socket, authenticated once, does not pay per request.
     """
     probe = Case("probe", "text-completion", "rest", {"prompt": ""}, flow="rig-no-such-flow", wait_s=5)
-    return statistics.median([(await play_rest(base, probe)).elapsed_s for _ in range(7)])
+    return statistics.median([(await play_rest(base, probe, token)).elapsed_s for _ in range(7)])
 
 
-async def warm_up(real: str, mock: str, cases: list[Case], first_frame_auth: bool) -> None:
+async def warm_up(real: str, mock: str, cases: list[Case], first_frame_auth: bool, token: str | None) -> None:
     """One call per service and flow on both sides first, answers discarded.
 
     The real gateway makes a service's dispatcher (its bus producer and consumer) on the first call: 0.1-0.3 s
@@ -117,7 +120,9 @@ async def warm_up(real: str, mock: str, cases: list[Case], first_frame_auth: boo
     for case in cases:
         if case.raw is None and case.auth == "anonymous" and case.flow in ("default", None):
             seen.setdefault((case.service, case.flow), replace(case, transport="socket", count=1))
-    await asyncio.gather(*(play(base, case, first_frame_auth) for base in (real, mock) for case in seen.values()))
+    await asyncio.gather(
+        *(play(base, case, first_frame_auth, token) for base in (real, mock) for case in seen.values())
+    )
 
 
 def applicable(case: Case, first_frame_auth: bool) -> bool:
@@ -126,25 +131,39 @@ def applicable(case: Case, first_frame_auth: bool) -> bool:
     return not (case.auth == "none" and not first_frame_auth)
 
 
+def presented(case: Case, token: str | None) -> str | None:
+    """The key the client presents: the gateways' own in an open run; per the case in a keyed one."""
+    if case.present is None or case.present == "none":
+        return None
+    return token if case.present == "right" else "tg_not-the-key"
+
+
 async def compare_all(
-    real: str, mock: str, cases: list[Case], first_frame_auth: bool, version: str, on_result=None
+    real: str,
+    mock: str,
+    cases: list[Case],
+    first_frame_auth: bool,
+    version: str,
+    on_result=None,
+    token: str | None = None,
 ) -> tuple[Tolerance, list[dict[str, Any]]]:
-    rtt = max(await round_trip(real, first_frame_auth), await round_trip(mock, first_frame_auth))
+    rtt = max(await round_trip(real, first_frame_auth, token), await round_trip(mock, first_frame_auth, token))
     # Frames are paced by deadlines on both sides; what differs is each side's own latency, twice. A first
     # frame (and a REST answer) also carries the real gateway's first-call work: IAM round trips and the lazy
     # creation of its dispatcher, 40-90 ms on this machine class (../shared notes), so 0.15 s more.
     # On a shared two-core machine either side's timer can fire tens of ms late under load: 60 ms at least.
     gap = max(0.06, 0.03 + 4 * rtt)
     first = gap + 0.15
-    rest_extra = abs(await rest_round_trip(real) - await rest_round_trip(mock))
+    rest_extra = abs(await rest_round_trip(real, token) - await rest_round_trip(mock, token))
     tol = Tolerance(gap_s=gap, first_s=first, rest_s=first + 2 * rest_extra)
-    await warm_up(real, mock, cases, first_frame_auth)
+    await warm_up(real, mock, cases, first_frame_auth, token)
     results = []
     for case in cases:
         if not applicable(case, first_frame_auth):
             continue
-        seen_real = (await play(real, case, first_frame_auth)).to_json()
-        seen_mock = (await play(mock, case, first_frame_auth)).to_json()
+        key = presented(case, token)
+        seen_real = (await play(real, case, first_frame_auth, key)).to_json()
+        seen_mock = (await play(mock, case, first_frame_auth, key)).to_json()
         outcome, details = verdict(seen_real, seen_mock, tol)
         if seen_real.get("error") and seen_mock.get("error") and outcome != "identical":
             outcome = ERROR
@@ -170,11 +189,24 @@ def diff_version(
     gv = resolve(version)
     prof = resolve_profile(profile or gv.profile)
     cases = [c for c in all_cases() if not case_filter or case_filter in c.name]
+    keyed = [c for c in auth_cases() if not case_filter or case_filter in c.name]
+    results: list[dict[str, Any]] = []
     with (
         running_rig(version, contracts, prof.name, timeout_s=TIMEOUT_S) as rig,
         mock_process(contracts, prof.name, rig.workdir) as mock_url,
     ):
         tol, results = asyncio.run(compare_all(rig.url, mock_url, cases, prof.first_frame_auth, version, on_result))
+    if keyed:
+        # Both gateways again, now requiring a key made for this run (2.4.5+: an IAM API key, so `tg_`).
+        token = "tg_" + secrets.token_hex(8)
+        with (
+            running_rig(version, contracts, prof.name, token=token, timeout_s=TIMEOUT_S) as rig,
+            mock_process(contracts, prof.name, rig.workdir, token) as mock_url,
+        ):
+            _, more = asyncio.run(
+                compare_all(rig.url, mock_url, keyed, prof.first_frame_auth, version, on_result, token)
+            )
+        results += more
     return {
         "gateway_version": version,
         "profile": prof.name,
