@@ -65,6 +65,10 @@ def all_cases() -> list[Case]:
             },
         ),
         Case("mcp-tool", "mcp-tool", "rest", {"name": "weather", "parameters": {}}),
+        Case("nlp-query", "nlp-query", "rest", {"question": "How old is Alice?", "max_results": 10}),
+        Case("nlp-query", "nlp-query", "socket", {"question": "How old is Alice?", "max_results": 10}),
+        Case("structured-query", "structured-query", "rest", {"question": "How old is Alice?"}),
+        Case("structured-query", "structured-query", "socket", {"question": "How old is Alice?"}),
         # Gateway-side answers: these never reach the backend.
         Case("invalid flow", "text-completion", "rest", dict(_TC), flow="nope"),
         Case("invalid flow", "text-completion", "socket", dict(_TC), flow="nope"),

@@ -17,6 +17,7 @@ Lossy, by construction (docs/RIG.md lists them):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # Compact term keys of the client wire (TermTranslator) -> Term dataclass fields.
@@ -93,6 +94,11 @@ def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[s
         out = {"triples": [triple_to_backend(t) for t in frame.get("response") or []], "is_final": final}
         if "error" in frame:
             out["error"] = frame["error"]
+        return out
+    if kind == "structured-query" and "data" in frame:
+        # The schema carries `data` as JSON text; the translator parses it back for the client.
+        out = dict(frame)
+        out["data"] = json.dumps(frame["data"]) if frame["data"] is not None else ""
         return out
     out = dict(frame)
     if kind in _ERROR_EXTRAS and isinstance(frame.get("error"), dict):
