@@ -100,14 +100,12 @@ _COMMON_FLOW_SERVICES = frozenset(
         "document-load",
     }
 )
-_V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {
-    "rows",
-    "document-embeddings",
-    "row-embeddings",
-    "sparql",
-    "reranker",
-    "image-to-text",
-}
+# A profile offers a flow service only if every release it covers dispatches it (dispatch/manager.py), so a
+# client never passes against the mock where its gateway would refuse: `sparql` from 2.3.0, `reranker` from
+# 2.6.4 and `image-to-text` from 2.7.5 (docs/PROTOCOL.md §0.5), so both only from profile 2.8.1.
+_V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {"rows", "document-embeddings", "row-embeddings"}
+_V2_3_FLOW_SERVICES = _V2_FLOW_SERVICES | {"sparql"}
+_V2_8_FLOW_SERVICES = _V2_3_FLOW_SERVICES | {"reranker", "image-to-text"}
 _GLOBAL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
 _BULK_KINDS = frozenset({"triples", "graph-embeddings", "document-embeddings", "entity-contexts"})
 
@@ -184,6 +182,7 @@ _V2_3_1 = replace(
     describes="gateway 2.3.1–2.4.4: agent `message_type`; bulk embeddings carry one `vector`",
     agent_kind_key="message_type",
     embedding_vector_key="vector",
+    flow_services=_V2_3_FLOW_SERVICES,
 )
 _V2_4_5 = replace(
     _V2_3_1,
@@ -210,8 +209,10 @@ _V2_6_2 = replace(
 _V2_8_1 = replace(
     _V2_6_2,
     name="2.8.1",
-    describes="gateway 2.8.1–2.10.5: a backend timeout answers gateway-error with an empty message",
+    describes="gateway 2.8.1–2.10.5: a backend timeout answers gateway-error with an empty message; "
+    "reranker and image-to-text",
     timeout_message="",
+    flow_services=_V2_8_FLOW_SERVICES,
 )
 # The wire envelope is the same from here on; what changed is what reaches it, so these two differ in their
 # contracts: from 2.10.6 the requestor no longer forwards a backend `error` itself, only translators that copy
