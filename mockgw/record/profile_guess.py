@@ -1,7 +1,9 @@
 """Which gateway profile a recording shows, from what was on the wire (`--profile auto`).
 
 Each clue bounds the profile from below or above in the order of `mockgw profiles`; the newest
-profile inside every bound wins. The clues, and why each was taken, are reported with the guess.
+profile inside every bound wins, unless the default profile is inside them: then nothing on the wire told it
+apart from the newer ones, and the default (what `mockgw serve` speaks unasked) is taken. The clues, and
+why each was taken, are reported with the guess.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def guess_profile(timelines: Timelines) -> Guess:
     reasons = tuple(b[0] for b in bounds)
     if low > high:
         return Guess(ORDER[low], reasons, f"the clues disagree; {ORDER[low]} taken from the newest lower bound")
+    if low <= ORDER.index(DEFAULT_PROFILE) <= high:
+        return Guess(DEFAULT_PROFILE, reasons)
     return Guess(ORDER[high], reasons)
 
 
@@ -79,6 +83,17 @@ def _response_clues(service: str, body: dict[str, Any], clue: Any) -> None:
             clue("RAG frames carry chunk (1.6–1.7)", None, "1.7")
         elif "end_of_stream" in body and "response" in body:
             clue("RAG frames carry response + end_of_stream, no end_of_session (1.8–1.9)", "1.8", "1.8")
+    if isinstance(body.get("error"), dict) and body["error"].get("type") == "gateway-error":
+        if body["error"].get("message") == "Timeout":
+            clue("a backend timeout says Timeout (up to 2.8.0)", None, "2.6.2")
+        elif body["error"].get("message") == "":
+            clue("a backend timeout says nothing (2.8.1+)", "2.8.1")
+    if (
+        service == "text-completion"
+        and isinstance(body.get("error"), dict)
+        and body["error"].get("type") != ("gateway-error")
+    ):
+        clue("a text-completion backend error reaches the client (up to 2.10.5)", None, "2.8.1")
     if service == "text-completion" and "response" in body:
         if "end_of_stream" in body:
             clue("text-completion frames carry end_of_stream (2.2.5+)", "2.2.5")
