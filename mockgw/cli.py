@@ -394,21 +394,26 @@ def serve(settings: Settings) -> int:
     host, port = socks[0].getsockname()[:2]
     shown = f"[{host}]" if socks[0].family == socket.AF_INET6 else host
     serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
-    print(f"mockgw listening on http://{shown}:{port}", flush=True)
-    print(
-        f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
-        f"dashboard at /, admin at /__admin",
-        flush=True,
-    )
-    if serving == 0:
-        print(_no_contracts_warning(settings.profile, contracts, settings.contracts), file=sys.stderr, flush=True)
 
-    def serve_one(worker: int) -> None:
+    def announce() -> None:
+        print(f"mockgw listening on http://{shown}:{port}", flush=True)
+        print(
+            f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
+            f"dashboard at /, admin at /__admin",
+            flush=True,
+        )
+        if serving == 0:
+            print(_no_contracts_warning(settings.profile, contracts, settings.contracts), file=sys.stderr, flush=True)
+
+    def build(worker: int) -> Any:
+        return create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
+
+    def serve_one(worker: int, app: Any = None) -> None:
         mine = socks[worker - 1]
         for other in socks:
             if other is not mine:
                 other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
-        app = create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
+        app = app if app is not None else build(worker)
         server = DrainingServer(uvicorn_config(app, settings), app.app.state.gateway.in_flight, settings.drain_s)
         freeze_startup_objects()
 
@@ -427,8 +432,11 @@ def serve(settings: Settings) -> int:
         precise_loop.run(serve_then_close_journal())
 
     if settings.workers == 1:
-        serve_one(1)
+        app = build(1)  # before the listening line: a journal or app that cannot start is said without it
+        announce()
+        serve_one(1, app)
         return 0
+    announce()  # each worker builds its own app after the fork
     settings = dataclasses.replace(settings, group=secrets.token_hex(4))  # before the fork: one id for them all
     if is_shared(settings.journal):
         print(
