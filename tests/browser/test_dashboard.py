@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from ..conftest import TIMEOUT_FACTOR, gateway_process
 from .conftest import screenshot
+from .relay import Relay
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests drive chromium: pip install selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -171,3 +173,70 @@ def test_with_an_admin_token_the_dashboard_shows_nothing_until_the_token_is_give
         wait_for(browser, lambda: browser.find_element(By.ID, "profile").text == "2.6.2")
         assert browser.find_element(By.ID, "panels").is_displayed()
         assert "ui-secret" not in browser.page_source
+
+
+def event_ids(browser: webdriver.Chrome) -> list[int]:
+    return [int(row[0]) for row in table_text(browser, "events") if len(row) > 1]
+
+
+def fetched(browser: webdriver.Chrome) -> list[str]:
+    """Every URL the page has fetched since it loaded (the Resource Timing buffer; the tail's WebSocket is not one)."""
+    return browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+
+
+def quiet_fetch_count(browser: webdriver.Chrome) -> int:
+    """How many fetches the page has made, once none has been added for a second (a poller never gets there)."""
+    seen = [len(fetched(browser)), time.monotonic()]
+
+    def quiet() -> int | None:
+        count = len(fetched(browser))
+        if count != seen[0]:
+            seen[:] = [count, time.monotonic()]
+        return count if time.monotonic() - seen[1] >= 1.0 else None
+
+    return int(wait_for(browser, quiet))
+
+
+def journal_event_ids(url: str) -> list[int]:
+    with urllib.request.urlopen(url + "/__admin/journal/events?since_event_id=0&limit=10000", timeout=10) as answer:
+        return [e["event_id"] for e in json.load(answer)["events"]]
+
+
+def test_the_dashboard_follows_the_live_tail_and_a_dropped_tail_resumes_without_loss(
+    browser: webdriver.Chrome, contracts: Path, tmp_path: Path
+) -> None:
+    weather = "/api/v1/flow/default/service/agent"
+    with gateway_process("--contracts", str(contracts)) as url, Relay(int(url.rsplit(":", 1)[1])) as relay:
+        browser.get(relay.url + "/__admin/ui")  # the page, its fetches and its tail all go through the relay
+        browser.execute_script("window.sameDocument = true")
+        status = browser.find_element(By.ID, "status")
+        wait_for(browser, lambda: status.text == "live: following the journal from event 0")
+
+        # A new request appears without a reload, and without the page asking for it: no fetch while idle.
+        before = fetched(browser)
+        assert post(url, weather, {"question": "weather today?"}) == 200
+        wait_for(browser, lambda: [r for r in table_text(browser, "events") if r[2:3] == ["message.request"]])
+        assert not [u for u in fetched(browser) if "/__admin/journal/events" in u]
+        settled = wait_for(
+            browser, lambda: (ids := event_ids(browser)) and ids[0] == journal_event_ids(url)[-1] and ids
+        )
+        idle = quiet_fetch_count(browser)  # the refresh after those events has finished
+        time.sleep(2 * TIMEOUT_FACTOR)
+        assert len(fetched(browser)) == idle, "the page fetched while the mock was idle: it is polling"
+        assert len(fetched(browser)) > len(before)  # the summaries were refreshed after the events, once
+
+        # The path drops: the page says so and retries; five requests are journaled while it cannot see them.
+        relay.cut()
+        wait_for(browser, lambda: status.text.startswith(f"tail dropped: reconnecting from event {settled[0]}"))
+        for k in range(5):
+            assert post(url, weather, {"question": f"weather {k}?"}) == 200
+        time.sleep(0.5)  # at least one reconnect is turned away
+        relay.resume()
+        everything = journal_event_ids(url)
+        wait_for(browser, lambda: event_ids(browser)[:1] == everything[-1:], seconds=15)
+        assert status.text == f"live: following the journal from event {settled[0]}"
+        # Every event exactly once, in order: the table is the journal's own event stream, newest first.
+        assert event_ids(browser) == everything[::-1]
+        assert sum(1 for r in table_text(browser, "events") if r[2] == "message.request") == 6
+        assert browser.execute_script("return window.sameDocument") is True  # never reloaded
+        screenshot(browser, tmp_path / "dashboard-resumed.png")

@@ -27,6 +27,7 @@ from mockgw.settings import Settings
 from ..conftest import REPO, TIMEOUT_FACTOR, gateway_process, running_gateway
 
 COMPLETION = "/api/v1/flow/default/service/text-completion"
+BEARER = {"Authorization": "Bearer sekrit"}
 BODY = {"system": "s", "prompt": "p"}
 
 
@@ -129,6 +130,32 @@ def test_the_stream_needs_the_admin_token_when_one_is_set() -> None:
 
     status, event = asyncio.run(scenario())
     assert status == 401 and event["type"] == "trace.created"
+
+
+def test_a_browser_tail_sends_the_admin_token_as_its_first_frame() -> None:
+    """A browser cannot set Authorization on a WebSocket (the dashboard): `?auth=frame`, then the token."""
+
+    async def scenario() -> tuple[int | None, str, dict[str, Any], bytes]:
+        async with running_gateway(Settings(port=0, admin_token="sekrit")) as url:
+            with pytest.raises(websockets.InvalidStatus) as unknown_way:
+                async with websockets.connect(stream(url, 0, auth="cookie"), additional_headers=BEARER):
+                    pass
+            async with websockets.connect(stream(url, 0, auth="frame")) as wrong:
+                await wrong.send(json.dumps({"type": "auth", "token": "guess"}))
+                with pytest.raises(websockets.ConnectionClosed):
+                    async with asyncio.timeout(10 * TIMEOUT_FACTOR):
+                        await wrong.recv()  # closed before any event is sent
+            async with websockets.connect(stream(url, 0, auth="frame")) as watcher:
+                await watcher.send(json.dumps({"type": "auth", "token": "sekrit"}))
+                async with httpx.AsyncClient(base_url=url) as client:
+                    await client.post(COMPLETION, json=BODY)
+                (event,) = await received(watcher, 1)
+            return wrong.close_code, wrong.close_reason or "", event, unknown_way.value.response.body
+
+    code, reason, event, unknown = asyncio.run(scenario())
+    assert json.loads(unknown)["error"] == "query parameter auth='cookie': the only way is 'frame'"
+    assert code == 1008 and reason.startswith("admin token required")
+    assert event["type"] == "trace.created"
 
 
 def test_a_bad_query_parameter_is_named_in_a_400() -> None:
