@@ -399,7 +399,7 @@ def serve(settings: Settings) -> int:
         print(f"mockgw listening on http://{shown}:{port}", flush=True)
         print(
             f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
-            f"dashboard at /, admin at /__admin",
+            f"dashboard http://{shown}:{port}/__admin/ui, admin API /__admin",
             flush=True,
         )
         if serving == 0:

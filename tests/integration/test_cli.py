@@ -236,7 +236,12 @@ def test_serving_a_profile_no_contract_serves_warns_loudly(tmp_path):
         cwd=REPO,
     )
     try:
-        assert process.stdout.readline().startswith("mockgw listening on http://127.0.0.1:")
+        listening = process.stdout.readline()
+        assert listening.startswith("mockgw listening on http://127.0.0.1:")
+        url = listening.split()[-1]
+        assert process.stdout.readline() == (  # where to look next, as a URL a terminal makes clickable
+            f"profile 2.6.2: 0 of 1 contracts from {tmp_path}; dashboard {url}/__admin/ui, admin API /__admin\n"
+        )
         assert process.stderr.readline() == (
             f"mockgw: WARNING: no contract in {tmp_path} serves profile 2.6.2 (they serve 1.7); "
             "every contract-backed request will be answered as unmatched\n"
