@@ -173,6 +173,11 @@ def test_with_an_admin_token_the_dashboard_shows_nothing_until_the_token_is_give
         wait_for(browser, lambda: browser.find_element(By.ID, "profile").text == "2.6.2")
         assert browser.find_element(By.ID, "panels").is_displayed()
         assert "ui-secret" not in browser.page_source
+        # The live tail is authenticated too (its first frame carries the token): a new request shows up.
+        status = browser.find_element(By.ID, "status")
+        wait_for(browser, lambda: status.text.startswith("live: following the journal"))
+        assert post(url, "/api/v1/flow/default/service/agent", {"question": "weather?"}) == 200
+        wait_for(browser, lambda: [r for r in table_text(browser, "events") if r[2:3] == ["message.request"]])
 
 
 def event_ids(browser: webdriver.Chrome) -> list[int]:
