@@ -340,6 +340,7 @@ async def journal_index(request: Request) -> Response:
             "backend": type(getattr(store, "inner", store)).__name__,
             "counters": store.counters(),
             "oldest_event_id": await store.oldest_event_id(),
+            "last_event_id": await store.last_event_id(),  # where a live tail of only new events starts
             "page": {"default": DEFAULT_PAGE, "max": MAX_PAGE},
         }
     )

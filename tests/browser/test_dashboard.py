@@ -245,3 +245,19 @@ def test_the_dashboard_follows_the_live_tail_and_a_dropped_tail_resumes_without_
         assert sum(1 for r in table_text(browser, "events") if r[2] == "message.request") == 6
         assert browser.execute_script("return window.sameDocument") is True  # never reloaded
         screenshot(browser, tmp_path / "dashboard-resumed.png")
+
+
+def test_on_a_busy_journal_the_dashboard_opens_on_the_newest_200_events(
+    browser: webdriver.Chrome, contracts: Path
+) -> None:
+    with gateway_process("--contracts", str(contracts)) as url:
+        for k in range(60):  # each REST request is 4 events: created, request, frame, closed
+            assert post(url, "/api/v1/flow/default/service/agent", {"question": f"weather {k}?"}) == 200
+        with urllib.request.urlopen(url + "/__admin/journal", timeout=10) as answer:
+            last = json.load(answer)["last_event_id"]
+        assert last == journal_event_ids(url)[-1] and last > 200
+        browser.get(url + "/__admin/ui")
+        status = browser.find_element(By.ID, "status")
+        wait_for(browser, lambda: status.text == f"live: following the journal from event {last - 200}")
+        wait_for(browser, lambda: len(event_ids(browser)) == 200)
+        assert event_ids(browser) == list(range(last, last - 200, -1))
