@@ -132,6 +132,22 @@ def test_the_stream_needs_the_admin_token_when_one_is_set() -> None:
     assert status == 401 and event["type"] == "trace.created"
 
 
+def test_without_an_admin_token_the_stream_answers_loopback_clients_only() -> None:
+    # X-Forwarded-For from 127.0.0.1 is trusted by uvicorn: the watcher is seen as 10.1.2.3 (a local proxy's client).
+    async def scenario() -> tuple[int, bytes]:
+        async with running_gateway(Settings(port=0)) as url:
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(stream(url, 0), additional_headers={"X-Forwarded-For": "10.1.2.3"}):
+                    pass
+            async with websockets.connect(stream(url, 0)) as local, httpx.AsyncClient(base_url=url) as client:
+                await client.post(COMPLETION, json=BODY)
+                await received(local, 1)
+            return refused.value.response.status_code, refused.value.response.body
+
+    status, body = asyncio.run(scenario())
+    assert status == 403 and "loopback clients only" in json.loads(body)["error"]
+
+
 def test_a_browser_tail_sends_the_admin_token_as_its_first_frame() -> None:
     """A browser cannot set Authorization on a WebSocket (the dashboard): `?auth=frame`, then the token."""
 
