@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mockgw.profiles import PROFILES
+
 from ..conftest import TIMEOUT_FACTOR, gateway_process
 from .conftest import screenshot
 from .relay import Relay
@@ -128,6 +130,8 @@ def test_the_dashboard_shows_a_live_15_request_socket_unmatched_requests_contrac
             ]
         ]
         # Contracts per profile (both serve 2.6.2 only) and the scenario the weather question moved on.
+        in_order = [row[0] for row in table_text(browser, "contracts")]
+        assert in_order == list(PROFILES)  # in version order: 2.2.5 before 2.10.6
         per_profile = {row[0]: row[1:] for row in table_text(browser, "contracts")}
         assert per_profile["2.6.2"] == ["2", "agent, text-completion"] and per_profile["1.7"][0] == "0"
         assert table_text(browser, "scenarios") == [["forecast", "asked"]]
