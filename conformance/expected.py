@@ -207,8 +207,13 @@ def merged(old: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
     """`old` with the verdicts of `fresh` (a slice of the same client's cases) put in place of its own."""
     if old["client"] != fresh["client"]:
         raise ValueError(f"--update: the JSON holds {old['client']}, the run was {fresh['client']}")
+    from .cases import CASES
+
     for profile, cases in fresh["results"].items():
         old["results"].setdefault(profile, {}).update(cases)
+    catalogue = [c.name for c in CASES]  # in catalogue order; a case no longer in it is left out
+    for profile, cases in old["results"].items():
+        old["results"][profile] = {name: cases[name] for name in catalogue if name in cases}
     return old
 
 

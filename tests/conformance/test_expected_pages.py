@@ -31,7 +31,12 @@ def test_each_committed_page_is_its_committed_run_rendered(version: str) -> None
 
     assert run["profiles"] == list(PROFILES)
     for profile in PROFILES:
-        assert sorted(run["results"][profile]) == sorted(c.name for c in CASES), profile
+        missing = sorted({c.name for c in CASES} - set(run["results"][profile]))
+        gone = sorted(set(run["results"][profile]) - {c.name for c in CASES})
+        assert not missing and not gone, (
+            f"docs/expected is stale on {profile}: cases missing {missing}, no longer in the catalogue {gone}; "
+            f"run `python -m conformance.expected --out docs/expected/` (or `--update --case …` for the new cases)"
+        )
         assert all(
             v["status"] in ("pass", "fail", "unsupported", "informational") for v in run["results"][profile].values()
         )
@@ -80,3 +85,21 @@ def test_a_page_counts_each_group_per_profile_and_lists_what_did_not_pass(tmp_pa
         in (tmp_path / "README.md").read_text()
     )
     assert comparable(run)[("1.7", "result/rest/agent")] == ("fail", "call # raised KeyError: 'a|b'")
+
+
+def test_an_update_puts_a_slice_in_place_in_catalogue_order_and_drops_cases_gone_from_it() -> None:
+    from conformance.expected import merged
+
+    old = {
+        "client": "c 1",
+        "results": {
+            "1.7": {
+                "gone/case": {"status": "pass", "reason": "r"},
+                "mux/out-of-order": {"status": "pass", "reason": "r"},
+            }
+        },
+    }
+    fresh = {"client": "c 1", "results": {"1.7": {"mux/concurrent-15": {"status": "fail", "reason": "why"}}}}
+    assert list(merged(old, fresh)["results"]["1.7"]) == ["mux/concurrent-15", "mux/out-of-order"]
+    with pytest.raises(ValueError, match="the JSON holds c 1, the run was c 2"):
+        merged(old, {**fresh, "client": "c 2"})
