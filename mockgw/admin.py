@@ -34,7 +34,7 @@ from .journal.pages import page_parts
 from .journal.protocol import DEFAULT_PAGE, MAX_PAGE, page_size
 from .journal.records import Message, Trace
 from .profiles import PROFILES
-from .protocol.auth import bearer_permitted, is_loopback
+from .protocol.auth import bearer_permitted, is_loopback, same_secret
 from .transports.body import body_too_large, read_limited
 from .transports.rest import JSONBody
 
@@ -488,7 +488,7 @@ async def _first_frame_authenticates(websocket: WebSocket, token: str) -> bool:
         document = None
     if isinstance(document, dict) and document.get("type") == "auth":
         presented = document.get("token")
-        if isinstance(presented, str) and bearer_permitted(f"Bearer {presented}", token):
+        if isinstance(presented, str) and same_secret(presented, token):
             return True
     try:  # a close reason holds 123 bytes at most: the header way is in docs/JOURNAL.md
         await websocket.close(1008, 'admin token required: send {"type": "auth", "token": T} first')
