@@ -40,6 +40,7 @@ from loadtests.bench.servers import RunningServer, cpu_seconds, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = "2.6.2"
+JOURNAL_PAGE = 10_000  # the journal's largest page (mockgw.journal.protocol.MAX_PAGE)
 VERBOSE = False
 
 
@@ -205,10 +206,25 @@ def stop_recording(url: str) -> dict[str, Any]:
         return result
 
 
+def journal_messages(url: str, kind: str, page: int = JOURNAL_PAGE, max_pages: int = 100) -> list[dict[str, Any]]:
+    """Every journal message of `kind`, oldest first, page by page: a read answers at most JOURNAL_PAGE and
+    names `next_cursor`, the position to read on from; a short page is the last. Bounded: `max_pages` reads."""
+    found: list[dict[str, Any]] = []
+    cursor = 0  # without a cursor the journal answers the newest page instead
+    for _ in range(max_pages):
+        query = f"kind={kind}&limit={page}&cursor={cursor}"
+        with urllib.request.urlopen(f"{url}/__admin/journal/messages?{query}", timeout=10) as answer:
+            read = json.loads(answer.read())
+        found += read["messages"]
+        if len(read["messages"]) < page:
+            return found
+        cursor = read["next_cursor"]
+    raise RuntimeError(f"journal of {url}: more than {max_pages} pages of {kind!r} messages")
+
+
 def _replay_lateness_ms(url: str) -> list[float]:
     """How late the replaying mock sent each frame against its recorded time, from its own journal."""
-    with urllib.request.urlopen(url + "/__admin/journal/messages?kind=frame&limit=100000", timeout=10) as answer:
-        found = json.loads(answer.read())["messages"]
+    found = journal_messages(url, "frame")
     return [m["lateness_s"] * 1000 for m in found if m["direction"] == "out" and m["lateness_s"] is not None]
 
 
