@@ -1,8 +1,11 @@
 """Captured events → per-request timelines.
 
 A mux socket carries many requests at once: each request id is its own `Session`, every upstream frame
-with that id joins it with its offset from the moment the request reached the proxy, `complete` ends
-it, and a close or TCP drop of the socket ends every open one as a fault. REST calls and bulk sockets
+with that id joins it with its offset from the moment the request started, `complete` ends it, and a close
+or TCP drop of the socket ends every open one as a fault. A request starts when it reached the proxy,
+unless another on its socket was running: then no sooner than the start spacing after the previous start,
+as the gateway's run loop (and so the replaying mock) starts it — the wait is the gateway's, not the
+answer's, and is not recorded twice. REST calls and bulk sockets
 become sessions of their own. Nothing is dropped without a `warnings` line saying so.
 """
 
@@ -12,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol.limits import MuxLimits
 from .events import ClientFrame, Event, RestCall, SocketClosed, SocketOpened, SocketRefused, UpstreamFrame
 
 
@@ -33,6 +37,7 @@ class Session:
     request: Any  # the inner request (REST body, envelope `request`; metrics: the query parameters)
     arrived_t: float
     request_id: Any = None  # the socket envelope's id
+    started_t: float | None = None  # socket: when the gateway started it (frames' offsets count from here)
     conn: int | None = None
     path: str | None = None  # REST
     frames: list[RecordedFrame] = field(default_factory=list)
@@ -66,6 +71,9 @@ class Timelines:
     warnings: list[str] = field(default_factory=list)
 
 
+START_SPACING_S = MuxLimits().start_spacing_s
+
+
 def _key(request_id: Any) -> str:
     return json.dumps(request_id, sort_keys=True)
 
@@ -84,6 +92,7 @@ class _MuxConnection:
         self.out = out
         self.open: dict[str, Session] = {}
         self.finished: dict[str, Session] = {}  # ended by complete: frames after it are reported
+        self.last_start: float | None = None
 
     def client(self, t: float, text: str) -> None:
         frame = _object(text)
@@ -101,9 +110,14 @@ class _MuxConnection:
             )
             self.open.pop(key).ended = "client-closed"
         flow = frame.get("flow")
+        started = t
+        if self.open and self.last_start is not None:  # as the mux (and the mock) spaces starts while any runs
+            started = max(t, self.last_start + START_SPACING_S)
+        self.last_start = started
         session = Session(
             "socket", service, flow if isinstance(flow, str) and flow else None, request, t, frame["id"], self.conn
         )
+        session.started_t = started
         self.open[key] = session
         self.finished.pop(key, None)
         self.out.sessions.append(session)
@@ -120,7 +134,7 @@ class _MuxConnection:
                 where = "after its complete frame" if key in self.finished else "for no open request"
                 self._warn(f"frame {where} (id {frame['id']!r}) not recorded: {text[:120]}")
                 return
-            recorded = _socket_frame(frame, session.request_id, t - session.arrived_t, text)
+            recorded = _socket_frame(frame, session.request_id, _offset(t, session), text)
             if recorded.kind == "raw":
                 self._warn(f"request {frame['id']!r}: a frame not in the envelope form is kept verbatim: {text[:120]}")
             self._add(key, session, recorded)
@@ -135,7 +149,7 @@ class _MuxConnection:
     def _unattributed(self, t: float, text: str, recorded: RecordedFrame) -> None:
         if len(self.open) == 1:
             ((key, session),) = self.open.items()
-            recorded.offset_s = t - session.arrived_t
+            recorded.offset_s = _offset(t, session)
             self._add(key, session, recorded)
         else:
             self._warn(f"a frame without a request id, with {len(self.open)} requests open, not recorded: {text[:120]}")
@@ -156,6 +170,11 @@ class _MuxConnection:
 
     def _warn(self, message: str) -> None:
         self.out.warnings.append(f"socket {self.conn}: {message}")
+
+
+def _offset(t: float, session: Session) -> float:
+    # Never before the start: a frame the spacing would have held back comes at once.
+    return max(0.0, t - (session.arrived_t if session.started_t is None else session.started_t))
 
 
 def _socket_frame(frame: dict[str, Any], request_id: Any, offset: float, text: str) -> RecordedFrame:

@@ -11,6 +11,7 @@ import pytest
 
 from mockgw.contract import load_library, load_library_document
 from mockgw.contract.model import FaultKind, FrameKind
+from mockgw.protocol.limits import MuxLimits
 from mockgw.record.contracts import Options, build_recording
 from mockgw.record.events import (
     ClientFrame,
@@ -71,6 +72,25 @@ def test_interleaved_requests_become_separate_timelines_offset_from_their_own_ar
     assert bob["match"] == {"service": "agent", "flow": "default", "body": {"question": {"equals": "Who is Bob?"}}}
     assert bob["transports"] == ["socket"]
     assert recording.warnings == []
+
+
+def test_a_burst_counts_from_the_spaced_start_the_gateway_and_the_replaying_mock_give_it() -> None:
+    # Three requests 1 ms apart on one socket: the gateway starts them 10 ms apart while any runs
+    # (MuxLimits.start_spacing_s), so each answered 0.5 s after its own start; a request sent once none runs
+    # starts when it arrived.
+    spacing = MuxLimits().start_spacing_s
+    events: list[Event] = [SocketOpened(1, 0.0, "/api/v1/socket", "mux")]
+    events += [request(1, 1.0 + 0.001 * k, f"r{k}", question=f"Burst {k} please") for k in range(3)]
+    events += [answer(1, 1.5 + spacing * k, f"r{k}", True, content=f"a{k}") for k in range(3)]
+    events += [request(1, 3.0, "late", question="Late one please"), answer(1, 3.25, "late", True, content="l")]
+    _, documents = build(events)
+    found = contracts_of(documents)
+    assert [found[f"recorded/2.x/agent-burst-{k}-please"]["response"]["frames"][0]["at_s"] for k in range(3)] == [
+        0.5,
+        0.5,
+        0.5,
+    ]
+    assert found["recorded/2.x/agent-late-one-please"]["response"]["frames"][0]["at_s"] == 0.25
 
 
 def test_close_code_and_tcp_drop_become_faults_after_the_frames_sent() -> None:
