@@ -1,20 +1,25 @@
 """`mockgw record` measured: replay fidelity and the proxy's added latency per frame.
 
-    python -m loadtests.bench.record_fidelity                 # both, briefly
+    python -m loadtests.bench.record_fidelity                                  # both, briefly
+    python -m loadtests.bench.record_fidelity --only fidelity --gateway-version 2.11.1   # the real gateway
     python -m loadtests.bench.record_fidelity --only overhead --streams 1 100 --frames 40
 
-Fidelity: `mockgw serve` (the bundled library, 2.6.2) is the upstream; a client plays known sessions through
-`mockgw record` — a streaming agent, 15 concurrent streaming completions and a backend error on one
-socket, a close fault on another, a REST call and a bulk import — the recording is stopped over the admin
-API, served by `mockgw serve --contracts OUT`, and the same client plays the same sessions directly
-against it. Reported: whether every frame is equal after removing ids, and how far each frame's offset (from
-the client's send to its receipt) moved between the recording and the replay (p50 / p99 / max).
+Fidelity: the upstream is `mockgw serve` (the bundled library, 2.6.2) or, with `--gateway-version`, the real
+gateway of that release on the reference rig (its backend playing the bundled library; an API key, as 2.4.5+
+bulk sockets need one). A client plays known sessions through `mockgw record` — a streaming agent, 15
+concurrent streaming completions and a backend error on one socket, a close fault on another (the mock
+only: the rig's backend cannot make the gateway close a socket), a REST call and a bulk import — the
+recording is stopped over the admin API, served by `mockgw serve --contracts OUT`, and the same client plays
+the same sessions directly against it. Reported: whether every frame is equal after removing ids, how far
+each frame's offset (from the client's send to its receipt) moved between the recording and the replay
+(p50 / p99 / max), and the replaying mock's own lateness against the recorded offsets (its journal).
 
 Overhead: loadtests/bench's lean load generator (`loadtests.bench.load replay`, its own process, raw asyncio
 sockets: 10 streams per socket, starts spread over one gap, frame k scripted at k × 20 ms) runs directly
-against `mockgw serve` and then through `mockgw record`, alternating, in the same run; per frame the lateness
-is the client's receipt offset minus the scripted time. The proxy's added latency is the p99 (and p50) of the proxied
-run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams.
+against an upstream and then through `mockgw record` to the same upstream process, alternating, in the same
+run; per frame the lateness is the client's receipt offset minus the scripted time. The upstream is the bare
+baseline `bare_stream` (default; `--upstream mock` for `mockgw serve`). The proxy's added latency is the p99
+(and p50) of the proxied run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,14 +70,19 @@ def _without_id(frame: Any) -> Any:
 
 
 async def play_mux(
-    url: str, label: str, requests: list[tuple[str, str, dict[str, Any]]], observed: Observed, auth: bool = True
+    url: str,
+    label: str,
+    requests: list[tuple[str, str, dict[str, Any]]],
+    observed: Observed,
+    auth: bool = True,
+    token: str = "client-secret",
 ) -> None:
     """Send every request at once on one socket; collect frames until each is complete or the socket closes."""
     async with websockets.connect(
         _ws(url) + "/api/v1/socket", max_size=None, ping_interval=None, compression=None
     ) as ws:
         if auth:
-            await ws.send(json.dumps({"type": "auth", "token": "client-secret"}))
+            await ws.send(json.dumps({"type": "auth", "token": token}))
             await ws.recv()
         loop = asyncio.get_running_loop()
         sent: dict[str, float] = {}
@@ -93,15 +106,20 @@ async def play_mux(
     observed.closes[label] = 1000
 
 
-def play_rest(url: str, label: str, path: str, body: dict[str, Any], observed: Observed) -> None:
-    request = urllib.request.Request(url + path, json.dumps(body).encode(), {"content-type": "application/json"})
+def play_rest(
+    url: str, label: str, path: str, body: dict[str, Any], observed: Observed, token: str | None = None
+) -> None:
+    headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url + path, json.dumps(body).encode(), headers)
     started = time.monotonic()
     with urllib.request.urlopen(request, timeout=30) as answer:
         observed.rest[label] = (answer.status, json.loads(answer.read()), time.monotonic() - started)
 
 
-async def import_triples(url: str, frames: int, per_frame: int) -> int:
-    async with websockets.connect(_ws(url) + "/api/v1/flow/default/import/triples", ping_interval=None) as ws:
+async def import_triples(url: str, frames: int, per_frame: int, token: str | None = None) -> int:
+    # 2.4.5+ refuses a bulk socket without ?token= (docs/PROTOCOL.md §3.1); the mock only with --token.
+    path = "/api/v1/flow/default/import/triples" + (f"?token={token}" if token else "")
+    async with websockets.connect(_ws(url) + path, ping_interval=None) as ws:
         for f in range(frames):
             triples = [
                 {
@@ -127,14 +145,47 @@ AGENT_SOCKET = [
     ("error", "text-completion", {"system": "", "prompt": "[rate-limit] again", "streaming": True}),
 ]
 CLOSING_SOCKET = [("closing", "agent", {"question": "[close] now"})]
+# On the rig: a backend error that 2.11.1 hands on (graph-rag's translator copies `error`, text-completion's
+# drops it since 2.10.6), added to the library the rig's backend plays.
+RIG_ERROR_CONTRACT = {
+    "id": "rig-record/graph-rag-error",
+    "priority": 5,
+    "match": {"service": "graph-rag", "body": {"query": {"regex": "^\\[error\\]"}}},
+    # As the real graph-rag service fails (trustgraph-flow 2.11.1: retrieval/graph_rag/rag.py): the end flags set.
+    "response": {
+        "frames": [
+            {
+                "at_s": 0.3,
+                "response": {
+                    "error": {"type": "graph-rag-error", "message": "no such graph"},
+                    "end_of_stream": True,
+                    "end_of_session": True,
+                },
+            }
+        ]
+    },
+}
+RIG_ERROR = ("error", "graph-rag", {"query": "[error] which graph", "streaming": False})
 
 
-async def play_known_sessions(url: str) -> Observed:
+@dataclass(frozen=True)
+class Sessions:
+    """How the known sessions are played against one upstream: the credential the client presents, the
+    session that ends in a backend error, and whether the upstream can close a socket on cue (the mock's
+    `[close]` fault; the rig's backend cannot make the real gateway close one)."""
+
+    token: str = "client-secret"
+    error: tuple[str, str, dict[str, Any]] = AGENT_SOCKET[1]
+    closing: bool = True
+    rest_token: str | None = None  # sent as Bearer on REST and as ?token= on the bulk socket
+
+
+async def play_known_sessions(url: str, sessions: Sessions = Sessions()) -> Observed:
     observed = Observed()
     await asyncio.gather(
-        play_mux(url, "concurrent", CONCURRENT_SOCKET, observed),
-        play_mux(url, "agent", AGENT_SOCKET, observed),
-        play_mux(url, "closing", CLOSING_SOCKET, observed),
+        play_mux(url, "concurrent", CONCURRENT_SOCKET, observed, token=sessions.token),
+        play_mux(url, "agent", [AGENT_SOCKET[0], sessions.error], observed, token=sessions.token),
+        *([play_mux(url, "closing", CLOSING_SOCKET, observed, token=sessions.token)] if sessions.closing else []),
         asyncio.to_thread(
             play_rest,
             url,
@@ -142,6 +193,7 @@ async def play_known_sessions(url: str) -> Observed:
             "/api/v1/flow/default/service/text-completion",
             {"system": "", "prompt": "REST hello"},
             observed,
+            sessions.rest_token,
         ),
     )
     return observed
@@ -164,6 +216,9 @@ class Fidelity:
     replay_lateness_p99_ms: float  # the mock's own journal: sent minus recorded time, server side
     imported: int
     replay_items: int
+    upstream: str = "mockgw serve"
+    replay_lateness_p50_ms: float = float("nan")
+    load_average: tuple[float, ...] = ()
 
 
 def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[float]]:
@@ -187,9 +242,39 @@ def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[flo
 
 
 @contextlib.contextmanager
-def mock(*args: str) -> Iterator[RunningServer]:
-    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--profile", PROFILE, *args], cwd=REPO) as s:
+def mock(*args: str, profile: str = PROFILE) -> Iterator[RunningServer]:
+    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--profile", profile, *args], cwd=REPO) as s:
         yield s
+
+
+@dataclass
+class Upstream:
+    url: str
+    profile: str  # what the recording is made for and replayed with
+    sessions: Sessions
+    replay_args: tuple[str, ...] = ()
+    label: str = "mockgw serve"
+
+
+@contextlib.contextmanager
+def fidelity_upstream(gateway_version: str | None, work: Path) -> Iterator[Upstream]:
+    """`mockgw serve` (the bundled library), or the real gateway of `gateway_version` on the reference rig
+    (conformance/reference: RabbitMQ, the gateway, a backend playing the bundled library), with an API key."""
+    if gateway_version is None:
+        with mock() as served:
+            yield Upstream(served.url, PROFILE, Sessions())
+        return
+    from conformance.reference.rig import running_rig
+    from conformance.reference.versions import resolve
+
+    contracts = work / "rig-contracts"
+    shutil.copytree(REPO / "contracts", contracts)
+    (contracts / "rig-errors.json").write_text(json.dumps({"profiles": ["*"], "contracts": [RIG_ERROR_CONTRACT]}))
+    token = "tg_" + secrets.token_hex(12)  # the rig's IAM resolves this API key only
+    profile = resolve(gateway_version).profile
+    with running_rig(gateway_version, contracts, token=token, timeout_s=10) as rig:
+        sessions = Sessions(token=token, error=RIG_ERROR, closing=False, rest_token=token)
+        yield Upstream(rig.url, profile, sessions, ("--token", token), f"gateway {gateway_version} (rig)")
 
 
 @contextlib.contextmanager
@@ -233,15 +318,19 @@ def _datasets_items(url: str) -> int:
         return int(json.loads(answer.read())["items"])
 
 
-def measure_fidelity(out: Path) -> tuple[Fidelity, dict[str, Any], Observed, Observed]:
-    with mock() as upstream, recorder(upstream.url, out) as proxy:
-        recorded = asyncio.run(play_known_sessions(proxy.url))
-        imported = asyncio.run(import_triples(proxy.url, frames=3, per_frame=4))
-        time.sleep(0.3)  # import sends no acknowledgement: let the last frame reach the proxy's capture
-        summary = stop_recording(proxy.url)
-        proxy.process.wait(30)
-    with mock("--contracts", str(out)) as replay:
-        replayed = asyncio.run(play_known_sessions(replay.url))
+def measure_fidelity(
+    out: Path, gateway_version: str | None = None
+) -> tuple[Fidelity, dict[str, Any], Observed, Observed]:
+    with fidelity_upstream(gateway_version, out.parent) as upstream:
+        sessions = upstream.sessions
+        with recorder(upstream.url, out, "--profile", upstream.profile) as proxy:
+            recorded = asyncio.run(play_known_sessions(proxy.url, sessions))
+            imported = asyncio.run(import_triples(proxy.url, frames=3, per_frame=4, token=sessions.rest_token))
+            time.sleep(0.3)  # import sends no acknowledgement: let the last frame reach the proxy's capture
+            summary = stop_recording(proxy.url)
+            proxy.process.wait(30)
+    with mock("--contracts", str(out), *upstream.replay_args, profile=upstream.profile) as replay:
+        replayed = asyncio.run(play_known_sessions(replay.url, sessions))
         replay_items = _datasets_items(replay.url)
         lateness = _replay_lateness_ms(replay.url) or [float("nan")]
     differences, deltas = compare(recorded, replayed)
@@ -258,6 +347,9 @@ def measure_fidelity(out: Path) -> tuple[Fidelity, dict[str, Any], Observed, Obs
         replay_lateness_p99_ms=round(_percentile(lateness, 0.99), 3),
         imported=imported,
         replay_items=replay_items,
+        upstream=upstream.label,
+        replay_lateness_p50_ms=round(statistics.median(lateness), 3),
+        load_average=tuple(round(x, 2) for x in os.getloadavg()),
     )
     return fidelity, summary, recorded, replayed
 
@@ -313,18 +405,36 @@ def lean_lateness(url: str, streams: int, frames: int, gap_ms: float) -> dict[st
     return result
 
 
-def measure_overhead(streams: int, frames: int, gap_ms: float, work: Path, rounds: int = 3) -> dict[str, Any]:
-    """Direct and proxied rounds alternate; each side keeps its best round (lowest p99), the one least
-    disturbed by other work on a shared machine, as loadtests/bench does."""
-    contracts = work / f"replay-{streams}"
+@contextlib.contextmanager
+def stream_upstream(kind: str, frames: int, gap_ms: float, work: Path) -> Iterator[RunningServer]:
+    """What the overhead rows stream from: the bare baseline (`bare_stream`, a websockets server that only sends
+    frames on deadlines) or `mockgw serve` replaying the same schedule from a contract."""
+    if kind == "bare":
+        argv = ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(frames), "--gap-ms", str(gap_ms)]
+        with start_server("bare-stream", argv, cwd=REPO) as bare:
+            yield bare
+        return
+    contracts = work / f"replay-{frames}-{gap_ms}"
     contracts.mkdir(parents=True, exist_ok=True)
     (contracts / "replay.json").write_text(json.dumps(replay_contracts(frames, gap_ms)))
+    with mock("--contracts", str(contracts)) as served:
+        yield served
+
+
+def measure_overhead(
+    streams: int, frames: int, gap_ms: float, work: Path, rounds: int = 3, upstream: str = "bare"
+) -> dict[str, Any]:
+    """Direct and proxied rounds alternate against the same upstream process; each side keeps its best round
+    (lowest p99), the one least disturbed by other work on a shared machine, as loadtests/bench does."""
     best: dict[str, dict[str, float]] = {}
     proxy_cpu_s = 0.0
     relayed = 0
-    with mock("--contracts", str(contracts)) as upstream, recorder(upstream.url, work / f"overhead-{streams}") as proxy:
+    with (
+        stream_upstream(upstream, frames, gap_ms, work) as served,
+        recorder(served.url, work / f"overhead-{upstream}-{streams}") as proxy,
+    ):
         for _ in range(rounds):
-            direct = lean_lateness(upstream.url, streams, frames, gap_ms)["lateness"]
+            direct = lean_lateness(served.url, streams, frames, gap_ms)["lateness"]
             cpu_before = cpu_seconds(proxy.pid)
             proxied_run = lean_lateness(proxy.url, streams, frames, gap_ms)
             proxy_cpu_s += cpu_seconds(proxy.pid) - cpu_before
@@ -332,7 +442,12 @@ def measure_overhead(streams: int, frames: int, gap_ms: float, work: Path, round
             for name, value in (("direct", direct), ("proxy", proxied_run["lateness"])):
                 if name not in best or value["p99_ms"] < best[name]["p99_ms"]:
                     best[name] = value
-    row: dict[str, Any] = {"streams": streams, "frames": relayed // rounds, "rounds": rounds}
+    row: dict[str, Any] = {
+        "upstream": "bare-stream" if upstream == "bare" else "mockgw",
+        "streams": streams,
+        "frames": relayed // rounds,
+        "rounds": rounds,
+    }
     for name, value in best.items():
         row[f"{name}_p50_ms"], row[f"{name}_p99_ms"] = round(value["p50_ms"], 3), round(value["p99_ms"], 3)
     row["added_p50_ms"] = round(row["proxy_p50_ms"] - row["direct_p50_ms"], 3)
@@ -341,28 +456,43 @@ def measure_overhead(streams: int, frames: int, gap_ms: float, work: Path, round
     # ticks, so it means something only over thousands of frames.
     row["proxy_cpu_us_per_frame"] = round(proxy_cpu_s / relayed * 1e6, 1) if relayed >= 1000 else None
     row["target_met"] = row["added_p99_ms"] <= 1.0 if streams >= 100 else None
+    row["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return row
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("fidelity", "overhead"))
+    parser.add_argument(
+        "--gateway-version",
+        help="fidelity: record the real gateway of this release on the reference rig (docs/RIG.md), not mockgw serve",
+    )
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 100])
     parser.add_argument("--frames", type=int, default=100, help="frames per stream in the overhead run (default 100)")
     parser.add_argument("--gap-ms", type=float, default=20.0, help="milliseconds between frames (default 20)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating direct/proxied rounds (default 3)")
+    parser.add_argument(
+        "--upstream",
+        choices=("bare", "mock"),
+        default="bare",
+        help="what the overhead rows stream from: the bare baseline (default) or mockgw serve",
+    )
     args = parser.parse_args(argv)
     if not all(1 <= n <= 200 for n in args.streams) or not 1 <= args.frames <= 400 or not 1 <= args.rounds <= 10:
         parser.error("--streams from 1 to 200, --frames from 1 to 400, --rounds from 1 to 10 (bounded load)")
     with tempfile.TemporaryDirectory(prefix="record-bench-") as work:
         if args.only in (None, "fidelity"):
-            fidelity, summary, _, _ = measure_fidelity(Path(work) / "recorded")
+            fidelity, summary, _, _ = measure_fidelity(Path(work) / "recorded", args.gateway_version)
             print(json.dumps({"fidelity": fidelity.__dict__, "recorded": summary}, indent=2))
         if args.only in (None, "overhead"):
             for streams in args.streams:
                 print(
                     json.dumps(
-                        {"overhead": measure_overhead(streams, args.frames, args.gap_ms, Path(work), args.rounds)}
+                        {
+                            "overhead": measure_overhead(
+                                streams, args.frames, args.gap_ms, Path(work), args.rounds, args.upstream
+                            )
+                        }
                     )
                 )
     return 0
