@@ -201,8 +201,9 @@ def test_the_real_2_11_1_gateway_recorded_and_replayed_sees_the_same(rig: Rig, t
     assert len(deltas) == sum(len(c["offsets"]) for c in recorded)
     # Generous on a shared machine: chunks are 0.5 to 3 s after their request, so a broken clock is off by more.
     assert all(abs(d) < 0.5 * TIMEOUT_FACTOR for d in deltas), sorted(deltas)[:: max(1, len(deltas) // 10)]
-    # And not late or early as a whole.
-    assert abs(statistics.median(deltas)) < 0.02 * TIMEOUT_FACTOR, _ms(deltas)
+    # Nor late or early as a whole, beyond what the recording leaves out on purpose (RECORD.md): the connection
+    # and auth (~15 ms here), the gateway's start spacing beyond its nominal 10 ms for the 14 identical answers.
+    assert abs(statistics.median(deltas)) < 0.05 * TIMEOUT_FACTOR, _ms(deltas)
 
     secrets_found = [p.name for p in out.rglob("*") if p.is_file() and TOKEN in p.read_text()]
     assert secrets_found == []  # the API key went through the proxy and is redacted everywhere
