@@ -242,3 +242,22 @@ def test_an_export_stream_is_replayed_with_its_pacing(tmp_path: Path) -> None:
         assert abs(seen[0][0] - 0.3) < slack and abs(seen[1][0] - 0.9) < slack  # paced, not all at once
     recorded_at = [f["at_s"] for f in written["export_frames"]]
     assert abs(recorded_at[0] - 0.3) < slack and abs(recorded_at[1] - 0.9) < slack
+
+
+def test_a_metrics_query_through_the_proxy_is_replayed_as_it_was_answered(tmp_path: Path) -> None:
+    def query(url: str) -> tuple[int, str, bytes]:
+        with urllib.request.urlopen(url + "/api/metrics/query?query=up", timeout=10 * TIMEOUT_FACTOR) as answer:
+            return answer.status, answer.headers.get("content-type"), answer.read()
+
+    out = tmp_path / "rec"
+    with _mock("--profile", "2.6.2") as upstream, _recorder(upstream.url, out) as proxy:
+        direct, through_proxy = query(upstream.url), query(proxy.url)
+        urllib.request.urlopen(urllib.request.Request(proxy.url + "/__admin/record/stop", b""), timeout=30).close()
+        proxy.process.wait(20 * TIMEOUT_FACTOR)
+    assert through_proxy == direct and direct[0] == 200 and b"result" in direct[2]
+    (contract,) = load_library(out).contracts
+    assert contract.id == "recorded/2.x/metrics-query-up" and contract.frames[0].body == direct[2].decode()
+    with _mock("--profile", "2.6.2", "--contracts", str(out)) as replay:
+        assert query(replay.url) == direct
+        answered = [m for m in fidelity.journal_messages(replay.url, "frame") if m["direction"] == "out"]
+    assert [m["contract_id"] for m in answered] == [contract.id]  # by the recording, not the bundled library
