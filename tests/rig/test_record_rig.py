@@ -121,6 +121,23 @@ def recorded_wire(capture: Path) -> list[list[str]]:
     return sorted(streams.values())
 
 
+def most_open_at_once(capture: Path) -> int:
+    """The most requests one socket had open (sent, not yet complete) at the same time, from the capture."""
+    open_ids: dict[int, set[Any]] = {}
+    most = 0
+    for event in map(json.loads, capture.read_text().splitlines()):
+        frame = json.loads(event["text"]) if event["event"] in ("ClientFrame", "UpstreamFrame") else {}
+        if "id" not in frame:
+            continue
+        ids = open_ids.setdefault(event["conn"], set())
+        if event["event"] == "ClientFrame":
+            ids.add(frame["id"])
+            most = max(most, len(ids))
+        elif frame.get("complete"):
+            ids.discard(frame["id"])
+    return most
+
+
 def replayed_wire(url: str) -> tuple[list[list[str]], list[float]]:
     """Per socket request, the frames the replaying mock sent (ids removed), and each frame's lateness (s)."""
     streams: dict[tuple[str, Any], list[str]] = {}
@@ -183,6 +200,7 @@ def test_the_real_2_11_1_gateway_recorded_and_replayed_sees_the_same(rig: Rig, t
         same = {k: v for k, v in before.items() if k != "offsets"}
         assert {k: v for k, v in after.items() if k != "offsets"} == same, call
     assert wire == recorded_wire(out / "capture.jsonl")  # every request's frames, in order, ids and UUIDs aside
+    assert most_open_at_once(out / "capture.jsonl") == 15  # the completions ran at once on one socket
     assert sum(len(frames) for frames in wire) >= 15 * 10
     assert sum('"no such graph"' in frame for frames in wire for frame in frames) == 1  # the socket's error frame
     # The recorded import is the replaying mock's seed; the client's import on replay adds to it.
