@@ -1,9 +1,10 @@
 """The real trustgraph-base 2.11.1 client recorded through `mockgw record`, then replayed.
 
 Upstream is `mockgw serve` (profile 2.6.2), so this needs no gateway; tests/rig/test_record_rig.py records
-the real 2.11.1 gateway on the reference rig the same way. The client goes through the proxy unchanged — first-frame auth, streaming, 15 concurrent calls on one
-socket, a backend error, REST — and then the same calls go straight to `mockgw serve --contracts` playing
-the recording: the client sees the same results, chunk for chunk, at about the same times.
+the real 2.11.1 gateway on the reference rig the same way. The client goes through the proxy unchanged —
+first-frame auth, streaming, 15 concurrent calls on one socket, a backend error, REST — and then the same
+calls go straight to `mockgw serve --contracts` playing the recording: the client sees the same results,
+chunk for chunk, at about the same times.
 """
 
 from __future__ import annotations
