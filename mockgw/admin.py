@@ -335,10 +335,12 @@ def _page(key: str, items: Sequence[Any], to_json: Callable[[Any], Any], **extra
 async def journal_index(request: Request) -> Response:
     """What the journal is and what it dropped or cut to stay within its bounds."""
     store = _gateway(request).store
+    byte_budget = getattr(store, "byte_budget", None)  # a memory journal's; a database's is the database's
     return JSONBody(
         {
             "backend": type(getattr(store, "inner", store)).__name__,
             "counters": store.counters(),
+            "budget": byte_budget() if byte_budget is not None else None,
             "oldest_event_id": await store.oldest_event_id(),
             "last_event_id": await store.last_event_id(),  # where a live tail of only new events starts
             "page": {"default": DEFAULT_PAGE, "max": MAX_PAGE},

@@ -72,6 +72,7 @@ def create_app(
         settings.journal,
         max_messages=settings.journal_max_messages,
         max_text_bytes=settings.journal_text_bytes,
+        max_bytes=settings.journal_max_bytes,
         trace_prefix=trace_prefix,
     )
     journal = ObservedTraceStore(inner, metrics)

@@ -274,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         env="MOCKGW_JOURNAL_TEXT_BYTES",
     )
     serve.add_argument(
+        "--journal-max-bytes",
+        default=_env("MOCKGW_JOURNAL_MAX_BYTES", str(256 * 1024 * 1024)),
+        help="a memory journal holding more than this many bytes evicts its oldest messages, and says so "
+        "(default 268435456, 256 MiB; at least --journal-text-bytes)",
+        env="MOCKGW_JOURNAL_MAX_BYTES",
+    )
+    serve.add_argument(
         "--log-level",
         default=_env("MOCKGW_LOG_LEVEL", "warning"),
         help=f"uvicorn's log level: {', '.join(LOG_LEVELS)} (default warning)",
@@ -315,6 +322,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         provider_token_lifetime_s=_positive_float("--provider-token-lifetime", args.provider_token_lifetime),
         journal=_journal(args.journal),
         journal_text_bytes=_whole_number("--journal-text-bytes", args.journal_text_bytes, 1),
+        journal_max_bytes=_journal_max_bytes(args),
         allow_dirs=tuple(args.allow_dirs or ()),
         max_body_bytes=_whole_number("--max-body-bytes", args.max_body_bytes, 1),
         max_frame_bytes=_whole_number("--max-frame-bytes", args.max_frame_bytes, 1),
@@ -322,6 +330,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
         header_timeout_s=_positive_float("--header-timeout", args.header_timeout),
         drain_s=_non_negative_float("--drain-s", args.drain_s),
     )
+
+
+def _journal_max_bytes(args: argparse.Namespace) -> int:
+    text_bytes = _whole_number("--journal-text-bytes", args.journal_text_bytes, 1)
+    max_bytes = _whole_number("--journal-max-bytes", args.journal_max_bytes, 1)
+    if max_bytes < text_bytes:  # one cut text would not fit: every message would evict the one before
+        name = _option_name("--journal-max-bytes", args.journal_max_bytes)
+        raise SettingsError(
+            name, args.journal_max_bytes, f"a whole number of at least --journal-text-bytes ({text_bytes})"
+        )
+    return max_bytes
 
 
 def _journal(url: str) -> str:

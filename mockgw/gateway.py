@@ -72,7 +72,9 @@ class MockGateway:
         self.profile: Profile = resolve_profile(settings.profile)
         # Stored bulk data and global-service state (issue 3); seeded from contract files.
         self.stateful = StatefulServices(self.profile, settings.flows, seeds or Seeds(), settings.max_store_bytes)
-        self.store: TraceStore = store or MemoryTraceStore(max_messages=settings.journal_max_messages)
+        self.store: TraceStore = store or MemoryTraceStore(
+            max_messages=settings.journal_max_messages, max_bytes=settings.journal_max_bytes
+        )
         self.scenario_states: dict[str, str] = {}
         self._sequence = itertools.count()
         self.contracts: list[Contract] = []

@@ -26,6 +26,7 @@ class Settings:
     journal_max_messages: int = 200_000
     journal: str = "memory"  # or sqlite:///path, postgresql://… (mockgw/journal/open.py)
     journal_text_bytes: int = 65_536  # a message text beyond this is cut, its size and hash kept
+    journal_max_bytes: int = 256 * 1024 * 1024  # a memory journal past this evicts its oldest messages
     workers: int = 1  # processes sharing the listening socket (mockgw/server/workers.py)
     worker: int = 1  # which of them this is
     group: str = ""  # the one serve these workers belong to (mockgw/admin_broadcast.py)

@@ -1,7 +1,10 @@
 """The default journal: the TraceStore protocol in memory, bounded, and cheap on the hot path.
 
 It keeps the newest `max_messages` messages, `max_events` events and `max_traces` traces (an open
-connection's trace is never dropped), and counts what it dropped rather than growing without limit.
+connection's trace is never dropped), and counts what it dropped rather than growing without limit. The
+messages are also bounded in bytes (`max_bytes`, --journal-max-bytes): each costs its `record_bytes`,
+and past the budget the oldest go (the newest is always kept), said by a `journal.evicted` event (see
+budget.ByteBudget). Events and traces are bounded by count only: each is small and of a fixed shape.
 
 Messages are stored as plain tuples and events as dicts of atoms on purpose: the garbage collector
 stops tracking those, so a journal of 200,000 frames is never rescanned. As dataclass instances it
@@ -20,10 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 from collections import OrderedDict, deque
 from typing import Any
 
-from .budget import DEFAULT_MAX_TEXT_BYTES, TextBudget
+from .budget import (
+    BYTE_BUDGET,
+    DEFAULT_MAX_JOURNAL_BYTES,
+    DEFAULT_MAX_TEXT_BYTES,
+    MESSAGE_COUNT,
+    ByteBudget,
+    TextBudget,
+    record_bytes,
+)
 from .protocol import TraceStore, page_size
 from .records import (
     GOAL_FIELDS,
@@ -40,8 +52,12 @@ from .records import (
 __all__ = ["ConnectionStats", "MemoryTraceStore", "Message", "Trace", "TraceStore"]
 
 SCAN_CHUNK = 500  # records looked at (and made Messages) between two yields to the loop
+# Evictions for the count bound are looked at for a journal.evicted notice every this many (a clock read per
+# frame costs more than the eviction); the byte budget's, rarer per message, each time.
+COUNT_NOTICE_STEP = 1000
 
 _TRACE_ID, _KIND = Message._fields.index("trace_id"), Message._fields.index("kind")
+_TEXT = Message._fields.index("text")
 _GOAL_ID = Message._fields.index("goal_id")
 # A stored record is a Message's fields up to `detail`, detail flattened, and the sequence (module docstring).
 _DETAIL = Message._fields.index("detail")
@@ -60,6 +76,10 @@ def _message(record: tuple[Any, ...]) -> Message:
         detail = dict(zip(detail[:keys], detail[keys:]))
     sequence = record[_SEQUENCE]
     return Message._make((*record[:_DETAIL], detail, message_id(record[_TRACE_ID], sequence), sequence))
+
+
+def _record_bytes(record: tuple[Any, ...]) -> int:
+    return record_bytes(record[_TEXT], record[_DETAIL])
 
 
 def _record(message: Message, sequence: int) -> tuple[Any, ...]:
@@ -87,6 +107,7 @@ class MemoryTraceStore:
         max_traces: int = 20_000,
         trace_prefix: str = "t",
         max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
+        max_bytes: int = DEFAULT_MAX_JOURNAL_BYTES,
     ) -> None:
         self.max_messages = max_messages
         self.trace_prefix = trace_prefix  # "w2t" under several workers: trace ids stay unique across them
@@ -95,6 +116,7 @@ class MemoryTraceStore:
         self.budget = TextBudget(max_text_bytes)
         self._fit = self.budget.fit
         self._quick_chars = self.budget.quick_chars
+        self.bytes = ByteBudget(max_bytes)
         self._next_trace = itertools.count(1)
         self._next_event = 1  # never reset: a watcher's since_event_id stays meaningful
         self._traces: OrderedDict[str, Trace] = OrderedDict()  # a dict would rescan the popped front
@@ -104,6 +126,9 @@ class MemoryTraceStore:
         self._rare: deque[tuple[Any, ...]] = deque(maxlen=max_messages)  # every kind but "frame", to list fast
         self._position_base = 0  # records appended before the last reset (see _appended)
         self._rare_appended = 0
+        self._rare_only = 0  # the oldest records of _rare that are no longer in _records (aged out by count)
+        self._count_said = 0  # bytes.count_messages when evictions were last looked at for a notice
+        self._count_step = 1  # look again after this many more (the first at once)
         # An event is a dict, or for a message, the bulk, the cheaper tuple (event id, trace id, type, message's
         # sequence, direction, request id); get_events makes it a dict.
         self._events: deque[dict[str, Any] | tuple[Any, ...]] = deque(maxlen=max_events)
@@ -129,6 +154,10 @@ class MemoryTraceStore:
         self.dropped_messages = 0
         self.dropped_traces = 0
         self.budget.truncated = 0
+        self.bytes.reset()
+        self._rare_only = 0
+        self._count_said = 0
+        self._count_step = 1
 
     # ===== Traces =====
 
@@ -235,11 +264,31 @@ class MemoryTraceStore:
         # The id is trace id + sequence, made when read; detail flat, keys then values (see the module's docstring).
         record = message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
         records = self._records
-        if len(records) == self.max_messages:
+        budget = self.bytes
+        if len(records) == self.max_messages:  # the oldest goes (_drop_oldest, inlined for the frames)
+            old = records.popleft()
             self.dropped_messages += 1
+            if old[_KIND] != "frame":
+                self._rare_only += 1  # still in _rare, and its bytes with it, until that drops it
+            else:
+                old_text = old[_TEXT]
+                size = (
+                    _RECORD_BYTES + sizeof(old_text)
+                    if old[_DETAIL] is None and old_text is not None
+                    else _record_bytes(old)
+                )
+                budget.used -= size
+                budget.count_messages += 1
+                budget.count_bytes += size
         records.append(record)
+        text = record[_TEXT]  # cut to the text budget, maybe
+        budget.used += _record_bytes(record) if detail is not None or text is None else _RECORD_BYTES + sizeof(text)
         if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
-            self._rare.append(record)
+            rare = self._rare
+            if len(rare) == self.max_messages:  # its oldest aged out of _records before (see _drop_oldest)
+                self._rare_only -= 1
+                budget.evicted(_record_bytes(rare.popleft()), MESSAGE_COUNT)
+            rare.append(record)
             self._rare_appended += 1
         if goal_id is not None:
             tree = self._trees.get(trace_id)
@@ -256,8 +305,44 @@ class MemoryTraceStore:
             )
         )
         self._next_event += 1
+        if budget.used > budget.max_bytes:
+            self._evict_for_bytes()
+        elif budget.count_messages - self._count_said >= self._count_step:
+            self._say_evictions()  # evicted for the count: said at once, then looked at every COUNT_NOTICE_STEP
         if self._waiters:
             self._wake()
+
+    def _drop_oldest(self, reason: str) -> None:
+        """The oldest record leaves _records; a rare one stays in _rare (its bytes with it) until that drops it."""
+        old = self._records.popleft()
+        self.dropped_messages += 1
+        if old[_KIND] == "frame":
+            self.bytes.evicted(_record_bytes(old), reason)
+        elif reason == BYTE_BUDGET:
+            if self._rare and self._rare[0] is old:  # always, as _rare_only is 0 here
+                self._rare.popleft()
+            self.bytes.evicted(_record_bytes(old), reason)
+        else:
+            self._rare_only += 1
+
+    def _evict_for_bytes(self) -> None:
+        """The oldest messages go until the journal is within its budget; the newest one always stays."""
+        budget = self.bytes
+        while budget.used > budget.max_bytes:
+            if self._rare_only:  # older than anything in _records
+                self._rare_only -= 1
+                budget.evicted(_record_bytes(self._rare.popleft()), BYTE_BUDGET)
+            elif len(self._records) > 1:
+                self._drop_oldest(BYTE_BUDGET)
+            else:
+                break
+        self._say_evictions()
+
+    def _say_evictions(self) -> None:
+        for notice in self.bytes.notices():
+            self._append_event("", "journal.evicted", notice)
+        self._count_said = self.bytes.count_messages
+        self._count_step = COUNT_NOTICE_STEP
 
     @property
     def _appended(self) -> int:
@@ -317,6 +402,7 @@ class MemoryTraceStore:
         old = self._records[index]
         new = _record(_message(old)._replace(**updates), old[_SEQUENCE])
         self._records[index] = new
+        self.bytes.used += _record_bytes(new) - _record_bytes(old)
         for rare_index in range(len(self._rare) - 1, -1, -1):
             if self._rare[rare_index] is old:
                 self._rare[rare_index] = new
@@ -424,7 +510,13 @@ class MemoryTraceStore:
             "dropped_messages": self.dropped_messages,
             "dropped_traces": self.dropped_traces,
             "truncated_messages": self.budget.truncated,
+            "evicted_messages": self.bytes.budget_messages,
+            "evicted_bytes": self.bytes.budget_bytes + self.bytes.count_bytes,
         }
+
+    def byte_budget(self) -> dict[str, Any]:
+        """The budget, the bytes used and what was evicted, by reason (GET /__admin/journal)."""
+        return self.bytes.info()
 
     async def reset(self) -> None:
         self._reset_state()
@@ -432,6 +524,9 @@ class MemoryTraceStore:
     async def close(self) -> None:
         self._wake()
 
+
+_RECORD_BYTES = record_bytes(None, None)
+sizeof = sys.getsizeof
 
 _MESSAGE_EVENTS = {
     kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item", "verdict", "event")

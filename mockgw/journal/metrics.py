@@ -272,12 +272,23 @@ class _JournalCounters(Collector):
             family = CounterMetricFamily(f"mockgw_journal_{name}", help_text)
             family.add_metric([], counters.get(name, 0))
             yield family
+        byte_budget = getattr(self.store, "byte_budget", None)
+        if byte_budget is not None:
+            budget = byte_budget()
+            used = GaugeMetricFamily("mockgw_journal_bytes", "Bytes the memory journal holds (an estimate)")
+            used.add_metric([], budget["used_bytes"])
+            yield used
+            bound = GaugeMetricFamily("mockgw_journal_max_bytes", "The memory journal's byte budget")
+            bound.add_metric([], budget["max_bytes"])
+            yield bound
 
 
 _JOURNAL_COUNTERS = {
     "dropped_messages": "Messages the journal dropped, oldest first, to stay within its bound",
     "dropped_traces": "Closed traces the journal dropped, oldest first, to stay within its bound",
     "truncated_messages": "Message texts cut to the journal's text budget (size and SHA-256 kept)",
+    "evicted_messages": "Messages the memory journal evicted, oldest first, to stay within its byte budget",
+    "evicted_bytes": "Bytes of the messages the memory journal dropped, for its byte budget or its count bound",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import SettingsError
-from .budget import DEFAULT_MAX_TEXT_BYTES
+from .budget import DEFAULT_MAX_JOURNAL_BYTES, DEFAULT_MAX_TEXT_BYTES
 from .memory import MemoryTraceStore
 from .protocol import TraceStore
 
@@ -22,12 +22,15 @@ def open_store(
     *,
     max_messages: int = 200_000,
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
+    max_bytes: int = DEFAULT_MAX_JOURNAL_BYTES,
     trace_prefix: str = "t",
     option: str = "--journal",
 ) -> TraceStore:
     """The store `url` names, not yet connected (a database store connects on first use)."""
     if url == "memory":
-        return MemoryTraceStore(max_messages=max_messages, trace_prefix=trace_prefix, max_text_bytes=max_text_bytes)
+        return MemoryTraceStore(
+            max_messages=max_messages, trace_prefix=trace_prefix, max_text_bytes=max_text_bytes, max_bytes=max_bytes
+        )
     if url.startswith("sqlite:"):
         from .sql import SqlTraceStore
         from .sqlite import SqliteDatabase

@@ -133,6 +133,12 @@ def test_a_bad_setting_is_named():
         ("MOCKGW_HEADER_TIMEOUT", "0", "mockgw: MOCKGW_HEADER_TIMEOUT='0': a number greater than 0"),
         ("MOCKGW_DRAIN_S", "-1", "mockgw: MOCKGW_DRAIN_S='-1': a number of at least 0"),
         (
+            "MOCKGW_JOURNAL_MAX_BYTES",
+            "1000",
+            "mockgw: MOCKGW_JOURNAL_MAX_BYTES='1000': a whole number of at least --journal-text-bytes (65536)",
+        ),
+        ("MOCKGW_JOURNAL_MAX_BYTES", "lots", "mockgw: MOCKGW_JOURNAL_MAX_BYTES='lots': a whole number"),
+        (
             "MOCKGW_LOG_LEVEL",
             "loud",
             "mockgw: MOCKGW_LOG_LEVEL='loud': one of critical, error, warning, info, debug, trace",

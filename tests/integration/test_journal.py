@@ -322,3 +322,33 @@ def test_mockgw_tail_killed_mid_stream_and_started_again_loses_and_repeats_nothi
     printed = [json.loads(line) for line in output.read_bytes().splitlines()]
     assert [e["event_id"] for e in printed] == [e["event_id"] for e in every]
     assert printed == every
+
+
+def test_serve_keeps_the_memory_journal_within_its_byte_budget_and_says_what_it_evicted() -> None:
+    """`--journal-max-bytes`: 60 REST calls of ~20 KB each through a real server, against a 300,000-byte budget."""
+    prompt = "x" * 20_000
+    with (
+        gateway_process("--journal-max-bytes", "300000", "--speed", "100") as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        for i in range(60):
+            answer = client.post(COMPLETION, json={"system": "", "prompt": f"{i:03d}{prompt}"})
+            assert answer.status_code == 200
+        info = client.get("/__admin/journal").json()
+        events = client.get("/__admin/journal/events?since_event_id=0&limit=10000").json()["events"]
+        requests = client.get("/__admin/journal/messages?kind=request&limit=1000").json()["messages"]
+        metrics = client.get("/__metrics").text
+    budget = info["budget"]
+    assert budget["max_bytes"] == 300_000 and 200_000 < budget["used_bytes"] <= 300_000
+    evicted = budget["evicted_messages"]["byte budget"]
+    assert evicted > 60 and budget["evicted_bytes"]["byte budget"] > 60 * 20_000
+    assert info["counters"]["evicted_messages"] == evicted
+    # The oldest went, the newest stayed: only the last dozen requests (each ~20 KB) fit.
+    kept = [json.loads(m["text"])["prompt"][:3] for m in requests]
+    assert kept == [f"{i:03d}" for i in range(60 - len(kept), 60)] and 5 <= len(kept) <= 15
+    said = [e for e in events if e["type"] == "journal.evicted"]
+    assert said and said[0]["reason"] == "byte budget" and "--journal-max-bytes 300000" in said[0]["message"]
+    assert sum(e["messages"] for e in said) <= evicted
+    assert f"mockgw_journal_bytes {float(budget['used_bytes'])}" in metrics
+    assert "mockgw_journal_max_bytes 300000.0" in metrics
+    assert f"mockgw_journal_evicted_messages_total {float(evicted)}" in metrics
