@@ -7,6 +7,7 @@ error or a driver that cannot start.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="DIR", help="write junit.xml, report.json, report.html here")
     parser.add_argument("--url", help="use this running mock instead of starting one per profile")
     parser.add_argument("--token", help="with --url: the token that mock enforces (enables the auth cases)")
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("MOCKGW_ADMIN_TOKEN") or None,
+        help="with --url: that mock's --admin-token (default: $MOCKGW_ADMIN_TOKEN); masked in the reports",
+    )
     parser.add_argument(
         "--native-profile",
         action="append",
@@ -117,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
         print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
         return 2
     handlers: list[Handler] = [ProgressDisplay()]
-    files = FileReports(args.report, secrets=(args.token, SECRET, WRONG_TOKEN, OPEN_TOKEN)) if args.report else None
+    files = (
+        FileReports(args.report, secrets=(args.token, args.admin_token, SECRET, WRONG_TOKEN, OPEN_TOKEN))
+        if args.report
+        else None
+    )
     if files:
         handlers.append(files)
     recorder = None
@@ -141,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         cases=cases,
         url=args.url,
         token=args.token,
+        admin_token=args.admin_token,
         speed=args.speed,
         native=native,
         tolerances=tolerances,

@@ -92,6 +92,7 @@ class RunPlan:
     cases: list[Case] = field(default_factory=list)
     url: str | None = None  # a running mock instead of starting one
     token: str | None = None  # the running mock's token, if it enforces one
+    admin_token: str | None = None  # the running mock's --admin-token, if it has one
     speed: float = 1.0
     # Override which profiles are required: "P" for every driver, "CLIENT=P" for the drivers whose hello names
     # that client (or "client version"); a driver named by any CLIENT= entry takes only those.
@@ -188,7 +189,7 @@ class ProfileRig:
             return self._mocks[secured]
         plan = self.plan
         if plan.url is not None:
-            admin = Admin(plan.url)
+            admin = Admin(plan.url, plan.admin_token)
             admin.load_contracts(contracts_for(self.profile))
             self._mocks[secured] = (plan.url, admin, plan.token if plan.token is not None else OPEN_TOKEN)
         else:
@@ -269,7 +270,7 @@ def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo
     profiles = list(plan.profiles) or sorted(native or {resolve_profile("latest").name})
     if plan.url is not None:
         # A running mock speaks one profile: certify against it, whatever the client's own is.
-        serving = str(Admin(plan.url).info()["profile"])
+        serving = str(Admin(plan.url, plan.admin_token).info()["profile"])
         if plan.profiles and plan.profiles != [serving]:
             driver.stop()
             raise MockError(f"--url {plan.url} serves profile {serving}, not {', '.join(plan.profiles)}")

@@ -1,16 +1,23 @@
 """No token lands in the journal, the server log or a report (issue 18), whichever of the three ways it came."""
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+
+from tests.support.postgres import MISSING, binaries, postgres_server
 
 from ..conftest import REPO, TIMEOUT_FACTOR
 
@@ -118,3 +125,172 @@ def test_no_token_in_the_journal_or_the_log_after_a_session_using_all_three_toke
     for secret in (TOKEN, ADMIN, *WRONG):
         assert secret not in journal, secret
         assert secret not in log, secret
+
+
+# ===== Every journal backend, the live tail, the debug log and the reports =====
+
+
+@pytest.fixture(scope="module")
+def postgres_base_url():
+    if binaries() is None:
+        pytest.skip(MISSING)
+    try:
+        import asyncpg  # noqa: F401
+    except ModuleNotFoundError:
+        pytest.skip("asyncpg not installed: pip install 'mockgw[postgres]'")
+    with postgres_server() as url:
+        yield url
+
+
+async def _postgres(base_url, database, *statements):
+    import asyncpg
+
+    connection = await asyncpg.connect(f"{base_url}/{database}")
+    try:
+        return [await connection.fetch(statement) for statement in statements]
+    finally:
+        await connection.close()
+
+
+def postgres_journal(base_url):
+    asyncio.run(_postgres(base_url, "postgres", "CREATE DATABASE secrets_journal"))
+    return f"{base_url}/secrets_journal"
+
+
+def postgres_contents(base_url):
+    """Every row of every table, as text, then the raw bytes of the server's files (WAL included) after a
+    checkpoint: a token written once and masked later would still be in those."""
+    (tables,) = asyncio.run(
+        _postgres(base_url, "secrets_journal", "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    )
+    names = [row["tablename"] for row in tables]
+    assert {"traces", "messages", "events"} <= set(names), names
+    rows = asyncio.run(_postgres(base_url, "secrets_journal", *(f"SELECT t::text AS row FROM {n} t" for n in names)))
+    (data_directory,), _ = asyncio.run(_postgres(base_url, "postgres", "SHOW data_directory", "CHECKPOINT"))
+    root = Path(data_directory["data_directory"]).parent  # the data directory and the server's log beside it
+    raw = b"".join(path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file())
+    return "\n".join(r["row"] for table in rows for r in table), raw
+
+
+async def follow_live(url, events, stop):
+    """The live tail, as a dashboard reads it: every event from the first, until `stop` is set and it caught up."""
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    ws_url = url.replace("http://", "ws://") + "/__admin/journal/stream?since_event_id=0"
+    async with connect(ws_url, additional_headers=headers) as stream:
+        while True:
+            try:
+                async with asyncio.timeout(0.5):
+                    events.append(await stream.recv())
+            except TimeoutError:
+                if stop.is_set():
+                    return
+
+
+async def session_watched_live(url):
+    events, stop = [], asyncio.Event()
+    watcher = asyncio.create_task(follow_live(url, events, stop))
+    traces, shown = await a_session_with_every_token_transport(url)
+    await asyncio.sleep(0.3)  # a database journal commits every 50 ms
+    stop.set()
+    async with asyncio.timeout(30 * TIMEOUT_FACTOR):
+        await watcher
+    return traces, shown, "\n".join(e if isinstance(e, str) else e.decode() for e in events)
+
+
+def certify_against(url, report_dir, runs_db):
+    """A short certification run against the token-enforcing mock: its reports and its run journal."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockgw",
+            "certify",
+            "--driver",
+            f"{sys.executable} {REPO / 'tests' / 'conformance' / 'drivers' / 'good_driver.py'} --gateway 2.6.2",
+            "--url",
+            url,
+            "--token",
+            TOKEN,
+            "--case",
+            "auth/socket/token",
+            "--case",
+            "auth/rest/token",
+            "--case",
+            "auth/socket/wrong-token",
+            "--report",
+            str(report_dir),
+            "--journal",
+            f"sqlite:///{runs_db}",
+        ],
+        cwd=REPO,
+        env={**os.environ, "MOCKGW_ADMIN_TOKEN": ADMIN},  # the mock's admin API is locked by it
+        capture_output=True,
+        text=True,
+        timeout=120 * TIMEOUT_FACTOR,
+    )
+    return done
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgresql"])
+def test_no_token_in_any_journal_backend_the_live_tail_the_debug_log_or_the_reports(backend, tmp_path, request):
+    journal = {"memory": "memory", "sqlite": f"sqlite:///{tmp_path / 'journal.db'}"}.get(backend)
+    if journal is None:
+        journal = postgres_journal(request.getfixturevalue("postgres_base_url"))
+    log_path = tmp_path / "mockgw.log"
+    process, url = serve_logging_to(
+        log_path, "--token", TOKEN, "--admin-token", ADMIN, "--log-level", "debug", "--journal", journal
+    )
+    tail_path = tmp_path / "tail.jsonl"
+    tail = subprocess.Popen(  # `mockgw tail` too, its token from the environment as documented
+        [sys.executable, "-m", "mockgw", "tail", url, "--output", str(tail_path)],
+        cwd=REPO,
+        env={**os.environ, "MOCKGW_ADMIN_TOKEN": ADMIN},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    certified = None
+    try:
+        traces, shown, live = asyncio.run(session_watched_live(url))
+        if backend == "memory":  # the reports do not depend on the mock's journal: once is enough
+            certified = certify_against(url, tmp_path / "report", tmp_path / "runs.db")
+        time.sleep(0.5)  # the tail writes what it was sent
+    finally:
+        tail.send_signal(signal.SIGTERM)
+        _, tail_errors = tail.communicate(timeout=30 * TIMEOUT_FACTOR)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30 * TIMEOUT_FACTOR)
+    places = {
+        "the admin views": shown.encode(),
+        "the live tail (WebSocket)": live.encode(),
+        "mockgw tail --output": tail_path.read_bytes(),
+        "the server log at debug level": log_path.read_bytes(),
+    }
+    # Each place really holds the session: the checks below look at something.
+    assert {t["kind"] for t in traces} >= {"rest", "socket", "import"}
+    assert '\\"token\\":\\"***\\"' in shown  # the auth frames, journaled with the token masked
+    # Two REST calls, the metrics query, two sockets, the accepted import (the refused one opens no trace).
+    assert live.count('"trace.created"') >= 5 and '"message.frame"' in live and "import/triples" in live
+    assert places["mockgw tail --output"].count(b'"trace.created"') >= 5, tail_errors
+    assert b"/api/v1/flow/default/import/triples?token=***" in places["the server log at debug level"]
+    if backend == "sqlite":
+        files = sorted(tmp_path.glob("journal.db*"))  # the database, its write-ahead log and index
+        places["the SQLite journal's files"] = b"".join(path.read_bytes() for path in files)
+        with contextlib.closing(sqlite3.connect(tmp_path / "journal.db")) as db:
+            places["the SQLite journal's rows"] = "\n".join(db.iterdump()).encode()
+        assert b"token:***" in places["the SQLite journal's rows"].replace(b"\\", b"").replace(b'"', b"")
+    if backend == "postgresql":
+        rows, raw = postgres_contents(request.getfixturevalue("postgres_base_url"))
+        places["the PostgreSQL journal's rows"] = rows.encode()
+        places["the PostgreSQL server's files"] = raw
+        assert "token:***" in rows.replace("\\", "").replace('"', "")  # the auth frames, quoted as row text
+    if certified is not None:
+        assert certified.returncode == 0, certified.stdout + certified.stderr
+        for name in ("junit.xml", "report.json", "report.html"):
+            places[f"the certify report {name}"] = (tmp_path / "report" / name).read_bytes()
+        places["certify's output"] = (certified.stdout + certified.stderr).encode()
+        places["certify's run journal"] = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("runs.db*")))
+        assert b"auth/socket/token" in places["the certify report report.json"]
+    for place, content in places.items():
+        assert content, f"{place} is empty"
+        for secret in (TOKEN, ADMIN, *WRONG):
+            assert secret.encode() not in content, f"{secret} in {place}"
