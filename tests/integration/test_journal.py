@@ -239,13 +239,14 @@ def test_the_largest_reads_leave_another_sockets_ping_under_50_ms_p99() -> None:
     assert sizes == [10_000] * 15  # every read was the largest page
     assert len(rtts) > 20  # the pings ran all through the reads
     slowest = [round(r * 1000, 1) for r in sorted(rtts)[-5:]]
-    # 50 ms, over what the machine itself adds to a ping right now. The server yields every 500 records, so
-    # what is left above that is the OS handing the busy server's core to other processes (CI machines are
-    # shared): 99 of 100 pings within the bound, and not one held three times as long.
-    bound = 0.050 * TIMEOUT_FACTOR + max(idle)
+    # The bound, 50 ms, on 99 of 100 pings: the server yields every 500 records scanned and every 100
+    # serialised. Measured on the shared 2-core machine (load 5-6 from other work): p99 12-41 ms over five
+    # runs. A single ping may still be held longer when the OS hands the busy server's core to another process
+    # (up to 144 ms seen there), so the slowest is bounded at three times that, over the idle noise.
     p99 = sorted(rtts)[int(len(rtts) * 0.99) - 1]
-    assert p99 < bound, f"p99 {p99 * 1000:.1f} ms; slowest pings {slowest} ms; idle {max(idle) * 1000:.1f} ms"
-    assert max(rtts) < 3 * bound, f"slowest pings {slowest} ms; idle {max(idle) * 1000:.1f} ms"
+    figures = f"p99 {p99 * 1000:.1f} ms; slowest pings {slowest} ms; idle {max(idle) * 1000:.1f} ms"
+    assert p99 < 0.050 * TIMEOUT_FACTOR, figures
+    assert max(rtts) < 3 * (0.050 * TIMEOUT_FACTOR + max(idle)), figures
 
 
 def test_serve_with_a_sqlite_journal_keeps_it_after_the_server_stops(tmp_path: Any) -> None:

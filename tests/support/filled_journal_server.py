@@ -20,7 +20,7 @@ from mockgw.settings import Settings
 
 
 async def main(messages: int, text_bytes: int) -> None:
-    store = MemoryTraceStore(max_messages=messages)
+    store = MemoryTraceStore(max_messages=messages, max_bytes=1 << 40)  # all N kept, whatever their bytes
     trace_id = await store.create_trace(Trace("", "socket", "2.6.2", "/api/v1/socket", time.time()))
     text = '{"id":"r","response":{"response":"' + "x" * text_bytes + '"}}'
     now = time.time()
