@@ -172,11 +172,14 @@ def postgres_contents(base_url):
     return "\n".join(r["row"] for table in rows for r in table), raw
 
 
-async def follow_live(url, events, stop):
-    """The live tail, as a dashboard reads it: every event from the first, until `stop` is set and it caught up."""
-    headers = {"Authorization": f"Bearer {ADMIN}"}
+async def follow_live(url, events, stop, by_frame=False):
+    """The live tail, as a dashboard reads it: every event from the first, until `stop` is set and it caught up.
+    The admin token goes as a header, or (`by_frame`, the dashboard's way) in the first frame."""
     ws_url = url.replace("http://", "ws://") + "/__admin/journal/stream?since_event_id=0"
-    async with connect(ws_url, additional_headers=headers) as stream:
+    headers = {} if by_frame else {"Authorization": f"Bearer {ADMIN}"}
+    async with connect(ws_url + ("&auth=frame" if by_frame else ""), additional_headers=headers) as stream:
+        if by_frame:
+            await stream.send(json.dumps({"type": "auth", "token": ADMIN}))
         while True:
             try:
                 async with asyncio.timeout(0.5):
@@ -187,14 +190,19 @@ async def follow_live(url, events, stop):
 
 
 async def session_watched_live(url):
-    events, stop = [], asyncio.Event()
-    watcher = asyncio.create_task(follow_live(url, events, stop))
+    by_header, by_frame, stop = [], [], asyncio.Event()
+    watchers = [
+        asyncio.create_task(follow_live(url, by_header, stop)),
+        asyncio.create_task(follow_live(url, by_frame, stop, by_frame=True)),
+    ]
     traces, shown = await a_session_with_every_token_transport(url)
     await asyncio.sleep(0.3)  # a database journal commits every 50 ms
     stop.set()
     async with asyncio.timeout(30 * TIMEOUT_FACTOR):
-        await watcher
-    return traces, shown, "\n".join(e if isinstance(e, str) else e.decode() for e in events)
+        await asyncio.gather(*watchers)
+    as_text = ["\n".join(e if isinstance(e, str) else e.decode() for e in events) for events in (by_header, by_frame)]
+    assert as_text[0] == as_text[1]  # both watchers were let in and saw the same stream
+    return traces, shown, as_text[0]
 
 
 def certify_against(url, report_dir, runs_db):
@@ -261,7 +269,7 @@ def test_no_token_in_any_journal_backend_the_live_tail_the_debug_log_or_the_repo
         process.wait(timeout=30 * TIMEOUT_FACTOR)
     places = {
         "the admin views": shown.encode(),
-        "the live tail (WebSocket)": live.encode(),
+        "the live tail (WebSocket, token by header and by first frame)": live.encode(),
         "mockgw tail --output": tail_path.read_bytes(),
         "the server log at debug level": log_path.read_bytes(),
     }
