@@ -650,6 +650,14 @@ def judge_malformed(
     bad = requests[0].frames[2] if requests and len(requests[0].frames) > 2 else None
     bad_at = bad.sent_at if bad is not None else None
     m: dict[str, Any] = {"bad_frame": _short(bad.text, 80) if bad else None, "chunks": len(call.chunks)}
+    if bad_at is None:  # the call ended before the test began: nothing was survived
+        if call.error is not None and not call.timed_out:
+            return failed(
+                f"raised {call.error.get('error_type')}: {_short(call.error.get('message', ''))!r} before the mock "
+                "sent the malformed frame",
+                **m,
+            )
+        return failed("the mock never sent the malformed frame (the request did not reach its contract)", **m)
     if call.ok:
         text = call.text
         m["text"] = text

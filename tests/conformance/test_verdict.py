@@ -514,3 +514,10 @@ def test_a_token_refresh_is_a_second_auth_frame_on_the_same_socket_between_the_c
     assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1, T0 + 0.2])).status is Status.PASS
     assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1])).reason.startswith("1 auth frame(s)")
     assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1], sockets=2)).reason.startswith("the calls used 2")
+
+
+def test_a_call_that_fails_before_the_malformed_frame_survived_nothing() -> None:
+    wire = wire_from_journal([socket_trace([{"id": "req-1", "frames": MALFORMED[:2]}])])
+    run = run_of({"chunks": [], "error": ("ProtocolException", "Unexpected auth response", T0 + 0.05)})
+    verdict = v.judge_malformed(run, wire, WHOLE, "cf: stray ", True, TOL)
+    assert verdict.status is Status.FAIL and "before the mock sent the malformed frame" in verdict.reason
