@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockgw.profiles import Profile
+from mockgw.protocol.auth import workspace_refusal
 
 from . import scripts as s
 from . import verdict as v
@@ -78,6 +79,8 @@ class CaseContext:
         flow: str = "default",
         token: str | None | Default = DEFAULT,
         reset: bool = True,
+        workspace: str | None = None,
+        refresh_token: str | None = None,
     ) -> tuple[DriverRun, Wire]:
         """Run `service` through the driver; `token` defaults to the context's."""
         op = {
@@ -95,6 +98,10 @@ class CaseContext:
         }
         if mode == "async" and transport == "socket":
             op["connect"] = "eager"
+        if workspace is not None:
+            op["workspace"] = workspace
+        if refresh_token is not None:
+            op["refresh_token"] = refresh_token
         return self.perform(op, timeout_s, reset=reset)
 
 
@@ -304,6 +311,24 @@ def _error(
     return execute
 
 
+def _workspace(transport: str) -> Callable[[CaseContext], v.Verdict]:
+    def execute(ctx: CaseContext) -> v.Verdict:
+        refusal = workspace_refusal(ctx.profile, s.MISSING_WORKSPACE, ("default",))
+        if refusal is None:
+            return v.unsupported(f"gateway profile {ctx.profile.name} checks no workspace (from 2.4.5)")
+        error_type, message = refusal
+        tc = "text-completion"
+        run, wire = ctx.call(
+            tc, key_args(tc, s.KEY_RESULT), transport=transport, workspace=s.MISSING_WORKSPACE, timeout_s=4
+        )
+        # REST says it only in the status line's body: a client naming the status (404 / 403) has surfaced it.
+        status = "404" if error_type == "workspace-not-found" else "403"
+        also = (status,) if transport == "rest" else ()
+        return v.judge_error(run, wire, message, ctx.tolerances, tc, also=also)
+
+    return execute
+
+
 MAX_STALL_WAIT_S = 30.0
 
 
@@ -368,6 +393,20 @@ def _error_cases() -> list[Case]:
             _stall("agent", transport="socket", streaming=True),
         ),
         Case(
+            "errors/workspace/rest",
+            "an unknown workspace over REST (2.4.5+) raises the gateway's refusal (404 workspace not found; "
+            "403 access denied on 2.4.5)",
+            _needs("rest", "workspace"),
+            _workspace("rest"),
+        ),
+        Case(
+            "errors/workspace/socket",
+            "an unknown workspace on the socket (2.4.5+) raises the error frame's 'workspace not found' "
+            "('access denied' on 2.4.5)",
+            _needs("socket", "workspace"),
+            _workspace("socket"),
+        ),
+        Case(
             "errors/invalid-flow/rest",
             "an unknown flow over REST raises 'Invalid flow'",
             _needs("rest"),
@@ -412,6 +451,16 @@ def _auth_wrong(transport: str) -> Callable[[CaseContext], v.Verdict]:
     return execute
 
 
+def _token_refresh(ctx: CaseContext) -> v.Verdict:
+    if not ctx.profile.first_frame_auth:
+        return v.unsupported(f"gateway profile {ctx.profile.name} checks the token once, at the handshake (2.4.5+)")
+    tc = "text-completion"
+    run, wire = ctx.call(
+        tc, key_args(tc, s.KEY_RESULT), transport="socket", token=SECRET, refresh_token=SECRET, timeout_s=6
+    )
+    return v.judge_token_refresh(run, wire)
+
+
 def _auth_cases() -> list[Case]:
     return [
         Case(
@@ -426,6 +475,13 @@ def _auth_cases() -> list[Case]:
             "the token goes the profile's way (?token= or first frame) and the call succeeds",
             _needs("socket", "token"),
             _auth_ok("socket"),
+            secured=True,
+        ),
+        Case(
+            "auth/socket/token-refresh",
+            "a call, the client's token refresh, a call: the refresh re-authenticates the same socket (2.4.5+)",
+            _needs("socket", "token", "token-refresh"),
+            _token_refresh,
             secured=True,
         ),
         Case(
@@ -471,6 +527,42 @@ def _disconnect_cases() -> list[Case]:
             _needs("socket", "streaming"),
             _disconnect(s.KEY_DROP),
         ),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Malformed frames from the gateway
+
+
+def _malformed(kind: str, mode: str) -> Callable[[CaseContext], v.Verdict]:
+    def execute(ctx: CaseContext) -> v.Verdict:
+        run, wire = ctx.call("agent", key_args("agent", s.KEY_MALFORMED + kind), mode=mode, streaming=True, timeout_s=5)
+        expected = s.stream_text((*s.BROKEN_PREFIX, s.MALFORMED_LAST))
+        return v.judge_malformed(run, wire, expected, s.STRAY_TEXT, s.MALFORMED_FRAMES[kind][1], ctx.tolerances)
+
+    return execute
+
+
+MALFORMED_CHECKS = {
+    "non-json": "a text frame that is not JSON",
+    "binary": "a binary frame that is not UTF-8 JSON",
+    "no-response": "a frame with the request's id but no response",
+    "unknown-id": "a complete answer frame for a request id nobody sent (it must be ignored)",
+}
+
+
+def _malformed_cases() -> list[Case]:
+    return [
+        Case(
+            f"malformed/{kind}/{label}",
+            f"{checks} mid-stream: the call raises promptly or returns the whole answer; never hangs"
+            if s.MALFORMED_FRAMES[kind][1]
+            else f"{checks} mid-stream: the call returns the whole answer, untouched",
+            _needs(needs, "streaming"),
+            _malformed(kind, mode),
+        )
+        for kind, checks in MALFORMED_CHECKS.items()
+        for label, mode, needs in (("socket", "sync", "socket"), ("async-socket", "async", "async"))
     ]
 
 
@@ -690,6 +782,7 @@ CASES: list[Case] = [
     *_error_cases(),
     *_auth_cases(),
     *_disconnect_cases(),
+    *_malformed_cases(),
     *_global_cases(),
     *_other_cases(),
 ]
@@ -703,6 +796,7 @@ MATRIX: dict[str, dict[str, list[str]]] = {
     },
     "result": {"transport": list(TRANSPORTS), "service": list(s.RESULT_SERVICES)},
     "global": {"transport": ["rest", "socket"], "service": list(s.GLOBAL_SERVICES)},
+    "malformed": {"frame": list(MALFORMED_CHECKS), "transport": ["socket", "async-socket"]},
 }
 
 

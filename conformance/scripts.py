@@ -34,6 +34,7 @@ KEY_ERROR_FRAME = "cf-error-frame"
 KEY_CLOSE = "cf-close"
 KEY_DROP = "cf-drop"
 KEY_STALL = "cf-stall"
+KEY_MALFORMED = "cf-malformed-"  # + the kind of MALFORMED_FRAMES
 
 # The kit's mocks run with `serve --timeout STALL_TIMEOUT_S`: a stalled session ends with the gateway's
 # backend `Timeout` that much after it stalls (upstream's default is 600 s).
@@ -49,6 +50,7 @@ CF_COLLECTION = "cf-collection"
 TIMEOUT_MESSAGE = "Timeout"
 
 MISSING_FLOW = "cf-no-such-flow"
+MISSING_WORKSPACE = "cf-no-such-workspace"
 
 SERVICE_ERROR_TYPE = "llm-error"
 SERVICE_ERROR_MESSAGE = "cf: model rate limited"
@@ -106,6 +108,20 @@ ORDER_STREAMS = tuple(
 LIMIT_HEAD = (Chunk(0.10, "head "), Chunk(2.00, "done."))  # holds the mux's head for 2 s
 LIMIT_SHORT = (Chunk(0.10, "short "), Chunk(0.30, "done."))
 BROKEN_PREFIX = (Chunk(0.10, "partial "), Chunk(0.20, "answer "))
+
+# Malformed frames from the gateway: two chunks, then the bad frame at MALFORMED_AT_S, then the last chunk.
+MALFORMED_AT_S = 0.30
+MALFORMED_LAST = Chunk(0.50, "done.")
+STRAY_TEXT = "cf: stray "  # the chunk text of the frame addressed to a request id nobody sent
+STRAY_ID = "cf-not-a-request"
+# kind -> (contract frame, a client may raise on it). Only a frame for another id must never fail the call: a
+# multiplexing client routes by id, and trustgraph-base drops it ("Ignore messages for unknown request IDs").
+MALFORMED_FRAMES: dict[str, tuple[dict[str, Any], bool]] = {
+    "non-json": ({"raw": "cf: this frame is not JSON {"}, True),
+    "binary": ({"binary": "AP/+Y2Y6IGJpbmFyeQ=="}, True),  # b"\x00\xff\xfecf: binary": not UTF-8, not JSON
+    "no-response": ({"raw": '{"id": "${id}", "complete": false}'}, True),
+    "unknown-id": ({}, False),  # built per profile: a whole, complete answer frame for STRAY_ID
+}
 
 # Non-streaming answers: the values a client must hand back unchanged.
 RESULT_TEXT = "Paris is the capital of France."
@@ -446,6 +462,7 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
             fault={"kind": "stall", "after_frame": 0},
         )
     )
+    contracts.extend(malformed_contracts(profile))
     stalled = stream_frames("agent", profile, (*BROKEN_PREFIX, Chunk(0.30, "never sent.")))
     contracts.append(
         _contract(
@@ -464,6 +481,33 @@ def contracts_for(profile: Profile) -> dict[str, Any]:
         "contracts": contracts,
         "state": {"knowledge": {CF_CORE: {"triples": [{"s": RESULT_ENTITY, "p": "http://ex/p", "o": RESULT_LABEL}]}}},
     }
+
+
+def malformed_frame(kind: str, profile: Profile) -> dict[str, Any]:
+    """The bad frame of one malformed-frame contract, as the profile's gateway would never send it."""
+    if kind == "unknown-id":
+        stray = {"id": STRAY_ID, "response": chunk_response("agent", profile, STRAY_TEXT, True), "complete": True}
+        return {"raw": json.dumps(stray)}
+    return dict(MALFORMED_FRAMES[kind][0])
+
+
+def malformed_contracts(profile: Profile) -> list[dict[str, Any]]:
+    """Per kind of malformed frame: an agent stream of three chunks with that frame before the last one."""
+    contracts = []
+    for kind in MALFORMED_FRAMES:
+        frames = stream_frames("agent", profile, (*BROKEN_PREFIX, MALFORMED_LAST))
+        frames.insert(2, {"at_s": MALFORMED_AT_S, **malformed_frame(kind, profile), "complete": False})
+        contracts.append(
+            _contract(
+                f"cf/{profile.name}/malformed/{kind}",
+                "agent",
+                KEY_MALFORMED + kind,
+                frames,
+                description=f"two chunks, a {kind} frame, then the last chunk",
+                transports=["socket"],
+            )
+        )
+    return contracts
 
 
 def render_documents() -> dict[str, str]:

@@ -469,9 +469,14 @@ def judge_limit(run: DriverRun, wire: Wire, n: int, head_text: str, short_text: 
 
 
 def judge_error(
-    run: DriverRun, wire: Wire, expected_message: str, tol: Tolerances, service: str | None = None
+    run: DriverRun,
+    wire: Wire,
+    expected_message: str,
+    tol: Tolerances,
+    service: str | None = None,
+    also: Sequence[str] = (),
 ) -> Verdict:
-    """The call raises an error carrying the gateway's message, within `error_deadline_s`."""
+    """The call raises an error carrying the gateway's message (or one of `also`), within `error_deadline_s`."""
     problem = driver_problem(run)
     if problem:
         return problem
@@ -498,10 +503,10 @@ def judge_error(
     reference = sent_at if sent_at is not None else call.sent_t
     latency = (call.error["t"] - reference) if reference is not None else None
     m.update(error_type=call.error.get("error_type"), message=message, latency_s=latency)
-    if expected_message.lower() not in message.lower():
+    if not any(text.lower() in message.lower() for text in (expected_message, *also)):
         return failed(
             f"raised {call.error.get('error_type')}: {_short(message)!r} without the gateway's message "
-            f"{expected_message!r}",
+            f"{expected_message!r}" + (f" (or {', '.join(repr(a) for a in also)})" if also else ""),
             **m,
         )
     if latency is not None and latency > tol.error_deadline_s:
@@ -555,6 +560,31 @@ def judge_auth_accepted(run: DriverRun, wire: Wire, transport: str, first_frame:
     return passed(f"authenticated with {how}")
 
 
+def judge_token_refresh(run: DriverRun, wire: Wire) -> Verdict:
+    """Call, refresh the credential, call again: one socket, a second auth frame between the calls, both answered."""
+    problem = driver_problem(run)
+    if problem:
+        return problem
+    calls = run.calls()
+    problem = _call_problem(run, calls, 2)
+    if problem:
+        return failed(f"{problem.reason} (a call, the refresh, a call)")
+    sockets = _connections_used(wire)
+    if len(sockets) != 1:
+        return failed(f"the calls used {len(sockets)} sockets; a refresh re-authenticates the one it has")
+    auths = [f for f in sockets[0].frames_in if isinstance(f["data"], dict) and f["data"].get("type") == "auth"]
+    first_end, second_sent = calls[0].end_t, calls[1].sent_t
+    if len(auths) < 2:
+        return failed(f"{len(auths)} auth frame(s) on the socket: the refresh sent no new credential")
+    refreshed_at = auths[-1]["at"]
+    m = {"auth_frames": len(auths), "refreshed_at": refreshed_at}
+    if first_end is not None and refreshed_at is not None and refreshed_at < first_end - 0.05:
+        return failed("the second auth frame reached the mock before the first call ended", **m)
+    if second_sent is not None and refreshed_at is not None and refreshed_at > second_sent + 0.5:
+        return failed("the second call was sent before the refresh reached the mock", **m)
+    return passed(f"re-authenticated on the same socket ({len(auths)} auth frames); both calls answered", **m)
+
+
 def judge_auth_refused(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
     """With a wrong token the call fails with an error, promptly."""
     problem = driver_problem(run)
@@ -599,6 +629,63 @@ def judge_disconnect(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
     if latency is not None and latency > tol.error_deadline_s:
         return failed(f"the error surfaced {_s(latency)} after the disconnect (> {_s(tol.error_deadline_s)})", **m)
     return passed(f"raised {call.error.get('error_type')} {_s(latency)} after the disconnect", **m)
+
+
+def judge_malformed(
+    run: DriverRun, wire: Wire, expected_text: str, stray_text: str, may_raise: bool, tol: Tolerances
+) -> Verdict:
+    """A malformed frame mid-stream: the client raises promptly (where it may) or ignores it and returns the whole
+    answer; never a hang, never a truncated or polluted answer passed off as success."""
+    problem = driver_problem(run)
+    if problem:
+        return problem
+    calls = run.calls()
+    connect = run.connect_error()
+    if connect is not None:
+        return failed(f"could not connect: {_short(connect.get('message', ''))}")
+    if len(calls) != 1:
+        return failed(f"the driver reported {len(calls)} calls, 1 was asked for")
+    call = calls[0]
+    requests = wire.for_service("agent")
+    bad = requests[0].frames[2] if requests and len(requests[0].frames) > 2 else None
+    bad_at = bad.sent_at if bad is not None else None
+    m: dict[str, Any] = {"bad_frame": _short(bad.text, 80) if bad else None, "chunks": len(call.chunks)}
+    if bad_at is None:  # the call ended before the test began: nothing was survived
+        if call.error is not None and not call.timed_out:
+            return failed(
+                f"raised {call.error.get('error_type')}: {_short(call.error.get('message', ''))!r} before the mock "
+                "sent the malformed frame",
+                **m,
+            )
+        return failed("the mock never sent the malformed frame (the request did not reach its contract)", **m)
+    if call.ok:
+        text = call.text
+        m["text"] = text
+        if stray_text.strip() in text:
+            return failed(f"handed the caller {stray_text!r}, the content of a frame for another request id", **m)
+        if text != expected_text:
+            return failed(
+                f"returned {_short(text)!r} as success; the whole answer is {expected_text!r} "
+                "(the malformed frame cost content, silently)",
+                **m,
+            )
+        return passed("ignored the malformed frame and returned the whole answer", **m)
+    if call.timed_out or call.error is None:
+        return failed("hung: the call never ended after the malformed frame", **m)
+    message = str(call.error.get("message", ""))
+    latency = (call.error["t"] - bad_at) if bad_at is not None else None
+    m.update(error_type=call.error.get("error_type"), message=message, latency_s=latency)
+    if not may_raise:
+        return failed(
+            f"raised {call.error.get('error_type')}: {_short(message)!r} on a frame for another request id; "
+            "a multiplexing client drops it and the call goes on",
+            **m,
+        )
+    if latency is not None and latency < -tol.error_deadline_s:
+        return failed(f"raised {call.error.get('error_type')}: {_short(message)!r} before the bad frame was sent", **m)
+    if latency is not None and latency > tol.error_deadline_s:
+        return failed(f"the error surfaced {_s(latency)} after the bad frame (> {_s(tol.error_deadline_s)})", **m)
+    return passed(f"raised {call.error.get('error_type')} {_s(latency)} after the bad frame", **m)
 
 
 # --------------------------------------------------------------------------

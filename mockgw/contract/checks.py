@@ -8,6 +8,8 @@ skipped here: the schema already names it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import re
 from collections.abc import Iterator
@@ -64,6 +66,7 @@ def _check_contract(contract: dict[str, Any], path: str) -> Problems:
     yield from _guarded(_check_service(contract["match"]["service"], path))
     yield from _guarded(_check_transports(contract.get("transports", []), path))
     yield from _guarded(_check_sse(contract, path))
+    yield from _guarded(_check_binary(contract, path))
     yield from _guarded(_check_regexes(contract["match"], f"{path}.match"))
     yield from _guarded(_check_frames(contract["response"], f"{path}.response"))
     yield from _guarded(_check_timing_and_scenario(contract, path))
@@ -91,6 +94,21 @@ def _check_timing_and_scenario(contract: dict[str, Any], path: str) -> Problems:
 
 
 SSE_ONLY_FRAMES = ("event", "comment")
+
+
+def _check_binary(contract: dict[str, Any], path: str) -> Problems:
+    """A `binary` frame is base64, and only a WebSocket can carry it."""
+    transports = contract.get("transports", ["rest", "socket"])
+    for k, frame in enumerate(contract["response"]["frames"]):
+        if not isinstance(frame, dict) or not isinstance(frame.get("binary"), str):
+            continue
+        where = f"{path}.response.frames[{k}].binary"
+        try:
+            base64.b64decode(frame["binary"], validate=True)
+        except binascii.Error as exc:
+            yield where, f"not base64: {exc}"
+        if transports != ["socket"]:
+            yield where, f'binary frames exist only on the socket: set "transports": ["socket"] (not {transports})'
 
 
 def _check_sse(contract: dict[str, Any], path: str) -> Problems:
@@ -140,11 +158,13 @@ def _check_frames(response: dict[str, Any], path: str) -> Problems:
                     f"{at_s} is earlier than the frame before ({previous}); times must not decrease",
                 )
             previous = max(previous, at_s)
-        for name in template_names(frame.get("response", {})):
-            root = name.split(".")[0]
-            if root not in TEMPLATE_ROOTS:
+        for part in ("response", "raw"):
+            for name in template_names(frame.get(part, "")):
+                root = name.split(".")[0]
+                if root in TEMPLATE_ROOTS:
+                    continue
                 yield (
-                    f"{path}.frames[{k}].response",
+                    f"{path}.frames[{k}].{part}",
                     f"template ${{{name}}} starts with {root!r}; use one of {', '.join(sorted(TEMPLATE_ROOTS))}",
                 )
     completes = [k for k, f in enumerate(frames) if isinstance(f, dict) and f.get("complete") is True]

@@ -6,6 +6,7 @@ Every problem in one load is collected and raised together as
 
 from __future__ import annotations
 
+import base64
 import difflib
 import functools
 import json
@@ -272,6 +273,8 @@ def _build_sse(raw: dict[str, Any]) -> SseOptions:
 
 
 def _build_frame(raw: dict[str, Any], *, is_last: bool) -> Frame:
+    if "binary" in raw:  # checked as base64 by contract/checks.py; sent as one binary WebSocket frame
+        return Frame(raw["at_s"], FrameKind.RAW, base64.b64decode(raw["binary"]), raw.get("complete", is_last))
     for kind in FrameKind:
         if kind.value in raw:
             body = raw[kind.value]

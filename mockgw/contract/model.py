@@ -45,7 +45,7 @@ class RequestMatch:
 class FrameKind(enum.Enum):
     RESPONSE = "response"  # {"id", "response", "complete"}
     ERROR = "error"  # the profile's envelope-level error frame
-    RAW = "raw"  # text sent verbatim
+    RAW = "raw"  # text sent verbatim; bytes (a contract's `binary`, base64) go as one binary frame
     EVENT = "event"  # SSE only: one event as written ({"event", "data", "id", "retry"})
     COMMENT = "comment"  # SSE only: a comment line (a keep-alive)
 
@@ -54,7 +54,7 @@ class FrameKind(enum.Enum):
 class Frame:
     at_s: float
     kind: FrameKind
-    body: Any  # response dict, error dict or raw text, before templating
+    body: Any  # response dict, error dict, raw text or binary bytes, before templating
     complete: bool
     templated: bool = False  # body holds ${…}: rendered per request; otherwise shared as is
     # A response frame's socket wire text after the id (protocol/envelope.py response_tail), made once when the

@@ -122,7 +122,7 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
     problem = _check_metadata(frame, kind, profile)
     if problem is not None:
         return _fail(kind, frame_index, *problem, count=_item_count(frame, kind))
-    metadata: dict[str, Any] = frame["metadata"]
+    metadata: dict[str, Any] = frame.get("metadata", {})
     problem = _check_metadata_types(metadata, profile)
     if problem is not None:
         closes = profile.bulk_metadata_type_checked
@@ -130,8 +130,8 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
     if kind in ROW_KINDS:
         return _decode_rows(frame, kind, metadata, frame_index)
     key = ITEMS_KEY[kind]
-    items = frame.get(key)
-    if key not in frame:
+    items = frame.get(key, [] if kind == "document-embeddings" else None)  # its translator: data.get("chunks", [])
+    if items is None and key not in frame:
         return _fail(kind, frame_index, f"$.{key}", f"missing key {key!r}", metadata=metadata)
     if not isinstance(items, list):
         return _fail(kind, frame_index, f"$.{key}", f"must be an array, got {json_type(items)}", metadata=metadata)
@@ -149,11 +149,12 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
 
 def _check_metadata(frame: dict[str, Any], kind: str, profile: Profile) -> Problem | None:
     if "metadata" not in frame:
+        if kind == "document-embeddings":
+            return None  # its translator reads data.get("metadata", {}) and fills defaults (every release)
         bare = {
             "triples": "s",
             "graph-embeddings": "entity",
             "entity-contexts": "entity",
-            "document-embeddings": profile.document_chunk_key,
         }.get(kind)
         hint = ""
         if bare is not None and bare in frame:
@@ -163,9 +164,30 @@ def _check_metadata(frame: dict[str, Any], kind: str, profile: Profile) -> Probl
     metadata = frame["metadata"]
     if not isinstance(metadata, dict):
         return "$.metadata", f"must be an object, got {json_type(metadata)}"
-    if profile.bulk_metadata_subgraph and kind in SUBGRAPH_KINDS and "metadata" not in metadata:
-        return "$.metadata.metadata", "missing key 'metadata' (the subgraph list this profile requires)"
+    for key in required_metadata(kind, profile):
+        if key not in metadata:
+            if key == "metadata":
+                return "$.metadata.metadata", "missing key 'metadata' (the subgraph list this profile requires)"
+            return f"$.metadata.{key}", f"missing key {key!r} (the gateway reads metadata[{key!r}])"
     return None
+
+
+def required_metadata(kind: str, profile: Profile) -> tuple[str, ...]:
+    """The metadata keys the gateway subscripts for `kind`, in the order it reads them (the first missing fails).
+
+    Every release from 1.6 to 2.11 builds the record with `data["metadata"]["id"]` and `…["collection"]` (plus
+    `…["user"]` while the tenancy key is `user`, and the 1.x subgraph); document-embeddings alone goes through a
+    translator that reads every field with a default.
+    """
+    if kind == "document-embeddings":
+        return ()
+    keys = ["id"]
+    if profile.bulk_metadata_subgraph and kind in SUBGRAPH_KINDS:
+        keys.append("metadata")
+    if profile.tenancy_key == "user":
+        keys.append("user")
+    keys.append("collection")
+    return tuple(keys)
 
 
 def _check_metadata_types(metadata: dict[str, Any], profile: Profile) -> Problem | None:

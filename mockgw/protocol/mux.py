@@ -126,9 +126,10 @@ class MuxSession:
 
     def _auth(self, token: str) -> Reply:
         workspace = self._authenticate(token) if self._authenticate else None
-        # Upstream replaces the identity on every auth frame (token refresh).
-        self.authenticated = workspace is not None
-        self.workspace = workspace
+        # Upstream replaces the identity on every accepted auth frame (token refresh); a refused one leaves the
+        # identity the socket had (dispatch/mux.py _handle_auth_frame returns before assigning, 2.4.5 – 2.11.1).
         if workspace is None:
             return Reply(auth_failed_frame())
+        self.authenticated = True
+        self.workspace = workspace
         return Reply(auth_ok_frame(self.profile, workspace))

@@ -30,14 +30,15 @@ SEND_TEXTS = "mockgw.send_texts"
 RECEIVE_DIRECTLY = "mockgw.receive_directly"
 ARRIVED_AT = "mockgw.arrived_at"  # on queued ASGI receive messages: the loop time their bytes were read
 
-SendTexts = Callable[[Sequence[str]], bool]  # frame and write now, in one write; False once it cannot send
+# Frame and write now, in one write (bytes: a binary frame); False once it cannot send.
+SendTexts = Callable[[Sequence[str | bytes]], bool]
 OnRawMessage = Callable[[str | bytes, float], bool]  # (message, arrived) -> keep reading?
 ReceiveDirectly = Callable[[OnRawMessage], Callable[[], None]]  # returns resume()
 
 
 class Sendable(Protocol):
     @property
-    def text(self) -> str: ...
+    def text(self) -> str | bytes: ...
 
 
 F = TypeVar("F", bound=Sendable)
@@ -213,7 +214,10 @@ class AsgiFrameIO(FrameIO[F]):
                 for frame in frames:
                     now = self._loop.time()
                     try:
-                        await self.websocket.send_text(frame.text)
+                        if isinstance(frame.text, bytes):
+                            await self.websocket.send_bytes(frame.text)
+                        else:
+                            await self.websocket.send_text(frame.text)
                     except (WebSocketDisconnect, RuntimeError, OSError):
                         self._on_failed()
                         self._discard_queued()

@@ -12,6 +12,7 @@ with how late it went out.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,19 +37,26 @@ from .frame_io import FrameIO, as_text, frame_io_for
 from .lazy_event import LazyEvent
 
 
-def socket_text(step: Step, request_id: Any, profile: Profile) -> str:
-    """The wire text of one step on the mux socket."""
+def socket_text(step: Step, request_id: Any, profile: Profile) -> str | bytes:
+    """The wire text of one step on the mux socket (bytes: a binary frame)."""
     if step.kind is FrameKind.RAW:
-        return str(step.payload)
+        return step.payload if isinstance(step.payload, bytes) else str(step.payload)
     if step.kind is FrameKind.ERROR:
         payload = step.payload
         return encode(error_frame(profile, payload["message"], request_id, error_type=payload.get("type", "error")))
     return response_text(request_id, step.tail or response_tail(step.payload, step.complete))
 
 
+def journal_text(text: str | bytes) -> str:
+    """What the journal keeps of a sent frame: its text, or a binary frame's bytes as base64 (JSON holds no bytes)."""
+    if isinstance(text, str):
+        return text
+    return f"(binary frame, {len(text)} bytes, base64) {base64.b64encode(text).decode()}"
+
+
 @dataclass(slots=True)
 class Outgoing:
-    text: str
+    text: str | bytes  # bytes: a binary frame (a contract's `binary` frame)
     deadline: float  # loop time it was due
     key: int | None = None  # the request it belongs to
     request_id: Any = None
@@ -79,7 +87,7 @@ class _RequestPlayback(PlayerEvents):
         self.replay = replay
         self.profile = connection.profile
 
-    def _out(self, text: str, deadline: float, last: bool = False) -> None:
+    def _out(self, text: str | bytes, deadline: float, last: bool = False) -> None:
         self.connection.emit(
             Outgoing(text, deadline, self.key, self.request_id, self.replay.contract_id, last, self.service)
         )
@@ -304,7 +312,7 @@ class MuxConnection:
                     trace_id=trace_id,
                     direction="out",
                     kind="frame",
-                    text=frame.text,
+                    text=journal_text(frame.text),
                     request_id=frame.request_id,
                     service=frame.service,
                     contract_id=frame.contract_id,

@@ -197,3 +197,22 @@ def test_1x_fifteen_async_requests_open_fifteen_connections(driver_1x, mock_1x):
     _, connections = fifteen_async_agent_calls(driver_1x, mock_1x)
     assert len(connections) == 15  # 1.7.x opens a connection per call
     assert all(c["stats"]["max_in_flight"] == 1 for c in connections)
+
+
+# --- the global services, through each client's REST APIs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("generation", ["2x", "1x"])
+def test_the_driver_writes_and_reads_back_config_through_the_real_clients_global_api(generation, request):
+    driver, mock = request.getfixturevalue(f"driver_{generation}"), request.getfixturevalue(f"mock_{generation}")
+    reset(mock)
+    value = {"type": "cf", "key": f"k-{generation}", "value": f"written by {generation}"}
+    put = driver.run(mock, transport="rest", service="config", args={"operation": "put", "values": [value]})
+    assert not of(put, "error"), of(put, "error")
+    get = {"operation": "get", "keys": [{"type": "cf", "key": value["key"]}]}
+    (result,) = of(driver.run(mock, transport="rest", service="config", args=get), "result")
+    assert value["value"] in json.dumps(result["data"]["value"])  # what the client's config().get() returned
+    paths = [m.get("path") for detail in journal(mock).values() for m in [detail["trace"]]]
+    assert "/api/v1/config" in paths  # the client's own REST call, not a flow service
+    (refused,) = of(driver.run(mock, transport="socket", service="config", args=get), "unsupported")
+    assert "REST only" in refused["reason"]

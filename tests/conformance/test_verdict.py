@@ -441,3 +441,83 @@ def test_a_streamed_result_is_judged_by_its_answer_items_not_the_thought_before_
     assert v.judge_result(typed, wire, "agent", "rest", ["Paris."]).status is Status.PASS
     untyped = _streamed_agent([("str", "looking it up. "), ("str", "Paris.")])
     assert v.judge_result(untyped, wire, "agent", "rest", ["Paris."]).status is Status.FAIL
+
+
+# -- malformed frames, workspace refusals, token refresh ---------------------------------------------------------------
+
+MALFORMED = [(0.10, "partial ", 0.0), (0.20, "answer ", 0.0), (0.30, "cf: not json {", 0.0), (0.50, "done.", 0.0)]
+WHOLE = "partial answer done."
+
+
+def malformed_wire() -> Any:
+    return wire_from_journal([socket_trace([{"id": "req-1", "frames": MALFORMED}])])
+
+
+@pytest.mark.parametrize(
+    "call, may_raise, status, reason",
+    [
+        (
+            {"chunks": [(T0 + 0.1, "partial "), (T0 + 0.2, "answer "), (T0 + 0.5, "done.")]},
+            False,
+            Status.PASS,
+            "ignored",
+        ),
+        (
+            {"chunks": [(T0 + 0.1, "partial ")], "error": ("ProtocolError", "bad frame", T0 + 0.31)},
+            True,
+            Status.PASS,
+            "raised",
+        ),
+        (
+            {"chunks": [(T0 + 0.1, "partial ")], "error": ("ProtocolError", "bad", T0 + 0.31)},
+            False,
+            Status.FAIL,
+            "raised",
+        ),
+        ({"chunks": [(T0 + 0.1, "partial "), (T0 + 0.2, "answer ")]}, True, Status.FAIL, "returned 'partial answer '"),
+        (
+            {"chunks": [(T0 + 0.1, "partial "), (T0 + 0.3, "cf: stray "), (T0 + 0.5, "done.")]},
+            True,
+            Status.FAIL,
+            "handed",
+        ),
+        ({"chunks": [], "error": ("DriverTimeout", "no result within 5 s", T0 + 5)}, True, Status.FAIL, "hung"),
+        ({"chunks": [], "error": ("ProtocolError", "late", T0 + 3.0)}, True, Status.FAIL, "the error surfaced"),
+    ],
+)
+def test_a_malformed_frame_is_survived_by_raising_or_by_the_whole_answer(call, may_raise, status, reason) -> None:
+    verdict = v.judge_malformed(run_of(call), malformed_wire(), WHOLE, "cf: stray ", may_raise, TOL)
+    assert (verdict.status, verdict.reason.startswith(reason)) == (status, True), verdict.reason
+
+
+def test_an_error_may_carry_an_accepted_alternative_text() -> None:
+    run = run_of({"chunks": [], "error": ("ProtocolException", "Status code 404", T0 + 0.31)})
+    assert v.judge_error(run, error_wire(), "workspace not found", TOL).status is Status.FAIL
+    assert v.judge_error(run, error_wire(), "workspace not found", TOL, also=("404",)).status is Status.PASS
+
+
+def refresh_wire(auth_at: list[float], sockets: int = 1) -> Any:
+    traces = []
+    for k in range(sockets):
+        trace = socket_trace([{"id": f"req-{k}", "frames": [(0.05, "ok", 0.0)]}], trace_id=f"t{k}")
+        for at in auth_at if k == 0 else auth_at[:1]:
+            trace["messages"].append(
+                {"direction": "in", "kind": "frame", "received_at": at, "text": '{"type": "auth", "token": "***"}'}
+            )
+        trace["messages"].sort(key=lambda m: float(m.get("received_at") or m.get("sent_at") or 0.0))
+        traces.append(trace)
+    return wire_from_journal(traces)
+
+
+def test_a_token_refresh_is_a_second_auth_frame_on_the_same_socket_between_the_calls() -> None:
+    run = run_of({"sent": T0, "end": T0 + 0.1}, {"sent": T0 + 0.3, "end": T0 + 0.4})
+    assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1, T0 + 0.2])).status is Status.PASS
+    assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1])).reason.startswith("1 auth frame(s)")
+    assert v.judge_token_refresh(run, refresh_wire([T0 - 0.1], sockets=2)).reason.startswith("the calls used 2")
+
+
+def test_a_call_that_fails_before_the_malformed_frame_survived_nothing() -> None:
+    wire = wire_from_journal([socket_trace([{"id": "req-1", "frames": MALFORMED[:2]}])])
+    run = run_of({"chunks": [], "error": ("ProtocolException", "Unexpected auth response", T0 + 0.05)})
+    verdict = v.judge_malformed(run, wire, WHOLE, "cf: stray ", True, TOL)
+    assert verdict.status is Status.FAIL and "before the mock sent the malformed frame" in verdict.reason

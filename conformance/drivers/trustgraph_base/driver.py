@@ -5,7 +5,8 @@ performs each operation through the client's public API, as its users would:
 ``Api(url, token=...).flow().id(f).agent(...)`` for REST,
 ``api.socket().flow(f).agent(..., streaming=True)`` for the sync socket,
 ``api.async_socket()`` / ``api.async_flow()`` for async, ``api.bulk()`` /
-``api.async_bulk()`` for import/export.
+``api.async_bulk()`` for import/export, ``api.config()`` / ``flow()`` / ``library()`` / ``knowledge()`` /
+``collection()`` for the global services (REST only: the client has no socket or async API for them).
 
 Runs inside the client's own virtualenv (see ``make_venv.sh``); stdlib + the
 client only.  Version differences are found by feature detection (which
@@ -521,6 +522,101 @@ def close_sync(api: Any) -> None:
 
 
 # --------------------------------------------------------------------------
+# Global services: the gateway's {operation, …} request mapped onto the client's REST APIs
+
+GLOBAL_SERVICES = ("config", "flow", "librarian", "knowledge", "collection-management")
+
+
+def with_user(method: Callable[..., Any], kwargs: dict[str, Any], user: str) -> dict[str, Any]:
+    """1.x global APIs take `user` (2.4+ clients carry the workspace instead)."""
+    if "user" in inspect.signature(method).parameters:
+        return {**kwargs, "user": user}
+    return kwargs
+
+
+def global_call(api: Any, service: str, args: dict[str, Any]) -> Callable[[], Any]:
+    """The client call that performs one global-service operation, or Unsupported."""
+    operation = args.get("operation")
+    user = args.get("user", "trustgraph")
+    if service == "config":
+        config = api.config()
+        if operation == "put":
+            values = [tg.ConfigValue(type=v["type"], key=v["key"], value=v["value"]) for v in args.get("values", [])]
+            return lambda: config.put(values)
+        if operation == "get":
+            keys = [tg.ConfigKey(type=k["type"], key=k["key"]) for k in args.get("keys", [])]
+            return lambda: config.get(keys)
+    elif service == "flow":
+        flows = api.flow()
+        if operation == "start-flow":
+            params = inspect.signature(flows.start).parameters
+            noun = "blueprint_name" if "blueprint_name" in params else "class_name"
+            name = args.get("blueprint-name", args.get("class-name"))
+            start = {noun: name, "id": args["flow-id"], "description": args.get("description", "")}
+            return lambda: flows.start(**start)
+        if operation == "list-flows":
+            return flows.list
+    elif service == "librarian":
+        library = api.library()
+        if operation == "add-document":
+            import base64
+
+            meta = args.get("document-metadata", {})
+            add = {
+                "document": base64.b64decode(args.get("content", "")),
+                "id": meta.get("id"),
+                "metadata": [],
+                "title": meta.get("title", ""),
+                "comments": meta.get("comments", ""),
+                "kind": meta.get("kind", "text/plain"),
+            }
+            add = with_user(library.add_document, add, user)
+            return lambda: library.add_document(**add)
+        if operation == "list-documents":
+            listing = with_user(library.get_documents, {}, user)
+            return lambda: library.get_documents(**listing)
+    elif service == "knowledge":
+        knowledge = api.knowledge()
+        if operation == "list-kg-cores":
+            listing = with_user(knowledge.list_kg_cores, {}, user)
+            return lambda: knowledge.list_kg_cores(**listing)
+        if operation == "delete-kg-core":
+            delete = with_user(knowledge.delete_kg_core, {"id": args["id"]}, user)
+            return lambda: knowledge.delete_kg_core(**delete)
+    elif service == "collection-management":
+        if not hasattr(api, "collection"):
+            raise Unsupported("no collection-management client (Api.collection) in this version")
+        collections = api.collection()
+        if operation == "update-collection":
+            update = {k: args[k] for k in ("collection", "name", "description", "tags") if k in args}
+            update = with_user(collections.update_collection, update, user)
+            return lambda: collections.update_collection(**update)
+        if operation == "list-collections":
+            listing = with_user(collections.list_collections, {}, user)
+            return lambda: collections.list_collections(**listing)
+    raise Unsupported(f"{service} operation {operation!r} is not mapped to this client's API")
+
+
+def run_global(op: dict[str, Any]) -> None:
+    if op.get("transport", "rest") != "rest":
+        raise Unsupported("the client's global-service APIs (Api.config(), flow(), library(), …) are REST only")
+    if op.get("mode", "sync") != "sync":
+        raise Unsupported("the client has no async global-service APIs")
+    if op.get("streaming"):
+        raise Unsupported("global services do not stream")
+    api = make_api(op)
+    call = global_call(api, op["service"], op.get("args", {}))
+    state = CallState(op["run_id"], 0)
+
+    def work() -> Any:
+        emit("sent", run_id=op["run_id"], call=0)
+        return {"streamed": False, "value": jsonable(call())}
+
+    run_sync_one(state, work, op)
+    close_sync(api)
+
+
+# --------------------------------------------------------------------------
 # Bulk
 
 BULK_IMPORT = {
@@ -826,7 +922,9 @@ def handle(op: dict[str, Any]) -> bool:
         if kind == "run":
             if op.get("transport", "rest") not in ("rest", "socket"):
                 raise Unsupported(f"transport {op.get('transport')!r} is not valid for op run")
-            if op.get("mode", "sync") == "async":
+            if op.get("service") in GLOBAL_SERVICES:
+                run_global(op)
+            elif op.get("mode", "sync") == "async":
                 asyncio.run(run_async(op))
             else:
                 api = make_api(op)

@@ -43,6 +43,13 @@ class Closed:
         self.reason = reason
 
 
+class Undecodable:
+    """A frame that could not be parsed: it names no request, so it ends every pending one."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 def text_of(response: Any) -> str:
     if isinstance(response, dict):
         for key in ("content", "chunk", "response", "text"):
@@ -63,17 +70,24 @@ class Mux:
         self.ws = ws
         self.queues: dict[str, asyncio.Queue[Any]] = {}
         self.ids = itertools.count(1)
+        self.control: asyncio.Queue[Any] = asyncio.Queue()  # id-less replies: auth-ok / auth-failed
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         reason = "connection closed"
         try:
             async for text in self.ws:
-                data = json.loads(text)
+                try:
+                    data = json.loads(text)
+                except ValueError as exc:  # non-JSON text, or a binary frame that is not UTF-8 JSON
+                    self.driver.undecodable(self, text, exc)
+                    continue
                 if isinstance(data, dict) and "id" in data:
                     queue = self.queues.get(str(data["id"]))
                     if queue is not None:
                         queue.put_nowait(data)
+                elif isinstance(data, dict) and data.get("type") in ("auth-ok", "auth-failed"):
+                    self.control.put_nowait(data)
                 elif isinstance(data, dict) and "error" in data:
                     for queue in self.queues.values():  # 1.x: no id, so every pending call fails
                         queue.put_nowait(data)
@@ -86,7 +100,9 @@ class Mux:
         for queue in self.queues.values():
             queue.put_nowait(Closed(reason))
 
-    async def request(self, service: str, flow: str | None, body: dict[str, Any]) -> asyncio.Queue[Any]:
+    async def request(
+        self, service: str, flow: str | None, body: dict[str, Any], workspace: str | None = None
+    ) -> asyncio.Queue[Any]:
         request_id = f"req-{next(self.ids)}"
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self.queues[request_id] = queue
@@ -96,15 +112,24 @@ class Mux:
         envelope: dict[str, Any] = {"id": request_id, "service": service, "request": body}
         if flow is not None:  # global services have none
             envelope["flow"] = flow
+        if workspace is not None:
+            envelope["workspace"] = workspace
         await self.ws.send(json.dumps(envelope))
         return queue
+
+    async def refresh(self, token: str) -> None:
+        """Re-authenticate this socket with a new credential (first-frame auth, 2.4.5+)."""
+        await self.ws.send(json.dumps({"type": "auth", "token": token}))
+        reply = await asyncio.wait_for(self.control.get(), 5)
+        if reply.get("type") != "auth-ok":
+            raise CallFailed("AuthFailed", f"refresh refused: {reply.get('error', reply)}")
 
     async def close(self) -> None:
         await self.ws.close()
         self.reader.cancel()
         try:
             await self.reader
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ValueError):  # ValueError: a control's reader that died on a bad frame
             pass
 
 
@@ -162,6 +187,11 @@ class GoodDriver:
     def exported_items(self, frame: dict[str, Any]) -> list[Any]:
         """The items of one export frame, as handed to the caller."""
         return list(frame.get("triples", []))
+
+    def undecodable(self, mux: Mux, text: str | bytes, exc: ValueError) -> None:
+        """A frame that is not JSON: no id to route it by, so every pending call fails (as trustgraph-base does)."""
+        for queue in mux.queues.values():
+            queue.put_nowait(Undecodable(f"undecodable frame from the gateway ({exc}): {text[:40]!r}"))
 
     def envelope_error(self, message: str) -> None:
         raise CallFailed("GatewayError", message)
@@ -231,9 +261,10 @@ class GoodDriver:
         async with httpx.AsyncClient(timeout=op.get("timeout_s", 30)) as client:
             if not quiet:
                 self.emit("sent", run_id=state["run_id"], call=state["call"])
-            response = await client.post(
-                url, json=self.body(op["service"], op.get("args", {}), False), headers=headers, params=params
-            )
+            body = self.body(op["service"], op.get("args", {}), False)
+            if op.get("workspace") is not None:
+                body["workspace"] = op["workspace"]  # in the body, as trustgraph-base's REST calls carry it
+            response = await client.post(url, json=body, headers=headers, params=params)
         if response.status_code != 200:
             raise CallFailed("ProtocolException", f"Status code {response.status_code}: {response.text[:80]}")
         data = response.json()
@@ -252,11 +283,14 @@ class GoodDriver:
         try:
             streaming = bool(op.get("streaming"))
             flow = None if op["service"] in GLOBAL_SERVICES else op.get("flow", "default")
-            queue = await mux.request(op["service"], flow, self.body(op["service"], op.get("args", {}), streaming))
+            body = self.body(op["service"], op.get("args", {}), streaming)
+            queue = await mux.request(op["service"], flow, body, op.get("workspace"))
             last: Any = None
             async for frame in self.frames(queue):
                 if isinstance(frame, Closed):
                     raise CallFailed("ConnectionClosed", frame.reason)
+                if isinstance(frame, Undecodable):
+                    raise CallFailed("ProtocolError", frame.reason)
                 if "error" in frame and "response" not in frame:
                     error = frame["error"]
                     self.envelope_error(error.get("message", str(error)) if isinstance(error, dict) else str(error))
@@ -335,6 +369,10 @@ class GoodDriver:
             self.emit("result", run_id=op["run_id"], call=index, chunks=state["index"], data=result)
 
     async def run(self, op: dict[str, Any]) -> None:
+        refreshable = op["transport"] == "socket" and self.first_frame_auth and not self.socket_per_request
+        if op.get("refresh_token") is not None and not refreshable:
+            self.emit("unsupported", run_id=op["run_id"], reason="a token refresh needs first-frame socket auth")
+            return
         mux = None
         if op["transport"] == "socket" and not self.socket_per_request:
             try:
@@ -347,16 +385,33 @@ class GoodDriver:
             if op.get("mode") == "async":
                 self.emit("connected", run_id=op["run_id"])
         try:
-            calls = range(op.get("concurrency", 1))
-            if self.serialize:
-                for i in calls:
-                    await self.one_call(op, i, mux)
-            else:
-                await asyncio.gather(*(self.one_call(op, i, mux) for i in calls))
+            n = op.get("concurrency", 1)
+            await self.run_calls(op, range(n), mux)
+            if op.get("refresh_token") is not None and mux is not None:
+                try:
+                    await self.refresh(mux, op["refresh_token"])
+                except (CallFailed, TimeoutError, ConnectionClosed) as exc:
+                    kind = exc.kind if isinstance(exc, CallFailed) else type(exc).__name__
+                    self.emit(
+                        "error", run_id=op["run_id"], call=None, phase="refresh", error_type=kind, message=str(exc)
+                    )
+                else:
+                    await self.run_calls(op, range(n, 2 * n), mux)
         finally:
             if mux is not None:
                 await mux.close()
         self.emit("done", run_id=op["run_id"])
+
+    async def run_calls(self, op: dict[str, Any], calls: range, mux: Mux | None) -> None:
+        if self.serialize:
+            for i in calls:
+                await self.one_call(op, i, mux)
+        else:
+            await asyncio.gather(*(self.one_call(op, i, mux) for i in calls))
+
+    async def refresh(self, mux: Mux, token: str) -> None:
+        """The client's token refresh: a new credential on the socket it has."""
+        await mux.refresh(token)
 
     async def bulk_import(self, op: dict[str, Any]) -> None:
         url = (
@@ -444,7 +499,17 @@ class GoodDriver:
                 version=self.gateway,
                 language="python",
                 protocol=1,
-                supports=["rest", "socket", "async", "async-rest", "bulk", "streaming", "token"],
+                supports=[
+                    "rest",
+                    "socket",
+                    "async",
+                    "async-rest",
+                    "bulk",
+                    "streaming",
+                    "token",
+                    "workspace",
+                    *(["token-refresh"] if self.first_frame_auth else []),
+                ],
                 native_profiles=[self.gateway],  # it speaks the one generation it was started for
             )
         elif kind == "quit":

@@ -189,3 +189,26 @@ def test_a_jitter_kind_that_is_not_a_string_is_shown_as_json():
     assert problems({"profiles": ["*"], "contracts": [bad]}) == [
         "c.json: $.contracts[0].timing.jitter.kind: true is not a jitter kind (one of fixed, uniform, lognormal)."
     ]
+
+
+def test_a_binary_frame_loads_as_its_bytes():
+    contract = session(transports=["socket"], response={"frames": [{"at_s": 0, "binary": "AP8="}]})
+    [loaded] = load_contract_document({"profiles": ["*"], "contracts": [contract]}, "c.json")
+    assert (loaded.frames[0].kind, loaded.frames[0].body) == (FrameKind.RAW, b"\x00\xff")
+
+
+def test_a_binary_frame_must_be_base64_on_a_socket_only_contract():
+    document = {
+        "profiles": ["*"],
+        "contracts": [
+            session(transports=["socket"], response={"frames": [{"at_s": 0, "binary": "not base64!"}]}),
+            session(id="b", response={"frames": [{"at_s": 0, "binary": "AP8="}]}),
+        ],
+    }
+    found = problems(document)
+    assert found[0].startswith("c.json: $.contracts[0].response.frames[0].binary: not base64: ")
+    assert found[1] == (
+        "c.json: $.contracts[1].response.frames[0].binary: binary frames exist only on the socket: "
+        "set \"transports\": [\"socket\"] (not ['rest', 'socket'])"
+    )
+    assert len(found) == 2

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from mockgw.profiles import PROFILES
 from mockgw.protocol.bulk import (
+    ITEMS_KEY,
     convert_item,
     decode_import_frame,
     encode_frame,
@@ -67,7 +68,27 @@ def test_1x_requires_the_metadata_subgraph():
         "$.metadata.metadata",
         "missing key 'metadata' (the subgraph list this profile requires)",
     )
-    assert decode_import_frame(frame({"id": "d"}, triples=[]), "triples", V2).bad is None
+    assert decode_import_frame(frame({"id": "d", "collection": "c"}, triples=[]), "triples", V2).bad is None
+
+
+@pytest.mark.parametrize("kind", ["triples", "graph-embeddings", "entity-contexts", "rows"])
+def test_every_generation_requires_metadata_id_and_collection(kind):
+    # upstream subscripts data["metadata"]["id"] and ["collection"] (2.11.1 triples_import.py): KeyError, socket closed
+    items = {"rows": {"schema_name": "s", "values": []}}.get(kind, {ITEMS_KEY[kind]: []})
+    for profile, metadata, missing in [
+        (V2, {"collection": "c"}, "id"),
+        (V2, {"id": ""}, "collection"),
+        (V2_2, {"id": "", "collection": "c"}, "user"),  # the tenancy key is `user` until 2.4
+        (V1, {"id": "", "metadata": [], "collection": "c"}, "user"),
+    ]:
+        bad = decode_import_frame(orjson.dumps({"metadata": metadata, **items}), kind, profile).bad
+        assert bad is not None and (bad.json_path, bad.closes) == (f"$.metadata.{missing}", True), (profile.name, bad)
+
+
+def test_document_embeddings_metadata_is_optional_as_its_translator_defaults_it():
+    chunk = {"chunk_id": "urn:c", "vector": [0.5]}
+    assert decode_import_frame(orjson.dumps({"chunks": [chunk]}), "document-embeddings", V2).bad is None
+    assert decode_import_frame(orjson.dumps({"metadata": {}}), "document-embeddings", V2).bad is None
 
 
 def test_a_bare_item_frame_says_what_the_gateway_reads():
@@ -84,20 +105,23 @@ def test_a_bare_item_frame_says_what_the_gateway_reads():
         (b'{"metadata":', "$", "not valid JSON"),
         (b"[1, 2]", "$", "a frame must be a JSON object, got an array"),
         (b'{"metadata": 3, "triples": []}', "$.metadata", "must be an object, got a number"),
-        (b'{"metadata": {}}', "$.triples", "missing key 'triples'"),
-        (b'{"metadata": {}, "triples": {}}', "$.triples", "must be an array, got an object"),
+        (b'{"metadata": {"id": "", "collection": "c"}}', "$.triples", "missing key 'triples'"),
+        (b'{"metadata": {"id": "", "collection": "c"}, "triples": {}}', "$.triples", "must be an array, got an object"),
         (
-            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "x", "i": "b"}}]}',
+            b'{"metadata": {"id": "", "collection": "c"}, '
+            b'"triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "x", "i": "b"}}]}',
             "$.triples[0].p.t",
             "'x' is not a term type",
         ),
         (
-            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "b"}}]}',
+            b'{"metadata": {"id": "", "collection": "c"}, '
+            b'"triples": [{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "b"}}]}',
             "$.triples[0].o",
             "missing key 'o'",
         ),
         (
-            b'{"metadata": {}, "triples": [{"s": {"t": "i", "i": 5}, "p": {"t": "i", "i": "b"}, '
+            b'{"metadata": {"id": "", "collection": "c"}, '
+            b'"triples": [{"s": {"t": "i", "i": 5}, "p": {"t": "i", "i": "b"}, '
             b'"o": {"t": "l", "v": "c"}}]}',
             "$.triples[0].s.i",
             "must be a string, got a number",
@@ -128,7 +152,7 @@ def test_quoted_triples_are_valid_2x_terms():
     ],
 )
 def test_graph_embeddings_vector_shape_follows_the_profile(profile, item, bad_path):
-    metadata = META_1X if profile is V1 else META_2X
+    metadata = META_1X if profile is V1 else META_2X if profile is V2 else {**META_2X, "user": "trustgraph"}
     bad = decode_import_frame(frame(metadata, entities=[item]), "graph-embeddings", profile).bad
     assert (bad.json_path if bad else None) == bad_path
 

@@ -72,12 +72,19 @@ def test_first_frame_auth_refuses_requests_until_auth_ok():
     assert started(mux.receive_text(envelope("req-2"))) == ["req-2"]
 
 
-def test_a_later_auth_frame_replaces_the_identity():
-    mux = MuxSession(V2_6_2, MuxLimits(), authenticate=lambda token: "default" if token == "good" else None)
+def test_a_later_auth_frame_replaces_the_identity_only_when_accepted():
+    # upstream dispatch/mux.py _handle_auth_frame (2.4.5 - 2.11.1): auth-failed returns before the identity is set
+    workspaces = {"good": "default", "rotated": "acme"}
+    mux = MuxSession(V2_6_2, MuxLimits(), authenticate=workspaces.get)
     mux.receive_text(json.dumps({"type": "auth", "token": "good"}))
-    mux.receive_text(json.dumps({"type": "auth", "token": "expired"}))
-    (refused,) = mux.receive_text(envelope("req-3"))
-    assert refused.frame["error"]["type"] == "auth-required"
+    assert mux.receive_text(json.dumps({"type": "auth", "token": "expired"})) == [
+        Reply({"type": "auth-failed", "error": "auth failure"})
+    ]
+    assert started(mux.receive_text(envelope("req-3"))) == ["req-3"]  # the socket keeps its identity
+    assert mux.receive_text(json.dumps({"type": "auth", "token": "rotated"})) == [
+        Reply({"type": "auth-ok", "default_workspace": "acme"})
+    ]
+    assert mux.workspace == "acme"
 
 
 def test_malformed_frames_get_the_profiles_error_and_the_session_lives_on():
