@@ -5,10 +5,11 @@ other groups (which it must pass). The full sweep, every case for every
 driver on two gateway generations, is marked slow.
 
 A sweep spends its ~70 s waiting on scripted timings (about 13% of one core),
-so the selected sweeps run side by side, SWEEPS_AT_ONCE at a time, each with
-its own driver process and mock on its own port; each test then waits for its
-own sweep. The timing verdicts keep their tolerances: the mock's own lateness
-is reported, not judged, past `mock_lateness_s`.
+so every run this session selected from this module starts side by side,
+SWEEPS_AT_ONCE at a time, each with its own driver process and mock on its own
+port; each test then waits for its own run's report. The timing verdicts keep
+their tolerances: the mock's own lateness is reported, not judged, past
+`mock_lateness_s`.
 """
 
 from __future__ import annotations
@@ -69,24 +70,6 @@ BYSTANDERS = [
 ]
 
 
-@pytest.mark.parametrize("control", sorted(TARGETS))
-def test_negative_control_fails_exactly_its_targets(control: str) -> None:
-    targets = TARGETS[control]
-    report = certify(control, "2.6.2", sorted(targets | set(BYSTANDERS)))
-    assert failing(report) == targets, {r.case: r.reason for r in report.results}
-    assert all(r.status in (Status.PASS, Status.UNSUPPORTED) for r in report.results if r.case not in targets)
-    assert all(r.status is Status.PASS for r in report.results if r.case in BYSTANDERS and r.case not in targets)
-
-
-@pytest.mark.parametrize("gateway", ["2.6.2", "1.7"])
-def test_the_good_driver_passes_every_case_it_supports(gateway: str) -> None:
-    report = certify("good_driver", gateway, None if gateway == "2.6.2" else ["stream", "mux", "errors", "auth"])
-    assert not failing(report), {r.case: r.reason for r in report.results if r.status is Status.FAIL}
-    judged = [r for r in report.results if r.status is not Status.UNSUPPORTED]
-    assert len(judged) >= 30 if gateway == "2.6.2" else len(judged) >= 20
-    assert not report.required_failures
-
-
 def _sweeps_at_once() -> int:
     raw = os.environ.get("MOCKGW_SWEEPS_AT_ONCE", "8")
     if not raw.isdigit() or int(raw) < 1:
@@ -95,30 +78,63 @@ def _sweeps_at_once() -> int:
 
 
 SWEEPS_AT_ONCE = _sweeps_at_once()
-FULL_SWEEP = "test_full_sweep_fails_only_the_targets"
+Run = tuple[str, str, tuple[str, ...] | None]  # driver, gateway profile, cases (None: every case)
+
+
+def _run_of(item: pytest.Item) -> Run | None:
+    """What a test of this module certifies, from its name and parameters (None: not one of ours)."""
+    name = getattr(item, "originalname", None)
+    params = getattr(item, "callspec", None)
+    params = params.params if params is not None else {}
+    if name == "test_negative_control_fails_exactly_its_targets":
+        return params["control"], "2.6.2", tuple(sorted(TARGETS[params["control"]] | set(BYSTANDERS)))
+    if name == "test_the_good_driver_passes_every_case_it_supports":
+        gateway = params["gateway"]
+        return "good_driver", gateway, None if gateway == "2.6.2" else ("stream", "mux", "errors", "auth")
+    if name == "test_full_sweep_fails_only_the_targets":
+        return params["control"], params["gateway"], None
+    return None
 
 
 @pytest.fixture(scope="module")
-def full_sweeps(request: pytest.FixtureRequest) -> Iterator[dict[tuple[str, str], Future[Report]]]:
-    """The sweeps this session selected, started together the first time one is asked for."""
-    selected = [
-        (item.callspec.params["control"], item.callspec.params["gateway"])
-        for item in request.session.items
-        if getattr(item, "originalname", None) == FULL_SWEEP
-    ]
-    with ThreadPoolExecutor(max_workers=SWEEPS_AT_ONCE, thread_name_prefix="sweep") as pool:
-        futures = {key: pool.submit(certify, *key) for key in selected}
+def runs(request: pytest.FixtureRequest) -> Iterator[dict[Run, Future[Report]]]:
+    """Every run this session selected from this module, started side by side when the first one is asked for."""
+    # In the order the tests will ask (dict.fromkeys keeps it): a test's wait is then never longer than its own
+    # run, so the per-test timeout still means what it says.
+    wanted = dict.fromkeys(run for item in request.session.items if (run := _run_of(item)) is not None)
+    with ThreadPoolExecutor(max_workers=SWEEPS_AT_ONCE, thread_name_prefix="certify") as pool:
+        futures = {run: pool.submit(certify, run[0], run[1], list(run[2]) if run[2] else None) for run in wanted}
         yield futures
         for future in futures.values():
-            future.cancel()  # a sweep not reached (the session was cut short) never starts
+            future.cancel()  # a run not reached (the session was cut short) never starts
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest, runs: dict[Run, Future[Report]]) -> Report:
+    run = _run_of(request.node)
+    assert run is not None, request.node.nodeid
+    return runs[run].result()
+
+
+@pytest.mark.parametrize("control", sorted(TARGETS))
+def test_negative_control_fails_exactly_its_targets(control: str, report: Report) -> None:
+    targets = TARGETS[control]
+    assert failing(report) == targets, {r.case: r.reason for r in report.results}
+    assert all(r.status in (Status.PASS, Status.UNSUPPORTED) for r in report.results if r.case not in targets)
+    assert all(r.status is Status.PASS for r in report.results if r.case in BYSTANDERS and r.case not in targets)
+
+
+@pytest.mark.parametrize("gateway", ["2.6.2", "1.7"])
+def test_the_good_driver_passes_every_case_it_supports(gateway: str, report: Report) -> None:
+    assert not failing(report), {r.case: r.reason for r in report.results if r.status is Status.FAIL}
+    judged = [r for r in report.results if r.status is not Status.UNSUPPORTED]
+    assert len(judged) >= 30 if gateway == "2.6.2" else len(judged) >= 20
+    assert not report.required_failures
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("gateway", ["2.6.2", "1.7"])
 @pytest.mark.parametrize("control", sorted(TARGETS))
-def test_full_sweep_fails_only_the_targets(
-    control: str, gateway: str, full_sweeps: dict[tuple[str, str], Future[Report]]
-) -> None:
-    report = full_sweeps[(control, gateway)].result()
+def test_full_sweep_fails_only_the_targets(control: str, gateway: str, report: Report) -> None:
     expected = TARGETS[control] - UNSUPPORTED_ON.get(gateway, set())
     assert failing(report) == expected, {r.case: r.reason for r in report.results if r.status is Status.FAIL}
