@@ -4,6 +4,9 @@ The one player (timeline/player.py) hands each step over at its absolute
 deadline; the dialect's stream turns it into events, the `Writer` into byte
 strings (cut where a `split` fault says), and one writer task sends them in
 order, each journaled with its deadline, so lateness reads as on the socket.
+Under load the writes come first: every write of one loop pass goes out
+before any of them is journaled (`_JournalBatch`, once per pass), so the
+streams due at one instant are not kept waiting behind each other's journal.
 Pieces of a split event wait for their own deadline (the event's plus
 `gap_s` each) on the same loop scheduler, never on a sleep after a sleep.
 As starlette's StreamingResponse does, the writer races the client's
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -324,6 +328,9 @@ class _Outbox(PlayerEvents):
         self.last_deadline = 0.0
 
     def _add(self, data: bytes | str, deadline: float, step: int | None) -> None:
+        if not self.items and (isinstance(data, str) or deadline <= self.loop.time()):
+            self.write(data, deadline, step)  # nothing ahead of it and due: the common case, no queueing
+            return
         self.items.append((data, deadline, step))
         if self.armed is None:
             self._pump()
@@ -378,6 +385,34 @@ class _Outbox(PlayerEvents):
             self._add(_END, 0.0, None)
 
 
+class _JournalBatch:
+    """The writes of one loop pass, journaled together after the last of them (one batch per loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: list[tuple[SseResponse, bytes, float, int | None, float]] = []
+
+    def add(self, response: SseResponse, data: bytes, deadline: float, step: int | None, now: float) -> None:
+        if not self.items:
+            self.loop.call_soon(self.flush)
+        self.items.append((response, data, deadline, step, now))
+
+    def flush(self) -> None:
+        items, self.items = self.items, []
+        for response, data, deadline, step, now in items:
+            response._journal_write(data, deadline, step, now)
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _JournalBatch] = weakref.WeakKeyDictionary()
+
+
+def _batch_for(loop: asyncio.AbstractEventLoop) -> _JournalBatch:
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _JournalBatch(loop)
+    return batch
+
+
 class SseResponse(Response):
     """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator).
 
@@ -422,6 +457,7 @@ class SseResponse(Response):
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         ended: asyncio.Future[str] = loop.create_future()
         queue: asyncio.Queue[Any] = asyncio.Queue()
+        batch = _batch_for(loop)
 
         def write_direct(data: bytes | str, deadline: float, step: int | None) -> None:
             if isinstance(data, str):
@@ -431,7 +467,7 @@ class SseResponse(Response):
             if transport is None or transport.is_closing():
                 return
             transport.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self._journal_write(data, deadline, step, loop.time())
+            batch.add(self, data, deadline, step, loop.time())
 
         def write_queued(data: bytes | str, deadline: float, step: int | None) -> None:
             queue.put_nowait((data, deadline, step))
