@@ -92,7 +92,7 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     gateway = gateway_of(request)
     headers = _headers(request)
     raw = await request.body()
-    trace_id = await _open_trace(request, gateway, raw.decode("utf-8", "replace"), dialect.service)
+    trace_id = await _open_trace(request, gateway, dialect.journal_text(raw), dialect.service)
     denied = dialect.auth_problem(headers, gateway.settings.token)
     if denied is not None:
         return await _refuse(gateway, trace_id, denied)
@@ -153,8 +153,8 @@ async def _authenticate(request: Request, dialect: DescriptorDialect) -> Respons
     """The descriptor's auth step: check what the proxy sends, issue a token; journal it (not the token)."""
     gateway = gateway_of(request)
     raw = await request.body()
-    # The body may hold the API key: the journal keeps only its length.
-    trace_id = await _open_trace(request, gateway, f"<auth request, {len(raw)} bytes>", "auth", kind="auth")
+    # The body holds what the proxy authenticates with: the journal keeps it with every credential field masked.
+    trace_id = await _open_trace(request, gateway, dialect.auth_journal_text(raw), "auth", kind="auth")
     try:
         body: Any = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
