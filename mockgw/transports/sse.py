@@ -399,8 +399,9 @@ class _JournalBatch:
 
     def flush(self) -> None:
         items, self.items = self.items, []
+        to_wall = time.time() - self.loop.time()  # loop time -> wall time, once for the whole batch
         for response, data, deadline, step, now in items:
-            response._journal_write(data, deadline, step, now)
+            response._journal_write(data, deadline, step, now, to_wall)
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _JournalBatch] = weakref.WeakKeyDictionary()
@@ -436,8 +437,10 @@ class SseResponse(Response):
         self.writer = Writer(replay.sse, sequence)
         self.arrived = arrived
 
-    def _journal_write(self, data: bytes, deadline: float, step: int | None, now: float) -> None:
-        sent_at = wall_time(self.loop, now)
+    def _journal_write(
+        self, data: bytes, deadline: float, step: int | None, now: float, to_wall: float | None = None
+    ) -> None:
+        sent_at = wall_time(self.loop, now) if to_wall is None else now + to_wall
         _journal(
             self.gateway,
             self.trace_id,
