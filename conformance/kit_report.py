@@ -11,11 +11,24 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .events import CaseFinished, CaseResult, CaseStarted, ClientInfo, ClientStarted, Event, ProfileStarted
+from .events import (
+    CaseFinished,
+    CaseResult,
+    CaseStarted,
+    ClientInfo,
+    ClientStarted,
+    Event,
+    Handler,
+    ProfileStarted,
+    Report,
+    RunFinished,
+    RunStarted,
+)
 from .verdict import Status, Verdict
 
 
@@ -86,4 +99,29 @@ def run_side_kit(
         result = case_result(info, wire, found, checks.get(case, ""))
         results.append(result)
         emit(CaseFinished(result))
+    return results
+
+
+def run_alone(
+    handlers: Iterable[Handler],
+    info: ClientInfo,
+    wire: str,
+    cases: tuple[str, ...],
+    checks: dict[str, str],
+    certify: Callable[[], list[Judged]],
+) -> list[CaseResult]:
+    """A side kit's own command (`certify-sse`, `certify-proxy`): the whole run, as the main kit tells one."""
+    handlers = list(handlers)
+
+    def emit(event: Event) -> None:
+        for handler in handlers:
+            handler.handle(event)
+
+    report = Report(profiles=[wire], cases=list(cases), tolerances={})
+    emit(RunStarted(report, len(cases)))
+    results = run_side_kit(info, wire, cases, checks, certify, emit)
+    report.clients.append(info)
+    report.results.extend(results)
+    report.finished_at = time.time()
+    emit(RunFinished(report))
     return results

@@ -7,12 +7,11 @@ the client is a row, its wire (`openai-sse`) the column.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..events import CaseResult, Event, Handler, Report, RunFinished, RunStarted
-from ..kit_report import client_info, run_side_kit
+from ..events import CaseResult, Event
+from ..kit_report import client_info, run_alone, run_side_kit
 from .session import API_KEY, CASES, CHECKS, WIRE, Options, certify
 
 
@@ -36,19 +35,10 @@ def certify_sse_client(options: Options, emit: Callable[[Event], None]) -> list[
 def run(args: argparse.Namespace) -> int:
     from ..reports import FileReports
 
-    handlers: list[Handler] = [FileReports(args.report, secrets=(API_KEY,))] if args.report is not None else []
-
-    def emit(event: Event) -> None:
-        for handler in handlers:
-            handler.handle(event)
-
-    report = Report(profiles=[WIRE], cases=list(CASES), tolerances={})
-    emit(RunStarted(report, len(CASES)))
-    results = certify_sse_client(options_of(args, args.client), emit)
-    report.clients.append(client_info("sse", args.client, WIRE, ["sse"]))
-    report.results.extend(results)
-    report.finished_at = time.time()
-    emit(RunFinished(report))
+    files = FileReports(args.report, secrets=(API_KEY,)) if args.report is not None else None
+    options = options_of(args, args.client)
+    info = client_info("sse", args.client, WIRE, ["sse"])
+    results = run_alone([files] if files else [], info, WIRE, CASES, CHECKS, lambda: certify(options))
     for r in results:
         print(f"{r.status.value:5} {r.case:18} {r.reason}")
     failed = [r.case for r in results if r.status.value == "fail"]
@@ -56,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(results) - len(failed)} of {len(CASES)} cases passed"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
-    for handler in handlers:
-        for path in getattr(handler, "written", []):
-            print(f"wrote {path}")
+    for path in files.written if files else []:
+        print(f"wrote {path}")
     return 1 if failed else 0

@@ -75,12 +75,21 @@ def driver_environment(base_url: str, case: str) -> dict[str, str]:
 
 
 @functools.cache
-def line_validator() -> Any:
-    """A validator of one driver line (driver.schema.json, `$defs/sse_line`)."""
+def validator(definition: str) -> Any:
+    """A validator of one of driver.schema.json's definitions (`sse_line`, `sse_token`, …)."""
     import jsonschema
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/sse_line"})
+    return jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+def line_problem(said: Any) -> str | None:
+    """Why one JSON line breaks `$defs/sse_line`, or None: checked against its event's own definition, so the
+    reason names the field (the oneOf of all three would only say that none matched)."""
+    kind = said.get("event") if isinstance(said, dict) else None
+    definition = {"token": "sse_token", "done": "sse_done", "error": "sse_error"}.get(str(kind), "sse_line")
+    wrong = next(iter(validator(definition).iter_errors(said)), None)
+    return None if wrong is None else str(wrong.message)
 
 
 def run_driver(command: str, base_url: str, case: str, timeout_s: float) -> Seen:
@@ -93,9 +102,9 @@ def run_driver(command: str, base_url: str, case: str, timeout_s: float) -> Seen
             said = json.loads(line)
         except ValueError:
             continue  # not JSON: the protocol lets a driver print anything else
-        wrong = next(iter(line_validator().iter_errors(said)), None)
+        wrong = line_problem(said)
         if wrong is not None:
-            problems.append(f"stdout line {number}: {wrong.message} ({line[:120]})")
+            problems.append(f"stdout line {number}: {wrong} ({line[:120]})")
             continue
         if said["event"] == "token":
             tokens.append(Delivered({"text": said["text"]}, float(said["t"])))
