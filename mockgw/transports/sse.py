@@ -459,7 +459,9 @@ class SseResponse(Response):
             headers = [*headers, (b"transfer-encoding", b"chunked")]  # we frame the chunks: say so, uvicorn agrees
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         ended: asyncio.Future[str] = loop.create_future()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        # Only the writer task (no transport to write to) needs a queue: an asyncio.Queue costs more to make
+        # than a stream's first event costs to write, and a burst of streams makes hundreds at once.
+        queue: asyncio.Queue[Any] | None = asyncio.Queue() if transport is None else None
         batch = _batch_for(loop)
 
         def write_direct(data: bytes | str, deadline: float, step: int | None) -> None:
@@ -473,15 +475,14 @@ class SseResponse(Response):
             batch.add(self, data, deadline, step, loop.time())
 
         def write_queued(data: bytes | str, deadline: float, step: int | None) -> None:
+            assert queue is not None
             queue.put_nowait((data, deadline, step))
 
         outbox = _Outbox(self, loop, write_direct if transport is not None else write_queued)
         outbox.put(self.stream.prologue(), self.arrived, None)
         playback = Playback(self.replay, outbox, start=self.arrived, timeout_s=self.gateway.settings.backend_timeout_s)
         playback.start()
-        writing: asyncio.Future[str] = (
-            ended if transport is not None else asyncio.ensure_future(self._write_each(send, queue))
-        )
+        writing: asyncio.Future[str] = ended if queue is None else asyncio.ensure_future(self._write_each(send, queue))
         gone: asyncio.Future[None] = asyncio.ensure_future(_client_gone(receive))
         try:
             waiting: list[asyncio.Future[Any]] = [writing, gone]
