@@ -454,13 +454,17 @@ class Bench:
         for streams in p.sse_streams:
             timeout = str(p.frames * p.gap_ms / 1000 + 20)
             common = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
-            rounds: dict[str, list[dict[str, Any]]] = {"bare-sse": [], "mock sse": [], "mock socket": []}
-            for _ in range(p.rounds):  # in turn, so that a burst of load from elsewhere hits all three alike
-                measured = (
+            compared = COMPARED in p.workers  # --compare-command: the other build's SSE, in the same rounds
+            sides = ["bare-sse", "mock sse", "mock socket", *(["compared sse"] if compared else [])]
+            rounds: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+            for _ in range(p.rounds):  # in turn, so that a burst of load from elsewhere hits them all alike
+                measured = [
                     ("bare-sse", self.measure_sse("bare-sse", *common, "--timeout", timeout)),
                     ("mock sse", self.measure_sse("mock", *common, "--timeout", timeout)),
                     ("mock socket", self.measure("mock", "replay", "/api/v1/socket", *common, "--timeout", timeout)),
-                )
+                ]
+                if compared:
+                    measured.append(("compared sse", self.measure_sse("compared", *common, "--timeout", timeout)))
                 for side, result in measured:
                     if not result:
                         continue
@@ -473,6 +477,12 @@ class Bench:
                     )
             bare, mock, socket = (median_round(rounds[side]) for side in ("bare-sse", "mock sse", "mock socket"))
             rows.extend(sse_rows(streams, p.gap_ms, bare, mock, socket))
+            if compared:
+                other = median_round(rounds["compared sse"])
+                for row in sse_rows(streams, p.gap_ms, bare, other, socket):
+                    row.measurement = with_workers(row.measurement, COMPARED)
+                    row.target, row.verdict = "reported (the build compared)", "measured"
+                    rows.append(row)
         return rows
 
     def journal(self) -> list[Row]:
