@@ -24,6 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="driver command line (repeatable: one row of the compatibility matrix each)",
     )
     parser.add_argument(
+        "--sse-client",
+        action="append",
+        default=[],
+        metavar="CMD",
+        help="an SSE/LLM client driver (DRIVER.md, 'SSE clients'; repeatable): its cases join the same reports, "
+        "in the openai-sse column",
+    )
+    parser.add_argument(
         "--profile",
         action="append",
         default=[],
@@ -105,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_cases())
         return 0
-    if not args.driver:
-        print("mockgw certify: --driver CMD is required", file=sys.stderr)
+    if not args.driver and not args.sse_client:
+        print("mockgw certify: --driver CMD (or --sse-client CMD) is required", file=sys.stderr)
         return 2
     try:
         cases = select_cases(args.case)
@@ -123,11 +131,10 @@ def run(args: argparse.Namespace) -> int:
         print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
         return 2
     handlers: list[Handler] = [ProgressDisplay()]
-    files = (
-        FileReports(args.report, secrets=(args.token, args.admin_token, SECRET, WRONG_TOKEN, OPEN_TOKEN))
-        if args.report
-        else None
-    )
+    from .ssekit.session import API_KEY as SSE_KEY
+
+    secrets = (args.token, args.admin_token, SECRET, WRONG_TOKEN, OPEN_TOKEN, SSE_KEY)
+    files = FileReports(args.report, secrets=secrets) if args.report else None
     if files:
         handlers.append(files)
     recorder = None
@@ -155,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         native=native,
         tolerances=tolerances,
+        sse_clients=args.sse_client,
     )
     try:
         report = Runner(plan, handlers).run()

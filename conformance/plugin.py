@@ -25,9 +25,13 @@ from .cases import OPEN_TOKEN, SECRET, WRONG_TOKEN, Case, select_cases
 from .driver import DriverProcess
 from .errors import ConformanceFailure, DriverError
 from .events import CaseResult, ClientInfo, Report, RunFinished
+from .kit_report import client_info, label_of
 from .mock import MockError
 from .reports import FileReports
 from .runner import ProfileRig, RunPlan, start_driver
+from .ssekit.session import API_KEY as SSE_KEY
+from .ssekit.session import CASES as SSE_CASES
+from .ssekit.session import WIRE as SSE_WIRE
 from .tolerances import DEFAULT_PATH, as_dict, load_tolerances
 from .verdict import Status
 
@@ -56,6 +60,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cf-speed", type=float, default=1.0)
     group.addoption("--cf-tolerances", type=Path, default=DEFAULT_PATH)
     group.addoption("--cf-report", type=Path, default=None, help="write junit.xml, report.json, report.html")
+    group.addoption(
+        "--sse-client",
+        action="append",
+        default=[],
+        dest="cf_sse_client",
+        metavar="CMD",
+        help="SSE/LLM client driver (repeatable): test_conformance[openai-sse/sse/<case>] items",
+    )
 
 
 class Certification:
@@ -76,8 +88,10 @@ class Certification:
             speed=option.cf_speed,
             native=list(option.cf_native_profile),
             tolerances=load_tolerances(option.cf_tolerances),
+            sse_clients=list(option.cf_sse_client),
         )
         self.report_dir: Path | None = option.cf_report
+        self.sse_results: dict[str, dict[str, CaseResult]] = {}  # client command -> case -> result
         self.drivers: list[tuple[DriverProcess | None, ClientInfo, list[str], str]] = []
         self.rig: ProfileRig | None = None
         self.rig_key: tuple[int, str] | None = None
@@ -105,6 +119,17 @@ class Certification:
         self.results.append(result)
         return result
 
+    def run_sse(self, command: str, case: str) -> CaseResult:
+        """An SSE client's case: the kit certifies the whole client at its first case, then reads from that."""
+        if command not in self.sse_results:
+            from .ssekit.command import certify_sse_client
+            from .ssekit.session import Options
+
+            results = certify_sse_client(Options(command), lambda event: None)
+            self.sse_results[command] = {r.case: r for r in results}
+            self.results.extend(results)
+        return self.sse_results[command][case]
+
     def close_rig(self) -> None:
         if self.rig is not None:
             self.rig.close()
@@ -121,21 +146,57 @@ class Certification:
                 if r.profile not in profiles:
                     profiles.append(r.profile)
             cases = list(dict.fromkeys(r.case for r in self.results))
+            sse = [client_info("sse", command, SSE_WIRE, ["sse"]) for command in self.sse_results]
             report = Report(
                 profiles=profiles,
                 cases=cases,
                 tolerances=as_dict(self.plan.tolerances),
-                clients=[info for _, info, _, _ in self.drivers],
+                clients=[info for _, info, _, _ in self.drivers] + sse,
                 results=self.results,
             )
-            FileReports(self.report_dir, secrets=(self.plan.token, SECRET, WRONG_TOKEN, OPEN_TOKEN)).handle(
-                RunFinished(report)
-            )
+            secrets = (self.plan.token, SECRET, WRONG_TOKEN, OPEN_TOKEN, SSE_KEY)
+            FileReports(self.report_dir, secrets=secrets).handle(RunFinished(report))
+
+
+def _failure_text(r: CaseResult) -> str:
+    lines = [f"{r.client} @ gateway {r.profile}: {r.case}", f"checks: {r.checks}", f"verdict: {r.reason}"]
+    if r.measurements:
+        lines.append(f"measurements: {r.measurements}")
+    if r.stderr_tail:
+        lines.append(f"driver stderr: {r.stderr_tail}")
+    return "\n".join(lines)
 
 
 class ConformanceCollector(pytest.Collector):
     def collect(self) -> list[pytest.Item]:
         return []
+
+
+class SseItem(pytest.Item):
+    """One case of an SSE client (conformance/ssekit): required, so a failure fails the item."""
+
+    def __init__(self, *, certification: Certification, command: str, case: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.certification = certification
+        self.command = command
+        self.case = case
+
+    def runtest(self) -> None:
+        result = self.certification.run_sse(self.command, self.case)
+        self.user_properties.append(("verdict", result.status.value))
+        self.user_properties.append(("reason", result.reason))
+        if result.status is Status.UNSUPPORTED:
+            pytest.skip(result.reason)
+        if result.status is Status.FAIL:
+            raise ConformanceFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceFailure):
+            return _failure_text(excinfo.value.result)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return "conformance", 0, self.name
 
 
 class ConformanceItem(pytest.Item):
@@ -159,13 +220,7 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
-            r = excinfo.value.result
-            lines = [f"{r.client} @ gateway {r.profile}: {r.case}", f"checks: {r.checks}", f"verdict: {r.reason}"]
-            if r.measurements:
-                lines.append(f"measurements: {r.measurements}")
-            if r.stderr_tail:
-                lines.append(f"driver stderr: {r.stderr_tail}")
-            return "\n".join(lines)
+            return _failure_text(excinfo.value.result)
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int, str]:
@@ -200,13 +255,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.option.cf_driver:
+    if not config.option.cf_driver and not config.option.cf_sse_client:
         return
     certification = Certification(config)
     config.stash[_KEY] = certification
     certification.start()
     collector = ConformanceCollector.from_parent(session, name="conformance")
-    several = len(certification.drivers) > 1
+    several = len(certification.drivers) + len(certification.plan.sse_clients) > 1
+    for command in certification.plan.sse_clients:
+        prefix = f"{label_of('sse', command).replace(' ', '-')}@" if several else ""
+        for case in SSE_CASES:
+            items.append(
+                SseItem.from_parent(
+                    collector,
+                    name=f"test_conformance[{prefix}{SSE_WIRE}/{case}]",
+                    certification=certification,
+                    command=command,
+                    case=case,
+                )
+            )
     for index, (_, info, profiles, _) in enumerate(certification.drivers):
         for profile in profiles:
             for case in certification.plan.cases:
@@ -228,13 +295,13 @@ def _keep_wanted(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.stash.get(_WANTED, None)
     if wanted is None:
         return
-    names = {item.name for item in items if isinstance(item, ConformanceItem)}
+    names = {item.name for item in items if isinstance(item, ConformanceItem | SseItem)}
     unknown = [name for name in wanted if name not in names]
     if unknown:
         raise pytest.UsageError(f"no conformance item {', '.join(unknown)} (see --collect-only for the ids)")
     # Not reported through pytest_deselected: the items were never counted as collected, so pytest would print a
     # negative number selected.
-    items[:] = [item for item in items if not isinstance(item, ConformanceItem) or item.name in wanted]
+    items[:] = [item for item in items if not isinstance(item, ConformanceItem | SseItem) or item.name in wanted]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -39,6 +39,7 @@ from .events import (
 from .mock import Admin, MockError, MockServer
 from .observed import ChunkSeen, WireFrame
 from .scripts import contracts_for
+from .ssekit.session import CASES as SSE_CASES
 from .tolerances import Tolerances, as_dict
 from .verdict import Status, Verdict
 
@@ -98,6 +99,7 @@ class RunPlan:
     # that client (or "client version"); a driver named by any CLIENT= entry takes only those.
     native: list[str] = field(default_factory=list)
     tolerances: Tolerances = field(default_factory=Tolerances)
+    sse_clients: list[str] = field(default_factory=list)  # SSE client drivers (ssekit), after the socket drivers
 
 
 def _timeline(ctx: CaseContext) -> list[dict[str, Any]]:
@@ -302,7 +304,8 @@ class Runner:
                 stack.callback(driver.stop)
                 drivers.append((driver, info, profiles))
                 report.profiles += [p for p in profiles if p not in report.profiles]
-            self.emit(RunStarted(report, sum(len(p) for _, _, p in drivers) * len(plan.cases)))
+            sse_cases = len(SSE_CASES) * len(plan.sse_clients)
+            self.emit(RunStarted(report, sum(len(p) for _, _, p in drivers) * len(plan.cases) + sse_cases))
             for driver, info, profiles in drivers:
                 report.clients.append(info)
                 self.emit(ClientStarted(info))
@@ -317,9 +320,23 @@ class Runner:
                             self.emit(CaseFinished(result))
                     finally:
                         rig.close()
+            for command in plan.sse_clients:
+                self._certify_sse(report, command)
         report.finished_at = time.time()
         self.emit(RunFinished(report))
         return report
+
+    def _certify_sse(self, report: Report, command: str) -> None:
+        """An SSE client's cases, in the same report: its row, the `openai-sse` column."""
+        from .kit_report import client_info
+        from .ssekit.command import certify_sse_client
+        from .ssekit.session import WIRE, Options
+
+        if WIRE not in report.profiles:
+            report.profiles.append(WIRE)
+        results = certify_sse_client(Options(command), self.emit)
+        report.clients.append(client_info("sse", command, WIRE, ["sse"]))
+        report.results.extend(results)
 
 
 def _plain(value: Any) -> Any:

@@ -18,7 +18,7 @@ from .journal.metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metr
 from .journal.open import open_store
 from .journal.protocol import TraceStore
 from .openapi import OPENAPI_PATH, openapi_endpoint
-from .server.fast_path import GatewayApp
+from .server.fast_path import Endpoint, GatewayApp
 from .settings import Settings
 from .transports.bulk_ws import export_socket, import_socket
 from .transports.metrics_proxy import metrics_proxy
@@ -77,6 +77,10 @@ def create_app(
     )
     journal = ObservedTraceStore(inner, metrics)
     gateway = MockGateway(settings, contracts, journal, seeds)
+    providers = [
+        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
+        Route("/v1/messages", anthropic_messages, methods=["POST"]),
+    ]
     routes = [
         # The hot paths first: starlette tries routes in order. (GatewayApp answers POSTs to the first itself;
         # the route stays for everything else on that path, e.g. a GET's 405.)
@@ -93,14 +97,26 @@ def create_app(
         Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
         # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
-        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
-        Route("/v1/messages", anthropic_messages, methods=["POST"]),
+        *providers,
         Route("/", home_page, methods=["GET"]),  # a page for people (mockgw/ui/home.py); upstream's is a 404
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
     if settings.provider is not None:
-        routes[:0] = _provider_routes(settings)  # before the gateway's own: the descriptor names the paths
+        descriptor = _provider_routes(settings)
+        routes[:0] = descriptor  # before the gateway's own: the descriptor names the paths
+        providers[:0] = descriptor
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})
     app.state.gateway = gateway
     app.state.metrics = metrics
-    return GatewayApp(app)
+    return GatewayApp(app, direct=_direct_endpoints(providers))
+
+
+def _direct_endpoints(routes: list[Route]) -> dict[tuple[str, str], Endpoint]:
+    """The fake providers' fixed paths, which GatewayApp answers without starlette's stack (first route wins)."""
+    direct: dict[tuple[str, str], Endpoint] = {}
+    for route in routes:
+        if "{" in route.path:  # a path with parameters is starlette's to match
+            continue
+        for method in route.methods or ():
+            direct.setdefault((method, route.path), route.endpoint)
+    return direct

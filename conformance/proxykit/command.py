@@ -1,12 +1,26 @@
-"""`mockgw certify-proxy`: certify an LLM proxy against its provider descriptor; a verdict per case."""
+"""`mockgw certify-proxy`: certify an LLM proxy against its provider descriptor; a verdict per case.
+
+With `--report DIR` the run is written as the main kit writes one (junit.xml, report.json, report.html):
+the proxy is a row, `llm-proxy` the column.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from .session import CASES, Options, certify
+from ..kit_report import Judged, client_info, run_alone
+from .session import API_KEY, CASES, Options, certify
+
+WIRE = "llm-proxy"
+CHECKS = {
+    "proxy/first-token": "the first chunk reaches the proxy's client within the allowance after the provider sent it",
+    "proxy/per-chunk-delay": "every chunk is passed on as it arrives, not buffered",
+    "proxy/integrity": "every token the provider streamed reaches the client, in order, none added",
+    "proxy/split-lines": "event lines split across TCP writes are reassembled (the seed's remain_str)",
+    "proxy/chunk-filter": "the descriptor's chunk_filter clears the field of the chunks it names",
+    "proxy/auth-caching": "one authentication per token lifetime, and a refresh once it expired",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,24 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    results = certify(
-        Options(
-            proxy=args.proxy,
-            descriptor=args.descriptor,
-            token_lifetime_s=args.token_lifetime,
-            first_token_s=args.first_token_ms / 1000,
-            chunk_delay_s=args.chunk_delay_ms / 1000,
-        )
+    from ..reports import FileReports
+
+    options = Options(
+        proxy=args.proxy,
+        descriptor=args.descriptor,
+        token_lifetime_s=args.token_lifetime,
+        first_token_s=args.first_token_ms / 1000,
+        chunk_delay_s=args.chunk_delay_ms / 1000,
     )
+    files = FileReports(args.report, secrets=(API_KEY,)) if args.report is not None else None
+    info = client_info("proxy", args.proxy, WIRE, ["descriptor"])
+    info.hello["descriptor"] = str(args.descriptor)
+
+    def judged() -> list[Judged]:
+        return [Judged(r.case, r.verdict) for r in certify(options)]
+
+    results = run_alone([files] if files else [], info, WIRE, CASES, CHECKS, judged)
     for result in results:
-        print(f"{result.verdict.status.value:5} {result.case:24} {result.verdict.reason}")
-    failed = [r.case for r in results if r.verdict.status.value == "fail"]
+        print(f"{result.status.value:5} {result.case:24} {result.reason}")
+    failed = [r.case for r in results if r.status.value == "fail"]
     print(
         f"{len(results) - len(failed)} of {len(CASES)} cases passed"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
-    if args.report is not None:
-        args.report.mkdir(parents=True, exist_ok=True)
-        document = {"proxy": args.proxy, "descriptor": str(args.descriptor), "cases": [r.to_json() for r in results]}
-        (args.report / "report.json").write_text(json.dumps(document, indent=1))
+    for path in files.written if files else []:
+        print(f"wrote {path}")
     return 1 if failed else 0

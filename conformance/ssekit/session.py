@@ -9,14 +9,18 @@ Verdicts compare those times with the mock's journal (when each event's last byt
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..kit_report import Judged
 from ..mock import MockServer
 from ..proxykit import verdicts as two_sided
 from ..proxykit.verdicts import Delivered, Sent
@@ -33,6 +37,16 @@ CASES = (
     "sse/error-event",
     "sse/done",
 )
+WIRE = "openai-sse"  # the reports' column: OpenAI's chat-completions event stream, not a gateway version
+CHECKS = {
+    "sse/first-token": "the first token reaches the caller within the allowance after the provider sent it",
+    "sse/incremental": "every token reaches the caller as it arrives, not buffered to the end",
+    "sse/integrity": "the caller gets every token, in order, none added",
+    "sse/split-lines": "tokens whose event lines arrive split across TCP writes are reassembled whole",
+    "sse/error-event": "a mid-stream error event reaches the caller as an error, after the tokens before it",
+    "sse/done": "[DONE] ends the stream for the caller promptly, while the connection stays open",
+}
+SCHEMA = Path(__file__).resolve().parents[1] / "driver.schema.json"
 
 
 @dataclass
@@ -50,25 +64,56 @@ class Seen:
     done_at: float | None
     error: str | None
     output: str
+    duration_s: float = 0.0
+    protocol_errors: list[str] = field(default_factory=list)  # lines that break driver.schema.json's sse_line
+
+
+def driver_environment(base_url: str, case: str) -> dict[str, str]:
+    """What the kit gives a driver for one run (driver.schema.json, `$defs/sse_environment`)."""
+    return {"MOCKGW_SSE_BASE_URL": base_url, "MOCKGW_SSE_API_KEY": API_KEY,
+            "MOCKGW_SSE_MODEL": "mockgw-model", "MOCKGW_SSE_PROMPT": f"[{case}] Who is Alice?"}  # fmt: skip
+
+
+@functools.cache
+def validator(definition: str) -> Any:
+    """A validator of one of driver.schema.json's definitions (`sse_line`, `sse_token`, …)."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+def line_problem(said: Any) -> str | None:
+    """Why one JSON line breaks `$defs/sse_line`, or None: checked against its event's own definition, so the
+    reason names the field (the oneOf of all three would only say that none matched)."""
+    kind = said.get("event") if isinstance(said, dict) else None
+    definition = {"token": "sse_token", "done": "sse_done", "error": "sse_error"}.get(str(kind), "sse_line")
+    wrong = next(iter(validator(definition).iter_errors(said)), None)
+    return None if wrong is None else str(wrong.message)
 
 
 def run_driver(command: str, base_url: str, case: str, timeout_s: float) -> Seen:
-    env = {**os.environ, "MOCKGW_SSE_BASE_URL": base_url, "MOCKGW_SSE_API_KEY": API_KEY,
-           "MOCKGW_SSE_MODEL": "mockgw-model", "MOCKGW_SSE_PROMPT": f"[{case}] Who is Alice?"}  # fmt: skip
+    env = {**os.environ, **driver_environment(base_url, case)}
+    began = time.monotonic()
     done = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
-    tokens, done_at, error = [], None, None
-    for line in done.stdout.splitlines():
+    tokens, done_at, error, problems = [], None, None, []
+    for number, line in enumerate(done.stdout.splitlines(), 1):
         try:
             said = json.loads(line)
         except ValueError:
+            continue  # not JSON: the protocol lets a driver print anything else
+        wrong = line_problem(said)
+        if wrong is not None:
+            problems.append(f"stdout line {number}: {wrong} ({line[:120]})")
             continue
-        if said.get("event") == "token":
-            tokens.append(Delivered({"text": said.get("text")}, float(said["t"])))
-        elif said.get("event") == "done":
+        if said["event"] == "token":
+            tokens.append(Delivered({"text": said["text"]}, float(said["t"])))
+        elif said["event"] == "done":
             done_at = float(said["t"])
-        elif said.get("event") == "error":
-            error = str(said.get("message"))
-    return Seen(tokens, done_at, error, (done.stdout + done.stderr)[-1500:])
+        else:
+            error = str(said["message"])
+    output = (done.stdout + done.stderr)[-1500:]
+    return Seen(tokens, done_at, error, output, time.monotonic() - began, problems)
 
 
 def _newest_trace(admin: Any) -> list[dict[str, Any]]:
@@ -101,8 +146,7 @@ def done_promptly(seen: Seen, messages: list[dict[str, Any]], limit_s: float) ->
     return verdict(reason, after_s=after)
 
 
-def certify(options: Options) -> list[tuple[str, Verdict]]:
-    results: list[tuple[str, Verdict]] = []
+def certify(options: Options) -> list[Judged]:
     with MockServer("2.6.2", token=API_KEY, contracts=CONTRACTS) as mock:
         admin = mock.admin()
         base = mock.url.rstrip("/") + "/v1"
@@ -110,15 +154,25 @@ def certify(options: Options) -> list[tuple[str, Verdict]]:
         for case in RUNS:
             seen = run_driver(options.client, base, case, options.run_timeout_s)
             runs[case] = (seen, _newest_trace(admin))
-    seen, messages = runs["stream"]
-    events = two_sided.upstream_events(messages)
-    results.append(("sse/first-token", two_sided.first_token(events, seen.tokens, "text", options.first_token_s)))
-    results.append(("sse/incremental", two_sided.per_chunk_delay(events, seen.tokens, "text", options.chunk_delay_s)))
-    results.append(("sse/integrity", two_sided.integrity(events, seen.tokens, "text")))
-    seen, messages = runs["split"]
-    results.append(("sse/split-lines", two_sided.integrity(two_sided.upstream_events(messages), seen.tokens, "text")))
-    seen, messages = runs["error"]
-    results.append(("sse/error-event", error_event(seen, two_sided.upstream_events(messages))))
-    seen, messages = runs["done"]
-    results.append(("sse/done", done_promptly(seen, messages, options.done_s)))
-    return results
+    judged: list[Judged] = []
+
+    def judge(case: str, run: str, verdict: Callable[[Seen, list[dict[str, Any]]], Verdict]) -> None:
+        seen, messages = runs[run]
+        if seen.protocol_errors:  # what the driver said cannot be trusted: no verdict of this run stands
+            broke = failed(f"the driver broke the SSE driver protocol: {seen.protocol_errors[0]}")
+            judged.append(Judged(case, broke, seen.duration_s, seen.output))
+            return
+        judged.append(Judged(case, verdict(seen, messages), seen.duration_s, seen.output))
+
+    def sent(messages: list[dict[str, Any]]) -> list[Sent]:
+        return two_sided.upstream_events(messages)
+
+    judge("sse/first-token", "stream",
+          lambda seen, m: two_sided.first_token(sent(m), seen.tokens, "text", options.first_token_s))  # fmt: skip
+    judge("sse/incremental", "stream",
+          lambda seen, m: two_sided.per_chunk_delay(sent(m), seen.tokens, "text", options.chunk_delay_s))  # fmt: skip
+    judge("sse/integrity", "stream", lambda seen, m: two_sided.integrity(sent(m), seen.tokens, "text"))
+    judge("sse/split-lines", "split", lambda seen, m: two_sided.integrity(sent(m), seen.tokens, "text"))
+    judge("sse/error-event", "error", lambda seen, m: error_event(seen, sent(m)))
+    judge("sse/done", "done", lambda seen, m: done_promptly(seen, m, options.done_s))
+    return judged

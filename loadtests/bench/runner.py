@@ -34,6 +34,7 @@ from loadtests.bench.load import REST_BODY, REST_PATH
 from loadtests.bench.servers import (
     RunningServer,
     ServerFailed,
+    cpu_seconds,
     free_port,
     output_of,
     start_in_own_group,
@@ -426,12 +427,19 @@ class Bench:
         try:
             with self.server(which) as server:
                 argv = self._pinned(["-m", "loadtests.bench.load_sse", "--url", server.url, *args], "client")
+                cpu_before = cpu_seconds(server.pid)
                 done = subprocess.run(
                     [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
                 )
+                cpu_used = cpu_seconds(server.pid) - cpu_before
                 if done.returncode != 0:
                     raise RuntimeError(f"load_sse failed ({done.returncode}): {done.stderr[-1500:]}")
                 result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+                # The server's CPU per event written (its request handling included): the figure a loaded, shared
+                # machine disturbs least. /proc counts clock ticks, so only thousands of events make it mean much.
+                events = result["frames_received"]
+                result["server_cpu_s"] = cpu_used
+                result["server_cpu_us_per_event"] = cpu_used / events * 1e6 if events >= 1000 else None
                 if which.startswith("mock"):
                     result["journal"] = journal_lateness(server.url)
                 return result
@@ -446,18 +454,35 @@ class Bench:
         for streams in p.sse_streams:
             timeout = str(p.frames * p.gap_ms / 1000 + 20)
             common = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
-            bare = self.measure_sse("bare-sse", *common, "--timeout", timeout)
-            mock = self.measure_sse("mock", *common, "--timeout", timeout)
-            socket = self.measure("mock", "replay", "/api/v1/socket", *common, "--timeout", timeout)
-            for side, result in (("bare-sse", bare), ("mock sse", mock), ("mock socket", socket)):
-                if result:
+            compared = COMPARED in p.workers  # --compare-command: the other build's SSE, in the same rounds
+            sides = ["bare-sse", "mock sse", "mock socket", *(["compared sse"] if compared else [])]
+            rounds: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+            for _ in range(p.rounds):  # in turn, so that a burst of load from elsewhere hits them all alike
+                measured = [
+                    ("bare-sse", self.measure_sse("bare-sse", *common, "--timeout", timeout)),
+                    ("mock sse", self.measure_sse("mock", *common, "--timeout", timeout)),
+                    ("mock socket", self.measure("mock", "replay", "/api/v1/socket", *common, "--timeout", timeout)),
+                ]
+                if compared:
+                    measured.append(("compared sse", self.measure_sse("compared", *common, "--timeout", timeout)))
+                for side, result in measured:
+                    if not result:
+                        continue
+                    rounds[side].append(result)
                     late = result["lateness"]
                     self.log(
                         f"  {streams:5} streams {side}: lateness p50 {fmt(late['p50_ms'])} p99 "
                         f"{fmt(late['p99_ms'])} max {fmt(late['max_ms'])} ms, {result['frames_received']}/"
                         f"{result['frames_expected']} frames"
                     )
+            bare, mock, socket = (median_round(rounds[side]) for side in ("bare-sse", "mock sse", "mock socket"))
             rows.extend(sse_rows(streams, p.gap_ms, bare, mock, socket))
+            if compared:
+                other = median_round(rounds["compared sse"])
+                for row in sse_rows(streams, p.gap_ms, bare, other, socket):
+                    row.measurement = with_workers(row.measurement, COMPARED)
+                    row.target, row.verdict = "reported (the build compared)", "measured"
+                    rows.append(row)
         return rows
 
     def journal(self) -> list[Row]:
@@ -629,8 +654,29 @@ def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | N
     return rows
 
 
+def median_round(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Several rounds as one: the median of each lateness figure and of the CPU per event; the rounds kept."""
+    if not results:
+        return None
+    if len(results) == 1:
+        return results[0]
+    merged = dict(results[len(results) // 2])
+    merged["lateness"] = {
+        stat: statistics.median(r["lateness"][stat] for r in results) for stat in results[0]["lateness"]
+    }
+    cpu = [r["server_cpu_us_per_event"] for r in results if r.get("server_cpu_us_per_event") is not None]
+    merged["server_cpu_us_per_event"] = statistics.median(cpu) if cpu else None
+    merged["streams_incomplete"] = max(r["streams_incomplete"] for r in results)
+    merged["rounds"] = results
+    return merged
+
+
 def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, socket: dict | None) -> list[Row]:
-    """Rows of the SSE measurement: mock SSE against bare SSE; p99's target is the mock's own socket replay."""
+    """Rows of the SSE measurement: mock SSE against bare SSE; p99's target is the mock's own socket replay.
+
+    With several rounds every figure is the median over them. A last row gives the server's CPU per event
+    written, mock against bare: what the mock costs, which load elsewhere on the machine disturbs least.
+    """
     rows = []
     for stat in ("p50_ms", "p99_ms", "max_ms"):
         b = bare["lateness"][stat] if bare else None
@@ -656,6 +702,12 @@ def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, 
                 {"bare": bare, "mock": mock, "socket": socket} if stat == "p50_ms" else {},
             )
         )
+    b_cpu = bare.get("server_cpu_us_per_event") if bare else None
+    m_cpu = mock.get("server_cpu_us_per_event") if mock else None
+    if b_cpu is not None or m_cpu is not None:
+        ratio = None if b_cpu is None or m_cpu is None or b_cpu <= 0 else m_cpu / b_cpu
+        what = f"SSE server CPU per event, {streams} stream{'s' if streams > 1 else ''} x {gap_ms:g} ms gaps"
+        rows.append(Row(what, "us", b_cpu, m_cpu, ratio, "reported", "measured"))
     return rows
 
 

@@ -10,9 +10,14 @@ request must carry, what the auth answer holds, and how each streamed chunk
 looks so that `chunk_match` finds it and the `resp` paths extract its fields.
 
 `load_descriptor` checks a descriptor and names the JSON path of every
-problem. `Expectation.problems` compares a received request with a templated
-part and names the field that is wrong (never echoing a header's value: they
-carry keys).
+problem. `header_problems` / `data_problems` compare a received request with
+the templated parts and name the field that is wrong (never echoing a
+header's value, nor a credential field's: they carry keys).
+
+Credentials also travel in bodies (an auth step's `data` holding
+`client_secret: ${secret_key}`, a chat call's `token: ${access_token}`):
+`credential_parts` says which fields those are, and `masked` blanks them
+before a body is journaled.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from ..templating import MISSING, TEMPLATE, lookup_path
 from .dialect import json_text
 
 AUTH_VARS = ("access_token",)  # the usual name of the issued token; any set_data name counts too
+MASK = "***"  # as mockgw/protocol/redact.py masks tokens
+# A variable or field with such a name holds a credential (api_key, secret_key, access_token, password, …).
+CREDENTIAL_NAME = re.compile(r"key|secret|token|passw|credential|auth", re.IGNORECASE)
 FILTER_OPS = ("==", "!=")
 
 
@@ -79,6 +87,13 @@ class Descriptor:
     @property
     def token_variables(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.set_data) | frozenset(AUTH_VARS)
+
+    @property
+    def credential_variables(self) -> frozenset[str]:
+        """`${…}` names that stand for a secret: the issued tokens, api_key, and any named like a credential."""
+        parts = [*(self.auth.headers + self.auth.data if self.auth else ()), *self.chat.headers, *self.chat.data]
+        named = {name for part in parts for name in template_names(part.value) if CREDENTIAL_NAME.search(name)}
+        return self.token_variables | {"api_key"} | named
 
     @property
     def stream_field(self) -> str | None:
@@ -240,6 +255,35 @@ def filter_keeps(chunk_filter: ChunkFilter, chunk: Any) -> bool:
     return not equal if chunk_filter.op == "!=" else equal
 
 
+def template_names(value: Any) -> list[str]:
+    """The `${…}` variable names in a templated value (none in a non-string)."""
+    return TEMPLATE.findall(value) if isinstance(value, str) else []
+
+
+def credential_parts(descriptor: Descriptor, parts: tuple[Part, ...], *, auth_step: bool) -> frozenset[str]:
+    """The data fields of `parts` that carry a credential, by name.
+
+    In the auth step every templated field counts (what a proxy fills in there is what it authenticates
+    with); elsewhere a field filled from a credential variable. In both, a field named like one
+    (`client_secret`, `api_key`) counts even with a literal value.
+    """
+    secret = descriptor.credential_variables
+    return frozenset(
+        part.name
+        for part in parts
+        if CREDENTIAL_NAME.search(part.name)
+        or (auth_step and template_names(part.value))
+        or any(name in secret for name in template_names(part.value))
+    )
+
+
+def masked(body: Any, names: frozenset[str]) -> Any:
+    """`body` with the value of each field in `names` replaced by the mask (a copy; non-objects unchanged)."""
+    if not names or not isinstance(body, Mapping):
+        return body
+    return {k: (MASK if k in names else v) for k, v in body.items()}
+
+
 def uses(part: Part, names: Iterator[str] | frozenset[str] | tuple[str, ...]) -> bool:
     """Whether the part's template names any of `names`."""
     return isinstance(part.value, str) and any(f"${{{name}}}" in part.value for name in names)
@@ -288,20 +332,25 @@ def captured(template: str, value: str) -> dict[str, str] | None:
     return {name: m.group(f"v{k}") for k, name in enumerate(names)}
 
 
-def data_problems(parts: tuple[Part, ...], body: Any) -> Iterator[tuple[str, str]]:
+def data_problems(
+    parts: tuple[Part, ...], body: Any, secret: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str]]:
+    """(field, reason) per wrong data field; a field in `secret` is named, its value never quoted."""
     for part in parts:
         field = f"data.{part.name}"
         if not isinstance(body, Mapping) or part.name not in body:
             yield field, f"missing (the descriptor sends {part.name}: {json_text(part.value)})"
             continue
         got = body[part.name]
+        shown = "the value sent" if part.name in secret else json_text(got)
         if part.free or (isinstance(part.value, str) and TEMPLATE.fullmatch(part.value)):
             continue  # a whole-value template (or a converted one): any value
         if isinstance(part.value, str) and "${" in part.value:
             if not isinstance(got, str) or captured(part.value, got) is None:
-                yield field, f"{json_text(got)} does not have the shape {part.value!r}"
+                yield field, f"{shown} does not have the shape {part.value!r}"
         elif got != part.value:
-            yield field, f"expected {json_text(part.value)}, got {json_text(got)}"
+            expected = "the descriptor's value" if part.name in secret else json_text(part.value)
+            yield field, f"expected {expected}, got {shown}"
 
 
 def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:

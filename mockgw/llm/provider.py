@@ -9,15 +9,28 @@ its `resp` paths read the token and the finish reason back out.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..contract.model import SseOptions
+from ..protocol.redact import ISSUED_PREFIX
 from ..protocol.sse import DONE, SseEvent
 from ..timeline.plan import Step
-from .descriptor import Descriptor, Part, auth_answer, captured, chunk_for, data_problems, header_problems, uses
+from .descriptor import (
+    Descriptor,
+    Part,
+    auth_answer,
+    captured,
+    chunk_for,
+    credential_parts,
+    data_problems,
+    header_problems,
+    masked,
+    uses,
+)
 from .dialect import Dialect, ErrorAnswer, StepError, Stream, json_text
 from .openai import OPENAI
 
@@ -41,7 +54,7 @@ class Tokens:
         self.issued = 0
 
     def issue(self) -> str:
-        token = "mockgw-" + secrets.token_urlsafe(18)
+        token = ISSUED_PREFIX + secrets.token_urlsafe(18)
         self._expires[token] = self.clock() + self.lifetime_s
         self.issued += 1
         return token
@@ -95,9 +108,20 @@ class DescriptorDialect(Dialect):
         self.tokens = tokens
         self.name = descriptor.name
         self.path = descriptor.chat.path
+        # The body fields that carry credentials: masked in the journal, never quoted in a refusal.
+        self.chat_secrets = credential_parts(descriptor, descriptor.chat.data, auth_step=False)
+        auth = descriptor.auth
+        self.auth_secrets = credential_parts(descriptor, auth.data, auth_step=True) if auth else frozenset()
+
+    def journal_text(self, raw: bytes) -> str:
+        return _masked_text(raw, self.chat_secrets)
+
+    def auth_journal_text(self, raw: bytes) -> str:
+        """The auth request's body as the journal keeps it: every credential field masked."""
+        return _masked_text(raw, self.auth_secrets)
 
     def request_problem(self, body: Any) -> ErrorAnswer | None:
-        for field, reason in data_problems(self.descriptor.chat.data, body):
+        for field, reason in data_problems(self.descriptor.chat.data, body, self.chat_secrets):
             return ErrorAnswer(400, error_object(f"mockgw: {field}: {reason}", "invalid_request_error", field))
         return None
 
@@ -129,7 +153,7 @@ class DescriptorDialect(Dialect):
         for part, field, reason in header_problems(auth.headers, headers, {"api_key": token}):
             return self._header_refusal(part, f"{field}", reason, "auth ")
         if auth.data:
-            for field, reason in data_problems(auth.data, body):
+            for field, reason in data_problems(auth.data, body, self.auth_secrets):
                 return ErrorAnswer(400, error_object(f"mockgw: auth {field}: {reason}", "invalid_request_error", field))
         return None
 
@@ -143,6 +167,7 @@ class DescriptorDialect(Dialect):
         return auth_answer(self.descriptor, self.tokens.issue(), self.tokens.lifetime_s)
 
     def inner_request(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        body = masked(body, self.chat_secrets)  # what matching (and an unmatched request's journal) sees
         inner = OPENAI.inner_request(body) if isinstance(body.get("messages"), list) else dict(body)
         inner["streaming"] = self.wants_stream(body)
         return inner
@@ -156,3 +181,15 @@ class DescriptorDialect(Dialect):
 
     def stream(self, options: SseOptions, body: Mapping[str, Any], *, sequence: int, created: int) -> Stream:
         return DescriptorStream(self.descriptor, options, body)
+
+
+def _masked_text(raw: bytes, secrets: frozenset[str]) -> str:
+    if not secrets:
+        return raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return f"<a body of {len(raw)} bytes that is not JSON, not kept: it may hold a credential>"
+    if body is None:
+        return ""
+    return json_text(masked(body, secrets))

@@ -5,7 +5,8 @@ Tokens reach the mock three ways: a first-frame auth frame (`{"type": "auth",
 replaced by `***` before it is journaled or logged; the right token and every
 wrong one tried alike. `redact_secrets` also blanks the configured secrets
 wherever else they turn up (an unmatched request's explanation quoting a
-header, a client's own body).
+header, a client's own body), and every access token the fake LLM provider
+issued (`mockgw-at-…`), wherever a proxy puts it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "***"
+ISSUED_PREFIX = "mockgw-at-"  # the tokens a descriptor's auth step issues (llm/provider.py)
 
-# token= at the start of a query or after ?, & or a quote (a query string quoted in a logged scope)
-_QUERY_TOKEN = re.compile(r"((?:^|[?&'\"])token=)[^&#\s\"']*")
+# token= (or a provider's credential: access_token=, api_key=, client_secret=, …) at the start of a query or
+# after ?, & or a quote (a query string quoted in a logged scope)
+_QUERY_TOKEN = re.compile(
+    r"((?:^|[?&'\"])(?:token|access_token|refresh_token|api_key|apikey|key|client_secret|secret|password)=)"
+    r"[^&#\s\"']*",
+    re.IGNORECASE,
+)
+_QUERY_HINTS = ("token=", "key=", "secret=", "password=")
 _BEARER = re.compile(r"(\bBearer\s+)[^\s\"',]+", re.IGNORECASE)
 _TOKEN_FIELD = re.compile(r'("token"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_ISSUED = re.compile(re.escape(ISSUED_PREFIX) + r"[A-Za-z0-9_-]+")
 
 
 def redact_frame(text: str) -> str:
@@ -38,8 +47,11 @@ def redact_frame(text: str) -> str:
 
 
 def redact_query(query: str) -> str:
-    """`a=1&token=s3cret` -> `a=1&token=***` (also inside a whole path with its query)."""
-    return _QUERY_TOKEN.sub(rf"\g<1>{MASK}", query) if "token=" in query else query
+    """`a=1&token=s3cret` -> `a=1&token=***` (also inside a whole path with its query; api_key=, secret=, …)."""
+    lowered = query.lower()
+    if not any(hint in lowered for hint in _QUERY_HINTS):
+        return query
+    return _QUERY_TOKEN.sub(rf"\g<1>{MASK}", query)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -51,6 +63,7 @@ def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     text = _BEARER.sub(rf"\g<1>{MASK}", text) if "earer" in text else text
     text = _TOKEN_FIELD.sub(rf'\1"{MASK}"', text) if '"token"' in text else text
     text = redact_query(text)
+    text = _ISSUED.sub(MASK, text) if ISSUED_PREFIX in text else text
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)

@@ -4,6 +4,9 @@ The one player (timeline/player.py) hands each step over at its absolute
 deadline; the dialect's stream turns it into events, the `Writer` into byte
 strings (cut where a `split` fault says), and one writer task sends them in
 order, each journaled with its deadline, so lateness reads as on the socket.
+Under load the writes come first: every write of one loop pass goes out
+before any of them is journaled (`_JournalBatch`, once per pass), so the
+streams due at one instant are not kept waiting behind each other's journal.
 Pieces of a split event wait for their own deadline (the event's plus
 `gap_s` each) on the same loop scheduler, never on a sleep after a sleep.
 As starlette's StreamingResponse does, the writer races the client's
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -88,7 +92,7 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     gateway = gateway_of(request)
     headers = _headers(request)
     raw = await request.body()
-    trace_id = await _open_trace(request, gateway, raw.decode("utf-8", "replace"), dialect.service)
+    trace_id = await _open_trace(request, gateway, dialect.journal_text(raw), dialect.service)
     denied = dialect.auth_problem(headers, gateway.settings.token)
     if denied is not None:
         return await _refuse(gateway, trace_id, denied)
@@ -149,8 +153,8 @@ async def _authenticate(request: Request, dialect: DescriptorDialect) -> Respons
     """The descriptor's auth step: check what the proxy sends, issue a token; journal it (not the token)."""
     gateway = gateway_of(request)
     raw = await request.body()
-    # The body may hold the API key: the journal keeps only its length.
-    trace_id = await _open_trace(request, gateway, f"<auth request, {len(raw)} bytes>", "auth", kind="auth")
+    # The body holds what the proxy authenticates with: the journal keeps it with every credential field masked.
+    trace_id = await _open_trace(request, gateway, dialect.auth_journal_text(raw), "auth", kind="auth")
     try:
         body: Any = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
@@ -324,6 +328,9 @@ class _Outbox(PlayerEvents):
         self.last_deadline = 0.0
 
     def _add(self, data: bytes | str, deadline: float, step: int | None) -> None:
+        if not self.items and (isinstance(data, str) or deadline <= self.loop.time()):
+            self.write(data, deadline, step)  # nothing ahead of it and due: the common case, no queueing
+            return
         self.items.append((data, deadline, step))
         if self.armed is None:
             self._pump()
@@ -378,6 +385,35 @@ class _Outbox(PlayerEvents):
             self._add(_END, 0.0, None)
 
 
+class _JournalBatch:
+    """The writes of one loop pass, journaled together after the last of them (one batch per loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: list[tuple[SseResponse, bytes, float, int | None, float]] = []
+
+    def add(self, response: SseResponse, data: bytes, deadline: float, step: int | None, now: float) -> None:
+        if not self.items:
+            self.loop.call_soon(self.flush)
+        self.items.append((response, data, deadline, step, now))
+
+    def flush(self) -> None:
+        items, self.items = self.items, []
+        to_wall = time.time() - self.loop.time()  # loop time -> wall time, once for the whole batch
+        for response, data, deadline, step, now in items:
+            response._journal_write(data, deadline, step, now, to_wall)
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _JournalBatch] = weakref.WeakKeyDictionary()
+
+
+def _batch_for(loop: asyncio.AbstractEventLoop) -> _JournalBatch:
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _JournalBatch(loop)
+    return batch
+
+
 class SseResponse(Response):
     """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator).
 
@@ -401,8 +437,10 @@ class SseResponse(Response):
         self.writer = Writer(replay.sse, sequence)
         self.arrived = arrived
 
-    def _journal_write(self, data: bytes, deadline: float, step: int | None, now: float) -> None:
-        sent_at = wall_time(self.loop, now)
+    def _journal_write(
+        self, data: bytes, deadline: float, step: int | None, now: float, to_wall: float | None = None
+    ) -> None:
+        sent_at = wall_time(self.loop, now) if to_wall is None else now + to_wall
         _journal(
             self.gateway,
             self.trace_id,
@@ -421,7 +459,10 @@ class SseResponse(Response):
             headers = [*headers, (b"transfer-encoding", b"chunked")]  # we frame the chunks: say so, uvicorn agrees
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         ended: asyncio.Future[str] = loop.create_future()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        # Only the writer task (no transport to write to) needs a queue: an asyncio.Queue costs more to make
+        # than a stream's first event costs to write, and a burst of streams makes hundreds at once.
+        queue: asyncio.Queue[Any] | None = asyncio.Queue() if transport is None else None
+        batch = _batch_for(loop)
 
         def write_direct(data: bytes | str, deadline: float, step: int | None) -> None:
             if isinstance(data, str):
@@ -431,18 +472,17 @@ class SseResponse(Response):
             if transport is None or transport.is_closing():
                 return
             transport.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self._journal_write(data, deadline, step, loop.time())
+            batch.add(self, data, deadline, step, loop.time())
 
         def write_queued(data: bytes | str, deadline: float, step: int | None) -> None:
+            assert queue is not None
             queue.put_nowait((data, deadline, step))
 
         outbox = _Outbox(self, loop, write_direct if transport is not None else write_queued)
         outbox.put(self.stream.prologue(), self.arrived, None)
         playback = Playback(self.replay, outbox, start=self.arrived, timeout_s=self.gateway.settings.backend_timeout_s)
         playback.start()
-        writing: asyncio.Future[str] = (
-            ended if transport is not None else asyncio.ensure_future(self._write_each(send, queue))
-        )
+        writing: asyncio.Future[str] = ended if queue is None else asyncio.ensure_future(self._write_each(send, queue))
         gone: asyncio.Future[None] = asyncio.ensure_future(_client_gone(receive))
         try:
             waiting: list[asyncio.Future[Any]] = [writing, gone]

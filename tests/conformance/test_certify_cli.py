@@ -8,6 +8,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from .conftest import driver_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,3 +172,34 @@ def test_list_shows_the_generated_matrix() -> None:
     assert lines[2].split()[:2] == ["result", "transport"] and lines[2].endswith("= 44 cases")
     names = {line.split()[0] for line in lines if line.startswith("  ") and "/" in line.split()[0]}
     assert {"result/async-socket/rows", "stream/integrity-async/prompt", "mux/16th-17th"} <= names
+
+
+@pytest.mark.slow  # ~16-25 s: a socket case plus the SSE kit's four driver runs
+def test_sse_clients_join_the_socket_kits_reports(tmp_path: Path) -> None:
+    """One run, one set of reports: the socket driver's row and an SSE client's row (its openai-sse column)."""
+    sse_client = f"{sys.executable} tests/sse_clients/raw_client.py --variant split-naive"
+    done = certify(
+        "--driver",
+        driver_command("good_driver", "2.6.2"),
+        "--profile",
+        "2.6.2",
+        "--case",
+        "stream/first-chunk/agent",
+        "--sse-client",
+        sse_client,
+        "--report",
+        str(tmp_path),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # the SSE client's split-lines failure is required
+    report = json.loads((tmp_path / "report.json").read_text())
+    sse_label = "sse: tests/sse_clients/raw_client.py --variant split-naive"
+    assert [c["label"] for c in report["clients"]] == ["mockgw-good-driver 2.6.2", sse_label]
+    assert report["profiles"] == ["2.6.2", "openai-sse"]
+    assert report["matrix"][sse_label]["openai-sse"]["summary"] == "5/6 pass"
+    assert report["required_failures"] == [f"{sse_label} openai-sse/sse/split-lines"]
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suites.get("tests") == "7" and suites.get("failures") == "1"
+    names = [s.get("name") for s in suites.iter("testsuite")]
+    assert names == ["mockgw-good-driver 2.6.2 @ gateway 2.6.2", f"{sse_label} @ gateway openai-sse"]
+    page = (tmp_path / "report.html").read_text()
+    assert "sse/split-lines" in page and "openai-sse" in page

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import driver_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,3 +124,15 @@ def test_a_pasted_id_that_names_no_item_is_an_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 4
     assert "no conformance item test_conformance[2.6.2/no/such/case]" in done.stderr
+
+
+@pytest.mark.slow  # ~16-25 s: a socket case plus the SSE kit's four driver runs
+def test_sse_client_cases_are_items_too(tmp_path: Path) -> None:
+    sse_client = f"{sys.executable} tests/sse_clients/raw_client.py --variant ignore-done"
+    done = run_pytest(tmp_path, "--sse-client", sse_client, "--cf-report", str(tmp_path / "reports"))
+    assert done.returncode == 1, done.stdout
+    assert "test_conformance[openai-sse/sse/done] FAILED" in done.stdout
+    for case in ("first-token", "incremental", "integrity", "split-lines", "error-event"):
+        assert f"test_conformance[openai-sse/sse/{case}] PASSED" in done.stdout
+    junit = (tmp_path / "reports" / "junit.xml").read_text()
+    assert 'name="openai-sse/sse/done"' in junit and "<failure" in junit

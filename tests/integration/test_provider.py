@@ -117,3 +117,98 @@ def test_a_bad_descriptor_stops_serve_with_its_json_paths(tmp_path):
     assert f"{bad}: $.chat.need_auth: true, but the descriptor has no auth step" in done.stderr
     assert f"{bad}: $.chat.resp: required" in done.stderr
     assert f"{bad}: $.chat.chunk_match: not a valid regular expression" in done.stderr
+
+
+BODY_AUTH = {
+    "name": "body_auth",
+    "auth": {
+        "url": "https://provider.example/oauth/token",
+        "method": "POST",
+        "headers": [],
+        "data": [
+            {"name": "grant_type", "value": "client_credentials"},
+            {"name": "client_id", "value": "${client_id}"},
+            {"name": "client_secret", "value": "${secret_key}"},
+            {"name": "scope", "value": "chat-${api_key}"},
+        ],
+        "set_data": [{"name": "access_token", "field": "access_token"}],
+    },
+    "chat": {
+        "url": "https://provider.example/v2/chat",
+        "method": "POST",
+        "need_auth": True,
+        "headers": [{"name": "Authorization", "value": "Bearer ${access_token}"}],
+        "data": [
+            {"name": "model", "value": "${model}"},
+            {"name": "messages", "value": "${messages}"},
+            {"name": "session", "value": "${access_token}"},
+            {"name": "stream", "value": "${stream}"},
+        ],
+        "resp": [{"name": "text", "value": "choices.0.delta.content"}],
+        "chunk_match": "data: (.*)",
+    },
+}
+
+
+def test_credentials_in_descriptor_bodies_stay_out_of_the_journal_and_the_log(tmp_path):
+    """The auth step's body (client_secret, a scope built from the key) and a chat body carrying the issued
+    token: the proxy gets its answers, the journal keeps each body's shape with those fields masked, a refusal
+    names the wrong field without quoting it, and the access log masks a credential in a query."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    from ..conftest import REPO
+
+    descriptor = tmp_path / "body_auth.json"
+    descriptor.write_text(json.dumps(BODY_AUTH))
+    contracts = tmp_path / "llm.json"
+    contracts.write_text(json.dumps({"profiles": ["*"], "contracts": [token_stream()]}))
+    secret, client_id = "cs-very-secret-1234", "client-42"
+    auth_body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    argv = ["-m", "mockgw", "serve", "--port", "0", "--contracts", str(contracts), "--provider", str(descriptor)]
+    argv += ["--token", API_KEY, "--log-level", "info"]
+    log_path = tmp_path / "serve.log"  # stdout (the access log) and stderr, as a CI job would keep them
+    with log_path.open("w") as sink:
+        process = subprocess.Popen([sys.executable, *argv], cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        ready = time.monotonic() + 15 * TIMEOUT_FACTOR
+        while not (found := re.search(r"listening on (http://\S+)", log_path.read_text())):
+            assert process.poll() is None and time.monotonic() < ready, log_path.read_text()
+            time.sleep(0.05)
+        url = found.group(1)
+        with httpx.Client(timeout=10 * TIMEOUT_FACTOR) as http:
+            issued = http.post(
+                f"{url}/oauth/token?client_secret={secret}", json={**auth_body, "scope": f"chat-{API_KEY}"}
+            )
+            wrong = http.post(f"{url}/oauth/token", json={**auth_body, "scope": f"other-{secret}"})
+            token = issued.json()["access_token"]
+            chat = http.post(
+                f"{url}/v2/chat",
+                json={**CHAT, "session": token},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            journal = http.get(f"{url}/__admin/journal/messages?limit=1000").json()["messages"]
+    finally:
+        process.terminate()  # by pid
+        process.wait(10 * TIMEOUT_FACTOR)
+    log = log_path.read_text()
+    assert issued.status_code == 200 and token.startswith("mockgw-at-")
+    assert b'"content":"Alice"' in chat.content
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "data.scope"
+    assert secret not in wrong.text  # the refusal names the field, it does not quote the value
+    kept = json.dumps(journal)
+    for credential in (secret, API_KEY, token):
+        assert credential not in kept
+        assert credential not in log
+    auth_requests = [json.loads(m["text"]) for m in journal if m["kind"] == "request" and m.get("service") == "auth"]
+    assert auth_requests[0] == {
+        "grant_type": "client_credentials",  # a literal: kept
+        "client_id": "***",  # templated in the auth step: what the proxy authenticates with
+        "client_secret": "***",
+        "scope": "***",
+    }
+    chat_request = next(json.loads(m["text"]) for m in journal if m["kind"] == "request" and m.get("service") != "auth")
+    assert chat_request["session"] == "***" and chat_request["model"] == CHAT["model"]
+    assert "POST /oauth/token?client_secret=*** HTTP/1.1" in log  # the access log line, masked

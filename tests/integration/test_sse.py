@@ -366,3 +366,27 @@ def test_the_openai_client_streams_the_bundled_library_from_mockgw_serve():
     for (_, arrived), (at, _) in zip(arrivals, expected):
         assert at - 0.01 <= arrived <= at + 0.25 * TIMEOUT_FACTOR
     assert whole.choices[0].message.content.startswith("Alice is")
+
+
+@sync
+async def test_a_stall_for_good_ends_the_stream_at_the_backend_timeout_without_done():
+    """A stream that stops sending: after `serve --timeout` the body ends, without the closing events; a
+    non-streaming request for the same contract gets a 504 then."""
+    stalled = token_stream(
+        response={
+            "frames": [{"at_s": 0.0, "response": {"response": "a"}}, {"at_s": 0.05, "response": {"response": "b"}}],
+            "fault": {"kind": "stall", "after_frame": 1},
+        },
+    )
+    async with running_gateway(settings(backend_timeout_s=0.4), contracts_from(stalled)) as url:
+        began = time.monotonic()
+        response, _, events = await raw_stream(url, "/v1/chat/completions", OPENAI_BODY)
+        ended = time.monotonic() - began
+        async with httpx.AsyncClient(timeout=10 * TIMEOUT_FACTOR) as http:
+            whole = await http.post(f"{url}/v1/chat/completions", json={**OPENAI_BODY, "stream": False})
+    assert response.status_code == 200
+    contents = [json.loads(e.data)["choices"][0]["delta"].get("content") for e in events]
+    assert contents == ["", "a"]  # the role chunk, the one token before the stall; no finish chunk
+    assert all(e.data != "[DONE]" for e in events)
+    assert 0.4 - 0.01 <= ended <= 0.4 + 2 * TIMEOUT_FACTOR  # the body ended at the timeout, not before
+    assert whole.status_code == 504 and whole.json()["error"]["type"] == "timeout"

@@ -11,10 +11,12 @@ from mockgw.llm.descriptor import (
     auth_answer,
     chunk_for,
     chunk_line,
+    credential_parts,
     data_problems,
     filter_keeps,
     header_problems,
     load_descriptor,
+    masked,
     template_pattern,
 )
 from mockgw.llm.provider import Tokens
@@ -80,3 +82,24 @@ def test_tokens_expire_after_their_lifetime():
     now[0] = 110.0
     assert "expired" in tokens.refusal(token)
     assert "never issued" in tokens.refusal("other") and tokens.refusal(None) == "no access token"
+
+
+def test_the_body_fields_that_carry_credentials_are_known_and_never_quoted():
+    raw = json.loads(json.dumps(SEED))
+    raw["auth"]["data"] = [
+        {"name": "grant_type", "value": "client_credentials"},
+        {"name": "client_id", "value": "${client_id}"},
+        {"name": "password", "value": "fixed"},
+    ]
+    raw["chat"]["data"].append({"name": "session", "value": "${access_token}"})
+    raw["chat"]["data"].append({"name": "user", "value": "${user}"})
+    descriptor = load_descriptor(raw)
+    assert descriptor.auth is not None
+    auth = credential_parts(descriptor, descriptor.auth.data, auth_step=True)
+    chat = credential_parts(descriptor, descriptor.chat.data, auth_step=False)
+    assert auth == {"client_id", "password"}  # templated in the auth step, or named like a credential
+    assert chat == {"session"}  # ${user}, ${model}, ${messages} are not credentials
+    assert masked({"session": "t", "model": "m"}, chat) == {"session": "***", "model": "m"}
+    problems = dict(data_problems(descriptor.auth.data, {"grant_type": "client_credentials", "client_id": "c",
+                                                          "password": "hunter2"}, auth))  # fmt: skip
+    assert problems == {"data.password": "expected the descriptor's value, got the value sent"}

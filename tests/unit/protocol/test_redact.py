@@ -54,3 +54,15 @@ def test_json_values_lose_token_keys_and_secrets_at_any_depth():
 def test_no_auth_frame_token_survives(token):
     frame = json.dumps({"type": "auth", "token": token})
     assert json.loads(redact_frame(frame))["token"] == MASK
+
+
+def test_provider_credentials_in_a_query_are_masked_too():
+    assert redact_query("/oauth/token?grant_type=x&client_secret=s3&api_key=k1") == (
+        "/oauth/token?grant_type=x&client_secret=***&api_key=***"
+    )
+    assert redact_query("/v1?Access_Token=abc&keyword=kept") == "/v1?Access_Token=***&keyword=kept"
+
+
+def test_tokens_the_fake_provider_issued_are_masked_wherever_they_turn_up():
+    text = '{"session": "mockgw-at-AbC_12-xyz", "model": "mockgw-model"}'
+    assert redact_text(text) == '{"session": "***", "model": "mockgw-model"}'

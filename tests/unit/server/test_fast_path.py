@@ -53,3 +53,17 @@ async def _fast_path_answers():
         # everything else goes through starlette's router: a GET of the same path is not a route there
         assert (await client.get("/api/v1/flow/default/service/text-completion")).status_code == 405
         assert (await client.get("/api/metrics")).status_code == 404
+
+
+def test_the_fake_providers_fixed_paths_are_answered_directly_and_a_descriptor_wins_its_paths():
+    from pathlib import Path
+
+    from mockgw.transports.sse import anthropic_messages, openai_chat
+
+    assert app().direct == {("POST", "/v1/chat/completions"): openai_chat, ("POST", "/v1/messages"): anthropic_messages}
+    seed = Path(__file__).resolve().parents[2] / "fixtures" / "seed_descriptor.json"
+    with_provider = create_app(Settings(profile="2.6.2", provider=seed), [])
+    direct = with_provider.direct
+    assert set(direct) == {("POST", "/v1/token"), ("POST", "/v1/chat/completions"), ("POST", "/v1/messages")}
+    # The seed's chat path is OpenAI's: the descriptor's endpoint answers it, as starlette's route order says.
+    assert direct[("POST", "/v1/chat/completions")] is not openai_chat
