@@ -11,8 +11,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, check_schema, encoded
 
+# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text. One
+# parameter per batch, encoded by orjson at once: asyncpg's executemany encodes each row on the event loop.
+BULK = {
+    INSERT_MESSAGE: "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) "
+    "SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, r->>4, (r->5)::text FROM json_array_elements($1::json) r",
+    INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
+    "SELECT (r->>0)::bigint, r->>1, r->>2, (r->3)::text FROM json_array_elements($1::json) r",
+}
 ADVISORY_LOCK = 0x6D6F636B67770001  # "mockgw" + 1: the journal's one writer lock
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -71,7 +81,11 @@ class PostgresDatabase(Database):
                 ids = sorted(int(r[0]) for r in reserved)
                 messages, events = batch.with_ids(ids)
                 for statement, rows in ((INSERT_MESSAGE, messages), (INSERT_EVENT, events)):
-                    if rows:
+                    document = orjson.dumps(rows, default=str).decode() if len(rows) > 1 else ""
+                    # PostgreSQL's json operators refuse \u0000 (text cannot hold NUL): such a batch goes row by row.
+                    if document and "\\u0000" not in document:
+                        await connection.execute(BULK[statement], document)
+                    elif rows:
                         await connection.executemany(numbered(statement), [tuple(map(encoded, r)) for r in rows])
         return ids
 
