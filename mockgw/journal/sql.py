@@ -180,6 +180,14 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
 _DIRECTION, _REQUEST_ID = Message._fields.index("direction"), Message._fields.index("request_id")
 
 
+def _any_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row of get_events: (id, trace id, type or kind, data, sequence: None for an events row)."""
+    if row[4] is None:
+        return _event(row)
+    position, trace_id, kind, data, sequence = row
+    return _message_event((position, trace_id, sequence, kind, data))
+
+
 def _message_event(row: tuple[Any, ...]) -> dict[str, Any]:
     """A messages row (position, trace_id, sequence, kind, data) as the event it is."""
     position, trace_id, sequence, kind, data = row
@@ -560,27 +568,22 @@ class SqlTraceStore:
     async def get_events(
         self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """The events table and the messages (each its own event), each read a page in id order, merged."""
+        """The events table and the messages (each its own event), each read a page in id order, merged by one
+        statement: one snapshot, so a batch another process commits meanwhile is seen whole or not at all."""
         await self.flush()
         limit = page_size(limit)
         where, params = "event_id > ?", list[Any]([since_event_id])
         if trace_id is not None:
             where += " AND trace_id = ?"
             params.append(trace_id)
-        events = await self.database.fetch(
-            f"SELECT event_id, trace_id, type, data FROM events WHERE {where} ORDER BY event_id LIMIT ?",
-            (*params, limit),
-        )
         in_messages = where.replace("event_id", "position")
-        messages = await self.database.fetch(
-            f"SELECT position, trace_id, sequence, kind, data FROM messages WHERE {in_messages}"
-            " ORDER BY position LIMIT ?",
-            (*params, limit),
+        rows = await self.database.fetch(
+            "SELECT * FROM (SELECT event_id, trace_id, type, data, CAST(NULL AS BIGINT) AS sequence FROM events"
+            f" WHERE {where} ORDER BY event_id LIMIT ?) e UNION ALL SELECT * FROM (SELECT position, trace_id, kind,"
+            f" data, sequence FROM messages WHERE {in_messages} ORDER BY position LIMIT ?) m ORDER BY 1 LIMIT ?",
+            (*params, limit, *params, limit, limit),
         )
-        found = await _converted(events, _event)
-        found.extend(await _converted(messages, _message_event))
-        found.sort(key=lambda e: e["event_id"])
-        return found[:limit]
+        return await _converted(rows, _any_event)
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()
