@@ -31,6 +31,10 @@ from .journal.protocol import TraceStore
 from .settings import Settings
 
 ADMIN_TRACE = "__admin__"
+# How long a wait for newer events lasts before reading again. PostgreSQL's sequence shows an id as soon as
+# a batch reserves it, before that batch commits: `newest` may name an event not yet readable, and a wait
+# past it alone would sleep until some later event (seen: the first change after start answered 504).
+RECHECK_S = 0.5
 BROADCAST_SCOPE_KEY = "mockgw.broadcast"  # set on a replayed change: apply it here, do not broadcast it again
 ACK_TIMEOUT_S = 15.0
 
@@ -68,7 +72,7 @@ async def broadcast(request: Request, response: Response, store: TraceStore, set
                 if not 200 <= event.get("status", 500) < 300:
                     failed[event["worker"]] = event.get("status", 500)
         if waiting:
-            await store.wait_for_events(max(seen, newest), max(0.0, deadline - loop.time()))
+            await store.wait_for_events(max(seen, newest), max(0.0, min(RECHECK_S, deadline - loop.time())))
     if waiting or failed:
         problem = (
             f"workers {sorted(waiting)} did not confirm within {ACK_TIMEOUT_S:g} s"
@@ -112,7 +116,7 @@ async def follow_changes(app: Any, store: TraceStore, settings: Settings) -> Non
                         {"group": settings.group, "change_id": seen, "worker": settings.worker, "status": status},
                     )
             if not events:  # past the newest event of any trace: the workers' traffic must not make this spin
-                await store.wait_for_events(max(seen, newest), 30.0)
+                await store.wait_for_events(max(seen, newest), RECHECK_S)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a journal hiccup must not end the follower; say so and go on

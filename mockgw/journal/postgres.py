@@ -11,8 +11,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .sql import INSERT_EVENT, SCHEMA, TABLES, Batch, Database, encoded
+import orjson
 
+from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, check_schema, encoded
+
+# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text. One
+# parameter per batch, encoded by orjson at once: asyncpg's executemany encodes each row on the event loop.
+BULK = {
+    INSERT_MESSAGE: "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) "
+    "SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, r->>4, (r->5)::text FROM json_array_elements($1::json) r",
+    INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
+    "SELECT (r->>0)::bigint, r->>1, r->>2, (r->3)::text FROM json_array_elements($1::json) r",
+}
 ADVISORY_LOCK = 0x6D6F636B67770001  # "mockgw" + 1: the journal's one writer lock
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -45,7 +55,18 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", ADVISORY_LOCK)
             for statement in SCHEMA:
-                await connection.execute(statement.format(serial="BIGSERIAL PRIMARY KEY"))
+                # A message's position is an event id taken from the events' sequence.
+                await connection.execute(
+                    statement.format(serial="BIGSERIAL PRIMARY KEY", event_id="BIGINT PRIMARY KEY")
+                )
+            version = await connection.fetchval("SELECT MAX(version) FROM journal_schema")
+            rows = await connection.fetchval(
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM messages LIMIT 1) m)"
+                " + (SELECT COUNT(*) FROM (SELECT 1 FROM events LIMIT 1) e)"
+            )
+            record = check_schema(_shown(self.url), version, int(rows))
+            if record is not None:
+                await connection.execute("INSERT INTO journal_schema (version) VALUES ($1)", record)
 
     async def write(self, batch: Batch) -> list[int]:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -58,10 +79,14 @@ class PostgresDatabase(Database):
                     "SELECT nextval('events_event_id_seq') FROM generate_series(1, $1)", len(batch.events)
                 )
                 ids = sorted(int(r[0]) for r in reserved)
-                await connection.executemany(
-                    numbered(INSERT_EVENT),
-                    [(i, t, kind, encoded(data)) for i, (t, kind, data) in zip(ids, batch.events)],
-                )
+                messages, events = batch.with_ids(ids)
+                for statement, rows in ((INSERT_MESSAGE, messages), (INSERT_EVENT, events)):
+                    document = orjson.dumps(rows, default=str).decode() if len(rows) > 1 else ""
+                    # PostgreSQL's json operators refuse \u0000 (text cannot hold NUL): such a batch goes row by row.
+                    if document and "\\u0000" not in document:
+                        await connection.execute(BULK[statement], document)
+                    elif rows:
+                        await connection.executemany(numbered(statement), [tuple(map(encoded, r)) for r in rows])
         return ids
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -15,6 +15,9 @@ instances behind a load balancer) never collide in one database.
 
 Messages have no index but their trace and sequence: every index is paid for on each of thousands of
 frames a second, and a goal's or a kind's messages are found within a trace, or a page, at read time.
+For the same reason a message is its own event: its `position` is the event id reserved for it, and
+`get_events` reads the messages table beside the events table (which holds every other event), so a
+frame costs one row, not two.
 
 The driver (`Database`) owns the connection and the dialect; this module owns the rows.
 """
@@ -25,9 +28,9 @@ import asyncio
 import secrets
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -36,17 +39,20 @@ from .memory import MESSAGE_FIELDS, TRACE_FIELDS, unknown_fields
 from .protocol import page_size
 from .records import GOAL_FIELDS, Goal, GoalTree, Message, Trace, message_id, message_stats, split_message_id
 
+T = TypeVar("T")
 FLUSH_INTERVAL_S = 0.05
 CLOSED_NUMBERED = 50_000
 POLL_INTERVAL_S = 0.1  # how often a live tail looks for other processes' events
 TRACE_STATS_INTERVAL_S = 5.0  # how often open traces' live stats are written
 
+SCHEMA_VERSION = 2  # 2: a message's position is its event id (no events row for it)
 SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS traces (
         ordinal {serial}, trace_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, profile TEXT NOT NULL,
         client TEXT NOT NULL, status TEXT NOT NULL, opened_at DOUBLE PRECISION NOT NULL, data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS messages (
-        position {serial}, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL,
+        position {event_id}, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL,
         goal_id TEXT, data TEXT NOT NULL, UNIQUE (trace_id, sequence))""",
     """CREATE TABLE IF NOT EXISTS goal_trees (trace_id TEXT PRIMARY KEY, data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS goals (
@@ -62,7 +68,7 @@ UPSERT_TRACE = (
     "ON CONFLICT (trace_id) DO UPDATE SET kind = excluded.kind, profile = excluded.profile, "
     "client = excluded.client, status = excluded.status, opened_at = excluded.opened_at, data = excluded.data"
 )
-INSERT_MESSAGE = "INSERT INTO messages (trace_id, sequence, kind, goal_id, data) VALUES (?, ?, ?, ?, ?)"
+INSERT_MESSAGE = "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) VALUES (?, ?, ?, ?, ?, ?)"
 UPDATE_MESSAGE = "UPDATE messages SET kind = ?, goal_id = ?, data = ? WHERE trace_id = ? AND sequence = ?"
 UPSERT_TREE = (
     "INSERT INTO goal_trees (trace_id, data) VALUES (?, ?) ON CONFLICT (trace_id) DO UPDATE SET data = excluded.data"
@@ -78,16 +84,32 @@ TABLES = ("traces", "messages", "goal_trees", "goals", "events")
 
 @dataclass(slots=True)
 class Batch:
-    """One transaction: runs of (statement, rows) in order, then the events (their ids reserved in it)."""
+    """One transaction: runs of (statement, rows) in order, then the new messages and events, which take the
+    ids reserved in it (a message's id is its position)."""
 
     runs: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
-    events: list[tuple[str, str, Any]] = field(default_factory=list)  # (trace id, type, payload: dict or list)
+    # New messages, in order: (trace id, sequence, kind, goal id, data: the fields before message_id).
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    # Every event in order: (trace id, type, payload) for an events row, None for the next of `messages`.
+    events: list[tuple[str, str, Any] | None] = field(default_factory=list)
 
     def add(self, statement: str, row: tuple[Any, ...]) -> None:
         if self.runs and self.runs[-1][0] == statement:
             self.runs[-1][1].append(row)
         else:
             self.runs.append((statement, [row]))
+
+    def with_ids(self, ids: Sequence[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(message rows, event rows), each led by the id reserved for it (`ids`, one per event, in order)."""
+        messages = iter(self.messages)
+        message_rows: list[tuple[Any, ...]] = []
+        event_rows: list[tuple[Any, ...]] = []
+        for event_id, event in zip(ids, self.events):
+            if event is None:
+                message_rows.append((event_id, *next(messages)))
+            else:
+                event_rows.append((event_id, *event))
+        return message_rows, event_rows
 
 
 class Database(ABC):
@@ -96,7 +118,8 @@ class Database(ABC):
     url: str
 
     @abstractmethod
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect, create the tables if missing, refuse a journal of another layout (`check_schema`)."""
 
     @abstractmethod
     async def write(self, batch: Batch) -> list[int]:
@@ -115,6 +138,19 @@ class Database(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+
+def check_schema(url: str, version: int | None, rows: int) -> int | None:
+    """The version to record in a journal opened with `version` recorded and `rows` messages or events in it
+    (None: nothing to record); an error naming the URL for a journal written in another layout."""
+    if version == SCHEMA_VERSION:
+        return None
+    if version is None and rows == 0:
+        return SCHEMA_VERSION
+    raise RuntimeError(
+        f"--journal {url}: written by another mockgw (journal layout {version or 1}, this one reads {SCHEMA_VERSION});"
+        " give a new file or database"
+    )
 
 
 def _json(value: Any) -> str:
@@ -138,10 +174,32 @@ def _message(row: tuple[Any, ...]) -> Message:
 
 
 def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    payload = orjson.loads(row[3])
-    if isinstance(payload, list):  # a message's event (see _batch)
-        payload = {"message_id": payload[0], "direction": payload[1], "request_id": payload[2]}
-    return {"event_id": int(row[0]), "trace_id": row[1], "type": row[2], **payload}
+    return {"event_id": int(row[0]), "trace_id": row[1], "type": row[2], **orjson.loads(row[3])}
+
+
+_DIRECTION, _REQUEST_ID = Message._fields.index("direction"), Message._fields.index("request_id")
+
+
+def _any_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row of get_events: (id, trace id, type or kind, data, sequence: None for an events row)."""
+    if row[4] is None:
+        return _event(row)
+    position, trace_id, kind, data, sequence = row
+    return _message_event((position, trace_id, sequence, kind, data))
+
+
+def _message_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A messages row (position, trace_id, sequence, kind, data) as the event it is."""
+    position, trace_id, sequence, kind, data = row
+    fields = orjson.loads(data)
+    return {
+        "event_id": int(position),
+        "trace_id": trace_id,
+        "type": _MESSAGE_EVENTS.get(kind) or f"message.{kind}",
+        "message_id": message_id(trace_id, int(sequence)),
+        "direction": fields[_DIRECTION],
+        "request_id": fields[_REQUEST_ID],
+    }
 
 
 class SqlTraceStore:
@@ -242,17 +300,9 @@ class SqlTraceStore:
             code = op[0]
             if code == _MSG:
                 _, sequence, message = op
-                trace_id = message.trace_id
-                batch.add(INSERT_MESSAGE, (trace_id, sequence, message.kind, message.goal_id, message[:_STORED]))
+                batch.messages.append((message.trace_id, sequence, message.kind, message.goal_id, message[:_STORED]))
                 messages += 1
-                # A message's event payload as a short list (made a dict when read): [message id, direction, req id]
-                events.append(
-                    (
-                        trace_id,
-                        _MESSAGE_EVENTS.get(message.kind) or f"message.{message.kind}",
-                        [f"{trace_id}:{sequence}", message.direction, message.request_id],
-                    )
-                )
+                events.append(None)  # a message is its own event (see the module's docstring)
             elif code == _TRACE:
                 batch.add(UPSERT_TRACE, _trace_row(op[1]))
             elif code == _EVENT:
@@ -457,7 +507,7 @@ class SqlTraceStore:
         params: tuple[Any, ...] = (trace_id, after_sequence)
         if limit is not None:
             sql, params = sql + " LIMIT ?", (*params, page_size(limit))
-        return [_message(r) for r in await self.database.fetch(sql, params)]
+        return await _converted(await self.database.fetch(sql, params), _message)
 
     async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
         await self.flush()
@@ -465,7 +515,7 @@ class SqlTraceStore:
             "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND goal_id = ? ORDER BY sequence",
             (trace_id, goal_id),
         )
-        return [_message(r) for r in rows]
+        return await _converted(rows, _message)
 
     async def update_message(self, message_id: str, **updates: Any) -> None:
         unknown_fields(f"update_message({message_id!r})", updates, MESSAGE_FIELDS)
@@ -495,7 +545,7 @@ class SqlTraceStore:
         if after is None:
             rows.reverse()
         cursor = rows[-1][3] if rows else (after or 0)
-        return [_message(r) for r in rows], int(cursor)
+        return await _converted(rows, _message), int(cursor)
 
     # ===== Events =====
 
@@ -518,21 +568,30 @@ class SqlTraceStore:
     async def get_events(
         self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
+        """The events table and the messages (each its own event), each read a page in id order, merged by one
+        statement: one snapshot, so a batch another process commits meanwhile is seen whole or not at all."""
         await self.flush()
-        where, params = ["event_id > ?"], list[Any]([since_event_id])
+        limit = page_size(limit)
+        where, params = "event_id > ?", list[Any]([since_event_id])
         if trace_id is not None:
-            where.append("trace_id = ?")
+            where += " AND trace_id = ?"
             params.append(trace_id)
+        in_messages = where.replace("event_id", "position")
         rows = await self.database.fetch(
-            f"SELECT event_id, trace_id, type, data FROM events WHERE {' AND '.join(where)} ORDER BY event_id LIMIT ?",
-            (*params, page_size(limit)),
+            "SELECT * FROM (SELECT event_id, trace_id, type, data, CAST(NULL AS BIGINT) AS sequence FROM events"
+            f" WHERE {where} ORDER BY event_id LIMIT ?) e UNION ALL SELECT * FROM (SELECT position, trace_id, kind,"
+            f" data, sequence FROM messages WHERE {in_messages} ORDER BY position LIMIT ?) m ORDER BY 1 LIMIT ?",
+            (*params, limit, *params, limit, limit),
         )
-        return [_event(r) for r in rows]
+        return await _converted(rows, _any_event)
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()
-        rows = await self.database.fetch("SELECT MIN(event_id) FROM events")
-        return int(rows[0][0]) if rows and rows[0][0] is not None else await self.database.next_event_id()
+        rows = await self.database.fetch(
+            "SELECT MIN(event_id) FROM events UNION ALL SELECT MIN(position) FROM messages"
+        )
+        oldest = [int(r[0]) for r in rows if r[0] is not None]
+        return min(oldest) if oldest else await self.database.next_event_id()
 
     async def last_event_id(self) -> int:
         await self.flush()
@@ -590,6 +649,19 @@ class SqlTraceStore:
                 await self.flush()
             finally:
                 await self.database.close()
+
+
+CONVERT_CHUNK = 500  # rows made records between two yields to the loop: a page of 10,000 is read in slices
+
+
+async def _converted(rows: list[tuple[Any, ...]], convert: Callable[[tuple[Any, ...]], T]) -> list[T]:
+    """`rows` converted a slice at a time, handing the loop back between slices (a 10 MB page takes ~30 ms)."""
+    found: list[T] = []
+    for start in range(0, len(rows), CONVERT_CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        found.extend(map(convert, rows[start : start + CONVERT_CHUNK]))
+    return found
 
 
 def _trace_row(trace: Trace) -> tuple[Any, ...]:

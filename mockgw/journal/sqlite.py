@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 
-from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, encoded
+from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, check_schema, encoded
 
 BUSY_TIMEOUT_MS = 10_000
 # The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text.
 BULK = {
-    INSERT_MESSAGE: "INSERT INTO messages (trace_id, sequence, kind, goal_id, data) "
-    "SELECT value->>0, value->>1, value->>2, value->>3, value->4 FROM json_each(?)",
+    INSERT_MESSAGE: "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) "
+    "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->5 FROM json_each(?)",
     INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
     "SELECT value->>0, value->>1, value->>2, value->3 FROM json_each(?)",
 }
@@ -49,10 +49,26 @@ class SqliteDatabase(Database):
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")  # a crash may lose the last batches, never corrupt
         connection.execute("BEGIN IMMEDIATE")
-        for statement in SCHEMA:
-            # AUTOINCREMENT: ids are never reused, even after a reset emptied the table.
-            connection.execute(statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
-        connection.execute("COMMIT")
+        try:
+            for statement in SCHEMA:
+                # AUTOINCREMENT: ids are never reused, even after a reset emptied the table. A message's position
+                # is an event id taken from the events' counter (the rowid, so no second index).
+                connection.execute(
+                    statement.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", event_id="INTEGER PRIMARY KEY")
+                )
+            (version,) = connection.execute("SELECT MAX(version) FROM journal_schema").fetchone()
+            rows = connection.execute(
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM messages LIMIT 1))"
+                " + (SELECT COUNT(*) FROM (SELECT 1 FROM events LIMIT 1))"
+            ).fetchone()[0]
+            record = check_schema(self.url, version, rows)
+            if record is not None:
+                connection.execute("INSERT INTO journal_schema (version) VALUES (?)", (record,))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            connection.close()
+            raise
         self._connection = connection
 
     async def write(self, batch: Batch) -> list[int]:
@@ -64,24 +80,37 @@ class SqliteDatabase(Database):
         connection.execute("BEGIN IMMEDIATE")
         try:
             for statement, rows in batch.runs:
-                bulk = BULK.get(statement)
-                if bulk is not None and len(rows) > 1:
-                    # One statement over one JSON document: sqlite3 drops the GIL once, not once per row, so the
-                    # event loop's thread is not made to wait for it again and again.
-                    connection.execute(bulk, (orjson.dumps(rows, default=str).decode(),))
-                else:
-                    connection.executemany(statement, [tuple(map(encoded, row)) for row in rows])
+                self._insert(connection, statement, rows)
             ids: list[int] = []
             if batch.events:
                 first = self._next_event_id(connection)
                 ids = list(range(first, first + len(batch.events)))
-                rows = [(i, *event) for i, event in zip(ids, batch.events)]
-                connection.execute(BULK[INSERT_EVENT], (orjson.dumps(rows, default=str).decode(),))
+                messages, events = batch.with_ids(ids)
+                self._insert(connection, INSERT_MESSAGE, messages)
+                self._insert(connection, INSERT_EVENT, events)
+                # The events' counter counts the messages' ids too (AUTOINCREMENT saw only the events rows).
+                if (
+                    connection.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (ids[-1],)).rowcount
+                    == 0
+                ):
+                    connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (ids[-1],))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
         return ids
+
+    @staticmethod
+    def _insert(connection: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        bulk = BULK.get(statement)
+        if bulk is not None and len(rows) > 1:
+            # One statement over one JSON document: sqlite3 drops the GIL once, not once per row, so the
+            # event loop's thread is not made to wait for it again and again.
+            connection.execute(bulk, (orjson.dumps(rows, default=str).decode(),))
+        else:
+            connection.executemany(statement, [tuple(map(encoded, row)) for row in rows])
 
     @staticmethod
     def _next_event_id(connection: sqlite3.Connection) -> int:

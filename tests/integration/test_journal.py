@@ -25,6 +25,7 @@ from mockgw.server.listen import bind_socket, uvicorn_config
 from mockgw.settings import Settings
 
 from ..conftest import REPO, TIMEOUT_FACTOR, gateway_process, running_gateway
+from ..unit.journal.conftest import fresh_database, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
 COMPLETION = "/api/v1/flow/default/service/text-completion"
 BEARER = {"Authorization": "Bearer sekrit"}
@@ -187,20 +188,37 @@ def test_a_bad_query_parameter_is_named_in_a_400() -> None:
     assert negative.status_code == 400 and "since_event_id='-3': must be at least 0" in negative.json()["error"]
 
 
-def test_the_largest_reads_leave_another_sockets_ping_under_50_ms_p99() -> None:
-    """200,000 journaled frames of 1 KB; pages of 10,000 read over and over while another socket pings."""
-    with start_server(
-        "filled", ["-m", "tests.support.filled_journal_server", "--messages", "200000"], cwd=REPO, timeout_s=60
-    ) as server:
+# The memory journal is filled to its default bound (its reads scan and copy); a database journal reads
+# through its indexes, so a smaller one (quicker to fill) is read the same way.
+FILLED = {"memory": 200_000, "sqlite": 50_000, "postgresql": 50_000}
+
+
+# PostgreSQL's takes ~10-12 s (its server started and 50,000 frames written first): marked slow.
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=[pytest.mark.slow] if b == "postgresql" else []) for b in FILLED]
+)
+def test_the_largest_reads_leave_another_sockets_ping_under_50_ms_p99(
+    backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    """The journal filled with 1 KB frames; pages of 10,000 read over and over while another socket pings."""
+    if backend == "memory":
+        journal = "memory"
+    elif backend == "sqlite":
+        journal = f"sqlite:///{tmp_path / 'journal.db'}"
+    else:
+        journal = fresh_database(request.getfixturevalue("postgres_url"))
+    n = FILLED[backend]
+    argv = ["-m", "tests.support.filled_journal_server", "--messages", str(n), "--journal", journal]
+    with start_server("filled", argv, cwd=REPO, timeout_s=120 * TIMEOUT_FACTOR) as server:
         url = server.url
         traces = json.loads(urllib.request.urlopen(url + "/__admin/journal/traces", timeout=30).read())["traces"]
         trace_id = traces[0]["trace_id"]
         reads = [
             "/__admin/journal/messages?limit=10000",
-            "/__admin/journal/messages?limit=10000&cursor=95000",
-            f"/__admin/journal/traces/{trace_id}?limit=10000&after_sequence=150000",
+            f"/__admin/journal/messages?limit=10000&cursor={n // 2 - 5000}",
+            f"/__admin/journal/traces/{trace_id}?limit=10000&after_sequence={n * 3 // 4}",
             f"/__admin/journal/traces/{trace_id}?limit=10000",
-            "/__admin/journal/events?limit=10000&since_event_id=100000",
+            f"/__admin/journal/events?limit=10000&since_event_id={n // 2}",
         ]
         # The reads run in a process of their own: reading and parsing 10 MB pages here would hold this
         # process's GIL, and the pings would measure that instead of the server.
@@ -262,7 +280,7 @@ def test_serve_with_a_sqlite_journal_keeps_it_after_the_server_stops(tmp_path: A
         kinds = sorted(row[0] for row in db.execute("SELECT kind FROM messages"))
         (events,) = db.execute("SELECT COUNT(*) FROM events").fetchone()
     assert kinds == ["frame", "frame", "request", "request"] or kinds.count("request") == 2
-    assert events >= 8
+    assert events >= 4  # the traces' own events; each message is its own event, in the messages table
 
 
 def test_a_bad_journal_url_is_refused_naming_the_option() -> None:

@@ -13,6 +13,7 @@ import pytest
 from loadtests.bench.servers import children_by_parent, start_server
 
 from ..conftest import REPO, TIMEOUT_FACTOR
+from ..unit.journal.conftest import fresh_database, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
 
 def children_of(pid):
@@ -98,8 +99,12 @@ def post_json(url, body, method="POST"):
         return response.status, dict(response.headers), json.loads(response.read())
 
 
-def test_with_a_shared_journal_admin_changes_reach_every_worker_and_reads_see_all(tmp_path):
-    journal = f"sqlite:///{tmp_path / 'journal.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_with_a_shared_journal_admin_changes_reach_every_worker_and_reads_see_all(backend, tmp_path, request):
+    if backend == "sqlite":
+        journal = f"sqlite:///{tmp_path / 'journal.db'}"
+    else:
+        journal = fresh_database(request.getfixturevalue("postgres_url"))
     argv = ["-m", "mockgw", "serve", "--port", "0", "--workers", "2", "--journal", journal]
     with start_server("mockgw", argv, cwd=REPO, timeout_s=20 * TIMEOUT_FACTOR) as server:
         assert wait_until(lambda: len(children_of(server.pid)) == 2, 10)

@@ -309,3 +309,21 @@ def test_two_processes_writing_one_database_journal_are_followed_in_order_exactl
     seen, every, traces = asyncio.run(scenario())
     assert len(every) == 402 and len(traces) == 2  # both traces, 200 frames each, created twice
     assert seen == every == sorted(every)
+
+
+def test_texts_with_nul_escapes_and_non_ascii_come_back_as_written(journal_url: str) -> None:
+    # PostgreSQL's json operators refuse \u0000: a batch holding one is written row by row, never lost.
+    odd = ["nul \x00 byte", "ünï ☃ 𝄞", 'quote " back \\ slash', "tab\tnl\n"]
+
+    async def scenario(store: TraceStore) -> Any:
+        trace_id = await store.create_trace(socket_trace())
+        for text in odd:
+            store.add_message_nowait(Message(trace_id, "out", "frame", text, request_id=text, detail={"k": text}))
+        await store.append_event(trace_id, "custom", {"v": odd[0]})
+        messages = await store.get_trace_messages(trace_id)
+        events = await store.get_events(trace_id)
+        return [m.text for m in messages], [m.detail for m in messages], [e.get("request_id") for e in events]
+
+    texts, details, request_ids = run(journal_url, scenario)
+    assert texts == odd and details == [{"k": t} for t in odd]
+    assert request_ids == [None, *odd, None]  # trace.created, the four messages' events, custom
