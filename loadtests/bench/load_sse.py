@@ -4,7 +4,8 @@
 
 Each stream POSTs an OpenAI chat request (``stream: true``) to ``/v1/chat/completions``; token k (a
 ``"content":"t`` in the body) is due ``k * gap`` after the request was sent, and its lateness is the
-arrival time minus that. Starts are spread over one gap, as independent clients would be. Bounded by
+arrival time minus that. The connections are opened first (kept-alive clients, as the socket replay's
+sockets are); starts are spread over one gap, as independent clients would be. Bounded by
 ``--timeout``; only 127.0.0.1.
 """
 
@@ -24,10 +25,17 @@ DONE = b"[DONE]"
 
 
 async def one_stream(
-    host: str, port: int, body: bytes, frames: int, gap_s: float, lateness: list[float], ttft: list[float]
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    host: str,
+    port: int,
+    body: bytes,
+    frames: int,
+    gap_s: float,
+    lateness: list[float],
+    ttft: list[float],
 ) -> bool:
     loop = asyncio.get_running_loop()
-    reader, writer = await asyncio.open_connection(host, port)
+    reader, writer = connection
     try:
         request = (
             b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s:%d\r\ncontent-type: application/json\r\n"
@@ -67,12 +75,15 @@ async def measure(
     body = json.dumps({"model": "bench", "messages": [{"role": "user", "content": prompt}], "stream": True}).encode()
     lateness: list[float] = []
     ttft: list[float] = []
+    # Every connection is open before the first request, as the socket replay's are: what is measured is the
+    # stream, not a burst of 300 TCP handshakes and accepts in one gap.
+    connections = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in range(streams)))
     start = loop.time() + 0.1
 
     async def spread(i: int) -> bool:
         if (delay := start + gap_s * i / streams - loop.time()) > 0:
             await asyncio.sleep(delay)
-        return await one_stream(host, port, body, frames, gap_s, lateness, ttft)
+        return await one_stream(connections[i], host, port, body, frames, gap_s, lateness, ttft)
 
     complete = 0
     try:

@@ -40,6 +40,7 @@ from loadtests.bench.servers import (
     start_in_own_group,
     start_server,
 )
+from mockgw.protocol.limits import MuxLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -50,6 +51,9 @@ PRISM_TIMES = 4.0  # the issue's target: the mock serves REST at least 4x as fas
 # As the mock runs at warning: at its default (info) Prism logs several lines per request, which roughly halves
 # its throughput and would flatter the mock.
 PRISM_LOG_LEVEL = "warn"
+# The gateway starts the requests of one socket at least this far apart (mockgw/protocol/limits.py, as upstream's
+# run loop): a mock replay's lateness counts from that due start, the bare servers' from the send.
+START_SPACING_MS = MuxLimits().start_spacing_s * 1000
 
 
 @dataclass
@@ -297,7 +301,9 @@ class Bench:
         try:
             with self.server(which) as server:
                 url = server.url if mode == "rest" else server.url.replace("http://", "ws://") + path
-                extra = ("--server-pid", str(server.pid)) if mode in ("idle", "mux") else ()
+                extra: tuple[str, ...] = ("--server-pid", str(server.pid)) if mode in ("idle", "mux") else ()
+                if mode == "replay" and not which.startswith("bare"):
+                    extra = ("--start-spacing-ms", str(START_SPACING_MS))
                 result = self.load(mode, url, *args, *extra)
                 if which.startswith("mock") and mode == "replay":
                     result["journal"] = journal_lateness(server.url)
