@@ -427,7 +427,7 @@ def serve(settings: Settings) -> int:
     def build(worker: int) -> Any:
         return create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
 
-    def serve_one(worker: int, app: Any = None) -> None:
+    def serve_one(worker: int, app: Any = None, ready: Any = None) -> None:
         mine = socks[worker - 1]
         for other in socks:
             if other is not mine:
@@ -438,6 +438,16 @@ def serve(settings: Settings) -> int:
 
         async def serve_then_close_journal() -> None:
             gateway = app.app.state.gateway
+            opener = getattr(gateway.store, "open", None)
+            if opener is not None:  # a database journal: one that cannot open stops serve before it is announced
+                try:
+                    await opener()
+                except Exception as error:
+                    await gateway.store.close()
+                    why = str(error).removeprefix(f"--journal {settings.journal}: ")  # the option is named once
+                    raise SettingsError("--journal", _shown_journal(settings.journal), f"cannot open: {why}") from None
+            if ready is not None:
+                ready()
             follower = None
             if settings.workers > 1 and is_shared(settings.journal):  # admin changes made on every worker
                 follower = asyncio.create_task(follow_changes(app, gateway.store, gateway.settings))
@@ -451,9 +461,8 @@ def serve(settings: Settings) -> int:
         precise_loop.run(serve_then_close_journal())
 
     if settings.workers == 1:
-        app = build(1)  # before the listening line: a journal or app that cannot start is said without it
-        announce()
-        serve_one(1, app)
+        # The listening line comes once the app is built and its journal open: what cannot start is said without it.
+        serve_one(1, build(1), ready=announce)
         return 0
     announce()  # each worker builds its own app after the fork
     settings = dataclasses.replace(settings, group=secrets.token_hex(4))  # before the fork: one id for them all

@@ -199,6 +199,26 @@ def test_a_busy_port_is_one_line_naming_host_and_port_and_exit_2():
     )
 
 
+def test_a_journal_that_cannot_open_stops_serve_before_it_is_announced(tmp_path):
+    missing = tmp_path / "no-such-dir" / "journal.db"
+    result = run_cli("serve", "--port", "0", "--journal", f"sqlite:///{missing}")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mockgw: --journal='sqlite:///{missing}': cannot open: directory {missing.parent} does not exist\n"
+    )
+    assert "mockgw listening" not in result.stdout
+
+
+def test_a_database_journal_that_refuses_names_it_with_the_password_masked():
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]  # bound, then closed: nothing listens there
+    result = run_cli("serve", "--port", "0", "--journal", f"postgresql://mock:s3cret@127.0.0.1:{port}/journal")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mockgw: --journal='postgresql://mock:***@127.0.0.1:{port}/journal': cannot open")
+    assert "s3cret" not in result.stderr + result.stdout
+    assert "mockgw listening" not in result.stdout
+
+
 def test_help_shows_examples_and_the_variable_each_option_reads():
     result = run_cli("serve", "--help")
     assert result.returncode == 0
