@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --url: that mock's --admin-token (default: $MOCKGW_ADMIN_TOKEN); masked in the reports",
     )
     parser.add_argument(
+        "--rig",
+        metavar="VERSION",
+        help="certify against the real gateway of this release on the reference rig (its scripted backend plays "
+        "the case contracts; verdicts read the backend's log; needs rabbitmq-server)",
+    )
+    parser.add_argument(
         "--native-profile",
         action="append",
         default=[],
@@ -127,7 +133,16 @@ def run(args: argparse.Namespace) -> int:
     except (KeyError, TypeError, ValueError, OSError, SettingsError) as exc:
         print(f"mockgw certify: {exc}", file=sys.stderr)
         return 2
-    if args.url and len(profiles) > 1:
+    if args.rig and args.url:
+        print("mockgw certify: --rig and --url are two different gateways; give one", file=sys.stderr)
+        return 2
+    if args.rig:
+        from .reference.versions import VERSIONS
+
+        if args.rig not in VERSIONS:
+            print(f"mockgw certify: --rig={args.rig!r}: one of {', '.join(sorted(VERSIONS))}", file=sys.stderr)
+            return 2
+    if (args.url or args.rig) and len(profiles) > 1:
         print("mockgw certify: --url serves one profile; give at most one --profile", file=sys.stderr)
         return 2
     handlers: list[Handler] = [ProgressDisplay()]
@@ -157,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         profiles=profiles,
         cases=cases,
         url=args.url,
+        rig=args.rig,
         token=args.token,
         admin_token=args.admin_token,
         speed=args.speed,

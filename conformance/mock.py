@@ -51,6 +51,9 @@ class Admin:
     def reset(self) -> None:
         self._call("POST", "/__admin/reset")
 
+    def before_op(self, op: dict[str, Any]) -> None:
+        """Told each op before the driver runs it (the mock's journal needs nothing; the rig's adapter does)."""
+
     def load_contracts(self, document: dict[str, Any]) -> None:
         self._call("POST", "/__admin/contracts", document)
 

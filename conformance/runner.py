@@ -92,6 +92,7 @@ class RunPlan:
     profiles: list[str] = field(default_factory=list)  # empty: each client's native profile
     cases: list[Case] = field(default_factory=list)
     url: str | None = None  # a running mock instead of starting one
+    rig: str | None = None  # a gateway version: the real gateway on the reference rig instead of a mock
     token: str | None = None  # the running mock's token, if it enforces one
     admin_token: str | None = None  # the running mock's --admin-token, if it has one
     speed: float = 1.0
@@ -183,6 +184,7 @@ class ProfileRig:
         self.required = self.profile.name in info.native_profiles
         self._mocks: dict[bool, tuple[str, Admin, str | None]] = {}
         self._servers: list[MockServer] = []
+        self._stack = ExitStack()  # the rig, when the plan names one
         self._bulk_served: bool | None = None
 
     def mock_for(self, secured: bool) -> tuple[str, Admin, str | None]:
@@ -190,7 +192,12 @@ class ProfileRig:
         if secured in self._mocks:
             return self._mocks[secured]
         plan = self.plan
-        if plan.url is not None:
+        if plan.rig is not None:
+            from .reference.admin import rig_for_profile
+
+            url, rig_admin = self._stack.enter_context(rig_for_profile(plan.rig, self.profile))
+            self._mocks[secured] = (url, rig_admin, OPEN_TOKEN)  # type: ignore[assignment]
+        elif plan.url is not None:
             admin = Admin(plan.url, plan.admin_token)
             admin.load_contracts(contracts_for(self.profile))
             self._mocks[secured] = (plan.url, admin, plan.token if plan.token is not None else OPEN_TOKEN)
@@ -240,6 +247,12 @@ class ProfileRig:
         missing = sorted(case.needs - hello.supports)
         if missing:
             return Verdict(Status.UNSUPPORTED, f"the client declares no {', '.join(missing)} support"), None
+        if self.plan.rig is not None:
+            from .reference.admin import unjudged
+
+            why = unjudged(case.name)
+            if why:
+                return Verdict(Status.UNSUPPORTED, why), None
         if case.secured and self.plan.url is not None and self.plan.token is None:
             return Verdict(Status.UNSUPPORTED, "--url mock: pass --token to run the auth cases"), None
         url, admin, token = self.mock_for(case.secured)
@@ -255,6 +268,7 @@ class ProfileRig:
             server.stop()
         self._servers.clear()
         self._mocks.clear()
+        self._stack.close()
 
 
 def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo, list[str]]:
@@ -270,7 +284,12 @@ def start_driver(plan: RunPlan, command: str) -> tuple[DriverProcess, ClientInfo
         driver.stop()
         raise
     profiles = list(plan.profiles) or sorted(native or {resolve_profile("latest").name})
-    if plan.url is not None:
+    if plan.rig is not None:
+        from .reference.versions import resolve
+
+        # The rig's gateway release is one profile's: that one, unless --profile names another to contrast.
+        profiles = list(plan.profiles) or [resolve(plan.rig).profile]
+    elif plan.url is not None:
         # A running mock speaks one profile: certify against it, whatever the client's own is.
         serving = str(Admin(plan.url, plan.admin_token).info()["profile"])
         if plan.profiles and plan.profiles != [serving]:

@@ -47,7 +47,6 @@ CF_FLOW = "cf-flow"
 CF_DOCUMENT = "cf-doc"
 CF_CORE = "cf-core"  # seeded by the contracts' state; the knowledge round trip deletes it
 CF_COLLECTION = "cf-collection"
-TIMEOUT_MESSAGE = "Timeout"
 
 MISSING_FLOW = "cf-no-such-flow"
 MISSING_WORKSPACE = "cf-no-such-workspace"

@@ -8,7 +8,11 @@ A stall fault is silence (the gateway's --timeout answers); faults and frames a 
 (a socket close, an envelope-level error, a raw text frame) are skipped and logged, and the diff marks
 those sessions as not comparable.
 
+With `--journal FILE` it also appends one JSON line per request it got, frame it published (scripted and
+sent, wall-clock), stall and unmatched request: what `certify --rig` judges from (conformance/rigwire.py).
+
     python -m conformance.reference.backend --amqp URL --gateway-version V [--contracts DIR] [--token T]
+                                            [--journal FILE]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +92,10 @@ class Backend:
         token: str | None,
         speed: float = 1.0,
         profile: str | None = None,
+        journal: Path | None = None,
     ) -> None:
+        # Line-buffered appends of a few hundred bytes to a local file: cheap enough for the loop.
+        self.journal = journal.open("a", buffering=1) if journal else None
         self.gv, self.contracts, self.flows, self.token, self.speed = gv, contracts, flows, token, speed
         self.profile = profile or gv.profile
         self.flow_kinds = sorted(gv.flow_kinds)
@@ -148,6 +156,10 @@ class Backend:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def note(self, event: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.write(json.dumps({"event": event, **fields}, default=str) + "\n")
+
     # -- playing -----------------------------------------------------------------------------------------
     def choose(self, kind: str, flow: str | None, body: dict[str, Any]) -> tuple[Contract | None, str]:
         client_body = shapes.request_to_client(kind, body)
@@ -167,9 +179,12 @@ class Backend:
     ) -> None:
         loop = asyncio.get_running_loop()
         arrived = loop.time()
+        arrived_wall = time.time()  # the kit compares these with the driver's wall-clock events
+        bus_id = headers.get("id")
         contract, why = self.choose(kind, flow, body)
         if contract is None:
             log.warning("unmatched %s request: %s", kind, why)
+            self.note("unmatched", id=bus_id, service=kind, flow=flow, at=arrived_wall, message=why)
             await self.reply(
                 topic, headers, shapes.error_to_backend(kind, {"type": "mockgw-unmatched", "message": why})
             )
@@ -187,25 +202,48 @@ class Backend:
         speed = self.speed * contract.speed
         fault = contract.fault
         shift = 0.0
-        log.info("%s %s/%s: playing %s", headers.get("id"), flow, kind, contract.id)
+        log.info("%s %s/%s: playing %s", bus_id, flow, kind, contract.id)
+        self.note(
+            "request",
+            id=bus_id,
+            service=kind,
+            flow=flow,
+            arrived=arrived_wall,
+            contract_id=contract.id,
+            body=context["request"],
+        )
+        silent_from = arrived_wall
         for index, frame in enumerate(contract.frames):
             if fault is not None and fault.after_frame == index:
                 if fault.kind is FaultKind.STALL and fault.for_s is None:
+                    self.note("stall", id=bus_id, silent_from=silent_from)
                     return  # silence: the gateway's own timeout answers
                 if fault.kind is FaultKind.STALL:
                     shift += fault.for_s
                 else:
                     log.warning("%s: fault %s cannot be played by a backend; skipped", contract.id, fault.kind.value)
             # Absolute deadline from the arrival: a late frame does not push the later ones.
-            await _sleep_until(loop, arrived + (frame.at_s + shift) / speed)
+            offset = (frame.at_s + shift) / speed
+            await _sleep_until(loop, arrived + offset)
             if frame.kind is not FrameKind.RESPONSE:
                 log.warning(
                     "%s: frame %d is %s, which a backend cannot send; skipped", contract.id, index, frame.kind.value
                 )
+                self.note("skipped", id=bus_id, index=index, frame_kind=frame.kind.value)
                 continue
             content = render(frame.body, context) if frame.templated else frame.body
             await self.reply(topic, headers, shapes.response_to_backend(kind, content, frame.complete))
+            silent_from = time.time()
+            self.note(
+                "frame",
+                id=bus_id,
+                scheduled=arrived_wall + offset,
+                sent=silent_from,
+                content=content,
+                complete=frame.complete,
+            )
         if fault is not None and fault.after_frame == len(contract.frames) and fault.kind is FaultKind.STALL:
+            self.note("stall", id=bus_id, silent_from=silent_from)
             return
 
 
@@ -224,6 +262,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--flow", action="append", default=None)
     p.add_argument("--token", default=None)
     p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--journal", type=Path, default=None, help="append what was played here, one JSON line each")
     return p.parse_args(argv)
 
 
@@ -232,7 +271,9 @@ async def amain(args: argparse.Namespace) -> None:
     profile = args.profile or gv.profile
     if profile not in PROFILES:
         raise SystemExit(f"--profile={profile!r}: one of {', '.join(PROFILES)}")
-    backend = Backend(gv, load_contracts(args.contracts), args.flow or ["default"], args.token, args.speed, profile)
+    backend = Backend(
+        gv, load_contracts(args.contracts), args.flow or ["default"], args.token, args.speed, profile, args.journal
+    )
     await backend.start(args.amqp)
     print("mockgw rig backend ready", flush=True)
     await asyncio.Event().wait()

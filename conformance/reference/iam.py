@@ -1,14 +1,16 @@
 """The IAM decisions the rig's backend gives a 2.4.5+ gateway: pure, request dict in, response dict out.
 
 Start-up needs an Ed25519 public key (PEM) for `get-signing-key-public`, or the gateway retries for a
-minute before it listens. Without a token the rig is open: anonymous callers resolve to a user in the
-`default` workspace and every `authorise` is allowed. With a token, anonymous is refused and only that
+minute before it listens. Without a token the rig is open, as the stock `no-auth-svc`
+(trustgraph/iam/noauth/handler.py): anonymous callers and every API key resolve to one admin user in the
+`default` workspace, and every `authorise` is allowed. With a token, anonymous is refused and only that
 API key resolves (the gateway sends only `tg_…` bearer tokens to IAM as API keys).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 
@@ -35,7 +37,7 @@ def answer(request: dict[str, Any], token: str | None) -> dict[str, Any]:
             return _error("auth-failed", "anonymous access is disabled")
         return {"resolved_user_id": "anonymous", "resolved_default_workspace": "default", "resolved_roles": []}
     if op == "resolve-api-key":
-        if token and request.get("api_key") == token:
+        if not token or request.get("api_key") == token:  # open: any key, as no-auth-svc
             return {
                 "resolved_user_id": "rig-user",
                 "resolved_default_workspace": "default",
@@ -45,5 +47,6 @@ def answer(request: dict[str, Any], token: str | None) -> dict[str, Any]:
     if op == "authorise":
         return {"decision_allow": True, "decision_ttl_seconds": 60}
     if op == "authorise-many":
-        return {"decisions_json": "[]"}
+        checks = json.loads(request.get("authorise_checks") or "[]")
+        return {"decisions_json": json.dumps([{"allow": True, "ttl": 60} for _ in checks])}
     return _error("not-supported", f"the rig's IAM does not implement {op!r}")

@@ -45,6 +45,7 @@ def _start_backend(
     profile: str | None,
     token: str | None,
     flows: list[str],
+    journal: Path | None = None,
 ) -> subprocess.Popen:
     argv = [
         sys.executable,
@@ -63,6 +64,8 @@ def _start_backend(
         argv += ["--token", token]
     for flow in flows:
         argv += ["--flow", flow]
+    if journal is not None:
+        argv += ["--journal", str(journal)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     log = workdir / "backend.log"
@@ -111,8 +114,12 @@ def running_rig(
     timeout_s: int = 600,
     flows: list[str] | None = None,
     keep_workdir: bool = False,
+    journal: Path | None = None,
 ) -> Iterator[Rig]:
-    """Everything up, on 127.0.0.1 only (checked with `ss`); everything stopped by pid on exit."""
+    """Everything up, on 127.0.0.1 only (checked with `ss`); everything stopped by pid on exit.
+
+    `journal`: the backend appends what it played there (JSON lines; `certify --rig` reads it).
+    """
     gv = resolve(version)
     workdir = Path(tempfile.mkdtemp(prefix=f"mockgw-rig-{version}-"))
     node = RabbitNode(workdir / "rabbit")
@@ -125,7 +132,7 @@ def running_rig(
         started["rabbitmq"] = time.monotonic() - t0
         t0 = time.monotonic()
         backend = _start_backend(
-            gv, node.url, workdir, Path(contracts or REPO / "contracts"), profile, token, flows or ["default"]
+            gv, node.url, workdir, Path(contracts or REPO / "contracts"), profile, token, flows or ["default"], journal
         )
         started["backend"] = time.monotonic() - t0
         t0 = time.monotonic()

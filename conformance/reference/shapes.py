@@ -95,7 +95,13 @@ def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[s
         if "error" in frame:
             out["error"] = frame["error"]
         return out
-    if kind == "structured-query" and "data" in frame:
+    if kind == "graph-embeddings" and isinstance(frame.get("entities"), list):
+        # Each match's entity is a schema Term; the translator re-encodes it with the compact keys.
+        entities = [
+            {**m, "entity": term_to_backend(m.get("entity"))} if isinstance(m, dict) else m for m in frame["entities"]
+        ]
+        return {**frame, "entities": entities}
+    if kind in ("structured-query", "rows") and "data" in frame:
         # The schema carries `data` as JSON text; the translator parses it back for the client.
         out = dict(frame)
         out["data"] = json.dumps(frame["data"]) if frame["data"] is not None else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conformance.fidelity.compare import DIFFERS, IDENTICAL, TIMING_OFF, Tolerance, json_diff, normalise, verdict
 from conformance.reference import iam, shapes
 
@@ -25,12 +27,28 @@ def test_frames_become_what_the_real_services_send() -> None:
     assert errored["end_of_stream"] is True and errored["response"] is None
 
 
+def test_entities_and_row_data_take_their_schema_encodings() -> None:
+    # Found by `certify --rig`: sent as the client sees them, 2.11.1 answered an empty entity and a
+    # gateway-error ("the JSON object must be str, bytes or bytearray, not dict").
+    match = {"entities": [{"entity": {"t": "i", "i": "http://ex/a"}, "score": 0.5}]}
+    sent = shapes.response_to_backend("graph-embeddings", match, True)
+    assert sent["entities"] == [{"entity": {"type": "i", "iri": "http://ex/a"}, "score": 0.5}]
+    rows = shapes.response_to_backend("rows", {"data": {"q": [{"name": "A"}]}}, True)
+    assert json.loads(rows["data"]) == {"q": [{"name": "A"}]}
+
+
 def test_iam_is_open_without_a_token_and_closed_to_all_but_it_with_one() -> None:
     assert "BEGIN PUBLIC KEY" in iam.answer({"operation": "get-signing-key-public"}, None)["signing_key_public"]
     assert iam.answer({"operation": "authenticate-anonymous"}, None)["resolved_default_workspace"] == "default"
     assert "error" in iam.answer({"operation": "authenticate-anonymous"}, "tg_k")
     assert iam.answer({"operation": "resolve-api-key", "api_key": "tg_k"}, "tg_k")["resolved_user_id"]
     assert "error" in iam.answer({"operation": "resolve-api-key", "api_key": "tg_x"}, "tg_k")
+    # Open, as the stock no-auth-svc: any API key resolves (a client that always sends one still works).
+    assert (
+        iam.answer({"operation": "resolve-api-key", "api_key": "tg_x"}, None)["resolved_default_workspace"] == "default"
+    )
+    many = iam.answer({"operation": "authorise-many", "authorise_checks": '[{"a": 1}, {"a": 2}]'}, None)
+    assert [d["allow"] for d in json.loads(many["decisions_json"])] == [True, True]
 
 
 def test_ids_and_clocks_are_normalised_before_comparing() -> None:

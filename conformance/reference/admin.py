@@ -1,0 +1,118 @@
+"""`certify --rig V`: the real gateway under the kit, judged from the scripted backend's log.
+
+`rig_for_profile` starts the rig with the profile's case contracts (the same document `certify` loads into
+a mock) and the kit's backend timeout, warms up the gateway's lazily made dispatchers, and yields its URL
+and a `RigAdmin`: the part of the mock's `/__admin` the cases use (info, reset, journal), read from the
+backend's log through `wire.traces_from_log`.
+
+Cases the rig cannot judge are unsupported there, each with its reason (`RIG_UNJUDGED`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mockgw.profiles import Profile
+
+from ..errors import MockError
+from ..scripts import STALL_TIMEOUT_S, contracts_for
+from .rabbit import RabbitMissing
+from .rig import running_rig
+from .versions import resolve
+from .wire import read_lines, traces_from_log
+
+# Case-name prefixes the rig cannot judge, and why (the same cases are judged against the mock).
+RIG_UNJUDGED: dict[str, str] = {
+    "mux/": "rig: the bus does not show the client's connections (sockets used, requests in flight on each)",
+    "auth/": "rig: one open gateway is started; token handling is compared by `mockgw diff`",
+    "disconnect/": "rig: a backend on the bus cannot close or drop the client's socket",
+    "errors/error-frame/": "rig: the envelope error frame is the gateway's own; no backend message makes the "
+    "real gateway send it",
+    "bulk/": "rig: the backend does not log the bulk sockets' bus traffic",
+    "global/": "rig: the backend answers global services from contracts, without the mock's state",
+    "metrics/": "rig: the real gateway's metrics are its own Prometheus registry",
+}
+
+
+def unjudged(case_name: str) -> str | None:
+    return next((why for prefix, why in RIG_UNJUDGED.items() if case_name.startswith(prefix)), None)
+
+
+class RigAdmin:
+    """The kit's `Admin` for the rig: what the backend played, as a journal."""
+
+    def __init__(self, log: Path, profile: Profile, gateway_version: str, contracts: dict[str, Any]) -> None:
+        self.log = log
+        self.profile = profile
+        self.gateway_version = gateway_version
+        self.contracts = contracts
+        self.mark = 0
+        self.transport = "socket"
+        self.ops = 0
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile.name,
+            "backend_timeout_s": STALL_TIMEOUT_S,
+            "rig_gateway_version": self.gateway_version,
+        }
+
+    def reset(self) -> None:
+        self.mark = self.log.stat().st_size if self.log.exists() else 0
+
+    def before_op(self, op: dict[str, Any]) -> None:
+        self.transport = str(op.get("transport", "socket"))
+        self.ops += 1
+
+    def load_contracts(self, document: dict[str, Any]) -> None:
+        if document != self.contracts:
+            raise MockError("the rig's backend plays the contracts it was started with; it cannot load others")
+
+    def journal(self) -> list[dict[str, Any]]:
+        with self.log.open("rb") as f:
+            f.seek(self.mark)
+            text = f.read().decode(errors="replace")
+        return traces_from_log(
+            read_lines(text), self.transport, STALL_TIMEOUT_S, self.profile.timeout_message, self.ops
+        )
+
+    def traces(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [t["trace"] for t in self.journal() if kind is None or t["trace"]["kind"] == kind]
+
+
+def _warm_up(url: str, kinds: list[str]) -> None:
+    """One REST call per service first: the gateway makes each dispatcher on first use (0.1-0.3 s here)."""
+    for kind in kinds:
+        request = urllib.request.Request(
+            f"{url}/api/v1/flow/default/service/{kind}", data=b"{}", headers={"content-type": "application/json"}
+        )
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            urllib.request.urlopen(request, timeout=10).close()
+
+
+@contextlib.contextmanager
+def rig_for_profile(version: str, profile: Profile) -> Iterator[tuple[str, RigAdmin]]:
+    gv = resolve(version)
+    document = contracts_for(profile)
+    with tempfile.TemporaryDirectory(prefix="mockgw-certify-rig-") as tmp:
+        contracts = Path(tmp) / "contracts"
+        contracts.mkdir()
+        (contracts / "cases.json").write_text(json.dumps(document))
+        log = Path(tmp) / "backend-journal.jsonl"
+        log.touch()
+        with contextlib.ExitStack() as stack:
+            try:
+                rig = stack.enter_context(
+                    running_rig(version, contracts, profile.name, timeout_s=int(STALL_TIMEOUT_S), journal=log)
+                )
+            except (RabbitMissing, RuntimeError, OSError) as exc:
+                raise MockError(f"the reference rig for gateway {version} did not start: {exc}") from exc
+            _warm_up(rig.url, sorted(set(profile.flow_services) & gv.flow_kinds))
+            yield rig.url.rstrip("/") + "/", RigAdmin(log, profile, version, document)
