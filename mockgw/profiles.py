@@ -227,17 +227,27 @@ _V2_10_6 = replace(
 _V2_10_8 = replace(
     _V2_10_6,
     name="2.10.8",
-    describes="gateway 2.10.8–2.11.x (reference rig: 2.11.1): as 2.10.6, plus text-completion `list-models`; "
+    describes="gateway 2.10.8–2.10.x: as 2.10.6, plus text-completion `list-models`; "
     "`system` and `prompt` optional",
     completion_fields_required=False,
 )
+# 2.11.0 dispatches three new flow services (dispatch/manager.py; absent in 2.10.8, whose profile keeps
+# the releases without them). Their translators copy a backend `error`, so it reaches the client.
+_V2_11_0 = replace(
+    _V2_10_8,
+    name="2.11.0",
+    describes="gateway 2.11.0–2.11.x (reference rig: 2.11.1): as 2.10.8, plus the cloze, decision-scoring and "
+    "field-extraction flow services",
+    flow_services=_V2_8_FLOW_SERVICES | {"cloze", "decision-scoring", "field-extraction"},
+)
 
 PROFILES: dict[str, Profile] = {
-    p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2, _V2_8_1, _V2_10_6, _V2_10_8)
+    p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2, _V2_8_1, _V2_10_6, _V2_10_8, _V2_11_0)
 }
 
 # Names users reach for: a generation, or the newest of it.
-ALIASES: dict[str, str] = {"1.x": "1.7", "1.6": "1.7", "1.9": "1.8", "2.x": "2.6.2", "latest": "2.6.2"}
+# `2.x`/`latest` follow the newest profile (CHANGELOG); `serve` without --profile stays on DEFAULT_PROFILE.
+ALIASES: dict[str, str] = {"1.x": "1.7", "1.6": "1.7", "1.9": "1.8", "2.x": "2.11.0", "latest": "2.11.0"}
 
 DEFAULT_PROFILE = "2.6.2"
 

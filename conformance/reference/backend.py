@@ -232,7 +232,8 @@ class Backend:
                 self.note("skipped", id=bus_id, index=index, frame_kind=frame.kind.value)
                 continue
             content = render(frame.body, context) if frame.templated else frame.body
-            await self.reply(topic, headers, shapes.response_to_backend(kind, content, frame.complete))
+            # Logged as it is handed to the bus, before the publish is awaited (the broker's confirm can come
+            # after the client already has the frame, and after the kit has read the log).
             silent_from = time.time()
             self.note(
                 "frame",
@@ -242,6 +243,7 @@ class Backend:
                 content=content,
                 complete=frame.complete,
             )
+            await self.reply(topic, headers, shapes.response_to_backend(kind, content, frame.complete))
         if fault is not None and fault.after_frame == len(contract.frames) and fault.kind is FaultKind.STALL:
             self.note("stall", id=bus_id, silent_from=silent_from)
             return

@@ -52,7 +52,7 @@ VERSIONS: dict[str, GatewayVersion] = {
     for v in (
         GatewayVersion(
             version="2.11.1",
-            profile="2.10.8",
+            profile="2.11.0",
             topology="fanout",
             uses_iam=True,
             logging_flags=("--no-loki-enabled",),

@@ -42,5 +42,20 @@ def missing_field(service: str, body: Any, profile: Profile) -> str | None:
     return None
 
 
+def term_problem(service: str, body: Any, profile: Profile) -> str | None:
+    """What a 2.x triples query's term translator raises on an s/p/o that is not an object.
+
+    `TermTranslator.decode` calls `data.get("t")` on each term present, so a plain string (what
+    trustgraph-base 2.11.1's async `triples_query` sends: `str(s)`) fails with AttributeError; measured on
+    the reference rig, 2.11.1.
+    """
+    if service != "triples" or not profile.typed_terms or not isinstance(body, dict):
+        return None
+    for name in ("s", "p", "o"):
+        if name in body and not isinstance(body[name], dict):
+            return f"{type(body[name]).__name__!r} object has no attribute 'get'"
+    return None
+
+
 def gateway_error(message: str) -> dict[str, Any]:
     return {"error": {"type": "gateway-error", "message": message}}

@@ -206,3 +206,15 @@ def test_bundled_metrics_defaults_answer_each_endpoint_in_prometheus_result_shap
         assert (path, response.status_code, response.json()) == (path, 200, {"status": "success", "data": data})
     unknown, _ = answers[-1]
     assert (unknown.status_code, unknown.text) == (404, "404 page not found")
+
+
+def test_a_triples_term_sent_as_a_plain_string_gets_the_translators_error():
+    # What trustgraph-base 2.11.1's async triples_query sends (str(s)); the real 2.11.1 gateway answers so.
+    triples = {"id": "t", "match": {"service": "triples"}, "response": {"frames": [{"at_s": 0, "response": {}}]}}
+    ((response, _),) = call(
+        "2.11.0",
+        contracts_from(triples),
+        [post("/api/v1/flow/default/service/triples", {"s": "http://example.org/alice", "limit": 5})],
+    )
+    assert response.status_code == 200
+    assert response.json() == {"error": {"type": "gateway-error", "message": "'str' object has no attribute 'get'"}}

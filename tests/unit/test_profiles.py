@@ -6,7 +6,9 @@ from mockgw.profiles import ALIASES, PROFILES, ErrorStyle, RagStyle, SocketAuth,
 
 def test_aliases_name_the_newest_profile_of_a_generation():
     assert resolve_profile("1.x").name == "1.7"
-    assert resolve_profile("2.x").name == "2.6.2"
+    assert resolve_profile("2.x").name == "2.11.0" == resolve_profile("latest").name
+    newest = max(PROFILES, key=lambda n: tuple(int(x) for x in n.split(".")))
+    assert resolve_profile("latest").name == newest
     assert all(target in PROFILES for target in ALIASES.values())
 
 
@@ -56,3 +58,11 @@ def test_the_generations_the_reference_rig_measured() -> None:
     assert PROFILES["2.8.1"].forwards_backend_errors and not PROFILES["2.10.6"].forwards_backend_errors
     assert PROFILES["2.10.6"].completion_fields_required and not PROFILES["2.10.8"].completion_fields_required
     assert not PROFILES["2.3.1"].invalid_flow_names_workspace and PROFILES["2.4.5"].invalid_flow_names_workspace
+
+
+def test_the_classifier_services_arrive_with_2_11_0() -> None:
+    # trustgraph-flow 2.11.0's dispatch/manager.py has them; 2.10.8's has none of them.
+    added = {"cloze", "decision-scoring", "field-extraction"}
+    assert added <= PROFILES["2.11.0"].flow_services
+    assert not added & PROFILES["2.10.8"].flow_services
+    assert PROFILES["2.11.0"].flow_services - added == PROFILES["2.10.8"].flow_services

@@ -1,0 +1,44 @@
+"""`certify --rig`: the kit's cases against the real 2.11.1 gateway, judged from the scripted backend's log.
+
+One rig for the module (the runner starts it for its driver × profile). The cases are the ones whose
+verdicts first disagreed with the mock's (the rig's shape mapping, the stall case on 2.8.1+), one stream
+and one case the rig cannot judge.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import select_cases
+from conformance.runner import Runner, RunPlan
+from conformance.tolerances import Tolerances
+
+from .conftest import require_rabbitmq
+
+DRIVERS = Path(__file__).resolve().parents[1] / "conformance" / "drivers"
+CASES = [
+    "stream/integrity/text-completion",
+    "result/rest/graph-embeddings",
+    "result/socket/rows",
+    "errors/service-error/socket",
+    "errors/stall-timeout/rest",
+    "mux/concurrent-15",
+]
+
+
+@pytest.mark.slow  # one rig start (~8 s) and six cases: ~20 s
+def test_the_good_driver_passes_on_the_real_gateway_as_on_the_mock() -> None:
+    require_rabbitmq()
+    driver = f"{sys.executable} {DRIVERS / 'good_driver.py'} --gateway 2.11.0"
+    plan = RunPlan(drivers=[driver], rig="2.11.1", cases=select_cases(CASES), tolerances=Tolerances(grace_s=1.0))
+    report = Runner(plan, []).run()
+    verdicts = {r.case: (r.status.value, r.reason) for r in report.results}
+    assert {r.profile for r in report.results} == {"2.11.0"}  # the profile claiming the rig's release
+    assert verdicts.pop("mux/concurrent-15") == (
+        "unsupported",
+        "rig: the bus does not show the client's connections (sockets used, requests in flight on each)",
+    )
+    assert {case: status for case, (status, _) in verdicts.items()} == dict.fromkeys(verdicts, "pass"), verdicts
