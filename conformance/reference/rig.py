@@ -86,7 +86,9 @@ def _await_flows(url: str, flow: str, token: str | None, deadline: float, probe:
 
     The probe names a kind no flow has, so it never reaches the backend: "Invalid flow" until the
     config arrived, "This kind not supported by flow" after. 2.9+ refuses unknown kinds before looking
-    at the flow, but lets any `thru/` passthrough kind through to that check.
+    at the flow, but lets any `thru/` passthrough kind through to that check. 2.8.x refuses every kind
+    its registry lacks (404 `unknown kind`): there the probe is a real kind, and any 200 answer that is
+    not `Invalid flow` (the backend's own, for an unmatched request) means the flows are known.
     """
     headers = {"content-type": "application/json"}
     if token:
@@ -94,12 +96,14 @@ def _await_flows(url: str, flow: str, token: str | None, deadline: float, probe:
     last = ""
     while time.monotonic() < deadline:
         request = urllib.request.Request(f"{url}/api/v1/flow/{flow}/service/{probe}", data=b"{}", headers=headers)
+        answered = False
         try:
             with urllib.request.urlopen(request, timeout=5) as answer:
                 last = answer.read().decode(errors="replace")
+                answered = True
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code}: {exc.read().decode(errors='replace')}"
-        if "not supported by flow" in last:
+        if "not supported by flow" in last or (answered and "Invalid flow" not in last):
             return
         time.sleep(0.05)
     raise RuntimeError(f"the gateway at {url} never learnt flow {flow!r} from the backend; last probe: {last}")
