@@ -211,9 +211,14 @@ def merged(old: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
 
     for profile, cases in fresh["results"].items():
         old["results"].setdefault(profile, {}).update(cases)
+    from mockgw.profiles import PROFILES
+
     catalogue = [c.name for c in CASES]  # in catalogue order; a case no longer in it is left out
     for profile, cases in old["results"].items():
         old["results"][profile] = {name: cases[name] for name in catalogue if name in cases}
+    # A slice may bring a new profile: the profiles in table order, as a whole run lists them.
+    old["profiles"] = [p for p in PROFILES if p in old["results"]]
+    old["results"] = {p: old["results"][p] for p in old["profiles"]}
     return old
 
 

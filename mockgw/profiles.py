@@ -68,7 +68,7 @@ class Profile:
     triples_streaming: bool  # 2.x: triples query with streaming answers in batch-size frames
     knowledge_de_cores: bool  # 2.x knowledge service: list/get/put/delete-de-core
     # What the requestor says when the backend is silent past --timeout: "Timeout" (≤ 2.8.0), then str() of
-    # asyncio's TimeoutError, "" (2.8.1+, its RequestResponseClient). Reference rig: 2.3.1, 2.8.1, 2.11.1.
+    # asyncio's TimeoutError, "" (2.8.1+, its RequestResponseClient). Reference rig: 2.3.1, 2.8.1, 2.10.6, 2.11.1.
     timeout_message: str
     # A backend's `error` reaches the client whatever the service (≤ 2.10.5: the requestor checks it before
     # translating), or only through translators that copy it (2.10.6+). Reference rig: 2.3.1 and 2.11.1.

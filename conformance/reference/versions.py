@@ -63,6 +63,17 @@ VERSIONS: dict[str, GatewayVersion] = {
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text", "cloze", "decision-scoring", "field-extraction"},
         ),
         GatewayVersion(
+            version="2.10.6",
+            profile="2.10.6",
+            topology="fanout",
+            uses_iam=True,
+            logging_flags=("--no-loki-enabled",),
+            packages=_COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2"),
+            nested_flow_interfaces=True,
+            probe_kind="thru/rig-probe",  # the registry lets any thru/ kind through to the flow's check
+            flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text"},
+        ),
+        GatewayVersion(
             version="2.8.1",
             profile="2.8.1",
             topology="fanout",  # get_async_pubsub from 2.8.x, as 2.11.1
