@@ -52,6 +52,9 @@ class Profile:
     error_types: frozenset[str]  # envelope error types beyond "error"
     invalid_flow_names_workspace: bool  # "Invalid flow default/nope" (2.x) vs "Invalid flow"
     empty_token_is_anonymous: bool  # first-frame auth: "" tried as anonymous (2.6.2+) or refused
+    # REST flow services check a body `workspace` against the known ones (≤ 2.6.1); from 2.6.2 the registry takes
+    # the resource from the URL, which names none, so the dispatcher answers `Invalid flow <ws>/<flow>` (rig, 2.11.1).
+    rest_flow_workspace_checked: bool
     rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
     flow_services: frozenset[str]  # services under /api/v1/flow/{flow}/service/{kind}
     global_services: frozenset[str]  # services under /api/v1/{kind}; envelopes without flow
@@ -129,6 +132,7 @@ _V1_7 = Profile(
     error_types=frozenset(),
     invalid_flow_names_workspace=False,
     empty_token_is_anonymous=False,
+    rest_flow_workspace_checked=True,
     rest_registry_errors=False,
     flow_services=_COMMON_FLOW_SERVICES | {"objects"},
     global_services=_GLOBAL_SERVICES,
@@ -204,6 +208,7 @@ _V2_6_2 = replace(
     auth_ok_workspace_key="default_workspace",
     error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
     empty_token_is_anonymous=True,
+    rest_flow_workspace_checked=False,
 )
 
 _V2_8_1 = replace(

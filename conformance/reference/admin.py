@@ -35,6 +35,8 @@ RIG_UNJUDGED: dict[str, str] = {
     "disconnect/": "rig: a backend on the bus cannot close or drop the client's socket",
     "errors/error-frame/": "rig: the envelope error frame is the gateway's own; no backend message makes the "
     "real gateway send it",
+    "malformed/": "rig: the malformed frames are the gateway's own envelope; no backend message makes the real "
+    "gateway send one",
     "bulk/": "rig: the backend does not log the bulk sockets' bus traffic",
     "global/": "rig: the backend answers global services from contracts, without the mock's state",
     "metrics/": "rig: the real gateway's metrics are its own Prometheus registry",

@@ -101,7 +101,11 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
         gateway,
         incoming,
         raw.decode("utf-8", "replace"),
-        lambda: gateway.resolve(incoming, workspace=workspace),
+        lambda: gateway.resolve(
+            incoming,
+            workspace=workspace,
+            check_workspace=flow is None or gateway.profile.rest_flow_workspace_checked,
+        ),
     )
 
 

@@ -218,3 +218,14 @@ def test_a_triples_term_sent_as_a_plain_string_gets_the_translators_error():
     )
     assert response.status_code == 200
     assert response.json() == {"error": {"type": "gateway-error", "message": "'str' object has no attribute 'get'"}}
+
+
+def test_an_unknown_body_workspace_on_a_rest_flow_service_is_an_unknown_flow_from_2_6_2():
+    # 2.6.2+'s registry checks the URL's workspace (a flow-service URL names none); the dispatcher then finds no
+    # flow (workspace, flow): measured on the reference rig (2.11.1). 2.4.5 still refuses the workspace itself.
+    tc = {"id": "tc", "match": {"service": "text-completion"}, "response": {"frames": [{"at_s": 0, "response": {}}]}}
+    body = {"system": "", "prompt": "x", "workspace": "nope"}
+    ((new, _),) = call("2.11.0", contracts_from(tc), [post("/api/v1/flow/default/service/text-completion", body)])
+    assert (new.status_code, new.json()) == (200, {"error": "Invalid flow nope/default"})
+    ((old, _),) = call("2.4.5", contracts_from(tc), [post("/api/v1/flow/default/service/text-completion", body)])
+    assert old.status_code in (403, 404)
