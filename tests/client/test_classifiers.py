@@ -9,7 +9,7 @@ import pytest
 
 from ..conftest import TIMEOUT_FACTOR, gateway_process
 
-pytestmark = pytest.mark.client
+pytestmark = [pytest.mark.client, pytest.mark.slow]  # two mocks and two client runs: ~11 s
 
 SCRIPT = """
 import json, sys
