@@ -773,7 +773,7 @@ def _other_cases() -> list[Case]:
         ),
         Case(
             "metrics/get",
-            "what the client's metrics call requests and gets (informational)",
+            "the client's metrics getter reaches /api/metrics/{path} (proxied to Prometheus) and returns its answer",
             _needs("metrics"),
             _metrics,
         ),

@@ -767,15 +767,28 @@ def judge_bulk_export(run: DriverRun, items: Sequence[dict[str, Any]], tol: Tole
 
 
 def judge_metrics(run: DriverRun, wire: Wire) -> Verdict:
+    """The metrics getter reaches a Prometheus path the gateway proxies (/api/metrics/{path}) and returns its answer.
+
+    A bare /api/metrics is not routed by the gateway (404 on every release), so a getter that asks for it
+    cannot work against a real gateway: that fails, whatever the client makes of the 404.
+    """
     problem = driver_problem(run)
     if problem:
         return problem
     calls = run.calls()
     paths = [c.path for c in wire.connections if c.kind == "rest"]
-    outcome = "a result" if calls and calls[0].ok else (calls[0].error or {}).get("message") if calls else "nothing"
-    where = (
-        f"the mock journaled {', '.join(paths)}"
-        if paths
-        else "no /api/metrics/{path} request reached the journal (a bare /api/metrics is not routed upstream)"
-    )
-    return informational(f"metrics call got {_short(outcome, 50)}; {where}", paths=paths)
+    proxied = [p for p in paths if p.startswith("/api/metrics/")]
+    if not calls:
+        return failed("the metrics getter made no call", paths=paths)
+    call = calls[0]
+    if not proxied:
+        asked = f"it asked for {', '.join(paths)}" if paths else "no /api/metrics/{path} request reached the mock"
+        got = "a result" if call.ok else (call.error or {}).get("message", "an error")
+        return failed(
+            f"{asked} (a bare /api/metrics is not routed by the gateway); the getter got {_short(str(got), 50)}",
+            paths=paths,
+        )
+    if not call.ok:
+        why = (call.error or {}).get("message", "an error")
+        return failed(f"{proxied[0]} was answered, but the getter raised {_short(str(why), 60)}", paths=paths)
+    return passed(f"the getter asked {proxied[0]} and returned its answer", paths=paths)

@@ -53,6 +53,7 @@ TARGETS = {
     "lossy_export_driver": {"bulk/export"},  # bulk export
     "hang_on_close_driver": {"disconnect/close-midstream", "disconnect/drop-midstream"},  # disconnect
     "write_dropping_driver": {c.name for c in CASES if c.group == "global"},  # global services
+    "bare_metrics_driver": {"metrics/get"},  # metrics
 }
 # Targets a profile cannot run: 1.x has no workspaces and no first-frame auth to refresh.
 UNSUPPORTED_ON = {"1.7": WORKSPACE | {"auth/socket/token-refresh"}}

@@ -16,5 +16,5 @@ def test_every_profile_has_its_contracts_and_they_load() -> None:
     contracts = load_contracts(CONTRACTS_DIR)
     for profile in PROFILES:
         assert (
-            sum(1 for c in contracts if c.profiles == frozenset({profile})) == 33
-        )  # 29 + one per malformed frame kind
+            sum(1 for c in contracts if c.profiles == frozenset({profile})) == 34
+        )  # 29 + one per malformed frame kind + the metrics query

@@ -138,6 +138,7 @@ class GoodDriver:
     serialize = False  # run concurrent calls one after another
     socket_per_request = False  # open a socket for every call
     honor_timeout = True  # end a call at timeout_s
+    metrics_path = "/query"  # under /api/metrics: the Prometheus endpoint the gateway proxies
 
     def __init__(self, gateway: str) -> None:
         self.gateway = gateway
@@ -255,6 +256,8 @@ class GoodDriver:
 
     async def rest_call(self, op: dict[str, Any], state: dict[str, Any], quiet: bool = False) -> dict[str, Any]:
         headers, params = self.rest_auth(op.get("token"))
+        if op["service"] == "metrics":
+            return await self.metrics_call(op, state, headers, params)
         url = f"{op['url'].rstrip('/')}/api/v1/flow/{op.get('flow', 'default')}/service/{op['service']}"
         if op["service"] in GLOBAL_SERVICES:
             url = f"{op['url'].rstrip('/')}/api/v1/{op['service']}"
@@ -271,6 +274,18 @@ class GoodDriver:
         if isinstance(data, dict) and "error" in data:
             self.service_error(data["error"])
         return {"streamed": False, "value": data}
+
+    async def metrics_call(
+        self, op: dict[str, Any], state: dict[str, Any], headers: dict[str, str], params: dict[str, str]
+    ) -> dict[str, Any]:
+        """The gateway proxies /api/metrics/{path} to Prometheus: ask it for the `up` series."""
+        url = f"{op['url'].rstrip('/')}/api/metrics{self.metrics_path}"
+        async with httpx.AsyncClient(timeout=op.get("timeout_s", 30)) as client:
+            self.emit("sent", run_id=state["run_id"], call=state["call"])
+            response = await client.get(url, headers=headers, params={**params, "query": "up"})
+        if response.status_code != 200:
+            raise CallFailed("ProtocolException", f"Status code {response.status_code}: {response.text[:80]}")
+        return {"streamed": False, "value": response.json()}
 
     async def socket_call(
         self, op: dict[str, Any], state: dict[str, Any], mux: Mux | None, quiet: bool = False
@@ -505,6 +520,7 @@ class GoodDriver:
                     "async",
                     "async-rest",
                     "bulk",
+                    "metrics",
                     "streaming",
                     "token",
                     "workspace",
@@ -520,6 +536,8 @@ class GoodDriver:
             await self.bulk_import(op)
         elif kind == "bulk-export":
             await self.bulk_export(op)
+        elif kind == "metrics":
+            await self.run({**op, "op": "run", "transport": "rest", "service": "metrics", "args": {}})
         else:
             self.emit("unsupported", run_id=op.get("run_id"), reason=f"op {kind!r} is not implemented")
         return True
