@@ -41,9 +41,11 @@ class AbortableHttpProtocol(_Registered, HeaderDeadline, _HttpProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        # When the request's first byte was parsed: an SSE replay's deadlines count from here, not from when
-        # the handler got its turn on a busy loop.
-        self.scope[ARRIVED] = self.loop.time()  # type: ignore[literal-required]
+        # When the request's first bytes were reported ready: an SSE replay's deadlines count from here, not from
+        # when the handler got its turn on a busy loop. On the precise loop that is the end of the wait whose
+        # reads are being parsed (the handlers queued before them ran in between); elsewhere, the parse itself.
+        ready_at = getattr(self.loop, "io_ready_at", None)
+        self.scope[ARRIVED] = ready_at() if ready_at is not None else self.loop.time()  # type: ignore[literal-required]
 
 
 class AbortableWebSocketProtocol(

@@ -65,3 +65,36 @@ def test_the_loop_runs_timers_in_order_and_serves_sockets():
     fired, echoed = precise_loop.run(main())
     assert fired == [0.001, 0.002, 0.003]
     assert echoed == b"ping\n"
+
+
+def test_io_ready_at_is_when_the_wait_ended_not_when_the_callbacks_queued_before_the_read_finished():
+    # A request read in a pass arrived by the end of that pass's wait, however long the callbacks queued
+    # ahead of its read (a burst's handlers) run: abort.py stamps a request's arrival with it.
+    left, right = socket.socketpair()
+    loop = precise_loop.new_event_loop()
+    try:
+        assert isinstance(loop, precise_loop.PreciseLoop)
+        seen = loop.create_future()
+
+        def busy() -> None:
+            time.sleep(0.03)  # a handler queued before the read: runs first in the same pass
+
+        def readable() -> None:
+            left.recv(16)
+            loop.remove_reader(left)
+            seen.set_result((loop.io_ready_at(), loop.time()))
+
+        def queue_both() -> None:
+            right.send(b"x")
+            loop.add_reader(left, readable)
+            loop.call_soon(busy)  # the next pass: waits 0 s, sees the socket, runs busy() then readable()
+
+        loop.call_soon(queue_both)
+        before = loop.time()
+        ready_at, read_at = loop.run_until_complete(seen)
+        assert before <= ready_at <= read_at
+        assert read_at - ready_at >= 0.03  # the read came after busy(); the stamp from before it
+    finally:
+        loop.close()
+        left.close()
+        right.close()
