@@ -79,13 +79,7 @@ def test_bulk_sockets_before_2_4_5_are_open_without_a_secret(name):
 
 
 def test_the_bulk_token_rule_starts_with_the_iam_generation():
-    assert [n for n, p in PROFILES.items() if p.bulk_token_required] == [
-        "2.4.5",
-        "2.6.2",
-        "2.8.1",
-        "2.10.6",
-        "2.10.8",
-    ]
+    assert [n for n, p in PROFILES.items() if not p.bulk_token_required] == ["1.7", "1.8", "2.2.5", "2.3.1"]
     assert all(p.bulk_token_required == p.rest_auth_json for p in PROFILES.values())
 
 
