@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from mockgw.profiles import Profile
 from mockgw.protocol.auth import workspace_refusal
@@ -54,6 +55,7 @@ class CaseContext:
     tolerances: Tolerances
     token: str | None  # what to present (None: construct the client without one)
     bulk_served: bool = False
+    mock_token: str | None = None  # what the kit's own sockets present, whatever the client supports
     runs: list[tuple[DriverRun, Wire]] = field(default_factory=list)
 
     def perform(self, op: dict[str, Any], timeout_s: float, *, reset: bool = True) -> tuple[DriverRun, Wire]:
@@ -700,7 +702,8 @@ def _feed_export(ctx: CaseContext, items: list[dict[str, Any]], done: threading.
         return
     time.sleep(0.2)
     url = ctx.url.replace("http://", "ws://", 1).rstrip("/") + "/api/v1/flow/default/import/triples"
-    url += f"?token={ctx.token}" if ctx.token else ""
+    # The kit's own feed, so the mock's token even for a client without one (2.4.5+ wants it, §3.1).
+    url += f"?token={quote(ctx.mock_token, safe='')}" if ctx.mock_token else ""
     metadata = export_metadata(ctx.profile, id="cf-export", collection="default")
     triples = [
         {

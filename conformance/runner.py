@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from mockgw.errors import SettingsError
 from mockgw.profiles import resolve_profile
@@ -255,12 +256,13 @@ class ProfileRig:
                 return Verdict(Status.UNSUPPORTED, why), None
         if case.secured and self.plan.url is not None and self.plan.token is None:
             return Verdict(Status.UNSUPPORTED, "--url mock: pass --token to run the auth cases"), None
-        url, admin, token = self.mock_for(case.secured)
+        url, admin, mock_token = self.mock_for(case.secured)
         if self._bulk_served is None:
-            self._bulk_served = _probe_bulk(self.url)
-        if "token" not in hello.supports:
-            token = None
-        ctx = CaseContext(self.driver, hello, self.profile, url, admin, self.plan.tolerances, token, self._bulk_served)
+            self._bulk_served = _probe_bulk(self.url, self.mock_for(False)[2])
+        token = mock_token if "token" in hello.supports else None
+        ctx = CaseContext(
+            self.driver, hello, self.profile, url, admin, self.plan.tolerances, token, self._bulk_served, mock_token
+        )
         return case.execute(ctx), ctx
 
     def close(self) -> None:
@@ -368,15 +370,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _probe_bulk(url: str) -> bool:
-    """Does the mock serve the bulk import WebSocket? (The kit does not assume it.)"""
+def _probe_bulk(url: str, token: str | None) -> bool:
+    """Does the mock serve the bulk import WebSocket? (The kit does not assume it.) It presents the token a
+    case would: from 2.4.5 a bulk socket without one is a 401 even on an open gateway (docs/PROTOCOL.md §3.1)."""
     try:
+        from websockets.exceptions import InvalidStatus
         from websockets.sync.client import connect
     except ImportError:
         return False
     ws_url = url.replace("http://", "ws://", 1).rstrip("/") + "/api/v1/flow/default/import/triples"
+    ws_url += f"?token={quote(token, safe='')}" if token else ""
     try:
         with connect(ws_url, open_timeout=3, close_timeout=1):
             return True
+    except InvalidStatus as refused:
+        return refused.response.status_code == 401  # served, behind the bulk route's own auth check
     except Exception:
         return False

@@ -75,7 +75,8 @@ CLIENT_SCRIPT = textwrap.dedent("""
     url, count, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     triples = [Triple(s=Uri(f"http://example.org/entity/{i // 4}"), p=Uri("http://example.org/knows"),
                       o=Literal(f"value {i}")) for i in range(count)]
-    bulk = Api(url, timeout=60).bulk()
+    # Any token for the open mock: a 2.4.5+ gateway refuses a bulk socket without one (docs/PROTOCOL.md §3.1).
+    bulk = Api(url, timeout=60, token="tg_bench-open-mock").bulk()
     print(time.time(), flush=True)
     bulk.import_triples("default", iter(triples), metadata={"id": "urn:bench:doc", "root": "", "collection": "bench"},
                         batch_size=batch)
@@ -174,7 +175,7 @@ def bench_raw(url: str, frames: list[bytes], count: int) -> float:
     """Pre-built wire bytes written straight to the socket: what the mock can take, not what a client can send."""
     httpx.post(f"{url}/__admin/reset", timeout=30)
     wire = wire_frames(frames)
-    connection = open_raw_socket(url, "/api/v1/flow/default/import/triples")
+    connection = open_raw_socket(url, "/api/v1/flow/default/import/triples?token=tg_bench-open-mock")
     started = time.time()
     connection.sendall(wire)
     done = wait_for_items(url, count)
@@ -210,7 +211,9 @@ def rss_kib(pid: int, field: str) -> int:
 async def _drain_export(url: str) -> tuple[int, int]:
     items = frames = 0
     async with connect(
-        url.replace("http://", "ws://") + "/api/v1/flow/default/export/triples", max_size=None, compression=None
+        url.replace("http://", "ws://") + "/api/v1/flow/default/export/triples?token=tg_bench-open-mock",
+        max_size=None,
+        compression=None,
     ) as socket:
         async for text in socket:
             frames += 1

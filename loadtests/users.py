@@ -246,6 +246,12 @@ class _BulkUser(_Bounded, User):
                 url, timeout=opts.request_timeout, skip_utf8_validation=skip_utf8_validation
             )
         except (OSError, websocket.WebSocketException) as exc:
+            if not opts.token and getattr(exc, "status_code", None) == 401:
+                exc = websocket.WebSocketBadStatusException(
+                    "handshake status 401: gateway 2.4.5+ refuses a bulk socket without ?token=, even when open "
+                    "(any value on an open mockgw): pass --token",
+                    401,
+                )
             self._fire("CONNECT", f"{direction}/{kind}", perf_counter() - started, 0, exc)
             raise StopUser() from exc
         self._fire("CONNECT", f"{direction}/{kind}", perf_counter() - started, 0, None)

@@ -56,6 +56,9 @@ class Profile:
     # the resource from the URL, which names none, so the dispatcher answers `Invalid flow <ws>/<flow>` (rig, 2.11.1).
     rest_flow_workspace_checked: bool
     rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
+    # 2.4.5+: a bulk socket's `?token=` must be non-empty even on a gateway that admits anonymous callers
+    # elsewhere (checked before any anonymous identity is tried); before, an open gateway takes any socket.
+    bulk_token_required: bool
     flow_services: frozenset[str]  # services under /api/v1/flow/{flow}/service/{kind}
     global_services: frozenset[str]  # services under /api/v1/{kind}; envelopes without flow
     # Bulk sockets and stored data (docs/PROTOCOL.md §3, §4.2).
@@ -134,6 +137,7 @@ _V1_7 = Profile(
     empty_token_is_anonymous=False,
     rest_flow_workspace_checked=True,
     rest_registry_errors=False,
+    bulk_token_required=False,
     flow_services=_COMMON_FLOW_SERVICES | {"objects"},
     global_services=_GLOBAL_SERVICES,
     bulk_import_kinds=_BULK_KINDS | {"objects"},
@@ -198,6 +202,7 @@ _V2_4_5 = replace(
     invalid_flow_names_workspace=True,  # "Invalid flow default/nope" (dispatch/manager.py 2.4.5; rig: 2.11.1)
     auth_ok_workspace_key="workspace",
     rest_registry_errors=True,
+    bulk_token_required=True,
     error_types=frozenset({"auth-required", "access-denied"}),
     global_services=_GLOBAL_SERVICES | {"iam"},
 )

@@ -117,7 +117,7 @@ def play_rest(
 
 
 async def import_triples(url: str, frames: int, per_frame: int, token: str | None = None) -> int:
-    # 2.4.5+ refuses a bulk socket without ?token= (docs/PROTOCOL.md §3.1); the mock only with --token.
+    # 2.4.5+ refuses a bulk socket without a non-empty ?token=, even an open one (docs/PROTOCOL.md §3.1).
     path = "/api/v1/flow/default/import/triples" + (f"?token={token}" if token else "")
     async with websockets.connect(_ws(url) + path, ping_interval=None) as ws:
         for f in range(frames):
@@ -177,7 +177,12 @@ class Sessions:
     token: str = "client-secret"
     error: tuple[str, str, dict[str, Any]] = AGENT_SOCKET[1]
     closing: bool = True
-    rest_token: str | None = None  # sent as Bearer on REST and as ?token= on the bulk socket
+    rest_token: str | None = None  # sent as Bearer on REST
+
+    @property
+    def bulk_token(self) -> str:
+        """The bulk socket's ?token=: 2.4.5+ wants one even when open, where the mux token does (§3.1)."""
+        return self.rest_token or self.token
 
 
 async def play_known_sessions(url: str, sessions: Sessions = Sessions()) -> Observed:
@@ -325,7 +330,7 @@ def measure_fidelity(
         sessions = upstream.sessions
         with recorder(upstream.url, out, "--profile", upstream.profile) as proxy:
             recorded = asyncio.run(play_known_sessions(proxy.url, sessions))
-            imported = asyncio.run(import_triples(proxy.url, frames=3, per_frame=4, token=sessions.rest_token))
+            imported = asyncio.run(import_triples(proxy.url, frames=3, per_frame=4, token=sessions.bulk_token))
             time.sleep(0.3)  # import sends no acknowledgement: let the last frame reach the proxy's capture
             summary = stop_recording(proxy.url)
             proxy.process.wait(30)

@@ -36,6 +36,15 @@ def query_token_permitted(presented: str | None, token: str | None) -> bool:
     return token is None or (presented is not None and same_secret(presented, token))
 
 
+def bulk_token_permitted(profile: Profile, presented: str | None, token: str | None) -> bool:
+    """A bulk socket's `?token=` (docs/PROTOCOL.md §3.1). On 2.4.5+ a missing or empty one is refused before
+    any anonymous identity is tried, so even an open mock (no --token) wants one; there any non-empty token is
+    taken, as an open IAM resolves any key. Before 2.4.5 an open gateway has no secret and takes any socket."""
+    if profile.bulk_token_required and not presented:
+        return False
+    return query_token_permitted(presented, token)
+
+
 def is_loopback(host: str | None) -> bool:
     """Whether a peer address is this machine's loopback (127.0.0.0/8, ::1, or ::ffff:127.x.y.z)."""
     if not host:

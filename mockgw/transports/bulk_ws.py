@@ -1,9 +1,10 @@
 """/api/v1/flow/{flow}/import/{kind} and …/export/{kind} (docs/PROTOCOL.md §3). Bytes only.
 
-As upstream: `?token=` checked before the upgrade in every version; an
-unknown kind is a 404 before the upgrade from 2.4.5 (registry) and an upgrade
-then a silent close before; an unknown flow is always an upgrade then a
-silent close. Import never answers; a frame the gateway cannot read is lost
+As upstream: `?token=` checked before the upgrade in every version, and from
+2.4.5 a missing or empty one is a 401 even when the mock is open (no --token);
+an unknown kind is a 404 before the upgrade, and before the token, from 2.4.5
+(registry) and an upgrade then a silent close before; an unknown flow is
+always an upgrade then a silent close. Import never answers; a frame the gateway cannot read is lost
 whole and closes the socket (1000), and the frames after it are lost too; a
 2.x frame whose metadata field has the wrong type is passed on by the gateway
 and lost downstream, the socket staying open. Export sends what is
@@ -27,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..gateway import MockGateway
 from ..journal.memory import Message, Trace
 from ..journal.metrics import MockMetrics
-from ..protocol.auth import query_token_permitted, rest_denial
+from ..protocol.auth import bulk_token_permitted, rest_denial
 from ..protocol.bulk import FLOW_INTERFACE, decode_import_frame
 from ..state.services.state import flow_offers
 from .frame_io import received_text
@@ -47,13 +48,14 @@ async def _open(websocket: WebSocket, direction: str) -> tuple[MockGateway, Trac
     gateway: MockGateway = websocket.app.state.gateway
     profile = gateway.profile
     flow, kind = websocket.path_params["flow"], websocket.path_params["kind"]
-    if not query_token_permitted(websocket.query_params.get("token"), gateway.settings.token):
-        denial = rest_denial(profile)
-        await websocket.send_denial_response(Response(denial.body, denial.status, media_type=denial.media_type))
-        return None
     kinds = profile.bulk_import_kinds if direction == "import" else profile.bulk_export_kinds
+    # 2.4.5+ looks the kind up in its registry before it reads the token (endpoint/manager.py).
     if kind not in kinds and profile.rest_registry_errors:
         await websocket.send_denial_response(Response(b'{"error":"unknown kind"}', 404, media_type="application/json"))
+        return None
+    if not bulk_token_permitted(profile, websocket.query_params.get("token"), gateway.settings.token):
+        denial = rest_denial(profile)
+        await websocket.send_denial_response(Response(denial.body, denial.status, media_type=denial.media_type))
         return None
     await websocket.accept()
     client = websocket.client

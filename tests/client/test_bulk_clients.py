@@ -71,6 +71,9 @@ def test_client_2x_round_trips_triples_and_graph_embeddings(python_2x, seeded_co
     assert result["ge_nearest"] == {"entities": [{"entity": {"t": "i", "i": "http://ex/bob"}, "score": 0.993884}]}
     assert result["ge_export_entities"] == ["http://ex/alice", "http://ex/bob", "http://ex/carol"]
     assert {d["kind"]: d["items"] for d in datasets["datasets"]} == {"triples": 4, "graph-embeddings": 3}
+    # Built without a token, the client's bulk socket is refused before the upgrade (docs/PROTOCOL.md §3.1);
+    # the round trip above presents any token, which the open mock takes.
+    assert result["without_token"] == 401
 
 
 def test_client_1x_round_trips_1x_shapes(python_1x, seeded_contracts):

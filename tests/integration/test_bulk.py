@@ -28,6 +28,11 @@ def ws(url, path):
     return url.replace("http://", "ws://") + path
 
 
+def bulk_ws(url, path, token="tg_any-key"):
+    """A bulk socket's URL with a `?token=`: from 2.4.5 one is required even when the mock is open (§3.1)."""
+    return ws(url, path) + ("&" if "?" in path else "?") + f"token={token}"
+
+
 async def wait_for_items(client, count, timeout_s=5.0):
     """Import sends no acknowledgement: poll the admin API until the store holds `count` items."""
     async with asyncio.timeout(timeout_s * TIMEOUT_FACTOR):
@@ -42,8 +47,8 @@ def run(coroutine):
 def test_2x_import_then_query_and_live_export():
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
-            async with connect(ws(url, "/api/v1/flow/default/export/triples")) as export:
-                async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+            async with connect(bulk_ws(url, "/api/v1/flow/default/export/triples")) as export:
+                async with connect(bulk_ws(url, "/api/v1/flow/default/import/triples")) as imp:
                     await imp.send(
                         json.dumps(
                             {
@@ -80,7 +85,7 @@ def test_2x_import_then_query_and_live_export():
 def test_a_bad_frame_is_lost_whole_and_closes_the_import():
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
-            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+            async with connect(bulk_ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://a", "http://p", "1")]}))
                 await imp.send(
                     json.dumps(
@@ -118,7 +123,7 @@ def test_a_bad_frame_is_lost_whole_and_closes_the_import():
 def test_a_2x_frame_with_an_object_collection_is_lost_and_the_import_stays_open():
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
-            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+            async with connect(bulk_ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 bad_meta = {**META_2X, "collection": {"name": "research"}}
                 await imp.send(json.dumps({"metadata": bad_meta, "triples": [typed("http://a", "http://p", "1")]}))
                 await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://b", "http://p", "2")]}))
@@ -140,6 +145,7 @@ def test_a_2x_frame_with_an_object_collection_is_lost_and_the_import_stays_open(
 def test_1x_shapes_import_and_query_with_ve_terms():
     async def scenario():
         async with running_gateway(Settings(profile="1.7"), []) as url, httpx.AsyncClient(base_url=url) as client:
+            # No ?token=: an open 1.x gateway takes any socket.
             async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 await imp.send(json.dumps({"metadata": META_1X, "triples": [ve("http://ex/a", "http://ex/p", "x")]}))
             async with connect(ws(url, "/api/v1/flow/default/import/graph-embeddings")) as imp:
@@ -201,7 +207,7 @@ def test_unknown_flows_and_kinds_upgrade_then_close_silently(profile, path, reas
     async def scenario():
         async with running_gateway(Settings(profile=profile), []) as url, httpx.AsyncClient(base_url=url) as client:
             try:
-                async with connect(ws(url, path)) as socket:
+                async with connect(bulk_ws(url, path)) as socket:
                     with pytest.raises(ConnectionClosed):
                         await asyncio.wait_for(socket.recv(), 5 * TIMEOUT_FACTOR)
                     code = socket.close_code
@@ -243,7 +249,7 @@ def test_a_replayed_dataset_is_sent_to_each_export_connection_then_closed_cleanl
             counts = []
             for _ in range(2):
                 items = 0
-                async with connect(ws(url, "/api/v1/flow/default/export/triples"), max_size=None) as export:
+                async with connect(bulk_ws(url, "/api/v1/flow/default/export/triples"), max_size=None) as export:
                     async for text in export:
                         items += len(json.loads(text)["triples"])
                     counts.append((items, export.close_code))
@@ -292,7 +298,7 @@ def test_metrics_routes_and_the_mocks_own_exposition():
             bare = await client.get("/api/metrics", follow_redirects=False)
             proxied = await client.get("/api/metrics/query", params={"query": "up"})
             unmatched = await client.get("/api/metrics/query", params={"query": "down"})
-            async with connect(ws(url, "/api/v1/flow/default/import/triples")) as imp:
+            async with connect(bulk_ws(url, "/api/v1/flow/default/import/triples")) as imp:
                 await imp.send(json.dumps({"metadata": META_2X, "triples": [typed("http://a", "http://p", "1")] * 5}))
             await wait_for_items(client, 5)
             await client.post("/api/v1/config", json={"operation": "config"})
@@ -415,7 +421,7 @@ def test_a_flow_whose_blueprint_lacks_the_interface_closes_the_socket():
     async def scenario():
         async with running_gateway(Settings(profile="2.6.2"), []) as url, httpx.AsyncClient(base_url=url) as client:
             assert (await client.post("/__admin/contracts", json=seeds)).status_code == 200
-            async with connect(ws(url, "/api/v1/flow/readonly/import/triples")) as socket:
+            async with connect(bulk_ws(url, "/api/v1/flow/readonly/import/triples")) as socket:
                 with pytest.raises(ConnectionClosed):
                     await asyncio.wait_for(socket.recv(), 5 * TIMEOUT_FACTOR)
             refusals = (await client.get("/__admin/journal/messages?kind=error")).json()["messages"]

@@ -96,7 +96,7 @@ def test_the_bulk_store_bound_closes_the_import_with_a_journaled_reason_and_keep
 
     async def scenario(url):
         async with httpx.AsyncClient(base_url=url) as client:
-            async with websockets.connect(ws_url(url, "/api/v1/flow/default/import/triples")) as imp:
+            async with websockets.connect(ws_url(url, "/api/v1/flow/default/import/triples?token=tg_any-key")) as imp:
                 for _ in range(10):
                     await imp.send(frame)
                 with pytest.raises(ConnectionClosedError) as closed:

@@ -6,6 +6,7 @@ from mockgw.profiles import PROFILES
 from mockgw.protocol.auth import (
     auth_frame_permitted,
     bearer_permitted,
+    bulk_token_permitted,
     query_token_permitted,
     rest_denial,
     workspace_refusal,
@@ -58,6 +59,28 @@ def test_bearer_must_be_exact(header, allowed):
 def test_no_configured_token_means_an_open_gateway():
     assert bearer_permitted(None, None) and query_token_permitted(None, None)
     assert not query_token_permitted("x", "y") and query_token_permitted("y", "y")
+
+
+PRESENTED = (None, "", "tg_any-key", "s3cret")  # missing, empty, any, the configured one
+
+
+@pytest.mark.parametrize("name", [name for name, p in PROFILES.items() if p.bulk_token_required])
+def test_bulk_sockets_from_2_4_5_want_a_non_empty_token_even_on_an_open_gateway(name):
+    profile = PROFILES[name]
+    assert [bulk_token_permitted(profile, t, None) for t in PRESENTED] == [False, False, True, True]
+    assert [bulk_token_permitted(profile, t, "s3cret") for t in PRESENTED] == [False, False, False, True]
+
+
+@pytest.mark.parametrize("name", [name for name, p in PROFILES.items() if not p.bulk_token_required])
+def test_bulk_sockets_before_2_4_5_are_open_without_a_secret(name):
+    profile = PROFILES[name]
+    assert [bulk_token_permitted(profile, t, None) for t in PRESENTED] == [True, True, True, True]
+    assert [bulk_token_permitted(profile, t, "s3cret") for t in PRESENTED] == [False, False, False, True]
+
+
+def test_the_bulk_token_rule_starts_with_the_iam_generation():
+    assert [n for n, p in PROFILES.items() if not p.bulk_token_required] == ["1.7", "1.8", "2.2.5", "2.3.1"]
+    assert all(p.bulk_token_required == p.rest_auth_json for p in PROFILES.values())
 
 
 def test_rest_denials_differ_by_generation():
