@@ -587,11 +587,14 @@ class SqlTraceStore:
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()
+        # The next id is read before the tables, not after: read after, a batch committed in between would make
+        # an empty journal's answer the id after that batch, and a watcher would be told its events were dropped.
+        next_id = await self.database.next_event_id()
         rows = await self.database.fetch(
             "SELECT MIN(event_id) FROM events UNION ALL SELECT MIN(position) FROM messages"
         )
         oldest = [int(r[0]) for r in rows if r[0] is not None]
-        return min(oldest) if oldest else await self.database.next_event_id()
+        return min(oldest) if oldest else next_id
 
     async def last_event_id(self) -> int:
         await self.flush()
