@@ -13,6 +13,8 @@ from loadtests.bench.servers import RunningServer
 
 
 def test_every_frame_is_read_across_pages_oldest_first(mock_gateway: RunningServer) -> None:
+    # The mock is the session's: earlier load tests may have journaled more than one page of frames already.
+    urllib.request.urlopen(urllib.request.Request(f"{mock_gateway.url}/__admin/reset", method="POST"), timeout=10)
     observed = fidelity.Observed()
     asyncio.run(fidelity.play_mux(mock_gateway.url, "agent", fidelity.AGENT_SOCKET, observed))
     query = f"kind=frame&limit={fidelity.JOURNAL_PAGE}&cursor=0"
