@@ -95,7 +95,10 @@ class PostgresDatabase(Database):
         return [tuple(r) for r in rows]
 
     async def next_event_id(self) -> int:
-        async with self._pool.acquire() as connection:
+        # Under the writers' lock, shared: a batch holds it from reserving its ids to its commit, so ids reserved
+        # but not yet committed are never counted (a watcher would be told they were dropped, or wake for nothing).
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", ADVISORY_LOCK)
             row = await connection.fetchrow("SELECT last_value, is_called FROM events_event_id_seq")
         return int(row[0]) + 1 if row[1] else int(row[0])
 

@@ -175,7 +175,7 @@ def test_the_real_2_11_1_gateway_recorded_and_replayed_sees_the_same(rig: Rig, t
                 summary = json.loads(answer.read())
             proxy.process.wait(30 * TIMEOUT_FACTOR)
         assert proxy.process.returncode == 0, "the written contracts did not validate"
-        assert summary["profile"] == profile == "2.10.8" and summary["warnings"] == [], summary
+        assert summary["profile"] == profile == "2.11.0" and summary["warnings"] == [], summary
         assert summary["datasets"] == 1 and "2.x/datasets.json" in summary["files"]
         library = load_library(out)
         assert len(library.contracts) == summary["contracts"]
