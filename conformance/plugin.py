@@ -172,7 +172,25 @@ class ConformanceCollector(pytest.Collector):
         return []
 
 
-class SseItem(pytest.Item):
+class _VerdictItem(pytest.Item):
+    """An item whose outcome is one case's verdict: unsupported skips, a failure shows the verdict's text."""
+
+    def record(self, result: CaseResult) -> None:
+        self.user_properties.append(("verdict", result.status.value))
+        self.user_properties.append(("reason", result.reason))
+        if result.status is Status.UNSUPPORTED:
+            pytest.skip(result.reason)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ConformanceFailure):
+            return _failure_text(excinfo.value.result)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int, str]:
+        return "conformance", 0, self.name
+
+
+class SseItem(_VerdictItem):
     """One case of an SSE client (conformance/ssekit): required, so a failure fails the item."""
 
     def __init__(self, *, certification: Certification, command: str, case: str, **kw: Any) -> None:
@@ -183,23 +201,12 @@ class SseItem(pytest.Item):
 
     def runtest(self) -> None:
         result = self.certification.run_sse(self.command, self.case)
-        self.user_properties.append(("verdict", result.status.value))
-        self.user_properties.append(("reason", result.reason))
-        if result.status is Status.UNSUPPORTED:
-            pytest.skip(result.reason)
+        self.record(result)
         if result.status is Status.FAIL:
             raise ConformanceFailure(result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ConformanceFailure):
-            return _failure_text(excinfo.value.result)
-        return str(super().repr_failure(excinfo))
 
-    def reportinfo(self) -> tuple[str, int, str]:
-        return "conformance", 0, self.name
-
-
-class ConformanceItem(pytest.Item):
+class ConformanceItem(_VerdictItem):
     def __init__(self, *, certification: Certification, index: int, profile: str, case: Case, **kw: Any) -> None:
         super().__init__(**kw)
         self.certification = certification
@@ -209,22 +216,11 @@ class ConformanceItem(pytest.Item):
 
     def runtest(self) -> None:
         result = self.certification.run(self.index, self.profile, self.case)
-        self.user_properties.append(("verdict", result.status.value))
-        self.user_properties.append(("reason", result.reason))
-        if result.status is Status.UNSUPPORTED:
-            pytest.skip(result.reason)
+        self.record(result)
         if result.status is Status.FAIL:
             if not result.required:
                 pytest.xfail(f"compatibility (not the client's native profile): {result.reason}")
             raise ConformanceFailure(result)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ConformanceFailure):
-            return _failure_text(excinfo.value.result)
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[str, int, str]:
-        return "conformance", 0, self.name
 
 
 _KEY = pytest.StashKey[Certification]()

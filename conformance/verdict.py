@@ -121,6 +121,20 @@ def _one_request(wire: Wire, service: str, transport: str | None = None) -> Wire
     return request
 
 
+def _the_one_call(run: DriverRun) -> CallRecord | Verdict:
+    """The op's single call, whether it raised or not (the verdict judges that); a Verdict if there is none."""
+    problem = driver_problem(run)
+    if problem:
+        return problem
+    calls = run.calls()
+    connect = run.connect_error()
+    if connect is not None:
+        return failed(f"could not connect: {_short(connect.get('message', ''))}")
+    if len(calls) != 1:
+        return failed(f"the driver reported {len(calls)} calls, 1 was asked for")
+    return calls[0]
+
+
 def _single(
     run: DriverRun, wire: Wire, service: str, transport: str | None = None
 ) -> tuple[CallRecord, WireRequest] | Verdict:
@@ -477,16 +491,9 @@ def judge_error(
     also: Sequence[str] = (),
 ) -> Verdict:
     """The call raises an error carrying the gateway's message (or one of `also`), within `error_deadline_s`."""
-    problem = driver_problem(run)
-    if problem:
-        return problem
-    calls = run.calls()
-    connect = run.connect_error()
-    if connect is not None:
-        return failed(f"could not connect: {_short(connect.get('message', ''))}")
-    if len(calls) != 1:
-        return failed(f"the driver reported {len(calls)} calls, 1 was asked for")
-    call = calls[0]
+    call = _the_one_call(run)
+    if isinstance(call, Verdict):
+        return call
     requests = wire.for_service(service) if service else wire.requests
     error_frames = [f for r in requests for f in r.frames if f.error is not None]
     sent_at = error_frames[0].sent_at if error_frames else None
@@ -607,16 +614,9 @@ def judge_auth_refused(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
 
 def judge_disconnect(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
     """The gateway closing or dropping the socket mid-stream ends the call with an error, promptly."""
-    problem = driver_problem(run)
-    if problem:
-        return problem
-    calls = run.calls()
-    connect = run.connect_error()
-    if connect is not None:
-        return failed(f"could not connect: {_short(connect.get('message', ''))}")
-    if len(calls) != 1:
-        return failed(f"the driver reported {len(calls)} calls, 1 was asked for")
-    call = calls[0]
+    call = _the_one_call(run)
+    if isinstance(call, Verdict):
+        return call
     faults = [r.fault for r in wire.requests if r.fault]
     fault_at = faults[0].get("at") if faults else None
     m: dict[str, Any] = {"fault": faults[0].get("fault") if faults else None, "chunks": len(call.chunks)}
@@ -636,16 +636,9 @@ def judge_malformed(
 ) -> Verdict:
     """A malformed frame mid-stream: the client raises promptly (where it may) or ignores it and returns the whole
     answer; never a hang, never a truncated or polluted answer passed off as success."""
-    problem = driver_problem(run)
-    if problem:
-        return problem
-    calls = run.calls()
-    connect = run.connect_error()
-    if connect is not None:
-        return failed(f"could not connect: {_short(connect.get('message', ''))}")
-    if len(calls) != 1:
-        return failed(f"the driver reported {len(calls)} calls, 1 was asked for")
-    call = calls[0]
+    call = _the_one_call(run)
+    if isinstance(call, Verdict):
+        return call
     requests = wire.for_service("agent")
     bad = requests[0].frames[2] if requests and len(requests[0].frames) > 2 else None
     bad_at = bad.sent_at if bad is not None else None
