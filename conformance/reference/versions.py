@@ -46,6 +46,8 @@ _KINDS_2_3 = frozenset(
     }
 )
 _COMMON = ("aiohttp>=3.9,<4", "prometheus-client>=0.17,<1", "pyyaml>=6,<7", "requests>=2.28,<3")
+# The RabbitMQ (aio-pika) and IAM releases. msgpack: imported by gateway/dispatch/core_export.py though not declared.
+_PACKAGES_IAM = _COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2")
 
 VERSIONS: dict[str, GatewayVersion] = {
     v.version: v
@@ -56,8 +58,7 @@ VERSIONS: dict[str, GatewayVersion] = {
             topology="fanout",
             uses_iam=True,
             logging_flags=("--no-loki-enabled",),
-            # msgpack: imported by gateway/dispatch/core_export.py though not declared.
-            packages=_COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2"),
+            packages=_PACKAGES_IAM,
             nested_flow_interfaces=True,
             probe_kind="thru/rig-probe",
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text", "cloze", "decision-scoring", "field-extraction"},
@@ -68,7 +69,7 @@ VERSIONS: dict[str, GatewayVersion] = {
             topology="fanout",
             uses_iam=True,
             logging_flags=("--no-loki-enabled",),
-            packages=_COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2"),
+            packages=_PACKAGES_IAM,
             nested_flow_interfaces=True,
             probe_kind="thru/rig-probe",  # the registry lets any thru/ kind through to the flow's check
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text"},
@@ -79,7 +80,7 @@ VERSIONS: dict[str, GatewayVersion] = {
             topology="fanout",  # get_async_pubsub from 2.8.x, as 2.11.1
             uses_iam=True,
             logging_flags=("--no-loki-enabled",),
-            packages=_COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2"),
+            packages=_PACKAGES_IAM,
             nested_flow_interfaces=True,
             probe_kind="embeddings",  # 2.8.x's registry refuses unknown kinds: a real one (rig._await_flows)
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text"},
