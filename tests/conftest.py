@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from loadtests.bench.servers import start_server
@@ -74,3 +75,19 @@ def envelope(request_id: Any, service: str = "agent", flow: str | None = "defaul
     if flow is not None:
         frame["flow"] = flow
     return json.dumps(frame)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One real PostgreSQL server for the whole session (tests/support/postgres.py); each test makes its own
+    database with `fresh_database`. Here, not in a module, so that every module shares the one server."""
+    from tests.support.postgres import MISSING, binaries, postgres_server
+
+    if binaries() is None:
+        pytest.skip(MISSING)
+    try:
+        import asyncpg  # noqa: F401
+    except ModuleNotFoundError:
+        pytest.skip("asyncpg not installed: pip install 'mockgw[postgres]'")
+    with postgres_server() as url:
+        yield url

@@ -23,9 +23,9 @@ from mockgw.app import create_app
 from mockgw.journal.memory import MemoryTraceStore
 from mockgw.server.listen import bind_socket, uvicorn_config
 from mockgw.settings import Settings
+from tests.support.postgres import fresh_database
 
 from ..conftest import REPO, TIMEOUT_FACTOR, gateway_process, running_gateway
-from ..unit.journal.conftest import fresh_database, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
 COMPLETION = "/api/v1/flow/default/service/text-completion"
 BEARER = {"Authorization": "Bearer sekrit"}

@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support.postgres import MISSING, binaries, postgres_server
+from tests.support.postgres import fresh_database
 
 from ..conftest import REPO, TIMEOUT_FACTOR
 
@@ -130,18 +130,6 @@ def test_no_token_in_the_journal_or_the_log_after_a_session_using_all_three_toke
 # ===== Every journal backend, the live tail, the debug log and the reports =====
 
 
-@pytest.fixture(scope="module")
-def postgres_base_url():
-    if binaries() is None:
-        pytest.skip(MISSING)
-    try:
-        import asyncpg  # noqa: F401
-    except ModuleNotFoundError:
-        pytest.skip("asyncpg not installed: pip install 'mockgw[postgres]'")
-    with postgres_server() as url:
-        yield url
-
-
 async def _postgres(base_url, database, *statements):
     import asyncpg
 
@@ -152,20 +140,16 @@ async def _postgres(base_url, database, *statements):
         await connection.close()
 
 
-def postgres_journal(base_url):
-    asyncio.run(_postgres(base_url, "postgres", "CREATE DATABASE secrets_journal"))
-    return f"{base_url}/secrets_journal"
-
-
-def postgres_contents(base_url):
+def postgres_contents(journal_url):
     """Every row of every table, as text, then the raw bytes of the server's files (WAL included) after a
     checkpoint: a token written once and masked later would still be in those."""
+    base_url, database = journal_url.rsplit("/", 1)
     (tables,) = asyncio.run(
-        _postgres(base_url, "secrets_journal", "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        _postgres(base_url, database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     )
     names = [row["tablename"] for row in tables]
     assert {"traces", "messages", "events"} <= set(names), names
-    rows = asyncio.run(_postgres(base_url, "secrets_journal", *(f"SELECT t::text AS row FROM {n} t" for n in names)))
+    rows = asyncio.run(_postgres(base_url, database, *(f"SELECT t::text AS row FROM {n} t" for n in names)))
     (data_directory,), _ = asyncio.run(_postgres(base_url, "postgres", "SHOW data_directory", "CHECKPOINT"))
     root = Path(data_directory["data_directory"]).parent  # the data directory and the server's log beside it
     raw = b"".join(path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file())
@@ -243,7 +227,7 @@ def certify_against(url, report_dir, runs_db):
 def test_no_token_in_any_journal_backend_the_live_tail_the_debug_log_or_the_reports(backend, tmp_path, request):
     journal = {"memory": "memory", "sqlite": f"sqlite:///{tmp_path / 'journal.db'}"}.get(backend)
     if journal is None:
-        journal = postgres_journal(request.getfixturevalue("postgres_base_url"))
+        journal = fresh_database(request.getfixturevalue("postgres_url"))
     log_path = tmp_path / "mockgw.log"
     process, url = serve_logging_to(
         log_path, "--token", TOKEN, "--admin-token", ADMIN, "--log-level", "debug", "--journal", journal
@@ -287,7 +271,7 @@ def test_no_token_in_any_journal_backend_the_live_tail_the_debug_log_or_the_repo
             places["the SQLite journal's rows"] = "\n".join(db.iterdump()).encode()
         assert b"token:***" in places["the SQLite journal's rows"].replace(b"\\", b"").replace(b'"', b"")
     if backend == "postgresql":
-        rows, raw = postgres_contents(request.getfixturevalue("postgres_base_url"))
+        rows, raw = postgres_contents(journal)
         places["the PostgreSQL journal's rows"] = rows.encode()
         places["the PostgreSQL server's files"] = raw
         assert "token:***" in rows.replace("\\", "").replace('"', "")  # the auth frames, quoted as row text

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from loadtests.bench.servers import children_by_parent, start_server
+from tests.support.postgres import fresh_database
 
 from ..conftest import REPO, TIMEOUT_FACTOR
-from ..unit.journal.conftest import fresh_database, postgres_url  # noqa: F401  (postgres_url: a fixture)
 
 
 def children_of(pid):

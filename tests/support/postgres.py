@@ -6,8 +6,10 @@ refuses to run as root, so under root (CI) the server runs as the package's `pos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -109,3 +111,23 @@ def postgres_server(timeout_s: float = 30.0) -> Iterator[str]:
             server.wait()
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = itertools.count(1)
+
+
+def fresh_database(base_url: str) -> str:
+    """A new, empty database on the test server: every test starts from nothing."""
+    import asyncpg
+
+    name = f"journal_{next(_databases)}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(f"{base_url}/postgres")
+        try:
+            await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"{base_url}/{name}"

@@ -2,45 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.postgres import MISSING, binaries, postgres_server
-
-_databases = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    if binaries() is None:
-        pytest.skip(MISSING)
-    try:
-        import asyncpg  # noqa: F401
-    except ModuleNotFoundError:
-        pytest.skip("asyncpg not installed: pip install 'mockgw[postgres]'")
-    with postgres_server() as url:
-        yield url
-
-
-def fresh_database(base_url: str) -> str:
-    """A new, empty database on the test server: every test starts from nothing."""
-    import asyncpg
-
-    name = f"journal_{next(_databases)}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(f"{base_url}/postgres")
-        try:
-            await connection.execute(f"CREATE DATABASE {name}")
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    return f"{base_url}/{name}"
-
+from tests.support.postgres import fresh_database
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 
