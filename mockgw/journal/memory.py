@@ -265,7 +265,7 @@ class MemoryTraceStore:
         record = message[:_DETAIL] + (None if detail is None else (*detail, *detail.values()), sequence)
         records = self._records
         budget = self.bytes
-        if len(records) == self.max_messages:  # the oldest goes (_drop_oldest, inlined for the frames)
+        if len(records) == self.max_messages:  # the oldest goes, aged out by count
             old = records.popleft()
             self.dropped_messages += 1
             if old[_KIND] != "frame":
@@ -285,7 +285,7 @@ class MemoryTraceStore:
         budget.used += _record_bytes(record) if detail is not None or text is None else _RECORD_BYTES + sizeof(text)
         if kind != "frame":  # frames are the bulk; keep the rarer kinds apart too
             rare = self._rare
-            if len(rare) == self.max_messages:  # its oldest aged out of _records before (see _drop_oldest)
+            if len(rare) == self.max_messages:  # its oldest aged out of _records before
                 self._rare_only -= 1
                 budget.evicted(_record_bytes(rare.popleft()), MESSAGE_COUNT)
             rare.append(record)
@@ -312,18 +312,14 @@ class MemoryTraceStore:
         if self._waiters:
             self._wake()
 
-    def _drop_oldest(self, reason: str) -> None:
-        """The oldest record leaves _records; a rare one stays in _rare (its bytes with it) until that drops it."""
+    def _drop_oldest_for_bytes(self) -> None:
+        """The oldest record leaves _records, and _rare too when it is of a rarer kind (the first there, as
+        _rare_only is 0 when this runs); its bytes leave the budget."""
         old = self._records.popleft()
         self.dropped_messages += 1
-        if old[_KIND] == "frame":
-            self.bytes.evicted(_record_bytes(old), reason)
-        elif reason == BYTE_BUDGET:
-            if self._rare and self._rare[0] is old:  # always, as _rare_only is 0 here
-                self._rare.popleft()
-            self.bytes.evicted(_record_bytes(old), reason)
-        else:
-            self._rare_only += 1
+        if old[_KIND] != "frame" and self._rare and self._rare[0] is old:
+            self._rare.popleft()
+        self.bytes.evicted(_record_bytes(old), BYTE_BUDGET)
 
     def _evict_for_bytes(self) -> None:
         """The oldest messages go until the journal is within its budget; the newest one always stays."""
@@ -333,7 +329,7 @@ class MemoryTraceStore:
                 self._rare_only -= 1
                 budget.evicted(_record_bytes(self._rare.popleft()), BYTE_BUDGET)
             elif len(self._records) > 1:
-                self._drop_oldest(BYTE_BUDGET)
+                self._drop_oldest_for_bytes()
             else:
                 break
         self._say_evictions()
