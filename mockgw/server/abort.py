@@ -13,6 +13,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from ..transports.connections import ARRIVED, forget, register
 from .close_codes import GatewayCloseCodes
+from .denial import DenialCompletesHandshake
 from .header_timeout import HeaderDeadline
 from .ws_extensions import TimingExtensions
 
@@ -51,7 +52,9 @@ class AbortableHttpProtocol(_Registered, HeaderDeadline, _HttpProtocol):
 class AbortableWebSocketProtocol(
     _Registered,
     GatewayCloseCodes,
+    DenialCompletesHandshake,
     TimingExtensions,
     WebSocketsSansIOProtocol,
 ):
-    """Also offers the timing extensions of ws_extensions.py, and closes as the gateway does (close_codes.py)."""
+    """Also offers the timing extensions of ws_extensions.py, closes as the gateway does (close_codes.py), and
+    logs a refused handshake as refused, not as an app error (denial.py)."""

@@ -1,6 +1,7 @@
 """A bulk socket's `?token=` and unknown kinds, per profile, over a real uvicorn (docs/PROTOCOL.md §3.1)."""
 
 import asyncio
+import logging
 
 import pytest
 from websockets.asyncio.client import connect
@@ -68,3 +69,31 @@ def test_1_7_unchanged_with_a_token_only_that_one_and_the_token_is_checked_first
     paths = [with_token(IMPORT, t) for t in PRESENTED] + [with_token(UNKNOWN, t) for t in (None, "wrong", "s3cret")]
     got = asyncio.run(outcomes("1.7", "s3cret", paths))
     assert got == [TEXT_401, TEXT_401, TEXT_401, UPGRADED, TEXT_401, TEXT_401, UPGRADED]
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_refused_handshake_is_logged_as_refused_not_as_an_app_error():
+    # uvicorn's websockets-sansio protocol logged "ASGI callable returned without completing handshake." at
+    # ERROR for every denial response (server/denial.py): an alert on uvicorn errors fired on each bad token.
+    handler = _Records()
+
+    async def refused() -> list[str | tuple[int, bytes]]:
+        async with running_gateway(Settings(profile="2.6.2", token="s3cret", log_level="info"), []) as url:
+            logging.getLogger("uvicorn.error").addHandler(handler)  # after the server applied its log config
+            try:
+                return [await outcome(url, path) for path in (IMPORT + "?token=wrong", UNKNOWN + "?token=x", EXPORT)]
+            finally:
+                logging.getLogger("uvicorn.error").removeHandler(handler)
+
+    assert asyncio.run(refused()) == [JSON_401, UNKNOWN_KIND, JSON_401]
+    logged = [(r.levelname, r.getMessage()) for r in handler.records]
+    assert [m for level, m in logged if level == "ERROR"] == []
+    assert sum(m.endswith(" 401") for _, m in logged) == 2 and sum(m.endswith(" 404") for _, m in logged) == 1
