@@ -14,6 +14,7 @@ from ..events import (
     ClientStarted,
     Event,
     ProfileStarted,
+    Report,
     RunAborted,
     RunFinished,
     RunStarted,
@@ -65,21 +66,7 @@ class ProgressDisplay:
         elif isinstance(event, RunFinished):
             self.progress.stop()
             report = event.report
-            table = Table(title="client × gateway profile")
-            table.add_column("client", no_wrap=True)
-            for p in report.profiles:
-                table.add_column(p, no_wrap=True)
-            for client in report.clients:
-                table.add_row(escape(client.label), *(report.cell_summary(client.label, p) for p in report.profiles))
-            # Never cut a client name or a count to fit a narrow terminal (or a CI log's guessed 80 columns): the
-            # table is printed as wide as it needs, and the terminal wraps it if it must.
-            needed = Measurement.get(self.console, self.console.options.update_width(10_000), table).maximum
-            width = self.console.width
-            self.console.width = max(width, needed)  # print(width=) is capped at the console's width
-            try:
-                self.console.print(table)
-            finally:
-                self.console.width = width
+            self._print_whole(matrix_table(report, self.console))
             failures = report.required_failures
             if failures:
                 # Last, where a CI log is read: each failing case with its whole reason.
@@ -89,3 +76,37 @@ class ProgressDisplay:
                     self.console.print(f"  [red]✗[/] {escape(line)}", highlight=False)
             else:
                 self.console.print("[bold green]PASSED: no required case failed[/]")
+
+    def _print_whole(self, table: Table) -> None:
+        # Never cut a client name or a count to fit a narrow terminal (or a CI log's guessed 80 columns): the
+        # table is printed as wide as it needs, and the terminal wraps it if it must.
+        width = self.console.width
+        self.console.width = max(width, table_width(self.console, table))  # print(width=) is capped at the width
+        try:
+            self.console.print(table)
+        finally:
+            self.console.width = width
+
+
+def table_width(console: Console, table: Table) -> int:
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def matrix_table(report: Report, console: Console) -> Table:
+    """Clients as rows and profiles as columns; turned the other way when that is too wide for the console and
+    there are more profiles than clients (one client over ten profiles: ~430 columns, or ten short rows)."""
+    by_client = Table(title="client × gateway profile")
+    by_client.add_column("client", no_wrap=True)
+    for p in report.profiles:
+        by_client.add_column(p, no_wrap=True)
+    for client in report.clients:
+        by_client.add_row(escape(client.label), *(report.cell_summary(client.label, p) for p in report.profiles))
+    if len(report.profiles) <= len(report.clients) or table_width(console, by_client) <= console.width:
+        return by_client
+    by_profile = Table(title="gateway profile × client")
+    by_profile.add_column("profile", no_wrap=True)
+    for client in report.clients:
+        by_profile.add_column(escape(client.label), no_wrap=True)
+    for p in report.profiles:
+        by_profile.add_row(p, *(report.cell_summary(client.label, p) for client in report.clients))
+    return by_profile

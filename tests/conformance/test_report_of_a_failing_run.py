@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
@@ -72,3 +73,32 @@ def test_the_terminal_summary_names_the_client_whole_and_the_failure_last(report
     assert lines[-1] == (
         f"  ✗ {CLIENT} @ 2.6.2 stream/integrity/agent: chunk 2 ('Bob, ') was never yielded (5 of 6 chunks)"
     )
+
+
+def test_one_client_over_many_profiles_is_a_column_not_a_line_wider_than_the_terminal(report):
+    # The real run's results, as if its client had been certified against ten profiles.
+    profiles = ["1.7", "1.8", "2.2.5", "2.3.1", "2.4.5", "2.6.2", "2.8.1", "2.10.6", "2.10.8", "2.11.0"]
+    results = [replace(r, profile=p) for p in profiles for r in report.results]
+    wide = replace(report, profiles=profiles, results=results)
+    out = io.StringIO()
+    console = Console(file=out, width=100, force_terminal=False, color_system=None, soft_wrap=True)
+    ProgressDisplay(console).handle(RunFinished(wide))
+    text = out.getvalue()
+    assert "gateway profile × client" in text and "client × gateway profile" not in text
+    rows = [line for line in text.splitlines() if re.match(r"│ [\d.]+ +│ 1/2 pass +│$", line)]
+    assert [line.split()[1] for line in rows] == profiles
+    table = text[: text.index("FAILED")]
+    assert max(len(line) for line in table.splitlines()) <= 100
+    assert CLIENT in table  # the client's whole name heads its column
+
+
+def test_a_matrix_that_fits_keeps_clients_as_rows(report):
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False, color_system=None, soft_wrap=True)
+    two = replace(
+        report,
+        profiles=["2.6.2", "2.8.1"],
+        results=[replace(r, profile=p) for p in ("2.6.2", "2.8.1") for r in report.results],
+    )
+    ProgressDisplay(console).handle(RunFinished(two))
+    assert re.search(rf"│ {re.escape(CLIENT)} +│ 1/2 pass +│ 1/2 pass +│", out.getvalue())
