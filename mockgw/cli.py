@@ -3,80 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import importlib.metadata
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from .bundled import BUNDLED_CONTRACTS
-from .contract import load_contracts, load_library
+from .contract import load_contracts
 from .errors import ContractsInvalid, SettingsError
-from .profiles import ALIASES, DEFAULT_PROFILE, PROFILES, resolve_profile
-from .settings import Settings
-
-
-class FromEnvironment(str):
-    """An option's value taken from its environment variable, so a bad one is reported by the variable's name."""
-
-    variable: str
-
-    def __new__(cls, variable: str, value: str) -> FromEnvironment:
-        self = super().__new__(cls, value)
-        self.variable = variable
-        return self
+from .profiles import ALIASES, DEFAULT_PROFILE, PROFILES
+from .serve.options import LOG_LEVELS, check_admin_reachable, settings_from
+from .serve.run import CannotListen, serve
+from .serve.values import FromEnvironment
 
 
 def _env(variable: str, default: str | None) -> str | None:
     value = os.environ.get(variable)
     return default if value is None else FromEnvironment(variable, value)
 
-
-def _option_name(option: str, value: object) -> str:
-    return value.variable if isinstance(value, FromEnvironment) else option
-
-
-def _positive_float(option: str, text: str) -> float:
-    name = _option_name(option, text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(name, text, "a number") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(name, text, "a number greater than 0")
-    return value
-
-
-def _whole_number(option: str, text: str, minimum: int, maximum: int | None = None) -> int:
-    name = _option_name(option, text)
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingsError(name, text, "a whole number") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        span = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-        raise SettingsError(name, text, f"a whole number {span}")
-    return value
-
-
-def _choice(option: str, text: str, choices: tuple[str, ...]) -> str:
-    if text.lower() not in choices:
-        raise SettingsError(_option_name(option, text), text, f"one of {', '.join(choices)}")
-    return text.lower()
-
-
-def _profile(text: str) -> str:
-    try:
-        return resolve_profile(text).name  # fails early, naming the choices
-    except SettingsError as error:
-        raise SettingsError(_option_name("--profile", text), text, error.expected) from None
-
-
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 # Subcommands that live outside mockgw (the conformance kit): their modules are found by name when the command
 # is asked for, so mockgw itself never imports them. Each module offers add_arguments(parser) and run(args).
@@ -305,200 +252,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(
-        host=args.host,
-        port=_whole_number("--port", args.port, 0, 65535),
-        contracts=args.contracts,
-        profile=_profile(args.profile),
-        token=args.token or None,
-        admin_token=args.admin_token or None,
-        speed=_positive_float("--speed", args.speed),
-        flows=tuple(args.flows) if args.flows else ("default",),
-        backend_timeout_s=_positive_float("--timeout", args.timeout),
-        log_level=_choice("--log-level", args.log_level, LOG_LEVELS),
-        workers=_whole_number("--workers", args.workers, 1),
-        provider=Path(args.provider) if args.provider else None,
-        provider_token_lifetime_s=_positive_float("--provider-token-lifetime", args.provider_token_lifetime),
-        journal=_journal(args.journal),
-        journal_text_bytes=_whole_number("--journal-text-bytes", args.journal_text_bytes, 1),
-        journal_max_bytes=_journal_max_bytes(args),
-        allow_dirs=tuple(args.allow_dirs or ()),
-        max_body_bytes=_whole_number("--max-body-bytes", args.max_body_bytes, 1),
-        max_frame_bytes=_whole_number("--max-frame-bytes", args.max_frame_bytes, 1),
-        max_store_bytes=_whole_number("--max-store-bytes", args.max_store_bytes, 1),
-        header_timeout_s=_positive_float("--header-timeout", args.header_timeout),
-        drain_s=_non_negative_float("--drain-s", args.drain_s),
-    )
-
-
-def _journal_max_bytes(args: argparse.Namespace) -> int:
-    text_bytes = _whole_number("--journal-text-bytes", args.journal_text_bytes, 1)
-    max_bytes = _whole_number("--journal-max-bytes", args.journal_max_bytes, 1)
-    if max_bytes < text_bytes:  # one cut text would not fit: every message would evict the one before
-        name = _option_name("--journal-max-bytes", args.journal_max_bytes)
-        raise SettingsError(
-            name, args.journal_max_bytes, f"a whole number of at least --journal-text-bytes ({text_bytes})"
-        )
-    return max_bytes
-
-
-def _journal(url: str) -> str:
-    from .journal.open import open_store
-
-    open_store(url, option=_option_name("--journal", url))  # fails early, naming the forms it takes
-    return url
-
-
-def check_admin_reachable(settings: Settings) -> None:
-    """Listening beyond loopback needs an admin token: refused here rather than one made up and printed.
-
-    A generated token would be printed into the CI log that captures the mock's output (a file other jobs can
-    read), and a run that cannot be driven remotely is better stopped than discovered later.
-    """
-    if settings.admin_token is None and not _loopback_host(settings.host):
-        raise SettingsError(
-            "--host",
-            settings.host,
-            "a loopback address (127.0.0.1, ::1, localhost) unless --admin-token (or MOCKGW_ADMIN_TOKEN) is set: "
-            "the admin API can replace every contract and read the journal, so off loopback it needs a token",
-        )
-
-
-def _loopback_host(host: str) -> bool:
-    from .protocol.auth import is_loopback
-
-    return host == "localhost" or is_loopback(host)
-
-
-def _non_negative_float(option: str, text: str) -> float:
-    name = _option_name(option, text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(name, text, "a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise SettingsError(name, text, "a number of at least 0")
-    return value
-
-
-def serve(settings: Settings) -> int:
-    import asyncio
-    import dataclasses
-    import secrets
-
-    from .admin_broadcast import follow_changes
-    from .app import create_app
-    from .journal.open import is_shared
-    from .server import precise_loop
-    from .server.drain import DrainingServer
-    from .server.listen import bind_socket, freeze_startup_objects, uvicorn_config
-    from .server.workers import run_workers
-
-    library = load_library(settings.contracts)
-    contracts = library.contracts
-    if settings.provider is not None:
-        from .llm.descriptor import read_descriptor
-
-        read_descriptor(settings.provider)  # a bad descriptor stops serve before it listens, as a bad contract does
-    # One listening socket per worker on the same port: the kernel spreads connections over them evenly. (One
-    # socket shared by forked workers went mostly to whichever woke first: asyncio accepts a whole backlog.)
-    try:
-        socks = [bind_socket(settings.host, settings.port, reuse_port=settings.workers > 1)]
-        socks += [
-            bind_socket(settings.host, socks[0].getsockname()[1], reuse_port=True) for _ in range(settings.workers - 1)
-        ]
-    except OSError as error:
-        raise CannotListen(settings.host, settings.port, error) from None
-    host, port = socks[0].getsockname()[:2]
-    shown = f"[{host}]" if socks[0].family == socket.AF_INET6 else host
-    serving = len([c for c in contracts if c.profiles is None or settings.profile in c.profiles])
-
-    def announce() -> None:
-        print(f"mockgw listening on http://{shown}:{port}", flush=True)
-        print(
-            f"profile {settings.profile}: {serving} of {len(contracts)} contracts from {settings.contracts}; "
-            f"dashboard http://{shown}:{port}/__admin/ui, admin API /__admin",
-            flush=True,
-        )
-        if serving == 0:
-            print(_no_contracts_warning(settings.profile, contracts, settings.contracts), file=sys.stderr, flush=True)
-
-    def build(worker: int) -> Any:
-        return create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
-
-    def serve_one(worker: int, app: Any = None, ready: Any = None) -> None:
-        mine = socks[worker - 1]
-        for other in socks:
-            if other is not mine:
-                other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
-        app = app if app is not None else build(worker)
-        server = DrainingServer(uvicorn_config(app, settings), app.app.state.gateway.in_flight, settings.drain_s)
-        freeze_startup_objects()
-
-        async def serve_then_close_journal() -> None:
-            gateway = app.app.state.gateway
-            opener = getattr(gateway.store, "open", None)
-            if opener is not None:  # a database journal: one that cannot open stops serve before it is announced
-                try:
-                    await opener()
-                except Exception as error:
-                    await gateway.store.close()
-                    why = str(error).removeprefix(f"--journal {settings.journal}: ")  # the option is named once
-                    raise SettingsError("--journal", _shown_journal(settings.journal), f"cannot open: {why}") from None
-            if ready is not None:
-                ready()
-            follower = None
-            if settings.workers > 1 and is_shared(settings.journal):  # admin changes made on every worker
-                follower = asyncio.create_task(follow_changes(app, gateway.store, gateway.settings))
-            try:
-                await server.serve(sockets=[mine])
-            finally:
-                if follower is not None:
-                    follower.cancel()
-                await gateway.store.close()  # a database journal commits what is queued
-
-        precise_loop.run(serve_then_close_journal())
-
-    if settings.workers == 1:
-        # The listening line comes once the app is built and its journal open: what cannot start is said without it.
-        serve_one(1, build(1), ready=announce)
-        return 0
-    announce()  # each worker builds its own app after the fork
-    settings = dataclasses.replace(settings, group=secrets.token_hex(4))  # before the fork: one id for them all
-    if is_shared(settings.journal):
-        print(
-            f"{settings.workers} workers sharing the journal {_shown_journal(settings.journal)}: /__admin reads "
-            f"show every worker's traffic, and admin changes reach every worker",
-            flush=True,
-        )
-    else:
-        print(
-            f"{settings.workers} workers: each keeps its own journal, scenario states and stored data; "
-            f"/__admin reads show one worker's, and admin changes are refused (share a journal with --journal)",
-            flush=True,
-        )
-    return run_workers(settings.workers, serve_one, after_fork=lambda: _close_all(socks))
-
-
-class CannotListen(Exception):
-    def __init__(self, host: str, port: int, error: OSError) -> None:
-        shown = f"[{host}]" if ":" in host else host
-        why = os.strerror(error.errno) if error.errno else str(error)
-        hint = "; another server holds it: stop it or pick another --port (0 = any free one)"
-        super().__init__(f"cannot listen on {shown}:{port}: {why}{hint if error.errno == errno.EADDRINUSE else ''}")
-
-
-def _no_contracts_warning(profile: str, contracts: list[Any], source: Path) -> str:
-    # Serving on is allowed (stateful services and bulk datasets need no contract), but never silently.
-    served = sorted({p for c in contracts for p in (c.profiles or ())})
-    where = f"they serve {', '.join(served)}" if served else "there are none"
-    return (
-        f"mockgw: WARNING: no contract in {source} serves profile {profile} ({where}); "
-        f"every contract-backed request will be answered as unmatched"
-    )
-
-
 def _run_external(name: str, argv: list[str]) -> int:
     module_name, help_text = EXTERNAL_COMMANDS[name]
     try:
@@ -510,17 +263,6 @@ def _run_external(name: str, argv: list[str]) -> int:
     module.add_arguments(parser)
     result: int = module.run(parser.parse_args(argv))
     return result
-
-
-def _shown_journal(url: str) -> str:
-    from .journal.postgres import _shown
-
-    return _shown(url)
-
-
-def _close_all(socks: list[Any]) -> None:
-    for sock in socks:
-        sock.close()
 
 
 def main(argv: list[str] | None = None) -> int:

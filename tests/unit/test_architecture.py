@@ -30,7 +30,7 @@ RINGS: list[tuple[str, tuple[str, ...]]] = [
     ("routes", ("admin", "admin_broadcast", "openapi", "ui")),
     ("server", ("server",)),
     ("recorder", ("record",)),  # mockgw record: a proxy beside the mock, built on its core and server
-    ("entry", ("app", "cli", "__main__", "__init__")),
+    ("entry", ("app", "serve", "cli", "__main__", "__init__")),  # serve/: `mockgw serve` behind cli.py
 ]
 # Third-party packages the pure core may use (encoding only, no I/O); everything else there is stdlib.
 CORE_MAY_USE = {"orjson"}
