@@ -1,7 +1,7 @@
 """GET /__admin/ui — the dashboard: one static page on the journal's live tail (/__admin/journal/stream).
 
 The page itself holds no data, so it is served to anyone; every figure on it comes from `/__admin/*`, which keeps
-its own guard (mockgw/admin.py): with `--admin-token` set, the page asks for the token and sends it as
+its own guard (mockgw/admin/guard.py): with `--admin-token` set, the page asks for the token and sends it as
 `Authorization: Bearer`, exactly as any other admin client must (on the live tail, whose WebSocket a browser
 cannot give headers, as the first frame: `?auth=frame`).
 """
