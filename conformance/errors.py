@@ -40,6 +40,6 @@ class VenvFailed(ConformanceError):
 
 
 class ConformanceFailure(ConformanceError):
-    def __init__(self, result: Any) -> None:  # a CaseResult (verdict.py), kept loose to keep this module a leaf
+    def __init__(self, result: Any) -> None:  # a CaseResult (events.py), kept loose to keep this module a leaf
         super().__init__(result.reason)
         self.result = result
