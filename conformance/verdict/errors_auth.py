@@ -157,9 +157,17 @@ def judge_disconnect(run: DriverRun, wire: Wire, tol: Tolerances) -> Verdict:
         return failed(f"reported success with a truncated answer {shown(call.text)!r}", **m)
     if call.timed_out or call.error is None:
         return failed("hung: the gateway went away mid-stream and the call never ended", **m)
-    latency = (call.error["t"] - fault_at) if fault_at is not None else None
-    m.update(error_type=call.error.get("error_type"), latency_s=latency)
-    if latency is not None and latency > tol.error_deadline_s:
+    raised = f"{call.error.get('error_type')}: {shown(str(call.error.get('message', '')), 60)}"
+    m.update(error_type=call.error.get("error_type"))
+    if fault_at is None:
+        # Any raise is not enough: a client that fails earlier (at its auth frame, on its first request) never
+        # met the disconnect this case is about.
+        return failed(f"raised {raised} before any request reached the gateway's disconnect (none happened)", **m)
+    latency = call.error["t"] - fault_at
+    m.update(latency_s=latency)
+    if latency < -tol.mock_lateness_s:  # the same clock on both sides; the slack covers stamping after the write
+        return failed(f"raised {raised} {in_s(-latency)} before the gateway went away", **m)
+    if latency > tol.error_deadline_s:
         return failed(f"the error surfaced {in_s(latency)} after the disconnect (> {in_s(tol.error_deadline_s)})", **m)
     return passed(f"raised {call.error.get('error_type')} {in_s(latency)} after the disconnect", **m)
 

@@ -352,6 +352,41 @@ def test_success_after_a_disconnect_is_a_truncated_answer() -> None:
     assert verdict.reason == "reported success with a truncated answer 'partial '"
 
 
+def disconnect_trace(fault_after: float) -> dict[str, Any]:
+    """Three frames streamed, then the mock closes the socket `fault_after` s after the request started."""
+    trace = socket_trace([{"id": "req-1", "frames": [(at, text, 0.0) for at, text in CHUNKS[:3]]}])
+    fault = {"direction": "out", "kind": "fault", "request_id": "req-1", "detail": {"fault": "close"}}
+    trace["messages"].append({**fault, "sent_at": T0 + fault_after})
+    trace["messages"][-2]["text"] = trace["messages"][-2]["text"].replace('"complete": true', '"complete": false')
+    return trace
+
+
+def streamed_then_raised(at: float) -> DriverRun:
+    return run_of({"chunks": [(T0 + t, x) for t, x in CHUNKS[:3]], "error": ("ConnectionClosed", "1011", T0 + at)})
+
+
+def test_raising_promptly_after_the_disconnect_passes() -> None:
+    verdict = v.judge_disconnect(streamed_then_raised(0.85), wire_from_journal([disconnect_trace(0.8)]), TOL)
+    assert verdict.status is Status.PASS, verdict.reason
+    assert verdict.measurements["latency_s"] == pytest.approx(0.05)
+
+
+def test_raising_where_no_disconnect_happened_fails() -> None:
+    # E.g. a 2.x client on a 1.x gateway raising at its auth frame: it never met the disconnect.
+    run = run_of({"chunks": [], "error": ("RuntimeError", "auth: unknown service", T0 + 0.02)})
+    verdict = v.judge_disconnect(run, wire_from_journal([]), TOL)
+    assert verdict.status is Status.FAIL
+    assert verdict.reason == (
+        "raised RuntimeError: auth: unknown service before any request reached the gateway's disconnect (none happened)"
+    )
+
+
+def test_raising_long_before_the_disconnect_fails() -> None:
+    verdict = v.judge_disconnect(streamed_then_raised(0.2), wire_from_journal([disconnect_trace(0.8)]), TOL)
+    assert verdict.status is Status.FAIL
+    assert "before the gateway went away" in verdict.reason
+
+
 # -- results, bulk, parsing ---------------------------------------------------------------
 
 
