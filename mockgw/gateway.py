@@ -22,7 +22,7 @@ from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
 from .profiles import Profile, resolve_profile
 from .protocol.auth import workspace_refusal
 from .protocol.redact import redact_value
-from .protocol.services import gateway_error, missing_field, term_problem
+from .protocol.services import gateway_error, missing_field, translator_problem
 from .settings import Settings
 from .state.stateful import StatefulServices, overrides_state
 from .timeline.plan import Replay, Step, is_shared, plan_replay, template_context
@@ -122,9 +122,9 @@ class MockGateway:
             # Upstream's translator raises KeyError('<field>'); the requestor answers with it at once.
             step = Step(0.0, FrameKind.RESPONSE, gateway_error(repr(missing)), True)
             return Replay("mockgw:gateway-error", (step,), None)
-        bad_term = term_problem(request.service, request.body, self.profile)
-        if bad_term is not None:
-            step = Step(0.0, FrameKind.RESPONSE, gateway_error(bad_term), True)
+        problem = translator_problem(request.service, request.body, self.profile)
+        if problem is not None:
+            step = Step(0.0, FrameKind.RESPONSE, gateway_error(problem), True)
             return Replay("mockgw:gateway-error", (step,), None)
         result = self._match(request)
         # State answers unless the user's own contract (priority < 100) matched: see stateful.py.

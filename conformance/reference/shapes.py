@@ -95,6 +95,10 @@ def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[s
         if "error" in frame:
             out["error"] = frame["error"]
         return out
+    if kind == "sparql":
+        return sparql_to_backend(frame, final)
+    if kind == "structured-diag":
+        return diagnosis_to_backend(frame)
     if kind == "graph-embeddings" and isinstance(frame.get("entities"), list):
         # Each match's entity is a schema Term; the translator re-encodes it with the compact keys.
         entities = [
@@ -116,6 +120,34 @@ def response_to_backend(kind: str, frame: dict[str, Any], final: bool) -> dict[s
     if kind == "agent" and isinstance(frame.get("error"), dict):
         # The agent translator writes error {"message", "code"} from the schema's Error.
         out["error"] = {"type": frame["error"].get("type", "agent-error"), **frame["error"]}
+    return out
+
+
+# The client's hyphenated keys -> the schema's field names (SparqlQueryResponseTranslator and
+# StructuredDataDiagnosisResponseTranslator write the former from the latter).
+_SPARQL_FIELDS = {"query-type": "query_type", "ask-result": "ask_result"}
+_DIAGNOSIS_FIELDS = {"detected-type": "detected_type", "schema-matches": "schema_matches"}
+
+
+def sparql_to_backend(frame: dict[str, Any], final: bool) -> dict[str, Any]:
+    """Terms back to the schema's Term fields (bindings' values, triples); completion is the schema's is_final."""
+    out: dict[str, Any] = {_SPARQL_FIELDS.get(k, k): v for k, v in frame.items()}
+    if isinstance(out.get("bindings"), list):
+        out["bindings"] = [
+            {**b, "values": [term_to_backend(v) for v in b.get("values") or []]} if isinstance(b, dict) else b
+            for b in out["bindings"]
+        ]
+    if isinstance(out.get("triples"), list):
+        out["triples"] = [triple_to_backend(t) for t in out["triples"]]
+    out["is_final"] = final
+    return out
+
+
+def diagnosis_to_backend(frame: dict[str, Any]) -> dict[str, Any]:
+    """The schema carries `descriptor` as JSON text (the translator parses it back for the client)."""
+    out: dict[str, Any] = {_DIAGNOSIS_FIELDS.get(k, k): v for k, v in frame.items()}
+    if "descriptor" in out and not isinstance(out["descriptor"], str):
+        out["descriptor"] = json.dumps(out["descriptor"])
     return out
 
 

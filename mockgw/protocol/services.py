@@ -10,6 +10,8 @@ the same way, so a client that sends the wrong field cannot pass.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from ..profiles import Profile
@@ -19,6 +21,10 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "graph-rag": ("query",),
     "document-rag": ("query",),
     "text-completion": ("system", "prompt"),
+    "row-embeddings": ("vector",),
+    "structured-diag": ("operation", "sample"),
+    # image-to-text indexes `image`, validates its base64, then indexes `mime_type`: image_problem.
+    "image-to-text": ("image",),
 }
 
 
@@ -55,6 +61,37 @@ def term_problem(service: str, body: Any, profile: Profile) -> str | None:
         if name in body and not isinstance(body[name], dict):
             return f"{type(body[name]).__name__!r} object has no attribute 'get'"
     return None
+
+
+def image_problem(service: str, body: Any) -> str | None:
+    """What the image-to-text request translator raises after reading `image`: binascii's (or base64's) error
+    for text that is not strict base64, then KeyError('mime_type'). 2.7.5-2.11.1 translators."""
+    if service != "image-to-text" or not isinstance(body, dict) or "image" not in body:
+        return None
+    try:
+        base64.b64decode(body["image"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        return str(exc)
+    return None if "mime_type" in body else repr("mime_type")
+
+
+def reranker_problem(service: str, body: Any) -> str | None:
+    """The reranker translator indexes each query's `query_id`/`query_text`, then each document's
+    `document_id`/`document_text` (2.6.4-2.11.1): the first one missing is its KeyError."""
+    if service != "reranker" or not isinstance(body, dict):
+        return None
+    for items, keys in (("queries", ("query_id", "query_text")), ("documents", ("document_id", "document_text"))):
+        listed = body.get(items, [])
+        for item in listed if isinstance(listed, list) else ():
+            for key in keys if isinstance(item, dict) else ():
+                if key not in item:
+                    return repr(key)
+    return None
+
+
+def translator_problem(service: str, body: Any, profile: Profile) -> str | None:
+    """The error a request translator raises past its required fields (missing_field), or None."""
+    return term_problem(service, body, profile) or image_problem(service, body) or reranker_problem(service, body)
 
 
 def gateway_error(message: str) -> dict[str, Any]:
