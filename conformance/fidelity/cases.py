@@ -29,6 +29,18 @@ class Case:
 _TC = {"system": "", "prompt": "Who is Alice?"}
 _AGENT = {"question": "Who is Alice?", "user": "trustgraph", "collection": "default"}
 _RAG = {"query": "Who is Alice?", "user": "trustgraph", "collection": "default"}
+_VECTOR_QUERY = {"vector": [0.1, 0.2, 0.3], "limit": 2, "collection": "default"}
+_SELECT = "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+_CSV = "name,age\nAlice,31\n"
+_RERANK = {
+    "queries": [{"query_id": "q1", "query_text": "Who is Alice?"}],
+    "documents": [
+        {"document_id": "d1", "document_text": "Alice is 31."},
+        {"document_id": "d2", "document_text": "Bob"},
+    ],
+    "limit": 2,
+}
+_IMAGE = {"image": "iVBORw0KGgo=", "mime_type": "image/png"}  # base64 of the PNG signature
 
 
 def all_cases() -> list[Case]:
@@ -80,6 +92,45 @@ def all_cases() -> list[Case]:
         ),
         Case("rows person", "rows", "rest", {"query": "{ person { name } }", "collection": "default"}),
         Case("rows person", "rows", "socket", {"query": "{ person { name } }", "collection": "default"}),
+        # Search and diagnosis services (contracts/2.x/{document-embeddings,row-embeddings,sparql,structured-diag,
+        # reranker,image-to-text}.json); a profile without one skips its sessions.
+        Case("document-embeddings", "document-embeddings", "rest", dict(_VECTOR_QUERY)),
+        Case("document-embeddings", "document-embeddings", "socket", dict(_VECTOR_QUERY)),
+        Case("row-embeddings person", "row-embeddings", "rest", {**_VECTOR_QUERY, "schema_name": "person"}),
+        Case("row-embeddings person", "row-embeddings", "socket", {**_VECTOR_QUERY, "schema_name": "person"}),
+        Case("row-embeddings store error", "row-embeddings", "rest", {**_VECTOR_QUERY, "schema_name": "[error] p"}),
+        Case("row-embeddings store error", "row-embeddings", "socket", {**_VECTOR_QUERY, "schema_name": "[error] p"}),
+        Case("row-embeddings no vector", "row-embeddings", "rest", {"schema_name": "person"}),
+        Case("sparql select", "sparql", "rest", {"query": _SELECT, "collection": "default", "limit": 100}),
+        Case("sparql select", "sparql", "socket", {"query": _SELECT, "collection": "default", "limit": 100}),
+        Case("sparql ask", "sparql", "rest", {"query": "ASK { ?s ?p ?o }"}),
+        Case("sparql construct", "sparql", "rest", {"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"}),
+        Case("sparql parse error", "sparql", "rest", {"query": "NOT-SPARQL"}),
+        Case("sparql parse error", "sparql", "socket", {"query": "NOT-SPARQL"}),
+        Case("structured-diag detect-type", "structured-diag", "rest", {"operation": "detect-type", "sample": _CSV}),
+        Case("structured-diag detect-type", "structured-diag", "socket", {"operation": "detect-type", "sample": _CSV}),
+        Case(
+            "structured-diag generate-descriptor",
+            "structured-diag",
+            "rest",
+            {"operation": "generate-descriptor", "sample": _CSV, "type": "csv", "schema-name": "person"},
+        ),
+        Case("structured-diag diagnose", "structured-diag", "rest", {"operation": "diagnose", "sample": _CSV}),
+        Case(
+            "structured-diag schema-selection",
+            "structured-diag",
+            "rest",
+            {"operation": "schema-selection", "sample": _CSV},
+        ),
+        Case("structured-diag unknown operation", "structured-diag", "rest", {"operation": "guess", "sample": _CSV}),
+        Case("structured-diag no sample", "structured-diag", "rest", {"operation": "detect-type"}),
+        Case("reranker", "reranker", "rest", dict(_RERANK)),
+        Case("reranker", "reranker", "socket", dict(_RERANK)),
+        Case("reranker query without text", "reranker", "rest", {"queries": [{"query_id": "q1"}], "documents": []}),
+        Case("image-to-text", "image-to-text", "rest", dict(_IMAGE)),
+        Case("image-to-text", "image-to-text", "socket", dict(_IMAGE)),
+        Case("image-to-text not base64", "image-to-text", "rest", {**_IMAGE, "image": "not base64!"}),
+        Case("image-to-text no mime_type", "image-to-text", "rest", {"image": _IMAGE["image"]}),
         # The classifier services of 2.11.0 (a profile without them skips these).
         Case("cloze predict", "cloze", "rest", {"operation": "predict", "model": "tool-router", "query": "Paris?"}),
         Case("cloze predict", "cloze", "socket", {"operation": "predict", "model": "tool-router", "query": "Paris?"}),

@@ -72,3 +72,23 @@ def test_verdicts_content_first_then_offsets_within_tolerance() -> None:
     assert verdict(_socket(0.30, 0.40), _socket(0.30, 0.40, text="y"), tol)[0] == DIFFERS
     outcome, details = verdict(_socket(0.30, 0.40), _socket(0.30, 0.60), tol)
     assert outcome == TIMING_OFF and details[0]["what"] == "r0 frame 1 after frame 0"
+
+
+def test_sparql_and_diagnosis_frames_take_their_schema_field_names() -> None:
+    select = {
+        "query-type": "select",
+        "variables": ["s"],
+        "bindings": [{"values": [{"t": "i", "i": "http://ex/a"}, None]}],
+    }
+    sent = shapes.response_to_backend("sparql", select, False)
+    assert sent["query_type"] == "select" and sent["is_final"] is False and "query-type" not in sent
+    assert sent["bindings"] == [{"values": [{"type": "i", "iri": "http://ex/a"}, None]}]
+    ask = shapes.response_to_backend("sparql", {"query-type": "ask", "ask-result": True}, True)
+    assert ask == {"query_type": "ask", "ask_result": True, "is_final": True}
+    diag = {"operation": "diagnose", "detected-type": "csv", "descriptor": {"v": 1}, "schema-matches": ["p"]}
+    assert shapes.response_to_backend("structured-diag", diag, True) == {
+        "operation": "diagnose",
+        "detected_type": "csv",
+        "descriptor": '{"v": 1}',  # JSON text in the schema; the translator parses it back
+        "schema_matches": ["p"],
+    }
