@@ -150,6 +150,11 @@ class WireRequest:
         return frame.scheduled_at - self.started_at
 
 
+# The path of a connection rebuilt from the reference rig's backend log (conformance/reference/wire.py): the bus
+# shows what the backend was asked, not the frames the client sent on its socket (auth frames among them).
+RIG_LOG_PATH = "(rig backend log)"
+
+
 @dataclass(slots=True)
 class WireConnection:
     trace_id: str
@@ -159,6 +164,11 @@ class WireConnection:
     closed_at: float | None
     stats: dict[str, Any]
     frames_in: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def client_frames_seen(self) -> bool:
+        """False on the rig, where frames_in are the backend's requests, not what the client sent."""
+        return self.path != RIG_LOG_PATH
 
 
 @dataclass(slots=True)

@@ -196,8 +196,10 @@ class ProfileRig:
         if plan.rig is not None:
             from .reference.admin import rig_for_profile
 
-            url, rig_admin = self._stack.enter_context(rig_for_profile(plan.rig, self.profile))
-            self._mocks[secured] = (url, rig_admin, OPEN_TOKEN)  # type: ignore[assignment]
+            # The auth cases get a second rig whose gateway requires SECRET, as the kit's secured mock does.
+            key = SECRET if secured else None
+            url, rig_admin = self._stack.enter_context(rig_for_profile(plan.rig, self.profile, token=key))
+            self._mocks[secured] = (url, rig_admin, None if secured else OPEN_TOKEN)  # type: ignore[assignment]
         elif plan.url is not None:
             admin = Admin(plan.url, plan.admin_token)
             admin.load_contracts(contracts_for(self.profile))

@@ -31,7 +31,8 @@ from .wire import read_lines, traces_from_log
 # Case-name prefixes the rig cannot judge, and why (the same cases are judged against the mock).
 RIG_UNJUDGED: dict[str, str] = {
     "mux/": "rig: the bus does not show the client's connections (sockets used, requests in flight on each)",
-    "auth/": "rig: one open gateway is started; token handling is compared by `mockgw diff`",
+    "auth/socket/token-refresh": "rig: the bus does not show the client's socket frames, so not whether the "
+    "refresh sent a second auth frame on the same socket",
     "disconnect/": "rig: a backend on the bus cannot close or drop the client's socket",
     "errors/error-frame/": "rig: the envelope error frame is the gateway's own; no backend message makes the "
     "real gateway send it",
@@ -89,18 +90,21 @@ class RigAdmin:
         return [t["trace"] for t in self.journal() if kind is None or t["trace"]["kind"] == kind]
 
 
-def _warm_up(url: str, kinds: list[str]) -> None:
+def _warm_up(url: str, kinds: list[str], token: str | None = None) -> None:
     """One REST call per service first: the gateway makes each dispatcher on first use (0.1-0.3 s here)."""
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     for kind in kinds:
-        request = urllib.request.Request(
-            f"{url}/api/v1/flow/default/service/{kind}", data=b"{}", headers={"content-type": "application/json"}
-        )
+        request = urllib.request.Request(f"{url}/api/v1/flow/default/service/{kind}", data=b"{}", headers=headers)
         with contextlib.suppress(urllib.error.URLError, OSError):
             urllib.request.urlopen(request, timeout=10).close()
 
 
 @contextlib.contextmanager
-def rig_for_profile(version: str, profile: Profile) -> Iterator[tuple[str, RigAdmin]]:
+def rig_for_profile(version: str, profile: Profile, token: str | None = None) -> Iterator[tuple[str, RigAdmin]]:
+    """`token`: the gateway requires it (an IAM API key from 2.4.5, the shared secret before), as `mockgw diff`'s
+    keyed pass does; without, it is open as the stock no-auth IAM."""
     gv = resolve(version)
     document = contracts_for(profile)
     with tempfile.TemporaryDirectory(prefix="mockgw-certify-rig-") as tmp:
@@ -112,9 +116,11 @@ def rig_for_profile(version: str, profile: Profile) -> Iterator[tuple[str, RigAd
         with contextlib.ExitStack() as stack:
             try:
                 rig = stack.enter_context(
-                    running_rig(version, contracts, profile.name, timeout_s=int(STALL_TIMEOUT_S), journal=log)
+                    running_rig(
+                        version, contracts, profile.name, token=token, timeout_s=int(STALL_TIMEOUT_S), journal=log
+                    )
                 )
             except (RabbitMissing, RuntimeError, OSError) as exc:
                 raise MockError(f"the reference rig for gateway {version} did not start: {exc}") from exc
-            _warm_up(rig.url, sorted(set(profile.flow_services) & gv.flow_kinds))
+            _warm_up(rig.url, sorted(set(profile.flow_services) & gv.flow_kinds), token)
             yield rig.url.rstrip("/") + "/", RigAdmin(log, profile, version, document)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..observed import RIG_LOG_PATH
+
 
 def read_lines(text: str) -> list[dict[str, Any]]:
     """The backend log's events; a half-written last line (the backend still writing) is left for later."""
@@ -81,7 +83,7 @@ def _out(key: str, data: Any, scheduled: Any, sent: Any, contract_id: str | None
 
 
 def _trace(trace_id: str, kind: str, opened: float, closed: float | None) -> dict[str, Any]:
-    return {"trace_id": trace_id, "kind": kind, "path": "(rig backend log)", "opened_at": opened, "closed_at": closed}
+    return {"trace_id": trace_id, "kind": kind, "path": RIG_LOG_PATH, "opened_at": opened, "closed_at": closed}
 
 
 def _rest_trace(

@@ -1,8 +1,8 @@
 """`certify --rig`: the kit's cases against the real 2.11.1 gateway, judged from the scripted backend's log.
 
-One rig for the module (the runner starts it for its driver × profile). The cases are the ones whose
-verdicts first disagreed with the mock's (the rig's shape mapping, the stall case on 2.8.1+), one stream
-and one case the rig cannot judge.
+The runner starts the rig for its driver × profile, and a second one requiring the kit's key for the auth
+cases. The cases are the ones whose verdicts first disagreed with the mock's (the rig's shape mapping, the
+stall case on 2.8.1+), one stream, the auth cases and two cases the rig cannot judge.
 """
 
 from __future__ import annotations
@@ -27,10 +27,16 @@ CASES = [
     "errors/service-error/socket",
     "errors/stall-timeout/rest",
     "mux/concurrent-15",
+    # Judged against a second rig whose gateway requires the kit's key (as `mockgw diff`'s keyed pass).
+    "auth/rest/token",
+    "auth/socket/token",
+    "auth/rest/wrong-token",
+    "auth/socket/wrong-token",
+    "auth/socket/token-refresh",
 ]
 
 
-@pytest.mark.slow  # one rig start (~8 s) and six cases: ~20 s
+@pytest.mark.slow  # two rig starts (open, keyed: ~8 s each) and eleven cases: ~35 s
 def test_the_good_driver_passes_on_the_real_gateway_as_on_the_mock() -> None:
     require_rabbitmq()
     driver = f"{sys.executable} {DRIVERS / 'good_driver.py'} --gateway 2.11.0"
@@ -41,6 +47,14 @@ def test_the_good_driver_passes_on_the_real_gateway_as_on_the_mock() -> None:
     assert verdicts.pop("mux/concurrent-15") == (
         "unsupported",
         "rig: the bus does not show the client's connections (sockets used, requests in flight on each)",
+    )
+    assert verdicts.pop("auth/socket/token-refresh") == (
+        "unsupported",
+        "rig: the bus does not show the client's socket frames, so not whether the refresh sent a second auth "
+        "frame on the same socket",
+    )
+    assert verdicts["auth/socket/token"][1] == (
+        "authenticated with first-frame auth (the real gateway answered only after it)"
     )
     assert {case: status for case, (status, _) in verdicts.items()} == dict.fromkeys(verdicts, "pass"), verdicts
 

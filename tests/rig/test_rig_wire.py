@@ -35,6 +35,8 @@ LOG = [
 def test_socket_requests_get_their_frames_scripted_and_sent_times() -> None:
     wire = wire_from_journal(traces_from_log(LOG, "socket", 3.0, "Timeout"))
     assert [c.kind for c in wire.connections] == ["socket"]
+    # Its frames_in are the backend's requests: the client's own frames (auth among them) are not seen.
+    assert not wire.connections[0].client_frames_seen
     agent, stalled = wire.requests
     assert agent.service == "agent" and [f.content for f in agent.frames] == ["a", "b"]
     assert agent.scripted_offset(agent.frames[1]) == 100.4 - 100.0
