@@ -57,11 +57,9 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
     ("ST103", "POST /api/v1/flow/{flow}/service/document-load"): "the gateway answers 200 {}, not 202",
     ("ST103", "POST /api/v1/flow/{flow}/service/sparql-query"): "the gateway's kind is `sparql`; `sparql-query` is "
     'an unknown kind: 404 {"error":"unknown kind"}',
-    ("ST103", "POST /api/v1/flow/{flow}/service/image-to-text"): "no bundled contract: mockgw's 404 unmatched",
+    ("ST103", "POST /api/v1/flow/{flow}/service/image-to-text"): "an unknown kind in profile 2.6.2 (from 2.7.5)",
     ("ST108", "POST /api/v1/flow/{flow}/service/nlp-query"): "the gateway writes `graphql_query` and "
     "`detected_schemas` (underscores; the reference rig, 2.3.1 and 2.11.1), the document `graphql-query`",
-    ("ST103", "POST /api/v1/flow/{flow}/service/row-embeddings"): "no bundled contract: mockgw's 404 unmatched",
-    ("ST103", "POST /api/v1/flow/{flow}/service/structured-diag"): "no bundled contract: mockgw's 404 unmatched",
     ("ST103", "POST /api/v1/iam"): "IAM is not faked and has no bundled contract: mockgw's 404 unmatched",
     ("ST108", "POST /api/v1/flow"): "get-flow answers `flow` as a JSON string (clients json.loads it), not an object",
     ("ST108", "POST /api/v1/flow/{flow}/service/agent"): "2.3.1+ agent message_type is thought/observation/answer/"
