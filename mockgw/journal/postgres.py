@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, check_schema, encoded
+from .sql_driver import Batch, Database, encoded
+from .sql_layout import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, check_schema
 
 # The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text. One
 # parameter per batch, encoded by orjson at once: asyncpg's executemany encodes each row on the event loop.

@@ -1,11 +1,10 @@
 """The TraceStore protocol over a SQL database (SQLite or PostgreSQL): writes batched off the hot path.
 
-Every write (a new trace, a message, a goal change, an event) is queued in memory and returns at once;
-a writer task commits the queue every FLUSH_INTERVAL_S in one transaction, grouping the rows of one
-statement into one `executemany`. A read first commits what is queued, so it sees every write made
-before it. Event ids are reserved inside that transaction, under the database's write lock (SQLite's
-own; an advisory lock on PostgreSQL), so ids become visible in increasing order even when several
-processes share one database: a watcher that resumes after id N misses nothing and repeats nothing.
+Every write is queued and returns at once; the writer (`sql_writer.py`) commits the queue every 50 ms
+in one transaction, and a read first commits what is queued, so it sees every write made before it.
+Event ids are reserved inside that transaction, under the database's write lock (SQLite's own; an
+advisory lock on PostgreSQL), so ids become visible in increasing order even when several processes
+share one database: a watcher that resumes after id N misses nothing and repeats nothing.
 
 What stays in this process: the live `Trace` objects of connections still open here (their stats
 change with every frame, and are written with each batch), per-trace message numbering, and the goal
@@ -13,193 +12,34 @@ trees this process changed (stats roll up here, then the goals are written). A t
 process that created it: trace ids carry a random instance prefix, so several mocks (workers, or
 instances behind a load balancer) never collide in one database.
 
-Messages have no index but their trace and sequence: every index is paid for on each of thousands of
-frames a second, and a goal's or a kind's messages are found within a trace, or a page, at read time.
-For the same reason a message is its own event: its `position` is the event id reserved for it, and
-`get_events` reads the messages table beside the events table (which holds every other event), so a
-frame costs one row, not two.
-
-The driver (`Database`) owns the connection and the dialect; this module owns the rows.
+The tables are in `sql_layout.py`, rows made records in `sql_rows.py`; the driver (`sql_driver.Database`)
+owns the connection and the dialect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
+from . import sql_rows as rows_
 from .budget import DEFAULT_MAX_TEXT_BYTES, TextBudget
 from .memory import MESSAGE_FIELDS, TRACE_FIELDS, unknown_fields
 from .protocol import page_size
 from .records import GOAL_FIELDS, Goal, GoalTree, Message, Trace, message_id, message_stats, split_message_id
+from .sql_driver import Batch, Database
+from .sql_layout import DELETE_GOALS, UPDATE_MESSAGE, UPSERT_GOAL, UPSERT_TRACE, UPSERT_TREE
+from .sql_rows import STORED, converted, json_text
+from .sql_writer import BatchWriter
 
-T = TypeVar("T")
-FLUSH_INTERVAL_S = 0.05
 CLOSED_NUMBERED = 50_000
 POLL_INTERVAL_S = 0.1  # how often a live tail looks for other processes' events
 TRACE_STATS_INTERVAL_S = 5.0  # how often open traces' live stats are written
 
-SCHEMA_VERSION = 2  # 2: a message's position is its event id (no events row for it)
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS traces (
-        ordinal {serial}, trace_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, profile TEXT NOT NULL,
-        client TEXT NOT NULL, status TEXT NOT NULL, opened_at DOUBLE PRECISION NOT NULL, data TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS messages (
-        position {event_id}, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL,
-        goal_id TEXT, data TEXT NOT NULL, UNIQUE (trace_id, sequence))""",
-    """CREATE TABLE IF NOT EXISTS goal_trees (trace_id TEXT PRIMARY KEY, data TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS goals (
-        trace_id TEXT NOT NULL, goal_id TEXT NOT NULL, position BIGINT NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (trace_id, goal_id))""",
-    """CREATE TABLE IF NOT EXISTS events (
-        event_id {serial}, trace_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS events_trace ON events (trace_id, event_id)",
-)
-
-UPSERT_TRACE = (
-    "INSERT INTO traces (trace_id, kind, profile, client, status, opened_at, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (trace_id) DO UPDATE SET kind = excluded.kind, profile = excluded.profile, "
-    "client = excluded.client, status = excluded.status, opened_at = excluded.opened_at, data = excluded.data"
-)
-INSERT_MESSAGE = "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) VALUES (?, ?, ?, ?, ?, ?)"
-UPDATE_MESSAGE = "UPDATE messages SET kind = ?, goal_id = ?, data = ? WHERE trace_id = ? AND sequence = ?"
-UPSERT_TREE = (
-    "INSERT INTO goal_trees (trace_id, data) VALUES (?, ?) ON CONFLICT (trace_id) DO UPDATE SET data = excluded.data"
-)
-DELETE_GOALS = "DELETE FROM goals WHERE trace_id = ?"
-UPSERT_GOAL = (
-    "INSERT INTO goals (trace_id, goal_id, position, data) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (trace_id, goal_id) DO UPDATE SET data = excluded.data"
-)
-INSERT_EVENT = "INSERT INTO events (event_id, trace_id, type, data) VALUES (?, ?, ?, ?)"
-TABLES = ("traces", "messages", "goal_trees", "goals", "events")
-
-
-@dataclass(slots=True)
-class Batch:
-    """One transaction: runs of (statement, rows) in order, then the new messages and events, which take the
-    ids reserved in it (a message's id is its position)."""
-
-    runs: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
-    # New messages, in order: (trace id, sequence, kind, goal id, data: the fields before message_id).
-    messages: list[tuple[Any, ...]] = field(default_factory=list)
-    # Every event in order: (trace id, type, payload) for an events row, None for the next of `messages`.
-    events: list[tuple[str, str, Any] | None] = field(default_factory=list)
-
-    def add(self, statement: str, row: tuple[Any, ...]) -> None:
-        if self.runs and self.runs[-1][0] == statement:
-            self.runs[-1][1].append(row)
-        else:
-            self.runs.append((statement, [row]))
-
-    def with_ids(self, ids: Sequence[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """(message rows, event rows), each led by the id reserved for it (`ids`, one per event, in order)."""
-        messages = iter(self.messages)
-        message_rows: list[tuple[Any, ...]] = []
-        event_rows: list[tuple[Any, ...]] = []
-        for event_id, event in zip(ids, self.events):
-            if event is None:
-                message_rows.append((event_id, *next(messages)))
-            else:
-                event_rows.append((event_id, *event))
-        return message_rows, event_rows
-
-
-class Database(ABC):
-    """A driver: the connection, the dialect, one transaction per batch."""
-
-    url: str
-
-    @abstractmethod
-    async def open(self) -> None:
-        """Connect, create the tables if missing, refuse a journal of another layout (`check_schema`)."""
-
-    @abstractmethod
-    async def write(self, batch: Batch) -> list[int]:
-        """Commit the batch in one transaction; the event ids it reserved, in order."""
-
-    @abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    async def next_event_id(self) -> int:
-        """The id the next event will get (after a reset too: ids are never reused)."""
-
-    @abstractmethod
-    async def clear(self) -> None:
-        """Empty every table; event ids keep increasing."""
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-
-def check_schema(url: str, version: int | None, rows: int) -> int | None:
-    """The version to record in a journal opened with `version` recorded and `rows` messages or events in it
-    (None: nothing to record); an error naming the URL for a journal written in another layout."""
-    if version == SCHEMA_VERSION:
-        return None
-    if version is None and rows == 0:
-        return SCHEMA_VERSION
-    raise RuntimeError(
-        f"--journal {url}: written by another mockgw (journal layout {version or 1}, this one reads {SCHEMA_VERSION});"
-        " give a new file or database"
-    )
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
-
-
 _MSG, _TRACE, _EVENT, _MESSAGE_UPDATE, _TREE = range(5)
-_STORED = Message._fields.index("message_id")  # a row's data: the fields before message_id (the columns say those)
-_MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item")}
-
-
-def encoded(value: Any) -> Any:
-    """A row value as the database takes it: tuples, lists and dicts as JSON text."""
-    return orjson.dumps(value, default=str).decode() if isinstance(value, tuple | list | dict) else value
-
-
-def _message(row: tuple[Any, ...]) -> Message:
-    """(trace_id, sequence, data) as the Message it was."""
-    trace_id, sequence, data = row[0], int(row[1]), orjson.loads(row[2])
-    return Message._make((*data, message_id(trace_id, sequence), sequence))
-
-
-def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    return {"event_id": int(row[0]), "trace_id": row[1], "type": row[2], **orjson.loads(row[3])}
-
-
-_DIRECTION, _REQUEST_ID = Message._fields.index("direction"), Message._fields.index("request_id")
-
-
-def _any_event(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row of get_events: (id, trace id, type or kind, data, sequence: None for an events row)."""
-    if row[4] is None:
-        return _event(row)
-    position, trace_id, kind, data, sequence = row
-    return _message_event((position, trace_id, sequence, kind, data))
-
-
-def _message_event(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A messages row (position, trace_id, sequence, kind, data) as the event it is."""
-    position, trace_id, sequence, kind, data = row
-    fields = orjson.loads(data)
-    return {
-        "event_id": int(position),
-        "trace_id": trace_id,
-        "type": _MESSAGE_EVENTS.get(kind) or f"message.{kind}",
-        "message_id": message_id(trace_id, int(sequence)),
-        "direction": fields[_DIRECTION],
-        "request_id": fields[_REQUEST_ID],
-    }
 
 
 class SqlTraceStore:
@@ -221,74 +61,29 @@ class SqlTraceStore:
         self._closed_traces: deque[str] = deque()  # closed traces, oldest first: their numbering is forgotten in time
         self._trees: dict[str, GoalTree] = {}
         self._dirty_goals: set[tuple[str, str]] = set()
-        self._pending: list[tuple[Any, ...]] = []
-        self._event_futures: list[asyncio.Future[int] | None] = []  # per queued event, in order
-        self._flush_lock = asyncio.Lock()
-        self._open_lock = asyncio.Lock()
-        self._writer: asyncio.Task[None] | None = None
-        self._wakeup = asyncio.Event()
-        self._flushed = asyncio.Event()
+        self._writer = BatchWriter(database, self._batch, self._stats_due)
         self._stats_written_at = 0.0
-        self._opened = False
-        self._closed = False
         self.written_messages = 0
 
     async def open(self) -> SqlTraceStore:
-        async with self._open_lock:  # the writer and a read may both be first: connect once
-            if not self._opened:
-                await self.database.open()
-                self._opened = True
+        await self._writer.open()
         return self
 
-    # ===== The writer =====
+    # ===== Writing =====
 
     def _queue(self, op: tuple[Any, ...]) -> None:
-        self._pending.append(op)
-        if self._writer is None:
-            self._start_writer()
+        self._writer.queue(op)
 
-    def _start_writer(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop yet: the first read or close commits the queue
-        self._writer = loop.create_task(self._write_forever(), name="mockgw-journal-writer")
-
-    async def _write_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time()
-        while not self._closed:
-            deadline = max(deadline + FLUSH_INTERVAL_S, loop.time())  # absolute: a slow flush is not added on
-            await asyncio.sleep(deadline - loop.time())
-            stats_due = self._open and loop.time() - self._stats_written_at > TRACE_STATS_INTERVAL_S
-            if self._pending or self._dirty_goals or stats_due:
-                try:
-                    await self.flush()
-                except Exception as exc:  # a failed batch must not stop the journal; say so where it shows
-                    print(f"mockgw: journal {self.database.url}: write failed: {exc!r}", flush=True)
+    def _stats_due(self) -> bool:
+        return (
+            bool(self._dirty_goals)
+            or bool(self._open)
+            and (asyncio.get_running_loop().time() - self._stats_written_at > TRACE_STATS_INTERVAL_S)
+        )
 
     async def flush(self) -> None:
-        """Commit everything queued so far (the writer does this every FLUSH_INTERVAL_S)."""
-        if not self._opened:
-            await self.open()
-        async with self._flush_lock:
-            pending, self._pending = self._pending, []
-            futures, self._event_futures = self._event_futures, []
-            batch = self._batch(pending)
-            if not batch.runs and not batch.events:
-                return
-            try:
-                ids = await self.database.write(batch)
-            except BaseException as exc:
-                for future in futures:
-                    if future is not None and not future.done():
-                        future.set_exception(exc)
-                raise
-            for future, event_id in zip(futures, ids):
-                if future is not None and not future.done():
-                    future.set_result(event_id)
-            self._flushed.set()
-            self._flushed = asyncio.Event()
+        """Commit everything queued so far (the writer does this every 50 ms)."""
+        await self._writer.flush()
 
     def _batch(self, pending: list[tuple[Any, ...]]) -> Batch:
         """The queued writes as rows. Messages stay tuples of their fields and events plain payloads: the driver
@@ -300,35 +95,37 @@ class SqlTraceStore:
             code = op[0]
             if code == _MSG:
                 _, sequence, message = op
-                batch.messages.append((message.trace_id, sequence, message.kind, message.goal_id, message[:_STORED]))
+                batch.messages.append((message.trace_id, sequence, message.kind, message.goal_id, message[:STORED]))
                 messages += 1
                 events.append(None)  # a message is its own event (see the module's docstring)
             elif code == _TRACE:
-                batch.add(UPSERT_TRACE, _trace_row(op[1]))
+                batch.add(UPSERT_TRACE, rows_.trace_row(op[1]))
             elif code == _EVENT:
                 _, trace_id, event_type, payload = op
                 events.append((trace_id, event_type, payload))
             elif code == _MESSAGE_UPDATE:
                 message = op[1]
-                row = (message.kind, message.goal_id, message[:_STORED], message.trace_id, message.sequence)
+                row = (message.kind, message.goal_id, message[:STORED], message.trace_id, message.sequence)
                 batch.add(UPDATE_MESSAGE, row)
             elif code == _TREE:
                 tree: GoalTree = op[1]
-                batch.add(UPSERT_TREE, (tree.trace_id, _json({"mission": tree.mission, "current_id": tree.current_id})))
+                batch.add(
+                    UPSERT_TREE, (tree.trace_id, json_text({"mission": tree.mission, "current_id": tree.current_id}))
+                )
                 batch.add(DELETE_GOALS, (tree.trace_id,))
                 for position, goal in enumerate(tree.goals):
-                    batch.add(UPSERT_GOAL, (tree.trace_id, goal.goal_id, position, _json(goal.to_json())))
+                    batch.add(UPSERT_GOAL, (tree.trace_id, goal.goal_id, position, json_text(goal.to_json())))
         for trace_id, goal_id in sorted(self._dirty_goals):
             found = self._trees.get(trace_id)
             dirty = found.find(goal_id) if found is not None else None
             if found is not None and dirty is not None:
-                batch.add(UPSERT_GOAL, (trace_id, goal_id, found.goals.index(dirty), _json(dirty.to_json())))
+                batch.add(UPSERT_GOAL, (trace_id, goal_id, found.goals.index(dirty), json_text(dirty.to_json())))
         self._dirty_goals.clear()
         loop = asyncio.get_running_loop()
         if self._open and loop.time() - self._stats_written_at > TRACE_STATS_INTERVAL_S:
             self._stats_written_at = loop.time()
             for trace in self._open.values():
-                batch.add(UPSERT_TRACE, _trace_row(trace))
+                batch.add(UPSERT_TRACE, rows_.trace_row(trace))
         self.written_messages += messages
         return batch
 
@@ -351,7 +148,7 @@ class SqlTraceStore:
             return live
         await self.flush()
         rows = await self.database.fetch("SELECT data, ordinal FROM traces WHERE trace_id = ?", (trace_id,))
-        return _trace(rows[0]) if rows else None
+        return rows_.trace(rows[0]) if rows else None
 
     async def update_trace(self, trace_id: str, **updates: Any) -> None:
         unknown_fields(f"update_trace({trace_id!r})", updates, TRACE_FIELDS)
@@ -407,7 +204,7 @@ class SqlTraceStore:
             rows.reverse()
         found = []
         for row in rows:
-            stored = _trace(row)
+            stored = rows_.trace(row)
             live = self._open.get(stored.trace_id)
             if live is not None:
                 live.ordinal = stored.ordinal
@@ -479,10 +276,11 @@ class SqlTraceStore:
         text = message.text
         if text is not None and len(text) > self._quick_chars:
             message = self._fit(message)
-        self._pending.append((_MSG, sequence, message))
-        self._event_futures.append(None)
-        if self._writer is None:
-            self._start_writer()
+        writer = self._writer
+        writer.pending.append((_MSG, sequence, message))
+        writer.event_futures.append(None)  # a message is its own event
+        if not writer.started:
+            writer.start()
         if message.goal_id is not None:
             tree = self._trees.get(trace_id)
             if tree is not None:
@@ -497,7 +295,7 @@ class SqlTraceStore:
         rows = await self.database.fetch(
             "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND sequence = ?", parts
         )
-        return _message(rows[0]) if rows else None
+        return rows_.message(rows[0]) if rows else None
 
     async def get_trace_messages(
         self, trace_id: str, *, after_sequence: int = 0, limit: int | None = None
@@ -507,7 +305,7 @@ class SqlTraceStore:
         params: tuple[Any, ...] = (trace_id, after_sequence)
         if limit is not None:
             sql, params = sql + " LIMIT ?", (*params, page_size(limit))
-        return await _converted(await self.database.fetch(sql, params), _message)
+        return await converted(await self.database.fetch(sql, params), rows_.message)
 
     async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
         await self.flush()
@@ -515,7 +313,7 @@ class SqlTraceStore:
             "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND goal_id = ? ORDER BY sequence",
             (trace_id, goal_id),
         )
-        return await _converted(rows, _message)
+        return await converted(rows, rows_.message)
 
     async def update_message(self, message_id: str, **updates: Any) -> None:
         unknown_fields(f"update_message({message_id!r})", updates, MESSAGE_FIELDS)
@@ -545,7 +343,7 @@ class SqlTraceStore:
         if after is None:
             rows.reverse()
         cursor = rows[-1][3] if rows else (after or 0)
-        return await _converted(rows, _message), int(cursor)
+        return await converted(rows, rows_.message), int(cursor)
 
     # ===== Events =====
 
@@ -555,8 +353,7 @@ class SqlTraceStore:
             future = asyncio.get_running_loop().create_future()
         except RuntimeError:
             future = None
-        self._queue((_EVENT, trace_id, event_type, payload))
-        self._event_futures.append(future)
+        self._writer.queue((_EVENT, trace_id, event_type, payload), future, event=True)
         return future
 
     async def append_event(self, trace_id: str, event_type: str, payload: dict[str, Any]) -> int:
@@ -583,7 +380,7 @@ class SqlTraceStore:
             f" data, sequence FROM messages WHERE {in_messages} ORDER BY position LIMIT ?) m ORDER BY 1 LIMIT ?",
             (*params, limit, *params, limit, limit),
         )
-        return await _converted(rows, _any_event)
+        return await converted(rows, rows_.any_event)
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()
@@ -610,7 +407,7 @@ class SqlTraceStore:
             left = deadline - loop.time()
             if left <= 0:
                 return
-            flushed = self._flushed
+            flushed = self._writer.flushed
             try:
                 await asyncio.wait_for(flushed.wait(), min(left, POLL_INTERVAL_S))
             except TimeoutError:
@@ -623,7 +420,7 @@ class SqlTraceStore:
             "dropped_messages": 0,  # a database keeps everything
             "dropped_traces": 0,
             "truncated_messages": self.budget.truncated,
-            "queued_writes": len(self._pending),
+            "queued_writes": len(self._writer.pending),
             "written_messages": self.written_messages,
         }
 
@@ -637,42 +434,4 @@ class SqlTraceStore:
             self._queue((_TRACE, trace))
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._writer is not None:
-            async with self._flush_lock:  # never cancel the writer inside a transaction: it may be mid-batch
-                self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
-        if self._opened:
-            try:
-                await self.flush()
-            finally:
-                await self.database.close()
-
-
-CONVERT_CHUNK = 500  # rows made records between two yields to the loop: a page of 10,000 is read in slices
-
-
-async def _converted(rows: list[tuple[Any, ...]], convert: Callable[[tuple[Any, ...]], T]) -> list[T]:
-    """`rows` converted a slice at a time, handing the loop back between slices (a 10 MB page takes ~30 ms)."""
-    found: list[T] = []
-    for start in range(0, len(rows), CONVERT_CHUNK):
-        if start:
-            await asyncio.sleep(0)
-        found.extend(map(convert, rows[start : start + CONVERT_CHUNK]))
-    return found
-
-
-def _trace_row(trace: Trace) -> tuple[Any, ...]:
-    data = trace.to_json()
-    return (trace.trace_id, trace.kind, trace.profile, trace.client, trace.status, trace.opened_at, _json(data))
-
-
-def _trace(row: tuple[Any, ...]) -> Trace:
-    trace = Trace.from_json(orjson.loads(row[0]))
-    trace.ordinal = int(row[1])
-    return trace
+        await self._writer.close()

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from .sql import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, Batch, Database, check_schema, encoded
+from .sql_driver import Batch, Database, encoded
+from .sql_layout import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, check_schema
 
 BUSY_TIMEOUT_MS = 10_000
 # The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text.
