@@ -14,13 +14,16 @@ from typing import Any
 import orjson
 
 from .sql_driver import Batch, Database, encoded
-from .sql_layout import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, check_schema
+from .sql_layout import FIND_RUN, INSERT_EVENT, INSERT_RUN, SCHEMA, TABLES, UPDATE_RUN, check_schema
+from .sql_runs import patched
 
-# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text. One
-# parameter per batch, encoded by orjson at once: asyncpg's executemany encodes each row on the event loop.
+# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text, `->>`
+# a run's data (JSON text already) as the text it is. One parameter per batch, encoded by orjson at once:
+# asyncpg's executemany encodes each row on the event loop.
 BULK = {
-    INSERT_MESSAGE: "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) "
-    "SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, r->>4, (r->5)::text FROM json_array_elements($1::json) r",
+    INSERT_RUN: "INSERT INTO messages (position, last_position, trace_id, first_sequence, last_sequence, kinds, data) "
+    "SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, (r->>3)::bigint, (r->>4)::bigint, r->>5, r->>6"
+    " FROM json_array_elements($1::json) r",
     INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
     "SELECT (r->>0)::bigint, r->>1, r->>2, (r->3)::text FROM json_array_elements($1::json) r",
 }
@@ -80,14 +83,19 @@ class PostgresDatabase(Database):
                     "SELECT nextval('events_event_id_seq') FROM generate_series(1, $1)", len(batch.events)
                 )
                 ids = sorted(int(r[0]) for r in reserved)
-                messages, events = batch.with_ids(ids)
-                for statement, rows in ((INSERT_MESSAGE, messages), (INSERT_EVENT, events)):
+                runs, events = batch.with_ids(ids)
+                for statement, rows in ((INSERT_RUN, runs), (INSERT_EVENT, events)):
                     document = orjson.dumps(rows, default=str).decode() if len(rows) > 1 else ""
                     # PostgreSQL's json operators refuse \u0000 (text cannot hold NUL): such a batch goes row by row.
                     if document and "\\u0000" not in document:
                         await connection.execute(BULK[statement], document)
                     elif rows:
                         await connection.executemany(numbered(statement), [tuple(map(encoded, r)) for r in rows])
+            for trace_id, sequence, fields in batch.updates:
+                found = await connection.fetchrow(numbered(FIND_RUN), trace_id, sequence, sequence)
+                changed = patched(found[1], sequence, fields) if found else None
+                if changed is not None:
+                    await connection.execute(numbered(UPDATE_RUN), *changed, found[0])
         return ids
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

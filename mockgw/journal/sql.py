@@ -25,14 +25,16 @@ from typing import Any
 
 import orjson
 
+from . import sql_reads
 from . import sql_rows as rows_
 from .budget import DEFAULT_MAX_TEXT_BYTES, TextBudget
 from .memory import MESSAGE_FIELDS, TRACE_FIELDS, unknown_fields
 from .protocol import page_size
 from .records import GOAL_FIELDS, Goal, GoalTree, Message, Trace, message_id, message_stats, split_message_id
 from .sql_driver import Batch, Database
-from .sql_layout import DELETE_GOALS, UPDATE_MESSAGE, UPSERT_GOAL, UPSERT_TRACE, UPSERT_TREE
-from .sql_rows import STORED, converted, json_text
+from .sql_layout import DELETE_GOALS, UPSERT_GOAL, UPSERT_TRACE, UPSERT_TREE
+from .sql_rows import json_text
+from .sql_runs import FIELDS
 from .sql_writer import BatchWriter
 
 CLOSED_NUMBERED = 50_000
@@ -95,7 +97,7 @@ class SqlTraceStore:
             code = op[0]
             if code == _MSG:
                 _, sequence, message = op
-                batch.messages.append((message.trace_id, sequence, message.kind, message.goal_id, message[:STORED]))
+                batch.messages.append((message.trace_id, sequence, message[FIELDS]))
                 messages += 1
                 events.append(None)  # a message is its own event (see the module's docstring)
             elif code == _TRACE:
@@ -105,8 +107,7 @@ class SqlTraceStore:
                 events.append((trace_id, event_type, payload))
             elif code == _MESSAGE_UPDATE:
                 message = op[1]
-                row = (message.kind, message.goal_id, message[:STORED], message.trace_id, message.sequence)
-                batch.add(UPDATE_MESSAGE, row)
+                batch.updates.append((message.trace_id, message.sequence, message[FIELDS]))
             elif code == _TREE:
                 tree: GoalTree = op[1]
                 batch.add(
@@ -263,8 +264,7 @@ class SqlTraceStore:
         trace_id = message.trace_id
         if trace_id not in self._sequences:  # a trace made elsewhere (another process, an earlier run)
             await self.flush()
-            rows = await self.database.fetch("SELECT MAX(sequence) FROM messages WHERE trace_id = ?", (trace_id,))
-            self._sequences[trace_id] = int(rows[0][0] or 0)
+            self._sequences[trace_id] = await sql_reads.last_sequence(self.database, trace_id)
         if message.goal_id is not None and trace_id not in self._trees:
             await self._tree(trace_id)
         self.add_message_nowait(message)
@@ -292,28 +292,20 @@ class SqlTraceStore:
         if parts is None:
             return None
         await self.flush()
-        rows = await self.database.fetch(
-            "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND sequence = ?", parts
-        )
-        return rows_.message(rows[0]) if rows else None
+        return await sql_reads.message(self.database, *parts)
 
     async def get_trace_messages(
         self, trace_id: str, *, after_sequence: int = 0, limit: int | None = None
     ) -> list[Message]:
         await self.flush()
-        sql = "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND sequence > ? ORDER BY sequence"
-        params: tuple[Any, ...] = (trace_id, after_sequence)
-        if limit is not None:
-            sql, params = sql + " LIMIT ?", (*params, page_size(limit))
-        return await converted(await self.database.fetch(sql, params), rows_.message)
+        return await sql_reads.trace_messages(
+            self.database, trace_id, after_sequence, None if limit is None else page_size(limit)
+        )
 
     async def get_messages_by_goal(self, trace_id: str, goal_id: str) -> list[Message]:
+        """Within the trace's messages (a goal's messages are a certification run's: one trace, not a load test)."""
         await self.flush()
-        rows = await self.database.fetch(
-            "SELECT trace_id, sequence, data FROM messages WHERE trace_id = ? AND goal_id = ? ORDER BY sequence",
-            (trace_id, goal_id),
-        )
-        return await converted(rows, rows_.message)
+        return [m for m in await sql_reads.trace_messages(self.database, trace_id) if m.goal_id == goal_id]
 
     async def update_message(self, message_id: str, **updates: Any) -> None:
         unknown_fields(f"update_message({message_id!r})", updates, MESSAGE_FIELDS)
@@ -327,23 +319,9 @@ class SqlTraceStore:
         self, kind: str | None = None, limit: int | None = None, *, after: int | None = None
     ) -> tuple[list[Message], int]:
         await self.flush()
-        where, params = ["1 = 1"], list[Any]()
-        if kind is not None:
-            where.append("kind = ?")
-            params.append(kind)
-        if after is not None:
-            where.append("position > ?")
-            params.append(after)
-        order = "ASC" if after is not None else "DESC"
-        rows = await self.database.fetch(
-            f"SELECT trace_id, sequence, data, position FROM messages WHERE {' AND '.join(where)} "
-            f"ORDER BY position {order} LIMIT ?",
-            (*params, page_size(limit)),
-        )
         if after is None:
-            rows.reverse()
-        cursor = rows[-1][3] if rows else (after or 0)
-        return await converted(rows, rows_.message), int(cursor)
+            return await sql_reads.newest_messages(self.database, page_size(limit), kind)
+        return await sql_reads.messages_after(self.database, after, page_size(limit), kind)
 
     # ===== Events =====
 
@@ -365,22 +343,8 @@ class SqlTraceStore:
     async def get_events(
         self, trace_id: str | None = None, since_event_id: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """The events table and the messages (each its own event), each read a page in id order, merged by one
-        statement: one snapshot, so a batch another process commits meanwhile is seen whole or not at all."""
         await self.flush()
-        limit = page_size(limit)
-        where, params = "event_id > ?", list[Any]([since_event_id])
-        if trace_id is not None:
-            where += " AND trace_id = ?"
-            params.append(trace_id)
-        in_messages = where.replace("event_id", "position")
-        rows = await self.database.fetch(
-            "SELECT * FROM (SELECT event_id, trace_id, type, data, CAST(NULL AS BIGINT) AS sequence FROM events"
-            f" WHERE {where} ORDER BY event_id LIMIT ?) e UNION ALL SELECT * FROM (SELECT position, trace_id, kind,"
-            f" data, sequence FROM messages WHERE {in_messages} ORDER BY position LIMIT ?) m ORDER BY 1 LIMIT ?",
-            (*params, limit, *params, limit, limit),
-        )
-        return await converted(rows, rows_.any_event)
+        return await sql_reads.events(self.database, since_event_id, page_size(limit), trace_id)
 
     async def oldest_event_id(self) -> int | None:
         await self.flush()

@@ -12,17 +12,21 @@ from typing import Any
 
 import orjson
 
+from .sql_runs import runs
+
 
 @dataclass(slots=True)
 class Batch:
     """One transaction: runs of (statement, rows) in order, then the new messages and events, which take the
-    ids reserved in it (a message's id is its position)."""
+    ids reserved in it (a message's id is its position), then the message updates."""
 
     runs: list[tuple[str, list[tuple[Any, ...]]]] = field(default_factory=list)
-    # New messages, in order: (trace id, sequence, kind, goal id, data: the fields before message_id).
+    # New messages, in order: (trace id, sequence, the message's stored fields but its trace id: sql_runs.FIELDS).
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     # Every event in order: (trace id, type, payload) for an events row, None for the next of `messages`.
     events: list[tuple[str, str, Any] | None] = field(default_factory=list)
+    # Messages changed: (trace id, sequence, new fields), applied to their runs after the inserts.
+    updates: list[tuple[str, int, tuple[Any, ...]]] = field(default_factory=list)
 
     def add(self, statement: str, row: tuple[Any, ...]) -> None:
         if self.runs and self.runs[-1][0] == statement:
@@ -31,16 +35,11 @@ class Batch:
             self.runs.append((statement, [row]))
 
     def with_ids(self, ids: Sequence[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """(message rows, event rows), each led by the id reserved for it (`ids`, one per event, in order)."""
-        messages = iter(self.messages)
-        message_rows: list[tuple[Any, ...]] = []
-        event_rows: list[tuple[Any, ...]] = []
-        for event_id, event in zip(ids, self.events):
-            if event is None:
-                message_rows.append((event_id, *next(messages)))
-            else:
-                event_rows.append((event_id, *event))
-        return message_rows, event_rows
+        """(run rows, event rows) given the ids reserved for the events (one each, in order)."""
+        return runs(ids, self.events, self.messages)
+
+    def is_empty(self) -> bool:
+        return not self.runs and not self.events and not self.updates
 
 
 class Database(ABC):

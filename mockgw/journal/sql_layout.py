@@ -1,23 +1,26 @@
 """The SQL journal's tables and statements, shared by its drivers, and the check that a journal is of this layout.
 
-Messages have no index but their trace and sequence: every index is paid for on each of thousands of
-frames a second, and a goal's or a kind's messages are found within a trace, or a page, at read time.
-For the same reason a message is its own event: its `position` is the event id reserved for it, and
-the events table holds every other event, so a frame costs one row, not two. `{serial}` and
-`{event_id}` are the drivers' column types.
+A row of `messages` is a run of one trace's messages from one batch (`sql_runs.py`): every row and
+index entry is paid for on each batch at thousands of frames a second. A message is its own event:
+its position is the event id reserved for it, and the events table holds every other event. Runs
+have no index but their position and their trace's sequence range: a goal's or a kind's messages are
+found within a trace, or an id window, at read time. `{serial}` and `{event_id}` are the drivers'
+column types. The layout is created by CREATE TABLE only (no separate CREATE INDEX), so opening a
+journal of an older layout reaches `check_schema`, which refuses it by name.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: a message's position is its event id (no events row for it)
+SCHEMA_VERSION = 3  # 2: a message's position is its event id (no events row for it); 3: a row per run
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS journal_schema (version INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS traces (
         ordinal {serial}, trace_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, profile TEXT NOT NULL,
         client TEXT NOT NULL, status TEXT NOT NULL, opened_at DOUBLE PRECISION NOT NULL, data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS messages (
-        position {event_id}, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL, kind TEXT NOT NULL,
-        goal_id TEXT, data TEXT NOT NULL, UNIQUE (trace_id, sequence))""",
+        position {event_id}, last_position BIGINT NOT NULL, trace_id TEXT NOT NULL,
+        first_sequence BIGINT NOT NULL, last_sequence BIGINT NOT NULL, kinds TEXT NOT NULL, data TEXT NOT NULL,
+        UNIQUE (trace_id, first_sequence))""",
     """CREATE TABLE IF NOT EXISTS goal_trees (trace_id TEXT PRIMARY KEY, data TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS goals (
         trace_id TEXT NOT NULL, goal_id TEXT NOT NULL, position BIGINT NOT NULL, data TEXT NOT NULL,
@@ -33,8 +36,16 @@ UPSERT_TRACE = (
     "ON CONFLICT (trace_id) DO UPDATE SET kind = excluded.kind, profile = excluded.profile, "
     "client = excluded.client, status = excluded.status, opened_at = excluded.opened_at, data = excluded.data"
 )
-INSERT_MESSAGE = "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) VALUES (?, ?, ?, ?, ?, ?)"
-UPDATE_MESSAGE = "UPDATE messages SET kind = ?, goal_id = ?, data = ? WHERE trace_id = ? AND sequence = ?"
+INSERT_RUN = (
+    "INSERT INTO messages (position, last_position, trace_id, first_sequence, last_sequence, kinds, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+# The run holding message (trace_id, sequence): the trace's last run starting at or before it.
+FIND_RUN = (
+    "SELECT position, data FROM messages WHERE trace_id = ? AND first_sequence <= ? AND last_sequence >= ?"
+    " ORDER BY first_sequence DESC LIMIT 1"
+)
+UPDATE_RUN = "UPDATE messages SET data = ?, kinds = ? WHERE position = ?"
 UPSERT_TREE = (
     "INSERT INTO goal_trees (trace_id, data) VALUES (?, ?) ON CONFLICT (trace_id) DO UPDATE SET data = excluded.data"
 )

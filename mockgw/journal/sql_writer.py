@@ -79,7 +79,7 @@ class BatchWriter:
             pending, self.pending = self.pending, []
             futures, self.event_futures = self.event_futures, []
             batch = self._to_batch(pending)
-            if not batch.runs and not batch.events:
+            if batch.is_empty():
                 return
             try:
                 ids = await self.database.write(batch)

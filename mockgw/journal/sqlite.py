@@ -17,16 +17,16 @@ from typing import Any
 import orjson
 
 from .sql_driver import Batch, Database, encoded
-from .sql_layout import INSERT_EVENT, INSERT_MESSAGE, SCHEMA, TABLES, check_schema
+from .sql_layout import FIND_RUN, INSERT_EVENT, INSERT_RUN, SCHEMA, TABLES, UPDATE_RUN, check_schema
+from .sql_runs import patched
 
 BUSY_TIMEOUT_MS = 10_000
-# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text.
-BULK = {
-    INSERT_MESSAGE: "INSERT INTO messages (position, trace_id, sequence, kind, goal_id, data) "
-    "SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->5 FROM json_each(?)",
-    INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
-    "SELECT value->>0, value->>1, value->>2, value->3 FROM json_each(?)",
-}
+# Events rows in one statement over one JSON document: each row a JSON array; `->` keeps a nested value as JSON
+# text. (Runs go by executemany: a batch has one per trace, and their data is JSON text already.)
+BULK_EVENTS = (
+    "INSERT INTO events (event_id, trace_id, type, data) SELECT value->>0, value->>1, value->>2, value->3"
+    " FROM json_each(?)"
+)
 
 
 class SqliteDatabase(Database):
@@ -86,15 +86,25 @@ class SqliteDatabase(Database):
             if batch.events:
                 first = self._next_event_id(connection)
                 ids = list(range(first, first + len(batch.events)))
-                messages, events = batch.with_ids(ids)
-                self._insert(connection, INSERT_MESSAGE, messages)
-                self._insert(connection, INSERT_EVENT, events)
+                runs, events = batch.with_ids(ids)
+                if runs:
+                    connection.executemany(INSERT_RUN, runs)
+                if len(events) > 1:
+                    # sqlite3 drops the GIL once for the statement, not once per row
+                    connection.execute(BULK_EVENTS, (orjson.dumps(events, default=str).decode(),))
+                elif events:
+                    connection.execute(INSERT_EVENT, tuple(map(encoded, events[0])))
                 # The events' counter counts the messages' ids too (AUTOINCREMENT saw only the events rows).
                 if (
                     connection.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (ids[-1],)).rowcount
                     == 0
                 ):
                     connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (ids[-1],))
+            for trace_id, sequence, fields in batch.updates:
+                found = connection.execute(FIND_RUN, (trace_id, sequence, sequence)).fetchone()
+                changed = patched(found[1], sequence, fields) if found else None
+                if changed is not None:
+                    connection.execute(UPDATE_RUN, (*changed, found[0]))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -103,15 +113,7 @@ class SqliteDatabase(Database):
 
     @staticmethod
     def _insert(connection: sqlite3.Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        bulk = BULK.get(statement)
-        if bulk is not None and len(rows) > 1:
-            # One statement over one JSON document: sqlite3 drops the GIL once, not once per row, so the
-            # event loop's thread is not made to wait for it again and again.
-            connection.execute(bulk, (orjson.dumps(rows, default=str).decode(),))
-        else:
-            connection.executemany(statement, [tuple(map(encoded, row)) for row in rows])
+        connection.executemany(statement, [tuple(map(encoded, row)) for row in rows])
 
     @staticmethod
     def _next_event_id(connection: sqlite3.Connection) -> int:

@@ -277,7 +277,8 @@ def test_serve_with_a_sqlite_journal_keeps_it_after_the_server_stops(tmp_path: A
     assert info["backend"] == "SqlTraceStore"
     assert len(listed) == 2 and all(t["status"] == "closed" for t in listed)
     with contextlib.closing(sqlite3.connect(path)) as db:
-        kinds = sorted(row[0] for row in db.execute("SELECT kind FROM messages"))
+        # A row is a run of one trace's messages (sql_runs.py): [position, sequence, direction, kind, …] each.
+        kinds = sorted(m[3] for (data,) in db.execute("SELECT data FROM messages") for m in json.loads(data))
         (events,) = db.execute("SELECT COUNT(*) FROM events").fetchone()
     assert kinds == ["frame", "frame", "request", "request"] or kinds.count("request") == 2
     assert events >= 4  # the traces' own events; each message is its own event, in the messages table

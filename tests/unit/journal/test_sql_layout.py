@@ -44,3 +44,19 @@ def test_a_journal_reopened_keeps_its_layout_and_event_ids(tmp_path: Path) -> No
     first, second = asyncio.run(write()), asyncio.run(write())
     assert first == [1, 2, 3, 4, 5]  # trace.created, custom, three messages (each its own event)
     assert second[:5] == first and second[5:] == [6, 7, 8, 9, 10]  # ids go on counting after the messages' ids
+
+
+def test_a_sqlite_journal_of_one_row_per_message_is_refused_naming_its_layout(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    with contextlib.closing(sqlite3.connect(path)) as db:  # layout 2: a messages row per message
+        db.execute("CREATE TABLE journal_schema (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO journal_schema (version) VALUES (2)")
+        db.execute(
+            "CREATE TABLE messages (position INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, sequence BIGINT NOT NULL,"
+            " kind TEXT NOT NULL, goal_id TEXT, data TEXT NOT NULL, UNIQUE (trace_id, sequence))"
+        )
+        db.execute("INSERT INTO messages VALUES (1, 't1', 1, 'frame', NULL, '[]')")
+        db.commit()
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(RuntimeError, match=r"v2\.db: written by another mockgw \(journal layout 2, this one reads 3\)"):
+        asyncio.run(store.open())  # type: ignore[attr-defined]
