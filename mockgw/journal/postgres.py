@@ -15,18 +15,25 @@ import orjson
 
 from .sql_driver import Batch, Database, encoded
 from .sql_layout import FIND_RUN, INSERT_EVENT, INSERT_RUN, SCHEMA, TABLES, UPDATE_RUN, check_schema
-from .sql_runs import patched
+from .sql_runs import KIND, RUN_MESSAGES, RUN_SPAN, patched
 
-# The bulk statements' one-document forms: each row a JSON array; `->` keeps a nested value as JSON text, `->>`
-# a run's data (JSON text already) as the text it is. One parameter per batch, encoded by orjson at once:
-# asyncpg's executemany encodes each row on the event loop.
-BULK = {
-    INSERT_RUN: "INSERT INTO messages (position, last_position, trace_id, first_sequence, last_sequence, kinds, data) "
-    "SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, (r->>3)::bigint, (r->>4)::bigint, r->>5, r->>6"
-    " FROM json_array_elements($1::json) r",
-    INSERT_EVENT: "INSERT INTO events (event_id, trace_id, type, data) "
-    "SELECT (r->>0)::bigint, r->>1, r->>2, (r->3)::text FROM json_array_elements($1::json) r",
-}
+# A batch's messages go in as one JSON document of [position, trace id, sequence, element], and PostgreSQL
+# groups them into runs (sql_runs.py) itself: grouping in Python would cost the event loop ~1 µs a frame. A
+# run is cut at RUN_MESSAGES, and at each RUN_SPAN ids from the batch's first ($2), so its span stays within.
+INSERT_RUNS_GROUPED = f"""INSERT INTO messages
+    (position, last_position, trace_id, first_sequence, last_sequence, kinds, data)
+SELECT MIN(pos), MAX(pos), trace_id, MIN(seq), MAX(seq), ',' || string_agg(DISTINCT kind, ',' ORDER BY kind) || ',',
+    json_agg(element ORDER BY pos)::text
+FROM (SELECT *, (row_number() OVER (PARTITION BY trace_id, span ORDER BY pos) - 1) / {RUN_MESSAGES} AS part
+    FROM (SELECT (r->>0)::bigint AS pos, r->>1 AS trace_id, (r->>2)::bigint AS seq, r->3->>{KIND} AS kind,
+        r->3 AS element, ((r->>0)::bigint - $2) / {RUN_SPAN} AS span FROM json_array_elements($1::json) r) e) m
+GROUP BY trace_id, span, part"""
+# The events rows likewise: each a JSON array; `->` keeps the payload as JSON text. One parameter per batch,
+# encoded by orjson at once: asyncpg's executemany encodes each row on the event loop.
+BULK_EVENTS = (
+    "INSERT INTO events (event_id, trace_id, type, data) "
+    "SELECT (r->>0)::bigint, r->>1, r->>2, (r->3)::text FROM json_array_elements($1::json) r"
+)
 ADVISORY_LOCK = 0x6D6F636B67770001  # "mockgw" + 1: the journal's one writer lock
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -83,14 +90,19 @@ class PostgresDatabase(Database):
                     "SELECT nextval('events_event_id_seq') FROM generate_series(1, $1)", len(batch.events)
                 )
                 ids = sorted(int(r[0]) for r in reserved)
-                runs, events = batch.with_ids(ids)
-                for statement, rows in ((INSERT_RUN, runs), (INSERT_EVENT, events)):
-                    document = orjson.dumps(rows, default=str).decode() if len(rows) > 1 else ""
-                    # PostgreSQL's json operators refuse \u0000 (text cannot hold NUL): such a batch goes row by row.
-                    if document and "\\u0000" not in document:
-                        await connection.execute(BULK[statement], document)
-                    elif rows:
-                        await connection.executemany(numbered(statement), [tuple(map(encoded, r)) for r in rows])
+                messages, events = batch.flat(ids)
+                document = orjson.dumps(messages, default=str).decode() if messages else ""
+                # PostgreSQL's json operators refuse \u0000 (text cannot hold NUL): such a batch's runs are made
+                # here and go row by row.
+                if document and "\\u0000" not in document:
+                    await connection.execute(INSERT_RUNS_GROUPED, document, ids[0])
+                elif messages:
+                    runs, _ = batch.with_ids(ids)
+                    await connection.executemany(numbered(INSERT_RUN), runs)
+                if len(events) > 1 and "\\u0000" not in (document := orjson.dumps(events, default=str).decode()):
+                    await connection.execute(BULK_EVENTS, document)
+                elif events:
+                    await connection.executemany(numbered(INSERT_EVENT), [tuple(map(encoded, r)) for r in events])
             for trace_id, sequence, fields in batch.updates:
                 found = await connection.fetchrow(numbered(FIND_RUN), trace_id, sequence, sequence)
                 changed = patched(found[1], sequence, fields) if found else None

@@ -34,9 +34,23 @@ class Batch:
         else:
             self.runs.append((statement, [row]))
 
-    def with_ids(self, ids: Sequence[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """(run rows, event rows) given the ids reserved for the events (one each, in order)."""
-        return runs(ids, self.events, self.messages)
+    def with_ids(self, ids: Sequence[int], encode: bool = True) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(run rows, event rows) given the ids reserved for the events (one each, in order); see sql_runs.runs."""
+        return runs(ids, self.events, self.messages, encode)
+
+    def flat(self, ids: Sequence[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """(message rows, event rows) given the ids reserved for the events: a message row is (position, trace id,
+        sequence, its run element), for a driver that groups the runs itself."""
+        messages = iter(self.messages)
+        message_rows: list[tuple[Any, ...]] = []
+        event_rows: list[tuple[Any, ...]] = []
+        for event_id, event in zip(ids, self.events):
+            if event is None:
+                trace_id, sequence, fields = next(messages)
+                message_rows.append((event_id, trace_id, sequence, (event_id, sequence, *fields)))
+            else:
+                event_rows.append((event_id, *event))
+        return message_rows, event_rows
 
     def is_empty(self) -> bool:
         return not self.runs and not self.events and not self.updates

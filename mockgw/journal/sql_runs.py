@@ -45,11 +45,15 @@ def kind_pattern(kind: str) -> str:
 
 
 def runs(
-    ids: Sequence[int], events: Sequence[tuple[Any, ...] | None], messages: Sequence[tuple[Any, ...]]
+    ids: Sequence[int],
+    events: Sequence[tuple[Any, ...] | None],
+    messages: Sequence[tuple[Any, ...]],
+    encode: bool = True,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(run rows, event rows) of a batch whose events took `ids`: `events` holds None for each next message of
     `messages` ((trace id, sequence, fields)). A run row: (position, last_position, trace_id, first_sequence,
-    last_sequence, kinds, data)."""
+    last_sequence, kinds, data): data as JSON text, or with `encode` false the list of elements (for a driver
+    that encodes the whole batch as one document: encoded once, not twice)."""
     queued = iter(messages)
     event_rows: list[tuple[Any, ...]] = []
     open_runs: dict[str, list[Any]] = {}  # trace id -> [position, kinds, elements]
@@ -67,8 +71,9 @@ def runs(
         run[1].add(fields[1])
         run[2].append((event_id, sequence, *fields))
     done.extend(open_runs.items())
+    encoded = _dumps if encode else list
     rows = [
-        (run[0], run[2][-1][0], trace_id, run[2][0][1], run[2][-1][1], kinds_column(run[1]), _dumps(run[2]))
+        (run[0], run[2][-1][0], trace_id, run[2][0][1], run[2][-1][1], kinds_column(run[1]), encoded(run[2]))
         for trace_id, run in done
     ]
     return rows, event_rows
