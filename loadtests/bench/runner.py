@@ -304,7 +304,12 @@ class Bench:
                 extra: tuple[str, ...] = ("--server-pid", str(server.pid)) if mode in ("idle", "mux") else ()
                 if mode == "replay" and not which.startswith("bare"):
                     extra = ("--start-spacing-ms", str(START_SPACING_MS))
+                cpu_before = cpu_seconds(server.pid)
                 result = self.load(mode, url, *args, *extra)
+                if mode == "replay":  # the server's CPU per frame sent, its journal's writer thread included
+                    frames = result.get("frames_received") or 0
+                    used = cpu_seconds(server.pid) - cpu_before
+                    result["server_cpu_us_per_frame"] = used / frames * 1e6 if frames >= 1000 else None
                 if which.startswith("mock") and mode == "replay":
                     result["journal"] = journal_lateness(server.url)
                 return result
@@ -498,12 +503,19 @@ class Bench:
         args = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
         args += ["--timeout", str(p.frames * p.gap_ms / 1000 + 20)]
         p99: dict[str, list[float]] = {"mock": [], "mock-sqlite": []}
+        cpu: dict[str, list[float]] = {"mock": [], "mock-sqlite": []}
         for r in range(p.rounds):
             for which in p99:
                 result = self.measure(which, "replay", "/api/v1/socket", *args)
                 if result is not None and not result["streams_incomplete"]:
                     p99[which].append(result["lateness"]["p99_ms"])
-                    self.log(f"  round {r + 1} {which:11} {streams} streams: lateness p99 {fmt(p99[which][-1])} ms")
+                    if result.get("server_cpu_us_per_frame") is not None:
+                        cpu[which].append(result["server_cpu_us_per_frame"])
+                    used = fmt(result.get("server_cpu_us_per_frame"))
+                    self.log(
+                        f"  round {r + 1} {which:11} {streams} streams: lateness p99 {fmt(p99[which][-1])} ms,"
+                        f" server CPU {used} us/frame"
+                    )
                 else:
                     self.log(f"  round {r + 1} {which:11} {streams} streams: incomplete or failed")
         memory = statistics.median(p99["mock"]) if p99["mock"] else None
@@ -512,7 +524,13 @@ class Bench:
         verdict = "no data" if ratio is None else ("meets" if ratio <= 1.2 else "ABOVE TARGET")
         backend = p.journal_url.split(":", 1)[0] if p.journal_url else "sqlite"
         what = f"replay lateness p99, {streams} streams x {p.gap_ms:g} ms gaps: --journal {backend} vs memory (median)"
-        return [Row(what, "ms", memory, sqlite, ratio, "<= 1.2x the memory journal", verdict, {"rounds": p99})]
+        rows = [Row(what, "ms", memory, sqlite, ratio, "<= 1.2x the memory journal", verdict, {"rounds": p99})]
+        if cpu["mock"] and cpu["mock-sqlite"]:  # what the machine's other work disturbs least
+            cpu_memory, cpu_sqlite = statistics.median(cpu["mock"]), statistics.median(cpu["mock-sqlite"])
+            what = f"server CPU per frame, {streams} streams: --journal {backend} vs memory (median)"
+            ratio = cpu_sqlite / cpu_memory
+            rows.append(Row(what, "us", cpu_memory, cpu_sqlite, ratio, "reported", "measured", {"rounds": cpu}))
+        return rows
 
     def idle(self) -> list[Row]:
         n = self.plan.idle_connections
