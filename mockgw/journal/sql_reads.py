@@ -21,7 +21,7 @@ from .sql_rows import CONVERT_CHUNK, converted
 from .sql_runs import KIND, RUN_SPAN, as_event, as_message, elements, kind_pattern
 
 Item = tuple[str, list[Any]]  # (trace id, run element)
-TRACE_RUNS_PAGE = 64  # runs read per statement when reading a trace's messages
+TRACE_RUNS_PAGE = 256  # at most this many runs read per statement when reading a trace's messages
 MIN_WINDOW = 256  # ids: a window no smaller than this, so sparse ids take few statements
 
 
@@ -52,13 +52,15 @@ async def trace_messages(
     )
     params: tuple[Any, ...] = (trace_id, after_sequence)
     while limit is None or len(found) < limit:
+        # Every run read but the first holds at least one message after after_sequence: limit + 1 runs will do.
+        page = TRACE_RUNS_PAGE if limit is None else min(TRACE_RUNS_PAGE, limit - len(found) + 1)
         rows = await database.fetch(
             f"SELECT first_sequence, data FROM messages WHERE trace_id = ? AND {where} ORDER BY first_sequence LIMIT ?",
-            (trace_id, *params, TRACE_RUNS_PAGE),
+            (trace_id, *params, page),
         )
         parsed = await parsed_runs([(trace_id, row[1]) for row in rows])
         found.extend(item for item in parsed if item[1][1] > after_sequence)
-        if len(rows) < TRACE_RUNS_PAGE:
+        if len(rows) < page:
             break
         where, params = "first_sequence > ?", (rows[-1][0],)
     return await converted(found[:limit] if limit is not None else found, as_message)
