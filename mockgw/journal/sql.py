@@ -12,8 +12,9 @@ trees this process changed (stats roll up here, then the goals are written). A t
 process that created it: trace ids carry a random instance prefix, so several mocks (workers, or
 instances behind a load balancer) never collide in one database.
 
-The tables are in `sql_layout.py`, rows made records in `sql_rows.py`; the driver (`sql_driver.Database`)
-owns the connection and the dialect.
+The tables are in `sql_layout.py`; a messages row is a run of one trace's messages (`sql_runs.py`), read
+back one record per message by `sql_reads.py`; other rows are made records in `sql_rows.py`. The driver
+(`sql_driver.Database`) owns the connection and the dialect.
 """
 
 from __future__ import annotations

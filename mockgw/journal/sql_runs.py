@@ -5,7 +5,8 @@ RUN_MESSAGES of them, their ids spanning fewer than RUN_SPAN), as one JSON array
 `[position, sequence, direction, kind, …the message's other fields up to detail]`. A message's
 position is still the event id reserved for it, so every read still answers one record per message,
 in order; but the database pays one row and one index entry for a whole run (at 300 streams a batch
-holds ~2–3 frames of each trace): the SQLite writer's CPU per frame falls from ~14 µs to ~4 µs.
+holds ~2–3 frames of each trace): the SQLite writer's CPU per frame fell from ~14.5 µs to ~5.7 µs
+(loadtests/RESULTS-journal.md).
 
 A run's columns say what reads need to find it without opening it: its first and last position and
 sequence, its trace, and its kinds (`,frame,request,`). Because a run spans fewer than RUN_SPAN ids,
@@ -28,7 +29,7 @@ STORED = Message._fields.index("message_id")  # a message's fields before messag
 FIELDS = slice(1, STORED)  # ... all but trace_id, which the run's column says
 KIND = 3  # an element's index of the message's kind (after position, sequence, direction)
 EVENT_KIND = 2 + STORED - 1  # after the fields: the kind it was added with, once update_message changed it
-_DIRECTION, _REQUEST_ID, _GOAL = 2, 1 + Message._fields.index("request_id"), 1 + Message._fields.index("goal_id")
+_DIRECTION, _REQUEST_ID = 2, 1 + Message._fields.index("request_id")
 _MESSAGE_EVENTS = {kind: f"message.{kind}" for kind in ("frame", "request", "unmatched", "error", "fault", "item")}
 
 Element = list[Any]  # [position, sequence, *message[FIELDS]] (and the kind it was added with, once changed)
@@ -118,7 +119,3 @@ def as_event(item: tuple[str, Element]) -> dict[str, Any]:
         "direction": element[_DIRECTION],
         "request_id": element[_REQUEST_ID],
     }
-
-
-def goal_of(item: tuple[str, Element]) -> Any:
-    return item[1][_GOAL]
