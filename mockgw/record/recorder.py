@@ -82,6 +82,17 @@ class Recorder:
         self.progress.bytes += len(text)
         self.events.append(UpstreamFrame(conn, t, self.redaction.upstream_frame(text)))
 
+    def upstream_frames(self, conn: int, t: float, texts: list[str]) -> None:
+        """Frames of one upstream read, all received at `t`."""
+        if self.stopped:
+            return
+        progress = self.progress
+        progress.frames += len(texts)
+        redact, append = self.redaction.upstream_frame, self.events.append
+        for text in texts:
+            progress.bytes += len(text)
+            append(UpstreamFrame(conn, t, redact(text)))
+
     def socket_closed(self, conn: int, t: float, by: str, code: int | None = None, reason: str = "") -> None:
         self._add(SocketClosed(conn, t, by, code, reason))
 

@@ -9,6 +9,10 @@ with the number of streams. It writes past the transport's high-water mark
 (uvicorn's own send would wait for the client to read): what piles up is
 bounded by the frames the contracts script.
 
+`send_frames(data) -> bool`, under SEND_FRAMES, writes server frames someone
+else made (the recording proxy relays its upstream's as they came), or
+returns False when it cannot: closed, or an extension was negotiated.
+
 `receive_directly(on_message) -> resume`, under RECEIVE_DIRECTLY, hands every
 later message to `on_message(message, arrived)` as soon as it is parsed,
 instead of queueing it for an awaited ASGI `receive` (a queue, a task switch
@@ -35,7 +39,7 @@ from typing import Any, Literal
 
 from websockets.protocol import State
 
-from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, OnRawMessage
+from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_FRAMES, SEND_TEXTS, OnRawMessage
 from ..transports.lazy_event import LazyEvent
 
 
@@ -154,6 +158,7 @@ class TimingExtensions:
         scope = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"].pop(SEND_TEXTS, None)
+            scope["extensions"].pop(SEND_FRAMES, None)
             scope["extensions"].pop(RECEIVE_DIRECTLY, None)
         self.conn.parser = None  # nothing is parsed after the connection is lost
 
@@ -162,6 +167,7 @@ class TimingExtensions:
         scope = getattr(self, "scope", None)
         if scope is not None:  # None: the handshake was refused before an app saw it
             scope["extensions"][SEND_TEXTS] = self.send_texts
+            scope["extensions"][SEND_FRAMES] = self.send_frames
             scope["extensions"][RECEIVE_DIRECTLY] = self.receive_directly
 
     def send_texts(self, texts: Sequence[str | bytes]) -> bool:
@@ -180,6 +186,16 @@ class TimingExtensions:
             self.transport.write(b"".join(conn.data_to_send()))
         else:
             self.transport.write(b"".join(text_frames(texts)))
+        return True
+
+    def send_frames(self, data: bytes) -> bool:
+        """Write server frames made elsewhere now; False once the connection can no longer send, or when it
+        negotiated an extension (the frames were made without it)."""
+        if self.disconnected or self.close_sent or not self.handshake_complete or self.transport.is_closing():
+            return False
+        if self.conn.state is not State.OPEN or self.conn.extensions:
+            return False
+        self.transport.write(data)
         return True
 
     def receive_directly(self, on_message: OnRawMessage) -> Callable[[], None]:
