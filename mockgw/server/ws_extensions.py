@@ -20,9 +20,10 @@ and a pause/resume of the socket per message). `on_message` returns False to
 stop reading: the socket is paused and messages already read are held, in
 order, until the app calls `resume()`. Only the disconnect still comes
 through ASGI `receive`. `arrived` is the loop time the message's bytes were
-read off the socket, so deadlines count from when a request arrived, not
-from when a busy app got round to it; queued messages carry it as
-ARRIVED_AT.
+read off the socket — on the precise loop, the kernel's stamp of when they
+reached it (rx_stamps.py) — so deadlines count from when a request arrived,
+not from when a busy app (or a busy machine) got round to it; queued
+messages carry it as ARRIVED_AT.
 
 Under any other server these are absent and the app falls back to ASGI
 sends and receives and to its own clock. The extension names and shapes are
@@ -41,6 +42,7 @@ from websockets.protocol import State
 
 from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_FRAMES, SEND_TEXTS, OnRawMessage
 from ..transports.lazy_event import LazyEvent
+from .rx_stamps import received_at
 
 
 def text_frames(texts: Sequence[str | bytes]) -> list[bytes]:
@@ -135,6 +137,7 @@ class TimingExtensions:
         self.writable = LazyEvent()  # uvicorn's asyncio.Event, without its deque
         self.writable.set()
         self._now = self.queue.now
+        self.queue.now = self._arrival  # queued messages are stamped with it too
         self._on_message: OnRawMessage | None = None
         self._held: deque[tuple[str | bytes, float]] | None = None  # read while the app had stopped reading
         self._app_stopped_reading = False
@@ -232,11 +235,18 @@ class TimingExtensions:
                 return
         else:
             message = bytes(data)
-        arrived = self._now()
+        arrived = self._arrival()
         if self._app_stopped_reading:
             self._hold(message, arrived)
         elif not self._on_message(message, arrived):
             self._stop_reading()
+
+    def _arrival(self) -> float:
+        """When the bytes being parsed reached the socket: the kernel's stamp of this read (rx_stamps.py) on
+        the precise loop, else the loop's clock now."""
+        now = self._now()
+        stamp = received_at(self.transport)
+        return now if stamp is None or stamp > now else stamp
 
     def _hold(self, message: str | bytes, arrived: float) -> None:
         if self._held is None:
