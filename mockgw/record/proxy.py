@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 
 from ..server.listen import MAX_MESSAGE_BYTES
+from ..server.rx_stamps import received_at
 from ..transports.connections import drop_connection
 from ..transports.frame_io import (
     ARRIVED_AT,
@@ -87,13 +88,14 @@ class RelayingConnection(ClientConnection):
     The ordinary path (websockets parses every frame, then an awaited `recv` per message: a queue and a task
     switch each, and the text framed again for the client) cost most of the proxy's CPU per frame. Here a
     final unmasked text frame is relayed to the client byte for byte (`relay(frames, texts, arrived)`: the
-    frames' bytes, their texts, the loop time the read came in), found by a length scan (wire.py). Every other
+    frames' bytes, their texts, the loop time the read came in and the one its bytes reached the socket), found
+    by a length scan (wire.py). Every other
     frame — control frames, binary, fragments, and anything websockets must refuse — is handed to websockets
     whole, in order, and binary and fragmented messages, control frames and the close take the ordinary path,
     read by the relay task; after a fragment or once the socket is closing, everything does.
     """
 
-    relay: Callable[[bytes, list[str], float], None] | None = None
+    relay: Callable[[bytes, list[str], float, float], None] | None = None
     _partial: bytearray | None = None  # the start of a frame not all read yet
     _partial_needs = 0  # its whole size, once its header is in (0: not known yet)
     _scanning = True
@@ -104,6 +106,7 @@ class RelayingConnection(ClientConnection):
             super().data_received(data)
             return
         arrived = self.loop.time()  # before any work: the frames' receive time
+        reached = received_at(self.transport) or arrived  # when the bytes reached the socket, if the kernel said
         partial = self._partial
         if partial is not None:
             partial += data
@@ -115,7 +118,7 @@ class RelayingConnection(ClientConnection):
         while pos < size:
             end, texts = take_text_frames(data, pos, max_size)
             if end > pos:
-                relay(data[pos:end] if pos or end < size else data, texts, arrived)
+                relay(data[pos:end] if pos or end < size else data, texts, arrived, reached)
                 pos = end
                 if pos == size:
                     return
@@ -376,12 +379,15 @@ def _forward_now(
 
 def _forwarder(
     send_frames: SendFrames, send_texts: SendTexts, recorder: Recorder, conn: int
-) -> Callable[[bytes, list[str], float], None]:
-    def forward(frames: bytes, texts: list[str], arrived: float) -> None:
+) -> Callable[[bytes, list[str], float, float], None]:
+    clock, residence = asyncio.get_running_loop().time, recorder.residence  # the clock of the stamps
+
+    def forward(frames: bytes, texts: list[str], arrived: float, reached: float) -> None:
         # The upstream's frames as they came; framed afresh only where the client's socket has an extension
         # (e.g. compression). False from both: the client is gone, and its side records the close.
         if not send_frames(frames):
             send_texts(texts)
+        residence.add(clock() - reached, len(texts))
         recorder.upstream_frames(conn, recorder.t(arrived), texts)
 
     return forward
@@ -431,6 +437,8 @@ async def status(request: Request) -> Response:
             "frames": progress.frames,
             "bytes": progress.bytes,
             "sockets": progress.sockets,
+            # How long relayed socket frames stayed in the proxy (kernel receive to write), milliseconds.
+            "relay_residence_ms": recorder.residence.summary_ms(),
         }
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from .contracts import Options, Recording, build_recording
 from .events import ClientFrame, Event, RestCall, SocketClosed, SocketOpened, UpstreamFrame, from_json, to_json
 from .redact import Redaction
+from .residence import Residence
 from .timelines import build_timelines
 
 JOURNAL_NAME = "capture.jsonl"
@@ -40,6 +41,7 @@ class Recorder:
     out: Path
     events: list[Event] = field(default_factory=list)
     progress: Progress = field(default_factory=Progress)
+    residence: Residence = field(default_factory=Residence)  # how long relayed upstream frames stayed here
     stopped: bool = False
     started_at: float = field(default_factory=time.time)
     _t0: float = 0.0

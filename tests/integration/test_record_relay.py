@@ -52,6 +52,7 @@ async def _upstream(ws: ServerConnection) -> None:
 
 def test_upstream_frames_are_relayed_in_order_across_reads_and_recorded(tmp_path: Path) -> None:
     out = tmp_path / "rec"
+    residence: dict[str, float | None] = {}
 
     async def play() -> list[str]:
         async with serve(_upstream, "127.0.0.1", 0, compression=None, max_size=None) as server:
@@ -64,6 +65,8 @@ def test_upstream_frames_are_relayed_in_order_across_reads_and_recorded(tmp_path
                     request = {"id": "r", "service": "agent", "flow": "default", "request": {"question": "q"}}
                     await ws.send(json.dumps(request))
                     got = [str(await asyncio.wait_for(ws.recv(), 10 * TIMEOUT_FACTOR)) for _ in SENT]
+                status = await asyncio.to_thread(urllib.request.urlopen, proxy.url + "/__admin/record", timeout=10)
+                residence.update(json.loads(status.read())["relay_residence_ms"])
                 stop = urllib.request.Request(proxy.url + "/__admin/record/stop", b"")
                 await asyncio.to_thread(urllib.request.urlopen, stop, timeout=30 * TIMEOUT_FACTOR)
                 await asyncio.to_thread(proxy.process.wait, 20 * TIMEOUT_FACTOR)
@@ -71,6 +74,8 @@ def test_upstream_frames_are_relayed_in_order_across_reads_and_recorded(tmp_path
 
     got = asyncio.run(play())
     assert got == SENT
+    # The four text frames before the fragmented message were relayed by the scan, each timed in the proxy.
+    assert residence["frames"] == 4 and residence["p99"] is not None and residence["max"] is not None
     recorded = [e.text for e in read_journal(out / JOURNAL_NAME) if isinstance(e, UpstreamFrame)]
     assert recorded == SENT
     (contract,) = json.loads((out / "2.x" / "agent-q.json").read_text())["contracts"]
