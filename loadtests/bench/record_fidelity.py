@@ -2,6 +2,7 @@
 
     python -m loadtests.bench.record_fidelity                                  # both, briefly
     python -m loadtests.bench.record_fidelity --only fidelity --gateway-version 2.11.1   # the real gateway
+    python -m loadtests.bench.record_fidelity --only fidelity --per-request   # where each request's error is
     python -m loadtests.bench.record_fidelity --only overhead --streams 1 100 --frames 40
 
 Fidelity: the upstream is `mockgw serve` (the bundled library, 2.6.2) or, with `--gateway-version`, the real
@@ -13,13 +14,18 @@ recording is stopped over the admin API, served by `mockgw serve --contracts OUT
 the same sessions directly against it. Reported: whether every frame is equal after removing ids, how far
 each frame's offset (from the client's send to its receipt) moved between the recording and the replay
 (p50 / p99 / max), and the replaying mock's own lateness against the recorded offsets (its journal).
+`--per-request` also prints, per request, every frame's shift and what this run can see of its parts: the
+client-seen minus the proxy-seen offset while recording (the proxy's read and relay), how long after the
+client's send the replaying mock took the request, and the replaying mock's lateness.
 
 Overhead: loadtests/bench's lean load generator (`loadtests.bench.load replay`, its own process, raw asyncio
 sockets: 10 streams per socket, starts spread over one gap, frame k scripted at k × 20 ms) runs directly
 against an upstream and then through `mockgw record` to the same upstream process, alternating, in the same
 run; per frame the lateness is the client's receipt offset minus the scripted time. The upstream is the bare
 baseline `bare_stream` (default; `--upstream mock` for `mockgw serve`). The proxy's added latency is the p99
-(and p50) of the proxied run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams.
+(and p50) of the proxied run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams. Also reported: the
+proxy's CPU per relayed frame (/proc) and its own residence per frame (`GET /__admin/record`: kernel receive
+to write, measured inside the proxy, so neither side's lateness is in it).
 """
 
 from __future__ import annotations
@@ -49,7 +55,6 @@ from loadtests.bench.servers import RunningServer, cpu_seconds, start_server
 REPO = Path(__file__).resolve().parents[2]
 PROFILE = "2.6.2"
 JOURNAL_PAGE = 10_000  # the journal's largest page (mockgw.journal.protocol.MAX_PAGE)
-VERBOSE = False
 
 
 @dataclass
@@ -59,6 +64,7 @@ class Observed:
     frames: dict[str, list[tuple[float, Any]]] = field(default_factory=dict)
     closes: dict[str, int | None] = field(default_factory=dict)  # per socket label: the close code it got
     rest: dict[str, tuple[int, Any, float]] = field(default_factory=dict)  # label → (status, body, seconds)
+    sent_wall: dict[str, float] = field(default_factory=dict)  # per request id: time.time() of its send
 
 
 def _ws(url: str) -> str:
@@ -87,7 +93,7 @@ async def play_mux(
         loop = asyncio.get_running_loop()
         sent: dict[str, float] = {}
         for rid, service, request in requests:
-            sent[rid] = loop.time()
+            sent[rid], observed.sent_wall[rid] = loop.time(), time.time()
             await ws.send(json.dumps({"id": rid, "service": service, "flow": "default", "request": request}))
             observed.frames[rid] = []
         open_ids = set(sent)
@@ -236,8 +242,6 @@ def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[flo
             differences.append(f"request {rid}: frames differ ({len(frames)} recorded, {len(again)} replayed)")
             continue
         deltas += [b - a for (a, _), (b, _) in zip(frames, again)]
-        if VERBOSE:
-            print(rid, [round((b - a) * 1000, 2) for (a, _), (b, _) in zip(frames, again)], file=sys.stderr)
     if recorded.closes != replayed.closes:
         differences.append(f"closes differ: {recorded.closes} vs {replayed.closes}")
     for label, (status, body, _) in recorded.rest.items():
@@ -318,14 +322,99 @@ def _replay_lateness_ms(url: str) -> list[float]:
     return [m["lateness_s"] * 1000 for m in found if m["direction"] == "out" and m["lateness_s"] is not None]
 
 
+def _proxy_offsets(out: Path) -> dict[str, list[float]]:
+    """Per request id, each upstream frame's offset from the request as the proxy saw them (its capture)."""
+    from mockgw.record.events import ClientFrame, UpstreamFrame
+    from mockgw.record.recorder import JOURNAL_NAME, read_journal
+
+    arrived: dict[str, float] = {}
+    offsets: dict[str, list[float]] = {}
+    for event in read_journal(out / JOURNAL_NAME):
+        if not isinstance(event, (ClientFrame, UpstreamFrame)):
+            continue
+        try:
+            frame = json.loads(event.text)
+        except ValueError:
+            continue
+        if not isinstance(frame, dict) or not isinstance(frame.get("id"), str):
+            continue
+        if isinstance(event, ClientFrame):
+            arrived[frame["id"]] = event.t
+        elif frame["id"] in arrived:
+            offsets.setdefault(frame["id"], []).append(event.t - arrived[frame["id"]])
+    return offsets
+
+
+def _replay_reads(url: str) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """From the replaying mock's journal: per request id, when it took the request (time.time()), and each
+    frame's lateness (seconds)."""
+    taken = {
+        m["request_id"]: m["received_at"]
+        for m in journal_messages(url, "request")
+        if isinstance(m.get("request_id"), str) and m.get("received_at") is not None
+    }
+    lateness: dict[str, list[float]] = {}
+    for m in journal_messages(url, "frame"):
+        if m["direction"] == "out" and isinstance(m.get("request_id"), str) and m["lateness_s"] is not None:
+            lateness.setdefault(m["request_id"], []).append(m["lateness_s"])
+    return taken, lateness
+
+
+@dataclass
+class RequestShift:
+    """Where one request's replayed frames moved against the recording, and the parts of that this can see."""
+
+    request_id: str
+    shift_ms: list[float]  # per frame, replayed minus recorded offset (client side)
+    proxy_hops_ms: float  # recording: client-seen minus proxy-seen offset (the proxy's read and relay), median
+    replay_read_ms: float  # replay: client's send to the mock taking the request (the mock's read delay)
+    replay_lateness_ms: float  # replay: the mock's lateness against the recorded times (its journal), median
+
+    def line(self) -> str:
+        shifts = " ".join(f"{x:+.2f}" for x in self.shift_ms)
+        return (
+            f"{self.request_id:>6}  median {statistics.median(self.shift_ms):+6.2f} ms | proxy read+relay "
+            f"{self.proxy_hops_ms:5.2f} | replay read {self.replay_read_ms:5.2f} lateness "
+            f"{self.replay_lateness_ms:5.2f} | per frame {shifts}"
+        )
+
+
+def per_request(
+    recorded: Observed,
+    replayed: Observed,
+    proxy_offsets: dict[str, list[float]],
+    replay_taken: dict[str, float],
+    replay_lateness: dict[str, list[float]],
+) -> list[RequestShift]:
+    rows = []
+    for rid, frames in recorded.frames.items():
+        again = replayed.frames.get(rid, [])
+        if not frames or len(again) != len(frames):
+            continue
+        seen = proxy_offsets.get(rid, [])
+        hops = [(c - p) * 1000 for (c, _), p in zip(frames, seen)] or [float("nan")]
+        taken, sent = replay_taken.get(rid), replayed.sent_wall.get(rid)
+        rows.append(
+            RequestShift(
+                rid,
+                [round((b - a) * 1000, 2) for (a, _), (b, _) in zip(frames, again)],
+                round(statistics.median(hops), 2),
+                round((taken - sent) * 1000, 2) if taken is not None and sent is not None else float("nan"),
+                round(statistics.median(replay_lateness.get(rid, [float("nan")])) * 1000, 2),
+            )
+        )
+    return rows
+
+
 def _datasets_items(url: str) -> int:
     with urllib.request.urlopen(url + "/__admin/datasets", timeout=10) as answer:
         return int(json.loads(answer.read())["items"])
 
 
 def measure_fidelity(
-    out: Path, gateway_version: str | None = None
+    out: Path, gateway_version: str | None = None, breakdown: list[RequestShift] | None = None
 ) -> tuple[Fidelity, dict[str, Any], Observed, Observed]:
+    """`breakdown`, when given, gets each request's shift and its parts (`RequestShift`)."""
     with fidelity_upstream(gateway_version, out.parent) as upstream:
         sessions = upstream.sessions
         with recorder(upstream.url, out, "--profile", upstream.profile) as proxy:
@@ -338,6 +427,8 @@ def measure_fidelity(
         replayed = asyncio.run(play_known_sessions(replay.url, sessions))
         replay_items = _datasets_items(replay.url)
         lateness = _replay_lateness_ms(replay.url) or [float("nan")]
+        if breakdown is not None:
+            breakdown += per_request(recorded, replayed, _proxy_offsets(out), *_replay_reads(replay.url))
     differences, deltas = compare(recorded, replayed)
     ms = [abs(d) * 1000 for d in deltas] or [float("nan")]
     shift = statistics.median(deltas) * 1000 if deltas else float("nan")
@@ -447,6 +538,10 @@ def measure_overhead(
             for name, value in (("direct", direct), ("proxy", proxied_run["lateness"])):
                 if name not in best or value["p99_ms"] < best[name]["p99_ms"]:
                     best[name] = value
+        # Measured inside the proxy: each relayed frame from the kernel's receive stamp to its write to the client
+        # (the proxy's own added latency, without the upstream's and the load generator's lateness), every round.
+        with urllib.request.urlopen(proxy.url + "/__admin/record", timeout=10) as answer:
+            residence = json.loads(answer.read()).get("relay_residence_ms") or {}
     row: dict[str, Any] = {
         "upstream": "bare-stream" if upstream == "bare" else "mockgw",
         "streams": streams,
@@ -460,6 +555,8 @@ def measure_overhead(
     # The proxy's CPU per relayed frame (its requests and their recording included); /proc counts in clock
     # ticks, so it means something only over thousands of frames.
     row["proxy_cpu_us_per_frame"] = round(proxy_cpu_s / relayed * 1e6, 1) if relayed >= 1000 else None
+    row["proxy_residence_p50_ms"], row["proxy_residence_p99_ms"] = residence.get("p50"), residence.get("p99")
+    row["proxy_residence_max_ms"] = residence.get("max")
     row["target_met"] = row["added_p99_ms"] <= 1.0 if streams >= 100 else None
     row["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return row
@@ -471,6 +568,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gateway-version",
         help="fidelity: record the real gateway of this release on the reference rig (docs/RIG.md), not mockgw serve",
+    )
+    parser.add_argument(
+        "--per-request",
+        action="store_true",
+        help="fidelity: print each request's shift per frame and its parts (the proxy's and the replay's) to stderr",
     )
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 100])
     parser.add_argument("--frames", type=int, default=100, help="frames per stream in the overhead run (default 100)")
@@ -487,7 +589,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--streams from 1 to 200, --frames from 1 to 400, --rounds from 1 to 10 (bounded load)")
     with tempfile.TemporaryDirectory(prefix="record-bench-") as work:
         if args.only in (None, "fidelity"):
-            fidelity, summary, _, _ = measure_fidelity(Path(work) / "recorded", args.gateway_version)
+            breakdown: list[RequestShift] | None = [] if args.per_request else None
+            fidelity, summary, _, _ = measure_fidelity(Path(work) / "recorded", args.gateway_version, breakdown)
+            for row in breakdown or []:
+                print(row.line(), file=sys.stderr)
             print(json.dumps({"fidelity": fidelity.__dict__, "recorded": summary}, indent=2))
         if args.only in (None, "overhead"):
             for streams in args.streams:

@@ -23,14 +23,23 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from ..server.listen import MAX_MESSAGE_BYTES
+from ..server.rx_stamps import received_at
 from ..transports.connections import drop_connection
-from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, ReceiveDirectly, SendTexts
+from ..transports.frame_io import (
+    ARRIVED_AT,
+    RECEIVE_DIRECTLY,
+    SEND_FRAMES,
+    SEND_TEXTS,
+    ReceiveDirectly,
+    SendFrames,
+    SendTexts,
+)
 from .events import RestCall, SocketRefused
 from .recorder import Recorder
+from .wire import frame_size, take_text_frames
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those the other side recomputes.
 HOP_HEADERS = frozenset(
@@ -74,39 +83,63 @@ class Upstream:
 
 
 class RelayingConnection(ClientConnection):
-    """An upstream socket that hands every whole text frame of one TCP read to `on_texts` at once.
+    """An upstream socket that relays the whole final text frames of each TCP read as they came.
 
-    The ordinary path (an awaited `recv` per message: a queue and a task switch each) added most of the
-    proxy's latency per frame when many streams had frames due together. Binary and fragmented messages,
-    control frames and the close still take the ordinary path, read by the relay task.
+    The ordinary path (websockets parses every frame, then an awaited `recv` per message: a queue and a task
+    switch each, and the text framed again for the client) cost most of the proxy's CPU per frame. Here a
+    final unmasked text frame is relayed to the client byte for byte (`relay(frames, texts, arrived)`: the
+    frames' bytes, their texts, the loop time the read came in and the one its bytes reached the socket), found
+    by a length scan (wire.py). Every other
+    frame — control frames, binary, fragments, and anything websockets must refuse — is handed to websockets
+    whole, in order, and binary and fragmented messages, control frames and the close take the ordinary path,
+    read by the relay task; after a fragment or once the socket is closing, everything does.
     """
 
-    on_texts: Callable[[list[str]], None] | None = None
+    relay: Callable[[bytes, list[str], float, float], None] | None = None
+    _partial: bytearray | None = None  # the start of a frame not all read yet
+    _partial_needs = 0  # its whole size, once its header is in (0: not known yet)
+    _scanning = True
 
     def data_received(self, data: bytes) -> None:
-        on_texts = self.on_texts
-        if on_texts is None:
+        relay = self.relay
+        if relay is None or not self._scanning:
             super().data_received(data)
             return
-        self.protocol.receive_data(data)
-        events = self.protocol.events_received()
-        try:
-            self.send_data()  # e.g. the answer to a ping or a close
-        except Exception as exc:
-            self.set_connection_exc(exc)
-        if self.protocol.close_expected() and self.close_deadline is None and self.close_timeout is not None:
-            self.close_deadline = self.loop.time() + self.close_timeout
-        texts: list[str] = []
-        for event in events:
-            if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
-                texts.append(bytes(event.data).decode())
-                continue
-            if texts:
-                on_texts(texts)
-                texts = []
-            self.process_event(event)
-        if texts:
-            on_texts(texts)
+        arrived = self.loop.time()  # before any work: the frames' receive time
+        reached = received_at(self.transport) or arrived  # when the bytes reached the socket, if the kernel said
+        partial = self._partial
+        if partial is not None:
+            partial += data
+            if len(partial) < self._partial_needs:
+                return
+            data, self._partial, self._partial_needs = bytes(partial), None, 0
+        max_size = self.protocol.max_message_size
+        pos, size = 0, len(data)
+        while pos < size:
+            end, texts = take_text_frames(data, pos, max_size)
+            if end > pos:
+                relay(data[pos:end] if pos or end < size else data, texts, arrived, reached)
+                pos = end
+                if pos == size:
+                    return
+            whole = frame_size(data, pos)
+            if whole is not None and max_size is not None and whole > max_size + 14:
+                whole = None  # too big: websockets refuses it from its header, as it would direct
+            elif whole is None or pos + whole > size:
+                self._partial, self._partial_needs = bytearray(data[pos:]), whole or 0
+                return
+            first = data[pos]
+            if whole is None or first & 0x0F == 0 or not first & 0x80 or self.protocol.state is not State.OPEN:
+                self._scanning = False  # a fragmented message, too big, or closing: websockets reads the rest
+                super().data_received(data[pos:])
+                return
+            super().data_received(data[pos : pos + whole])  # a control or binary frame, or one to refuse
+            pos += whole
+            if self.protocol.state is not State.OPEN:
+                self._scanning = False
+                if pos < size:
+                    super().data_received(data[pos:])
+                return
 
 
 def _recorder(scope_holder: Request | WebSocket) -> Recorder:
@@ -245,12 +278,14 @@ async def socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     conn = recorder.open_socket(recorder.t(), shown, role, flow, kind)
-    send_texts: SendTexts | None = websocket.scope.get("extensions", {}).get(SEND_TEXTS)
-    if role == "mux" and send_texts is not None:
+    extensions = websocket.scope.get("extensions", {})
+    send_texts: SendTexts | None = extensions.get(SEND_TEXTS)
+    send_frames: SendFrames | None = extensions.get(SEND_FRAMES)
+    assert isinstance(peer, RelayingConnection)
+    if role == "mux" and send_texts is not None and send_frames is not None and not peer.protocol.reader.buffer:
         # The mux upstream sends nothing before the client's first frame, so no frame can be queued on the
         # ordinary path ahead of these (bulk export sockets may stream at once: they keep the ordinary path).
-        assert isinstance(peer, RelayingConnection)
-        peer.on_texts = _forwarder(send_texts, recorder, conn)
+        peer.relay = _forwarder(send_frames, send_texts, recorder, conn)
     relay = asyncio.create_task(_upstream_to_client(peer, websocket, recorder, conn))
     try:
         await _client_to_upstream(websocket, peer, recorder, conn, upstream, relay)
@@ -342,14 +377,18 @@ def _forward_now(
     recorder.client_frame(conn, arrived, message if isinstance(message, str) else message.decode("utf-8", "replace"))
 
 
-def _forwarder(send_texts: SendTexts, recorder: Recorder, conn: int) -> Callable[[list[str]], None]:
-    clock = recorder.t
+def _forwarder(
+    send_frames: SendFrames, send_texts: SendTexts, recorder: Recorder, conn: int
+) -> Callable[[bytes, list[str], float, float], None]:
+    clock, residence = asyncio.get_running_loop().time, recorder.residence  # the clock of the stamps
 
-    def forward(texts: list[str]) -> None:
-        arrived = clock()
-        send_texts(texts)  # False: the client is gone, and its side records the close
-        for text in texts:
-            recorder.upstream_frame(conn, arrived, text)
+    def forward(frames: bytes, texts: list[str], arrived: float, reached: float) -> None:
+        # The upstream's frames as they came; framed afresh only where the client's socket has an extension
+        # (e.g. compression). False from both: the client is gone, and its side records the close.
+        if not send_frames(frames):
+            send_texts(texts)
+        residence.add(clock() - reached, len(texts))
+        recorder.upstream_frames(conn, recorder.t(arrived), texts)
 
     return forward
 
@@ -398,6 +437,8 @@ async def status(request: Request) -> Response:
             "frames": progress.frames,
             "bytes": progress.bytes,
             "sockets": progress.sockets,
+            # How long relayed socket frames stayed in the proxy (kernel receive to write), milliseconds.
+            "relay_residence_ms": recorder.residence.summary_ms(),
         }
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from .contracts import Options, Recording, build_recording
 from .events import ClientFrame, Event, RestCall, SocketClosed, SocketOpened, UpstreamFrame, from_json, to_json
 from .redact import Redaction
+from .residence import Residence
 from .timelines import build_timelines
 
 JOURNAL_NAME = "capture.jsonl"
@@ -40,6 +41,7 @@ class Recorder:
     out: Path
     events: list[Event] = field(default_factory=list)
     progress: Progress = field(default_factory=Progress)
+    residence: Residence = field(default_factory=Residence)  # how long relayed upstream frames stayed here
     stopped: bool = False
     started_at: float = field(default_factory=time.time)
     _t0: float = 0.0
@@ -81,6 +83,17 @@ class Recorder:
         self.progress.frames += 1
         self.progress.bytes += len(text)
         self.events.append(UpstreamFrame(conn, t, self.redaction.upstream_frame(text)))
+
+    def upstream_frames(self, conn: int, t: float, texts: list[str]) -> None:
+        """Frames of one upstream read, all received at `t`."""
+        if self.stopped:
+            return
+        progress = self.progress
+        progress.frames += len(texts)
+        redact, append = self.redaction.upstream_frame, self.events.append
+        for text in texts:
+            progress.bytes += len(text)
+            append(UpstreamFrame(conn, t, redact(text)))
 
     def socket_closed(self, conn: int, t: float, by: str, code: int | None = None, reason: str = "") -> None:
         self._add(SocketClosed(conn, t, by, code, reason))

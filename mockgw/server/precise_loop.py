@@ -14,6 +14,9 @@ callbacks queued before that wait (a burst's request handlers) ahead of the
 reads it reported, so a request parsed in this pass arrived by then, and can
 be several milliseconds earlier than its parsing (mockgw/server/abort.py).
 
+Its socket transports also read the kernel's receive timestamp of every read
+(rx_stamps.py): when the bytes arrived, however late the process got to them.
+
 `mockgw serve` runs on this loop; code that creates its own loop (tests, an
 embedding application) gets asyncio's default and only loses the precision.
 """
@@ -25,6 +28,8 @@ import select
 import selectors
 import time
 from typing import Any
+
+from .rx_stamps import StampingSocketTransport
 
 _SELECT_LIMIT = 1024  # select() takes descriptors below FD_SETSIZE only
 
@@ -45,6 +50,10 @@ class PreciseLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._precise = PreciseEpollSelector()
         super().__init__(self._precise)
+
+    def _make_socket_transport(self, sock: Any, protocol: Any, waiter: Any = None, **kwargs: Any) -> Any:
+        # Every TCP read knows when its bytes reached the socket (rx_stamps.py).
+        return StampingSocketTransport(self, sock, protocol, waiter, kwargs.get("extra"), kwargs.get("server"))
 
     def io_ready_at(self) -> float:
         """Loop time at which the current pass's I/O was reported ready (its reads arrived by then)."""

@@ -9,6 +9,10 @@ with the number of streams. It writes past the transport's high-water mark
 (uvicorn's own send would wait for the client to read): what piles up is
 bounded by the frames the contracts script.
 
+`send_frames(data) -> bool`, under SEND_FRAMES, writes server frames someone
+else made (the recording proxy relays its upstream's as they came), or
+returns False when it cannot: closed, or an extension was negotiated.
+
 `receive_directly(on_message) -> resume`, under RECEIVE_DIRECTLY, hands every
 later message to `on_message(message, arrived)` as soon as it is parsed,
 instead of queueing it for an awaited ASGI `receive` (a queue, a task switch
@@ -16,9 +20,10 @@ and a pause/resume of the socket per message). `on_message` returns False to
 stop reading: the socket is paused and messages already read are held, in
 order, until the app calls `resume()`. Only the disconnect still comes
 through ASGI `receive`. `arrived` is the loop time the message's bytes were
-read off the socket, so deadlines count from when a request arrived, not
-from when a busy app got round to it; queued messages carry it as
-ARRIVED_AT.
+read off the socket — on the precise loop, the kernel's stamp of when they
+reached it (rx_stamps.py) — so deadlines count from when a request arrived,
+not from when a busy app (or a busy machine) got round to it; queued
+messages carry it as ARRIVED_AT.
 
 Under any other server these are absent and the app falls back to ASGI
 sends and receives and to its own clock. The extension names and shapes are
@@ -35,8 +40,9 @@ from typing import Any, Literal
 
 from websockets.protocol import State
 
-from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_TEXTS, OnRawMessage
+from ..transports.frame_io import ARRIVED_AT, RECEIVE_DIRECTLY, SEND_FRAMES, SEND_TEXTS, OnRawMessage
 from ..transports.lazy_event import LazyEvent
+from .rx_stamps import received_at
 
 
 def text_frames(texts: Sequence[str | bytes]) -> list[bytes]:
@@ -131,6 +137,7 @@ class TimingExtensions:
         self.writable = LazyEvent()  # uvicorn's asyncio.Event, without its deque
         self.writable.set()
         self._now = self.queue.now
+        self.queue.now = self._arrival  # queued messages are stamped with it too
         self._on_message: OnRawMessage | None = None
         self._held: deque[tuple[str | bytes, float]] | None = None  # read while the app had stopped reading
         self._app_stopped_reading = False
@@ -154,6 +161,7 @@ class TimingExtensions:
         scope = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"].pop(SEND_TEXTS, None)
+            scope["extensions"].pop(SEND_FRAMES, None)
             scope["extensions"].pop(RECEIVE_DIRECTLY, None)
         self.conn.parser = None  # nothing is parsed after the connection is lost
 
@@ -162,6 +170,7 @@ class TimingExtensions:
         scope = getattr(self, "scope", None)
         if scope is not None:  # None: the handshake was refused before an app saw it
             scope["extensions"][SEND_TEXTS] = self.send_texts
+            scope["extensions"][SEND_FRAMES] = self.send_frames
             scope["extensions"][RECEIVE_DIRECTLY] = self.receive_directly
 
     def send_texts(self, texts: Sequence[str | bytes]) -> bool:
@@ -180,6 +189,16 @@ class TimingExtensions:
             self.transport.write(b"".join(conn.data_to_send()))
         else:
             self.transport.write(b"".join(text_frames(texts)))
+        return True
+
+    def send_frames(self, data: bytes) -> bool:
+        """Write server frames made elsewhere now; False once the connection can no longer send, or when it
+        negotiated an extension (the frames were made without it)."""
+        if self.disconnected or self.close_sent or not self.handshake_complete or self.transport.is_closing():
+            return False
+        if self.conn.state is not State.OPEN or self.conn.extensions:
+            return False
+        self.transport.write(data)
         return True
 
     def receive_directly(self, on_message: OnRawMessage) -> Callable[[], None]:
@@ -216,11 +235,18 @@ class TimingExtensions:
                 return
         else:
             message = bytes(data)
-        arrived = self._now()
+        arrived = self._arrival()
         if self._app_stopped_reading:
             self._hold(message, arrived)
         elif not self._on_message(message, arrived):
             self._stop_reading()
+
+    def _arrival(self) -> float:
+        """When the bytes being parsed reached the socket: the kernel's stamp of this read (rx_stamps.py) on
+        the precise loop, else the loop's clock now."""
+        now = self._now()
+        stamp = received_at(self.transport)
+        return now if stamp is None or stamp > now else stamp
 
     def _hold(self, message: str | bytes, arrived: float) -> None:
         if self._held is None:

@@ -27,11 +27,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .lazy_event import LazyEvent
 
 SEND_TEXTS = "mockgw.send_texts"
+SEND_FRAMES = "mockgw.send_frames"
 RECEIVE_DIRECTLY = "mockgw.receive_directly"
 ARRIVED_AT = "mockgw.arrived_at"  # on queued ASGI receive messages: the loop time their bytes were read
 
 # Frame and write now, in one write (bytes: a binary frame); False once it cannot send.
 SendTexts = Callable[[Sequence[str | bytes]], bool]
+# Write server frames already made (a proxy relaying its upstream's); False once it cannot send, or when the
+# socket has an extension (e.g. compression) so that frames must be made for it (send them with SendTexts).
+SendFrames = Callable[[bytes], bool]
 OnRawMessage = Callable[[str | bytes, float], bool]  # (message, arrived) -> keep reading?
 ReceiveDirectly = Callable[[OnRawMessage], Callable[[], None]]  # returns resume()
 
