@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +19,7 @@ from .gateway import MockGateway
 from .journal.metrics import METRICS_PATH, MockMetrics, ObservedTraceStore, metrics_endpoint
 from .journal.open import open_store
 from .journal.protocol import TraceStore
+from .llm import ANTHROPIC, OPENAI, Dialect
 from .openapi import OPENAPI_PATH, openapi_endpoint
 from .server.fast_path import Endpoint, GatewayApp
 from .settings import Settings
@@ -27,6 +30,9 @@ from .transports.socket_mux import mux_socket
 from .transports.sse import anthropic_messages, openai_chat
 from .ui.dashboard import dashboard_page
 from .ui.home import home_page
+
+if TYPE_CHECKING:
+    from .llm.provider import DescriptorDialect
 
 
 async def aiohttp_style_error(request: Request, exc: Exception) -> Response:
@@ -46,14 +52,14 @@ async def unrouted_socket(websocket: WebSocket) -> None:
     await websocket.send_denial_response(PlainTextResponse("404: Not Found", 404))
 
 
-def _provider_routes(settings: Settings) -> list[Route]:
+def _provider_routes(settings: Settings) -> tuple[DescriptorDialect, list[Route]]:
     from .llm.descriptor import read_descriptor
     from .llm.provider import DescriptorDialect, Tokens
     from .transports.sse import provider_routes
 
     assert settings.provider is not None
     dialect = DescriptorDialect(read_descriptor(settings.provider), Tokens(settings.provider_token_lifetime_s))
-    return provider_routes(dialect)
+    return dialect, provider_routes(dialect)
 
 
 def create_app(
@@ -101,14 +107,22 @@ def create_app(
         Route("/", home_page, methods=["GET"]),  # a page for people (mockgw/ui/home.py); upstream's is a 404
         WebSocketRoute("/{path:path}", unrouted_socket),
     ]
+    # The streaming chat paths mockgw's HTTP protocol answers itself (mockgw/server/sse_fast_path.py).
+    streams: dict[tuple[str, str], Dialect] = {
+        ("POST", "/v1/chat/completions"): OPENAI,
+        ("POST", "/v1/messages"): ANTHROPIC,
+    }
     if settings.provider is not None:
-        descriptor = _provider_routes(settings)
+        dialect, descriptor = _provider_routes(settings)
         routes[:0] = descriptor  # before the gateway's own: the descriptor names the paths
         providers[:0] = descriptor
+        chat = dialect.descriptor.chat
+        if "{" not in chat.path:  # a path with parameters is starlette's to match
+            streams[(chat.method, chat.path)] = dialect  # the descriptor's paths first, as in `routes`
     app = Starlette(routes=routes, exception_handlers={HTTPException: aiohttp_style_error})
     app.state.gateway = gateway
     app.state.metrics = metrics
-    return GatewayApp(app, direct=_direct_endpoints(providers))
+    return GatewayApp(app, direct=_direct_endpoints(providers), streams=streams)
 
 
 def _direct_endpoints(routes: list[Route]) -> dict[tuple[str, str], Endpoint]:

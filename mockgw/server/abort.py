@@ -15,6 +15,7 @@ from ..transports.connections import ARRIVED, forget, register
 from .close_codes import GatewayCloseCodes
 from .denial import DenialCompletesHandshake
 from .header_timeout import HeaderDeadline
+from .sse_fast_path import ProviderFastPath
 from .ws_extensions import TimingExtensions
 
 try:  # httptools parses HTTP several times faster than h11; uvicorn prefers it too
@@ -37,8 +38,9 @@ class _Registered:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class AbortableHttpProtocol(_Registered, HeaderDeadline, _HttpProtocol):
-    """Also closes a connection whose request headers are late (header_timeout.py)."""
+class AbortableHttpProtocol(_Registered, HeaderDeadline, ProviderFastPath, _HttpProtocol):
+    """Also closes a connection whose request headers are late (header_timeout.py), and streams a fake
+    provider's events without the ASGI cycle (sse_fast_path.py)."""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -46,7 +48,7 @@ class AbortableHttpProtocol(_Registered, HeaderDeadline, _HttpProtocol):
         # when the handler got its turn on a busy loop. On the precise loop that is the end of the wait whose
         # reads are being parsed (the handlers queued before them ran in between); elsewhere, the parse itself.
         ready_at = getattr(self.loop, "io_ready_at", None)
-        self.scope[ARRIVED] = ready_at() if ready_at is not None else self.loop.time()  # type: ignore[literal-required]
+        self.scope[ARRIVED] = ready_at() if ready_at is not None else self.loop.time()
 
 
 class AbortableWebSocketProtocol(

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..llm import Dialect
 from ..transports.rest import serve_flow_service
 
 FLOW_SERVICE = re.compile(r"/api/v1/flow/([^/]+)/service/([^/]+)")
@@ -30,9 +31,16 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class GatewayApp:
-    def __init__(self, app: Starlette, direct: Mapping[tuple[str, str], Endpoint] | None = None) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        direct: Mapping[tuple[str, str], Endpoint] | None = None,
+        streams: Mapping[tuple[str, str], Dialect] | None = None,
+    ) -> None:
         self.app = app
         self.direct = dict(direct or {})  # (method, exact path) -> the endpoint starlette would route it to
+        # (method, exact path) -> the provider dialect mockgw's HTTP protocol streams itself (sse_fast_path.py)
+        self.streams = dict(streams or {})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":

@@ -48,6 +48,9 @@ class PlayerEvents:
     def finished(self, outcome: Outcome) -> None:
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """The end of one of the player's passes: what the calls above held back can go out in one write."""
+
 
 class Playback:
     """One replay in progress. Create it, call `start()`, `cancel()` if the peer leaves."""
@@ -89,6 +92,7 @@ class Playback:
 
     def start(self) -> None:
         self._schedule_next()
+        self.events.flush()
 
     def cancel(self) -> None:
         if self._pending is not None:
@@ -123,6 +127,7 @@ class Playback:
         self._index = index + 1
         self.events.deliver(index, self._deadline(index))
         self._schedule_next()
+        self.events.flush()
 
     def _apply_fault(self) -> bool:
         """Perform the fault; True if playing goes on after it."""
@@ -152,6 +157,7 @@ class Playback:
         self._pending = None
         self.events.timeout(deadline)
         self._end(Outcome.TIMED_OUT)
+        self.events.flush()
 
     def _end(self, outcome: Outcome) -> None:
         if self.outcome is None:

@@ -21,6 +21,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -63,8 +64,8 @@ def _error(answer: ErrorAnswer) -> Response:
     return JSONBody(answer.body, answer.status)
 
 
-def _headers(request: Request) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope["headers"]}
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def _refuse(gateway: MockGateway, trace_id: str, answer: ErrorAnswer) -> Response:
@@ -85,14 +86,24 @@ async def _refuse(gateway: MockGateway, trace_id: str, answer: ErrorAnswer) -> R
     return _error(answer)
 
 
-async def serve_dialect(request: Request, dialect: Dialect) -> Response:
-    # Every deadline counts from the request's arrival, as at_s says: stamped by mockgw's server when it
-    # began parsing it, else the handler's start.
-    arrived = request.scope.get(ARRIVED) or asyncio.get_running_loop().time()
-    gateway = gateway_of(request)
-    headers = _headers(request)
-    raw = await request.body()
-    trace_id = await _open_trace(request, gateway, dialect.journal_text(raw), dialect.service)
+@dataclass(slots=True)
+class Matched:
+    """A provider request that passed every check and matched a contract: what is left is to play it."""
+
+    trace_id: str
+    replay: Replay
+    stream: Stream
+    sequence: int
+    streaming: bool  # False: one JSON body, or the HTTP error the stream opens with (`_complete`)
+
+
+async def prepare(gateway: MockGateway, dialect: Dialect, scope: Scope, raw: bytes) -> Response | Matched:
+    """Journal the request, check it as the provider would, match it: a refusal (journaled, trace closed) or a play.
+
+    Shared by the ASGI route (`serve_dialect`) and mockgw's own HTTP fast path (mockgw/server/sse_fast_path.py).
+    """
+    headers = _headers(scope)
+    trace_id = await _open_trace(scope, gateway, dialect.journal_text(raw), dialect.service)
     denied = dialect.auth_problem(headers, gateway.settings.token)
     if denied is not None:
         return await _refuse(gateway, trace_id, denied)
@@ -109,8 +120,8 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
         service=dialect.service,
         body=dialect.inner_request(body),
         flow="default",  # a provider has no flows; contracts naming "default" still match
-        method=request.method,
-        path=request.scope["path"],
+        method=scope["method"],
+        path=scope["path"],
         headers=headers,
     )
     resolution = gateway.resolve_contract(incoming)
@@ -122,12 +133,22 @@ async def serve_dialect(request: Request, dialect: Dialect) -> Response:
     stream = dialect.stream(resolution.sse, body, sequence=sequence, created=int(time.time()))
     first = resolution.steps[0] if resolution.steps else None
     opens_with_error = first is not None and step_error(first) is not None and resolution.fault is None
-    if not dialect.wants_stream(body) or (opens_with_error and resolution.status >= 400):
-        # An error before the first token is an HTTP error, as providers answer one.
-        response = await _complete(request, gateway, trace_id, resolution, stream, dialect, arrived)
-        await gateway.store.update_trace(trace_id, closed_at=time.time())
-        return response
-    return SseResponse(gateway, trace_id, resolution, stream, sequence, arrived)  # closes its trace when it ends
+    # An error before the first token is an HTTP error, as providers answer one.
+    streaming = dialect.wants_stream(body) and not (opens_with_error and resolution.status >= 400)
+    return Matched(trace_id, resolution, stream, sequence, streaming)
+
+
+async def serve_dialect(request: Request, dialect: Dialect) -> Response:
+    # Every deadline counts from the request's arrival, as at_s says: stamped by mockgw's server when it
+    # began parsing it, else the handler's start.
+    arrived = request.scope.get(ARRIVED) or asyncio.get_running_loop().time()
+    gateway = gateway_of(request)
+    prepared = await prepare(gateway, dialect, request.scope, await request.body())
+    if isinstance(prepared, Response):
+        return prepared
+    if not prepared.streaming:
+        return await complete(request, gateway, prepared, dialect, arrived)
+    return SseResponse(gateway, prepared, arrived)  # closes its trace when it ends
 
 
 _sequence = itertools.count(1)  # numbers the streams: ids, and seeded split offsets per request
@@ -154,14 +175,14 @@ async def _authenticate(request: Request, dialect: DescriptorDialect) -> Respons
     gateway = gateway_of(request)
     raw = await request.body()
     # The body holds what the proxy authenticates with: the journal keeps it with every credential field masked.
-    trace_id = await _open_trace(request, gateway, dialect.auth_journal_text(raw), "auth", kind="auth")
+    trace_id = await _open_trace(request.scope, gateway, dialect.auth_journal_text(raw), "auth", kind="auth")
     try:
         body: Any = orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError as exc:
         return await _refuse(
             gateway, trace_id, dialect.error_answer(400, f"mockgw: auth body: not JSON: {exc}", "invalid_request_error")
         )
-    problem = dialect.auth_request_problem(_headers(request), body, gateway.settings.token)
+    problem = dialect.auth_request_problem(_headers(request.scope), body, gateway.settings.token)
     if problem is not None:
         return await _refuse(gateway, trace_id, problem)
     answer = dialect.issue()
@@ -179,15 +200,15 @@ async def _authenticate(request: Request, dialect: DescriptorDialect) -> Respons
     return JSONBody(answer)
 
 
-async def _open_trace(request: Request, gateway: MockGateway, text: str, service: str, kind: str = "sse") -> str:
+async def _open_trace(scope: Scope, gateway: MockGateway, text: str, service: str, kind: str = "sse") -> str:
     arrived = time.time()
-    client = request.scope.get("client")
+    client = scope.get("client")
     trace_id = await gateway.store.create_trace(
         Trace(
             trace_id="",
             kind=kind,
             profile=gateway.profile.name,
-            path=request.scope["path"],
+            path=scope["path"],
             opened_at=arrived,
             client=f"{client[0]}:{client[1]}" if client else "",
         )
@@ -236,16 +257,19 @@ class _Collected(PlayerEvents):
             self.done.set_result(None)
 
 
-async def _complete(
-    request: Request,
-    gateway: MockGateway,
-    trace_id: str,
-    replay: Replay,
-    stream: Stream,
-    dialect: Dialect,
-    arrived: float,
+async def complete(
+    request: Request, gateway: MockGateway, matched: Matched, dialect: Dialect, arrived: float
 ) -> Response:
-    """The whole answer as one JSON body (`stream` false), or the HTTP error a stream opens with."""
+    """The whole answer as one JSON body (`stream` false), or the HTTP error a stream opens with; closes the trace."""
+    response = await _complete(request, gateway, matched, dialect, arrived)
+    await gateway.store.update_trace(matched.trace_id, closed_at=time.time())
+    return response
+
+
+async def _complete(
+    request: Request, gateway: MockGateway, matched: Matched, dialect: Dialect, arrived: float
+) -> Response:
+    trace_id, replay, stream = matched.trace_id, matched.replay, matched.stream
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     events = _Collected(done)
@@ -313,19 +337,32 @@ class _Outbox(PlayerEvents):
     """The player's calls -> byte strings in order, each written once its deadline is reached.
 
     Split pieces carry later deadlines than the event they came from; whatever follows them waits behind
-    them (order is kept), re-armed on the loop's one `Deadlines` scheduler, never on a sleep.
+    them (order is kept), re-armed on the loop's one `Deadlines` scheduler, never on a sleep. `flush` is
+    the player's end of a pass: what a corked writer held back goes out then, in one write.
     """
 
-    def __init__(self, response: SseResponse, loop: asyncio.AbstractEventLoop, write: Callable[..., None]) -> None:
-        self.steps = response.replay.steps
-        self.stream = response.stream
-        self.writer = response.writer
+    def __init__(
+        self,
+        matched: Matched,
+        writer: Writer,
+        loop: asyncio.AbstractEventLoop,
+        write: Callable[..., None],
+        flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.steps = matched.replay.steps
+        self.stream = matched.stream
+        self.writer = writer
         self.loop = loop
         self.deadlines = deadlines_for(loop)
         self.write = write  # (data, deadline, step) or (_END / _DROP, 0, None)
+        self.flush_writes = flush
         self.items: deque[tuple[bytes | str, float, int | None]] = deque()
         self.armed: Entry | None = None
         self.last_deadline = 0.0
+
+    def flush(self) -> None:
+        if self.flush_writes is not None:
+            self.flush_writes()
 
     def _add(self, data: bytes | str, deadline: float, step: int | None) -> None:
         if not self.items and (isinstance(data, str) or deadline <= self.loop.time()):
@@ -343,9 +380,10 @@ class _Outbox(PlayerEvents):
             data, deadline, step = items[0]
             if deadline > now and not isinstance(data, str):
                 self.armed = self.deadlines.call_at(deadline, self._pump)
-                return
+                break
             items.popleft()
             self.write(data, deadline, step)
+        self.flush()  # its own timer's pass
 
     def cancel(self) -> None:
         if self.armed is not None:
@@ -390,18 +428,18 @@ class _JournalBatch:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.items: list[tuple[SseResponse, bytes, float, int | None, float]] = []
+        self.items: list[tuple[_Journaled, bytes, float, int | None, float]] = []
 
-    def add(self, response: SseResponse, data: bytes, deadline: float, step: int | None, now: float) -> None:
+    def add(self, stream: _Journaled, data: bytes, deadline: float, step: int | None, now: float) -> None:
         if not self.items:
             self.loop.call_soon(self.flush)
-        self.items.append((response, data, deadline, step, now))
+        self.items.append((stream, data, deadline, step, now))
 
     def flush(self) -> None:
         items, self.items = self.items, []
         to_wall = time.time() - self.loop.time()  # loop time -> wall time, once for the whole batch
-        for response, data, deadline, step, now in items:
-            response._journal_write(data, deadline, step, now, to_wall)
+        for stream, data, deadline, step, now in items:
+            stream.journal_write(data, deadline, step, now, now + to_wall)
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _JournalBatch] = weakref.WeakKeyDictionary()
@@ -414,102 +452,187 @@ def _batch_for(loop: asyncio.AbstractEventLoop) -> _JournalBatch:
     return batch
 
 
-class SseResponse(Response):
-    """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator).
+class _Journaled:
+    """One stream's journal: every write with its deadline (`scheduled_at`) and when it went out (`sent_at`)."""
 
-    Under mockgw's server each due write goes straight to the connection's transport, in HTTP chunked
-    framing, from the scheduler's callback (as the mux socket's frames do): no task wake-up and no ASGI
-    send per event. Elsewhere (another server, HTTP/1.0) a writer task awaits one ASGI send per write.
-    """
-
-    media_type = "text/event-stream"
-
-    def __init__(
-        self, gateway: MockGateway, trace_id: str, replay: Replay, stream: Stream, sequence: int, arrived: float
-    ) -> None:
-        super().__init__(None, 200, headers={**SSE_HEADERS, **dict(replay.headers)}, media_type="text/event-stream")
-        # No length: the body is a stream (chunked), as a provider's is.
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+    def __init__(self, gateway: MockGateway, matched: Matched) -> None:
         self.gateway = gateway
-        self.trace_id = trace_id
-        self.replay = replay
-        self.stream = stream
-        self.writer = Writer(replay.sse, sequence)
-        self.arrived = arrived
+        self.trace_id = matched.trace_id
+        self.contract_id = matched.replay.contract_id
 
-    def _journal_write(
-        self, data: bytes, deadline: float, step: int | None, now: float, to_wall: float | None = None
-    ) -> None:
-        sent_at = wall_time(self.loop, now) if to_wall is None else now + to_wall
+    def journal_write(self, data: bytes, deadline: float, step: int | None, now: float, sent_at: float) -> None:
+        """`deadline` and `now` (when the write went out) in loop time, `sent_at` the same instant in wall time."""
         _journal(
             self.gateway,
             self.trace_id,
-            self.replay.contract_id,
+            self.contract_id,
             text=data.decode("utf-8", "replace"),
             scheduled_at=sent_at - (now - deadline),
             sent_at=sent_at,
             detail=None if step is None else {"step": step},
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+class DirectStream(_Journaled):
+    """An event stream played straight onto a connection's transport, in HTTP chunked framing.
+
+    Each due write goes out from the scheduler's callback (as the mux socket's frames do): no task wake-up
+    and no ASGI send per event. What one player pass writes (a stream's head and first events, its last
+    token and closing events) goes out as one write: one system call, not five. A contract that splits
+    events writes every piece on its own, as the split fault says. `terminate` writes the closing empty
+    chunk with the stream's end (mockgw's own HTTP path); under the ASGI route the server writes it.
+    """
+
+    def __init__(
+        self,
+        gateway: MockGateway,
+        matched: Matched,
+        arrived: float,
+        transport: asyncio.Transport,
+        head: bytes = b"",
+        terminate: bool = False,
+    ) -> None:
+        super().__init__(gateway, matched)
         self.loop = loop = asyncio.get_running_loop()
+        self.transport = transport
+        self.terminate = terminate
+        self.ended: asyncio.Future[str] = loop.create_future()
+        writer = Writer(matched.replay.sse, matched.sequence)
+        self.corked: list[bytes] | None = None if writer.split else []  # split pieces: never joined
+        if head:
+            self._send(head)
+        self.batch = _batch_for(loop)
+        self.outbox = _Outbox(matched, writer, loop, self._write, self.flush)
+        self.outbox.put(matched.stream.prologue(), arrived, None)
+        self.playback = Playback(
+            matched.replay, self.outbox, start=arrived, timeout_s=gateway.settings.backend_timeout_s
+        )
+
+    def start(self) -> asyncio.Future[str]:
+        """Play; the future is the end: `_END` (the closing chunk written if `terminate`) or `_DROP`."""
+        self.playback.start()
+        self.flush()
+        return self.ended
+
+    def _send(self, data: bytes) -> None:
+        if self.corked is None:
+            self.transport.write(data)
+        else:
+            self.corked.append(data)
+
+    def flush(self) -> None:
+        corked = self.corked
+        if corked:
+            if not self.transport.is_closing():
+                self.transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
+            corked.clear()
+
+    def _write(self, data: bytes | str, deadline: float, step: int | None) -> None:
+        if isinstance(data, str):
+            if data == _END and self.terminate:
+                self._send(b"0\r\n\r\n")
+            self.flush()  # what came before a drop goes out before it
+            if not self.ended.done():
+                self.ended.set_result(data)
+            return
+        if self.transport.is_closing():
+            return
+        now = self.loop.time()
+        self._send(b"%x\r\n%s\r\n" % (len(data), data))
+        self.batch.add(self, data, deadline, step, now)
+
+    def cancel(self) -> None:
+        self.playback.cancel()
+        self.outbox.cancel()
+        self.corked = None  # nothing more goes out
+
+
+class SseResponse(Response):
+    """An event stream played at the replay's deadlines (an ASGI response of its own, not a generator).
+
+    Under mockgw's server the events go straight to the connection's transport (`DirectStream`).
+    Elsewhere (another server, HTTP/1.0) a writer task awaits one ASGI send per write.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, gateway: MockGateway, matched: Matched, arrived: float) -> None:
+        super().__init__(None, 200, headers=sse_headers(matched.replay), media_type="text/event-stream")
+        # No length: the body is a stream (chunked), as a provider's is.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.gateway = gateway
+        self.matched = matched
+        self.arrived = arrived
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         transport = transport_of(scope) if scope.get("http_version") == "1.1" else None
         headers = self.raw_headers
         if transport is not None:
             headers = [*headers, (b"transfer-encoding", b"chunked")]  # we frame the chunks: say so, uvicorn agrees
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        ended: asyncio.Future[str] = loop.create_future()
-        # Only the writer task (no transport to write to) needs a queue: an asyncio.Queue costs more to make
-        # than a stream's first event costs to write, and a burst of streams makes hundreds at once.
-        queue: asyncio.Queue[Any] | None = asyncio.Queue() if transport is None else None
-        batch = _batch_for(loop)
-
-        def write_direct(data: bytes | str, deadline: float, step: int | None) -> None:
-            if isinstance(data, str):
-                if not ended.done():
-                    ended.set_result(data)
-                return
-            if transport is None or transport.is_closing():
-                return
-            transport.write(b"%x\r\n%s\r\n" % (len(data), data))
-            batch.add(self, data, deadline, step, loop.time())
-
-        def write_queued(data: bytes | str, deadline: float, step: int | None) -> None:
-            assert queue is not None
-            queue.put_nowait((data, deadline, step))
-
-        outbox = _Outbox(self, loop, write_direct if transport is not None else write_queued)
-        outbox.put(self.stream.prologue(), self.arrived, None)
-        playback = Playback(self.replay, outbox, start=self.arrived, timeout_s=self.gateway.settings.backend_timeout_s)
-        playback.start()
-        writing: asyncio.Future[str] = ended if queue is None else asyncio.ensure_future(self._write_each(send, queue))
+        if transport is not None:
+            direct = DirectStream(self.gateway, self.matched, self.arrived, transport)
+            writing: asyncio.Future[str] = direct.start()
+            stop: Callable[[], None] = direct.cancel
+        else:
+            writing, stop = self._write_each(send)
         gone: asyncio.Future[None] = asyncio.ensure_future(_client_gone(receive))
         try:
             waiting: list[asyncio.Future[Any]] = [writing, gone]
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
-            playback.cancel()
-            outbox.cancel()
+            stop()
             if not writing.done():
                 writing.cancel()
             await asyncio.gather(writing, gone, return_exceptions=True)
         if writing.done() and not writing.cancelled():
             await self._end(scope, send, writing.result())
-        await self.gateway.store.update_trace(self.trace_id, closed_at=time.time())
+        await self.gateway.store.update_trace(self.matched.trace_id, closed_at=time.time())
 
     async def _end(self, scope: Scope, send: Send, how: str) -> None:
         if how == _DROP:
-            _journal(self.gateway, self.trace_id, self.replay.contract_id, kind="fault", detail={"fault": "drop"})
+            journal_drop(self.gateway, self.matched)
             if drop_connection(scope):
                 return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _write_each(self, send: Send, queue: asyncio.Queue[Any]) -> str:
+    def _write_each(self, send: Send) -> tuple[asyncio.Future[str], Callable[[], None]]:
         """The writer under a server without a transport to write to: one awaited ASGI send per write."""
-        while True:
-            data, deadline, step = await queue.get()
-            if isinstance(data, str):
-                return data
-            await send({"type": "http.response.body", "body": data, "more_body": True})
-            self._journal_write(data, deadline, step, self.loop.time())
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        journaled = _Journaled(self.gateway, self.matched)
+        outbox = _Outbox(
+            self.matched,
+            Writer(self.matched.replay.sse, self.matched.sequence),
+            loop,
+            lambda *item: queue.put_nowait(item),
+        )
+        outbox.put(self.matched.stream.prologue(), self.arrived, None)
+        playback = Playback(
+            self.matched.replay, outbox, start=self.arrived, timeout_s=self.gateway.settings.backend_timeout_s
+        )
+        playback.start()
+
+        async def write_each() -> str:
+            while True:
+                data, deadline, step = await queue.get()
+                if isinstance(data, str):
+                    return data
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                now = loop.time()
+                journaled.journal_write(data, deadline, step, now, wall_time(loop, now))
+
+        def stop() -> None:
+            playback.cancel()
+            outbox.cancel()
+
+        return asyncio.ensure_future(write_each()), stop
+
+
+def sse_headers(replay: Replay) -> dict[str, str]:
+    return {**SSE_HEADERS, **dict(replay.headers)}
+
+
+def journal_drop(gateway: MockGateway, matched: Matched) -> None:
+    _journal(gateway, matched.trace_id, matched.replay.contract_id, kind="fault", detail={"fault": "drop"})
