@@ -157,8 +157,8 @@ class Writer:
         self.line_ending = LINE_ENDINGS[options.line_ending]
         self.split: SseSplit | None = options.split
         self.events_written = 0
-        # One generator per request, so the same seed and request order give the same cuts.
-        self._rng = random.Random(((self.split.seed if self.split else 0) << 32) ^ sequence)
+        self._sequence = sequence
+        self._rng: random.Random | None = None  # made on the first random cut: seeding costs more than an event
 
     def pieces(self, event: SseEvent) -> list[bytes]:
         encoded = encode_event(event, self.line_ending)
@@ -169,4 +169,7 @@ class Writer:
             return [encoded]
         if split.offsets:
             return split_at(encoded, split.offsets)
+        if self._rng is None:
+            # One generator per request, so the same seed and request order give the same cuts.
+            self._rng = random.Random((split.seed << 32) ^ self._sequence)
         return split_at(encoded, split_points(len(encoded), split.pieces, self._rng))

@@ -27,6 +27,7 @@ class HeaderDeadline:
     client: Any
 
     _header_timer: asyncio.TimerHandle | None = None
+    _headers_pending = False  # a request began and its headers are not complete yet
 
     def _arm_header_deadline(self) -> None:
         if self._header_timer is None:
@@ -48,11 +49,19 @@ class HeaderDeadline:
         super().connection_made(transport)  # type: ignore[misc]
         self._arm_header_deadline()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        # Armed only when a request's headers did not all come in the bytes that began it: a kept-alive client's
+        # request nearly always does, and a timer made and cancelled per request is a cost every stream pays.
+        if self._headers_pending:
+            self._arm_header_deadline()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()  # type: ignore[misc]
-        self._arm_header_deadline()
+        self._headers_pending = True
 
     def on_headers_complete(self) -> None:
+        self._headers_pending = False
         self._disarm_header_deadline()
         super().on_headers_complete()  # type: ignore[misc]
 

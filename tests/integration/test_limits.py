@@ -173,6 +173,41 @@ def test_a_slowloris_connection_is_closed_at_the_header_timeout_and_others_are_u
     assert long_answer.status_code == 200 and long_answer.json() == {"response": "late but whole"}
 
 
+def test_a_kept_alive_connections_later_request_must_finish_its_headers_in_time_too():
+    # After an answered request the timer is armed only once a request's first bytes leave its headers
+    # unfinished (mockgw/server/header_timeout.py): that second request must still be cut off.
+    timeout_s = 0.5 * TIMEOUT_FACTOR
+    answer = {
+        "id": "hi",
+        "match": {"service": "text-completion"},
+        "response": {"frames": [{"at_s": 0, "response": {"response": "hi"}}]},
+    }
+
+    async def scenario(url):
+        host, port = url.removeprefix("http://").split(":")
+        loop = asyncio.get_running_loop()
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            body = b'{"system": "", "prompt": "hi"}'
+            writer.write(
+                b"POST %s HTTP/1.1\r\nHost: x\r\ncontent-length: %d\r\n\r\n%s" % (TC_PATH.encode(), len(body), body)
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            await asyncio.sleep(2 * timeout_s)  # idle longer than the header timeout: not what it is about
+            writer.write(b"POST %s HTTP/1.1\r\nHost: x\r\nX-Slow: " % TC_PATH.encode())
+            began = loop.time()
+            async with asyncio.timeout(10 * timeout_s):
+                while await reader.read(65536):
+                    pass
+            return head, loop.time() - began
+        finally:
+            writer.close()
+
+    head, closed_after = run(Settings(header_timeout_s=timeout_s), scenario, contracts_from(answer))
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert timeout_s * 0.9 <= closed_after <= timeout_s * 4
+
+
 def test_a_closed_connection_reports_nothing_in_flight():
     async def scenario(url):
         async with httpx.AsyncClient(base_url=url) as client:
