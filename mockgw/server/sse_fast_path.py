@@ -187,6 +187,9 @@ class ProviderRequest:
         stream = self.stream = DirectStream(self.gateway, matched, arrived, transport, head=head, terminate=True)
         try:
             how = await stream.start()
+        except BaseException:  # cancelled (the server's shutdown ran out of time) or broken: as uvicorn's cycle does
+            transport.close()
+            raise
         finally:
             stream.cancel()
         if how == _DROP:

@@ -159,3 +159,29 @@ def fast_frames() -> dict[str, Any]:
             for k, token in enumerate(TOKENS)
         ]
     }
+
+
+@sync
+async def test_a_stream_in_flight_at_shutdown_is_closed_and_its_trace_too():
+    slow = token_stream(
+        response={"frames": [{"at_s": 0, "response": {"response": "Hal"}}, {"at_s": 60, "response": {"response": "f"}}]}
+    )
+    settings = Settings()
+    sock = bind_socket("127.0.0.1", 0)
+    app = create_app(settings, contracts_from(slow))
+    uv = uvicorn.Server(uvicorn_config(app, settings))
+    task = asyncio.create_task(uv.serve(sockets=[sock]))
+    while not uv.started:
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+    writer.write(request(STREAM))
+    first = await reader.readuntil(b"Hal")
+    uv.should_exit = True
+    async with asyncio.timeout(10 * TIMEOUT_FACTOR):  # uvicorn's graceful wait (3 s), then the stream is cut
+        rest = await reader.read()
+        await task
+    writer.close()
+    sock.close()
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b"[DONE]" not in rest
+    traces = await app.app.state.gateway.store.list_traces()
+    assert [t.closed_at is not None for t in traces if t.kind == "sse"] == [True]
