@@ -20,6 +20,7 @@ response header uvicorn would refuse) go through uvicorn and the ASGI app unchan
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -175,7 +176,8 @@ class ProviderRequest:
         transport = protocol.transport
         if self.disconnected or transport.is_closing():
             return
-        if protocol.access_log:
+        # The arguments are costly (the path is quoted): made only when the line is written, the same line.
+        if protocol.access_log and protocol.access_logger.isEnabledFor(logging.INFO):
             protocol.access_logger.info(
                 '%s - "%s %s HTTP/%s" %d',
                 get_client_addr(self.scope),

@@ -212,3 +212,4 @@ def test_credentials_in_descriptor_bodies_stay_out_of_the_journal_and_the_log(tm
     chat_request = next(json.loads(m["text"]) for m in journal if m["kind"] == "request" and m.get("service") != "auth")
     assert chat_request["session"] == "***" and chat_request["model"] == CHAT["model"]
     assert "POST /oauth/token?client_secret=*** HTTP/1.1" in log  # the access log line, masked
+    assert '"POST /v2/chat HTTP/1.1" 200' in log  # a stream's line too, written by mockgw's own HTTP path
