@@ -6,10 +6,12 @@ import httpx
 import pytest
 
 from mockgw.app import create_app
+from mockgw.llm import ANTHROPIC, OPENAI
+from mockgw.llm.provider import DescriptorDialect
 from mockgw.server.fast_path import FLOW_SERVICE, GatewayApp
 from mockgw.settings import Settings
 
-from ...conftest import contracts_from
+from ...conftest import REPO, contracts_from
 
 
 def app():
@@ -67,3 +69,16 @@ def test_the_fake_providers_fixed_paths_are_answered_directly_and_a_descriptor_w
     assert set(direct) == {("POST", "/v1/token"), ("POST", "/v1/chat/completions"), ("POST", "/v1/messages")}
     # The seed's chat path is OpenAI's: the descriptor's endpoint answers it, as starlette's route order says.
     assert direct[("POST", "/v1/chat/completions")] is not openai_chat
+
+
+def test_the_stream_paths_are_the_providers_chat_paths_a_descriptor_first():
+    plain = create_app(Settings(profile="2.6.2"), [])
+    assert {key: dialect.name for key, dialect in plain.streams.items()} == {
+        ("POST", "/v1/chat/completions"): OPENAI.name,
+        ("POST", "/v1/messages"): ANTHROPIC.name,
+    }
+    # The seed's example descriptor chats on /v1/chat/completions too: its dialect answers there, not OpenAI's.
+    descriptor = create_app(Settings(profile="2.6.2", provider=REPO / "tests/fixtures/seed_descriptor.json"), [])
+    assert isinstance(descriptor.streams[("POST", "/v1/chat/completions")], DescriptorDialect)
+    assert descriptor.streams[("POST", "/v1/messages")] is ANTHROPIC
+    assert ("POST", "/v1/token") not in descriptor.streams  # the auth step is never a stream
