@@ -19,7 +19,7 @@ from .journal.memory import MemoryTraceStore
 from .journal.protocol import TraceStore
 from .journal.records import Message
 from .matching import IncomingRequest, Match, MatchResult, match_ranked, rank
-from .profiles import Profile, resolve_profile
+from .profiles import WORKSPACE_SERVICES, Profile, resolve_profile
 from .protocol.auth import workspace_refusal
 from .protocol.redact import redact_value
 from .protocol.services import gateway_error, missing_field, translator_problem
@@ -182,6 +182,9 @@ class MockGateway:
                 return Refusal("unknown service", "unknown-service", 404, {"error": "unknown kind"})
             message = "This kind not supported by flow" if request.flow is not None else "Invalid kind"
             return Refusal(message, rest_body={"error": message})
+        if request.flow is None and _unregistered(request, profile):
+            # 2.6.2+'s mux looks `<service>:<operation>` up in the operation registry (REST: 400 before this).
+            return Refusal("unknown service", "unknown-service", 400, {"error": "unknown operation"})
         if not check_workspace:
             # No workspace check before the dispatcher, whose flow key is (workspace, flow): an unknown one is
             # an unknown flow.
@@ -234,3 +237,13 @@ class MockGateway:
             await self.store.reset()
         self.scenario_states.clear()
         self.stateful.reset()
+
+
+def _unregistered(request: IncomingRequest, profile: Profile) -> bool:
+    """A workspace service's operation the profile's registry does not know (as its mux sees it)."""
+    if request.service not in WORKSPACE_SERVICES or not profile.registry_operations:
+        return False
+    if "unknown-service" not in profile.error_types:
+        return False
+    operation = request.body.get("operation") if isinstance(request.body, dict) else None
+    return not operation or f"{request.service}:{operation}" not in profile.registry_operations

@@ -82,6 +82,15 @@ class Profile:
     # text-completion's request translator indexes `system` and `prompt` (≤ 2.10.7: KeyError without them) or
     # takes both with .get() (2.10.8+, when `operation: list-models` came). Reference rig: 2.3.1 and 2.11.1.
     completion_fields_required: bool
+    # Global-service answers carry every schema field the translator emits (empty lists, maps, strings): 2.3.1+,
+    # whose schema is dataclasses with empty defaults (reference rig: 2.3.1, 2.11.1; mockgw/state/services/wire.py).
+    global_answers_every_field: bool = False
+    # "kind:operation" of the global services the REST registry knows (2.4.6+): anything else is 400
+    # `unknown operation` before dispatch. Empty: no registry, the service answers.
+    registry_operations: frozenset[str] = frozenset()
+    # The knowledge schema's forward references cannot be resolved (2.10.0+): a streamed core part fails in the
+    # translator with a gateway-error (reference rig: 2.11.1). 2.10.0–2.10.5 are in profile 2.8.1, which lacks it.
+    knowledge_cores_unreadable: bool = False
 
     @property
     def first_frame_auth(self) -> bool:
@@ -113,7 +122,46 @@ _V2_FLOW_SERVICES = _COMMON_FLOW_SERVICES | {"rows", "document-embeddings", "row
 _V2_3_FLOW_SERVICES = _V2_FLOW_SERVICES | {"sparql"}
 _V2_8_FLOW_SERVICES = _V2_3_FLOW_SERVICES | {"reranker", "image-to-text"}
 _GLOBAL_SERVICES = frozenset({"config", "flow", "librarian", "knowledge", "collection-management"})
+# The global services scoped to a workspace (dispatch/manager.py workspace_dispatchers); iam is system-wide.
+WORKSPACE_SERVICES = _GLOBAL_SERVICES
 _BULK_KINDS = frozenset({"triples", "graph-embeddings", "document-embeddings", "entity-contexts"})
+
+
+def _ops(kind: str, *operations: str) -> frozenset[str]:
+    return frozenset(f"{kind}:{op}" for op in operations)
+
+
+# gateway/registry.py: the same table from 2.6.2 to 2.11.1; 2.4.6 lacks the document-embedding cores.
+_REGISTRY_2_4 = (
+    _ops("config", "get", "list", "getvalues", "getvalues-all-ws", "config", "put", "delete")
+    | _ops("flow", "list-blueprints", "get-blueprint", "list-flows", "get-flow")
+    | _ops("flow", "put-blueprint", "delete-blueprint", "start-flow", "stop-flow")
+    | _ops(
+        "librarian",
+        "get-document-metadata",
+        "get-document-content",
+        "stream-document",
+        "list-documents",
+        "list-processing",
+        "get-upload-status",
+        "list-uploads",
+        "add-document",
+        "remove-document",
+        "update-document",
+        "add-processing",
+        "remove-processing",
+        "begin-upload",
+        "upload-chunk",
+        "complete-upload",
+        "abort-upload",
+    )
+    | _ops("knowledge", "get-kg-core", "list-kg-cores", "put-kg-core", "delete-kg-core", "load-kg-core")
+    | _ops("knowledge", "unload-kg-core")
+    | _ops("collection-management", "list-collections", "update-collection", "delete-collection")
+)
+_REGISTRY_2_6 = _REGISTRY_2_4 | _ops(
+    "knowledge", "get-de-core", "list-de-cores", "put-de-core", "delete-de-core", "load-de-core"
+)
 
 _V1_7 = Profile(
     name="1.7",
@@ -191,6 +239,7 @@ _V2_3_1 = replace(
     agent_kind_key="message_type",
     embedding_vector_key="vector",
     flow_services=_V2_3_FLOW_SERVICES,
+    global_answers_every_field=True,
 )
 _V2_4_5 = replace(
     _V2_3_1,
@@ -205,6 +254,7 @@ _V2_4_5 = replace(
     bulk_token_required=True,
     error_types=frozenset({"auth-required", "access-denied"}),
     global_services=_GLOBAL_SERVICES | {"iam"},
+    registry_operations=_REGISTRY_2_4,  # from 2.4.6 (2.4.5 itself has no registry)
 )
 _V2_6_2 = replace(
     _V2_4_5,
@@ -214,6 +264,7 @@ _V2_6_2 = replace(
     error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
     empty_token_is_anonymous=True,
     rest_flow_workspace_checked=False,
+    registry_operations=_REGISTRY_2_6,
 )
 
 _V2_8_1 = replace(
@@ -233,6 +284,7 @@ _V2_10_6 = replace(
     name="2.10.6",
     describes="gateway 2.10.6–2.10.7: backend errors reach clients only through translators that copy them",
     forwards_backend_errors=False,
+    knowledge_cores_unreadable=True,
 )
 _V2_10_8 = replace(
     _V2_10_6,

@@ -174,7 +174,41 @@ def all_cases() -> list[Case]:
         # 20 concurrent streams on one socket: upstream runs 16, the rest wait.
         Case("mux 20 streams", "text-completion", "socket", {**_TC, "streaming": True}, count=20, wait_s=20.0),
     ]
-    return cases
+    return cases + global_cases()
+
+
+def global_cases() -> list[Case]:
+    """The global services, answered on both sides from the mock's state model seeded from the same contracts
+    (contracts/2.x/global-state.json): what differs is what the gateway makes of the answers."""
+
+    def g(name: str, service: str, transport: str, body: dict[str, Any]) -> Case:
+        return Case(f"global: {name}", service, transport, body, flow=None)
+
+    prompt_key = {"type": "prompt", "key": "system"}
+    return [
+        g("config list", "config", "rest", {"operation": "list", "type": "prompt"}),
+        g("config list", "config", "socket", {"operation": "list", "type": "prompt"}),
+        g("config getvalues", "config", "rest", {"operation": "getvalues", "type": "prompt"}),
+        g("config get", "config", "rest", {"operation": "get", "keys": [prompt_key]}),
+        g("config get unknown key", "config", "rest", {"operation": "get", "keys": [{"type": "prompt", "key": "x"}]}),
+        g("config put", "config", "rest", {"operation": "put", "values": [{**prompt_key, "value": "Be brief."}]}),
+        g("config bad operation", "config", "rest", {"operation": "no-such-operation"}),
+        g("config bad operation", "config", "socket", {"operation": "no-such-operation"}),
+        g("flow list-flows", "flow", "rest", {"operation": "list-flows"}),
+        g("flow list-blueprints", "flow", "socket", {"operation": "list-blueprints"}),
+        g("flow get-flow unknown", "flow", "rest", {"operation": "get-flow", "flow-id": "no-such-flow"}),
+        g("librarian list-documents", "librarian", "rest", {"operation": "list-documents"}),
+        g(
+            "librarian get-document-metadata",
+            "librarian",
+            "rest",
+            {"operation": "get-document-metadata", "document-id": "doc-alice"},
+        ),
+        g("knowledge list-kg-cores", "knowledge", "rest", {"operation": "list-kg-cores"}),
+        g("knowledge get-kg-core", "knowledge", "socket", {"operation": "get-kg-core", "id": "core-alice"}),
+        g("knowledge get-kg-core unknown", "knowledge", "rest", {"operation": "get-kg-core", "id": "no-such-core"}),
+        g("collection-management list-collections", "collection-management", "rest", {"operation": "list-collections"}),
+    ]
 
 
 def auth_cases() -> list[Case]:

@@ -26,10 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mockgw.contract import Contract, load_contracts
+from mockgw.contract import Contract, Seeds, load_library
 from mockgw.contract.model import FaultKind, FrameKind
 from mockgw.matching import IncomingRequest, Match, match_request
-from mockgw.profiles import PROFILES
+from mockgw.profiles import PROFILES, resolve_profile
+from mockgw.protocol.bulk import decode_import_frame
+from mockgw.state.stateful import StatefulServices, overrides_state
 from mockgw.templating import render
 
 from . import iam, shapes
@@ -93,6 +95,7 @@ class Backend:
         speed: float = 1.0,
         profile: str | None = None,
         journal: Path | None = None,
+        seeds: Seeds | None = None,
     ) -> None:
         # Line-buffered appends of a few hundred bytes to a local file: cheap enough for the loop.
         self.journal = journal.open("a", buffering=1) if journal else None
@@ -102,6 +105,9 @@ class Backend:
         self.bus: Bus | None = None
         self.tasks: set[asyncio.Task] = set()
         self.scenarios: dict[str, str] = {}
+        # The global services answer from the mock's own state model, seeded from the same contract files,
+        # so that the diff measures what the gateway does to their answers (docs/FIDELITY.md).
+        self.stateful = StatefulServices(resolve_profile(self.profile), flows, seeds or Seeds())
 
     # -- wiring ------------------------------------------------------------------------------------------
     async def start(self, url: str) -> None:
@@ -115,6 +121,8 @@ class Backend:
         for flow in self.flows:
             for kind in self.flow_kinds:
                 await self.bus.consume(flow_topic("request", kind, flow), self.on_flow_service)
+            for interface in BULK_INTERFACES:
+                await self.bus.consume(flow_topic("flow", interface, flow), self.on_bulk)
 
     def global_topic(self, cls: str, kind: str) -> str:
         name = GLOBAL_TOPICS[kind]
@@ -136,7 +144,11 @@ class Backend:
         await self.bus.publish(topic.replace("request:", "response:", 1), body, {"id": headers.get("id")})
 
     async def on_gateway_config(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
-        # 2.3.x sends clients' config requests here too; they get the same flow config (lossy, RIG.md).
+        # 2.3.x sends clients' config requests here too. The gateway's own fetch is operation `config`; any other
+        # operation is a client's and answers from state. A client's `config` gets the flow config (lossy, RIG.md).
+        if not self.gv.uses_iam and body.get("operation") != "config":
+            await self.answer_global(topic, "config", body, headers)
+            return
         await self.reply(topic, headers, self.config_answer(body))
 
     async def on_iam(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
@@ -144,12 +156,51 @@ class Backend:
 
     async def on_global(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
         kind = next(k for k in GLOBAL_KINDS if self.global_topic("request", k) == topic)
-        self.spawn(self.play(topic, kind, None, body, headers))
+        contract, _ = self.choose(kind, None, body)
+        if contract is not None and overrides_state(contract):  # as the mock: the user's own contract first
+            self.spawn(self.play(topic, kind, None, body, headers))
+            return
+        self.spawn(self.answer_global(topic, kind, body, headers))
+
+    async def answer_global(self, topic: str, kind: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        request = shapes.global_request_to_client(kind, body)
+        replay = self.stateful.answer(kind, None, request, None, translate=False)
+        frames = [step.payload for step in replay.steps] if replay is not None else []
+        self.note(
+            "request",
+            id=headers.get("id"),
+            service=kind,
+            flow=None,
+            arrived=time.time(),
+            contract_id=f"mockgw:state/{kind}",
+            body=request,
+        )
+        for frame in frames:
+            now = time.time()
+            self.note("frame", id=headers.get("id"), scheduled=now, sent=now, content=frame, complete=True)
+            await self.reply(topic, headers, shapes.global_response_to_backend(kind, frame))
 
     async def on_flow_service(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
         name = topic.split(":", 2)[2].removeprefix("rig-")
         flow, kind = name.split("--", 1)
         self.spawn(self.play(topic, kind, flow, body, headers))
+
+    async def on_bulk(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
+        """What an import socket published: stored in the mock's own store model, where queries and the diff see it."""
+        flow, interface = topic.split(":", 2)[2].removeprefix("rig-").split("--", 1)
+        kind = shapes.BULK_KINDS[interface]
+        text = json.dumps(shapes.bulk_to_client(kind, body))
+        frame = decode_import_frame(text, kind, self.stateful.profile)
+        stored = self.stateful.data.add_frame(flow, frame, text)
+        self.note(
+            "stored",
+            service=f"import/{kind}",
+            flow=flow,
+            at=time.time(),
+            items=stored,
+            message=body,
+            bad=str(frame.bad) if frame.bad else None,
+        )
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -182,6 +233,24 @@ class Backend:
         arrived_wall = time.time()  # the kit compares these with the driver's wall-clock events
         bus_id = headers.get("id")
         contract, why = self.choose(kind, flow, body)
+        if flow is not None and (contract is None or not overrides_state(contract)):
+            # As the mock: a query of a kind the flow's store holds answers from the store (stateful.py).
+            stored = self.stateful.answer(kind, flow, shapes.request_to_client(kind, body), None)
+            if stored is not None:
+                self.note(
+                    "request",
+                    id=bus_id,
+                    service=kind,
+                    flow=flow,
+                    arrived=arrived_wall,
+                    contract_id=stored.contract_id,
+                    body=shapes.request_to_client(kind, body),
+                )
+                for step in stored.steps:
+                    now = time.time()
+                    self.note("frame", id=bus_id, scheduled=now, sent=now, content=step.payload, complete=step.complete)
+                    await self.reply(topic, headers, shapes.response_to_backend(kind, step.payload, step.complete))
+                return
         if contract is None:
             log.warning("unmatched %s request: %s", kind, why)
             self.note("unmatched", id=bus_id, service=kind, flow=flow, at=arrived_wall, message=why)
@@ -273,8 +342,9 @@ async def amain(args: argparse.Namespace) -> None:
     profile = args.profile or gv.profile
     if profile not in PROFILES:
         raise SystemExit(f"--profile={profile!r}: one of {', '.join(PROFILES)}")
+    library = load_library(args.contracts)
     backend = Backend(
-        gv, load_contracts(args.contracts), args.flow or ["default"], args.token, args.speed, profile, args.journal
+        gv, library.contracts, args.flow or ["default"], args.token, args.speed, profile, args.journal, library.seeds
     )
     await backend.start(args.amqp)
     print("mockgw rig backend ready", flush=True)

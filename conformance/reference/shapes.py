@@ -154,3 +154,91 @@ def diagnosis_to_backend(frame: dict[str, Any]) -> dict[str, Any]:
 def error_to_backend(kind: str, error: dict[str, Any]) -> dict[str, Any]:
     """A service error (a response frame with only `error`) for kinds whose schema nests it."""
     return {"error": {"type": error.get("type", "error"), "message": error.get("message", "")}}
+
+
+# -- global services ---------------------------------------------------------------------------------------
+# The flow, librarian and knowledge translators name the schema's snake_case fields with hyphens on the client
+# wire (flow-id, document-metadata, graph-embeddings, parent-id…); config and collection-management use the
+# schema's own names. Metadata records nested under these keys are renamed the same way.
+_HYPHENATED = ("flow", "librarian", "knowledge")
+_NESTED_RECORDS = ("document-metadata", "document-metadatas", "processing-metadata", "processing-metadatas")
+
+
+def _renamed(record: Any, old: str, new: str) -> Any:
+    if isinstance(record, list):
+        return [_renamed(r, old, new) for r in record]
+    if not isinstance(record, dict):
+        return record
+    return {k.replace(old, new): v for k, v in record.items()}
+
+
+def global_request_to_client(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A global-service request as the backend got it, in the client's keys, for the mock's state model.
+
+    Fields the client left out arrive as the schema's defaults ("", [], 0) and are dropped here, as the
+    state model reads an absent field and an empty one alike.
+    """
+    if kind not in _HYPHENATED:
+        return {k: v for k, v in body.items() if v not in ("", None)}
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        name = key.replace("_", "-")
+        if value in ("", None, [], {}, 0) and name != "operation":
+            continue
+        out[name] = _renamed(value, "_", "-") if name in _NESTED_RECORDS else value
+    return out
+
+
+def global_response_to_backend(kind: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """A frame of the mock's state model as the schema message the gateway's translator reads."""
+    if kind == "knowledge":
+        # The real knowledge service names `ids=None` in every answer but a listing; 2.3.x's schema defaults it to
+        # [], and its translator answers `{"ids": []}` for any message whose ids is not None.
+        out = {"ids": None, **frame}
+        if isinstance(out.get("triples"), dict):
+            part = out["triples"]
+            out["triples"] = {**part, "triples": [triple_to_backend(t) for t in part.get("triples") or []]}
+        if isinstance(out.get("graph-embeddings"), dict):
+            part = out.pop("graph-embeddings")
+            entities = [
+                {**e, "entity": term_to_backend(e.get("entity"))} if isinstance(e, dict) else e
+                for e in part.get("entities") or []
+            ]
+            out["graph_embeddings"] = {**part, "entities": entities}
+        if "document-embeddings" in out:
+            out["document_embeddings"] = out.pop("document-embeddings")
+        return out
+    if kind not in _HYPHENATED:
+        return dict(frame)
+    return {
+        key.replace("-", "_"): (_renamed(value, "-", "_") if key in _NESTED_RECORDS else value)
+        for key, value in frame.items()
+    }
+
+
+# -- bulk ------------------------------------------------------------------------------------------------
+# Each import socket's kind and the flow interface the gateway publishes it on (dispatch/manager.py).
+BULK_KINDS = {
+    "triples-store": "triples",
+    "graph-embeddings-store": "graph-embeddings",
+    "document-embeddings-store": "document-embeddings",
+    "entity-contexts-load": "entity-contexts",
+    "rows-store": "rows",
+}
+
+
+def bulk_to_client(kind: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A message the gateway published for an import, as the client's import frame (for the mock's store).
+
+    The schema carries terms with their field names and every metadata field; the client frame has compact
+    term keys. Fields the schema adds with empty defaults are kept: they are what reached the bus.
+    """
+    out = dict(message)
+    if kind == "triples":
+        out["triples"] = [triple_to_client(t) for t in message.get("triples") or []]
+    elif kind in ("graph-embeddings", "entity-contexts"):
+        out["entities"] = [
+            {**e, "entity": term_to_client(e.get("entity"))} if isinstance(e, dict) else e
+            for e in message.get("entities") or []
+        ]
+    return out

@@ -25,6 +25,7 @@ from ..timeline.plan import Replay, Step
 from .datastore import DataStore, GeneratedRun, answer_query
 from .services import ServiceState, answer_global, default_blueprint
 from .services.state import DEFAULT_BLUEPRINT
+from .services.wire import translated
 
 # Contracts of this priority or above (and the bundled library's) give way to stored state.
 STATEFUL_PRIORITY = 100
@@ -112,12 +113,20 @@ class StatefulServices:
         return set(self.state.flows)
 
     # -- answering ------------------------------------------------------------------------------
-    def answer(self, service: str, flow: str | None, body: Any, tenant: str | None) -> Replay | None:
-        """A replay answering from state, or None when contracts should answer."""
+    def answer(
+        self, service: str, flow: str | None, body: Any, tenant: str | None, translate: bool = True
+    ) -> Replay | None:
+        """A replay answering from state, or None when contracts should answer.
+
+        A global service's answer is what the client sees after the gateway's translator (`translate`); the
+        reference rig's backend asks for the service's own answer and lets the real gateway translate it.
+        """
         if flow is None:
             if isinstance(body, dict) and isinstance(body.get(self.profile.tenancy_key), str):
                 tenant = tenant or body[self.profile.tenancy_key]
             frames = answer_global(self.state, self.data, self.profile, service, body, tenant or self.default_tenant)
+            if frames is not None and translate:
+                frames = translated(service, frames, self.profile)
         else:
             frames = answer_query(self.data, self.profile, service, flow, body)
         return None if frames is None else frames_replay(service, frames)

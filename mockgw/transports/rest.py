@@ -20,6 +20,7 @@ from ..contract.model import FrameKind
 from ..gateway import MockGateway, Refusal, Resolution, Unmatched
 from ..journal.memory import Message, Trace
 from ..matching import IncomingRequest
+from ..profiles import WORKSPACE_SERVICES
 from ..protocol.auth import bearer_permitted, rest_denial
 from ..protocol.redact import redact_text
 from ..timeline.clock import wall_time
@@ -83,6 +84,10 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
             return JSONBody({"error": "body must be an object"}, 400)
         if "operation" not in body:
             return JSONBody({"error": "missing operation"}, 400)
+        # The registry's table names the five workspace services' operations (iam has its own endpoint).
+        operations = gateway.profile.registry_operations
+        if service in WORKSPACE_SERVICES and operations and f"{service}:{body['operation']}" not in operations:
+            return JSONBody({"error": "unknown operation"}, 400)
     scope = request.scope
     workspace = (request.query_params.get("workspace") if scope["query_string"] else None) or (
         body.get("workspace") if isinstance(body, dict) and gateway.profile.tenancy_key == "workspace" else None

@@ -125,6 +125,22 @@ def test_global_services_in_2_4_5_need_an_operation():
     assert (response.status_code, response.json()) == (400, {"error": "missing operation"})
 
 
+def test_an_operation_the_registry_does_not_know_is_400_before_the_service():
+    ((unknown, _), (known, _), (other, _)) = call(
+        "2.11.0",
+        contracts_from(AGENT),
+        [
+            post("/api/v1/config", {"operation": "no-such-operation"}),
+            post("/api/v1/config", {"operation": "list", "type": "prompt"}),
+            post("/api/v1/knowledge", {"operation": "list-kg-cores"}),
+        ],
+    )
+    assert (unknown.status_code, unknown.json()) == (400, {"error": "unknown operation"})
+    assert known.status_code == other.status_code == 200
+    ((before, _),) = call("2.3.1", contracts_from(AGENT), [post("/api/v1/config", {"operation": "no-such-operation"})])
+    assert before.status_code == 200 and "error" in before.json()  # no registry: the service answers
+
+
 def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
     dropping = {
         "id": "drop",

@@ -69,3 +69,15 @@ def test_a_request_no_contract_matches_is_unmatched_with_the_nearest_reason():
     gw = gateway()
     result = gw.resolve(ask("graph-rag", query="q"))
     assert isinstance(result, Unmatched)
+
+
+def test_a_socket_request_for_an_operation_the_registry_lacks_is_an_unknown_service_from_2_6_2():
+    request = IncomingRequest("socket", "config", {"operation": "no-such-operation"})
+    refused = MockGateway(Settings(profile="2.11.0"), []).resolve(request)
+    assert isinstance(refused, Refusal)
+    assert (refused.message, refused.error_type) == ("unknown service", "unknown-service")
+    known = MockGateway(Settings(profile="2.11.0"), []).resolve(
+        IncomingRequest("socket", "config", {"operation": "list"})
+    )
+    assert isinstance(known, Replay)
+    assert isinstance(MockGateway(Settings(profile="2.4.5"), []).resolve(request), Replay)  # no mux lookup there

@@ -132,9 +132,10 @@ def test_state_seeds_config_flows_documents_and_reset_returns_to_them():
     stateful.reset()
     assert stateful.flows() == {"default", "research"}
     config = stateful.answer("config", None, {"operation": "config"}, None).steps[0].payload
-    assert config == {"config": {"prompt": {"system": "Be terse."}}, "version": 0}
+    # 2.6.2's translator emits every schema field (mockgw/state/services/wire.py)
+    assert config == {"version": 0, "values": [], "directory": [], "config": {"prompt": {"system": "Be terse."}}}
     content = stateful.answer("librarian", None, {"operation": "get-document-content", "document-id": "doc1"}, None)
-    assert content.steps[0].payload == {"content": "QWxpY2U="}
+    assert content.steps[0].payload == {"content": "QWxpY2U=", "document-metadatas": [], "processing-metadatas": []}
     core = stateful.answer("knowledge", None, {"operation": "get-kg-core", "id": "core1"}, None)
     assert [step.complete for step in core.steps] == [False, True]
 
@@ -170,7 +171,12 @@ def test_state_wins_over_the_bundled_librarys_examples():
     resolved = gateway.resolve(
         IncomingRequest("rest", "config", {"operation": "get", "keys": [{"type": "t", "key": "k"}]})
     )
-    assert resolved.steps[0].payload == {"values": [{"type": "t", "key": "k", "value": "v"}], "version": 1}
+    assert resolved.steps[0].payload == {
+        "version": 1,
+        "values": [{"type": "t", "key": "k", "value": "v"}],
+        "directory": [],
+        "config": {},
+    }
 
 
 def test_stored_triples_answer_before_the_bundled_triples_examples():
