@@ -28,6 +28,7 @@ from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
 from .transports.sse import anthropic_messages, openai_chat
+from .transports.streams import document_stream, export_core
 from .ui.dashboard import dashboard_page
 from .ui.home import home_page
 
@@ -101,6 +102,8 @@ def create_app(
         # Upstream routes only /api/metrics/{path}; a bare /api/metrics is aiohttp's 404 (no slash redirect).
         Route("/api/metrics", aiohttp_not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
+        Route("/api/v1/document-stream", document_stream, methods=["GET"]),
+        Route("/api/v1/export-core", export_core, methods=["GET"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
         # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
         *providers,

@@ -15,7 +15,7 @@ from typing import Any
 class Case:
     name: str
     service: str
-    transport: str  # "rest" | "socket"
+    transport: str  # "rest" | "socket" | "bulk" (import/export sockets) | "get" (byte streams; body = query)
     body: dict[str, Any] = field(default_factory=dict)
     flow: str | None = "default"  # None: a global service
     count: int = 1  # socket: this many concurrent requests on the one connection
@@ -24,6 +24,11 @@ class Case:
     wait_s: float = 10.0  # how long to wait for the session to complete
     note: str = ""
     present: str | None = None  # auth cases (gateways started with a token): "none" | "right" | "wrong" key
+    # bulk: import frames sent on /import/{service}, and the kind whose export socket, opened first, is watched
+    imports: tuple[Any, ...] = ()
+    export: str | None = None
+    token: str | None = "tg_rig-bulk"  # bulk: `?token=` (2.4.5+ refuses a socket without one even when open)
+    timed: bool = True  # False: content only (bulk: the real gateway's export consumer polls every 0.5 s)
 
 
 _TC = {"system": "", "prompt": "Who is Alice?"}
@@ -174,7 +179,7 @@ def all_cases() -> list[Case]:
         # 20 concurrent streams on one socket: upstream runs 16, the rest wait.
         Case("mux 20 streams", "text-completion", "socket", {**_TC, "streaming": True}, count=20, wait_s=20.0),
     ]
-    return cases + global_cases()
+    return cases + global_cases() + bulk_cases() + stream_cases()
 
 
 def global_cases() -> list[Case]:
@@ -208,6 +213,83 @@ def global_cases() -> list[Case]:
         g("knowledge get-kg-core", "knowledge", "socket", {"operation": "get-kg-core", "id": "core-alice"}),
         g("knowledge get-kg-core unknown", "knowledge", "rest", {"operation": "get-kg-core", "id": "no-such-core"}),
         g("collection-management list-collections", "collection-management", "rest", {"operation": "list-collections"}),
+    ]
+
+
+# `user`: read before workspaces (2.3.x: KeyError, socket closed, without it), not read from 2.4.5 (dropped).
+_META = {"id": "doc-carol", "root": "", "user": "trustgraph", "collection": "default"}
+_CAROL = {"t": "i", "i": "http://example.org/carol"}
+BULK_FRAMES: dict[str, dict[str, Any]] = {
+    "triples": {
+        "metadata": _META,
+        "triples": [{"s": _CAROL, "p": {"t": "i", "i": "http://example.org/name"}, "o": {"t": "l", "v": "Carol"}}],
+    },
+    "graph-embeddings": {"metadata": _META, "entities": [{"entity": _CAROL, "vector": [0.25, 0.5, 0.75]}]},
+    "document-embeddings": {"metadata": _META, "chunks": [{"chunk_id": "doc-carol/c1", "vector": [0.25, 0.5]}]},
+    "entity-contexts": {"metadata": _META, "entities": [{"entity": _CAROL, "context": "Carol is an engineer."}]},
+    "rows": {
+        "metadata": _META,
+        "schema_name": "person",
+        "values": [{"name": "Carol", "age": "41"}],
+        "confidence": 1.0,
+        "source_span": "",
+    },
+}
+
+
+def bulk_cases() -> list[Case]:
+    """Import sockets of each kind, watched through the kind's export socket where the gateway has one (a live tap:
+    what the import published comes back out), then the kind's query answered from what was stored."""
+
+    def b(name: str, kind: str, **kw: Any) -> Case:
+        return Case(f"bulk: {name}", kind, "bulk", timed=False, wait_s=8.0, **kw)
+
+    cases = [
+        b(f"{kind} import, export tap", kind, imports=(frame,), export=None if kind == "rows" else kind)
+        for kind, frame in BULK_FRAMES.items()
+    ]
+    cases += [
+        b(
+            "triples with fields the gateway does not read",
+            "triples",
+            imports=({**BULK_FRAMES["triples"], "note": "x", "metadata": {**_META, "user": "u"}},),
+            export="triples",
+        ),
+        b("triples frame without metadata", "triples", imports=({"triples": []}, BULK_FRAMES["triples"])),
+        b("triples not JSON", "triples", imports=("{not json",)),
+        b("unknown kind", "no-such-kind", imports=(BULK_FRAMES["triples"],)),
+        b("no token", "triples", imports=(BULK_FRAMES["triples"],), token=None),
+        # What the imports stored, asked for through the flow services (both sides answer from their store).
+        Case("bulk: triples query after import", "triples", "rest", {"s": _CAROL, "collection": "default"}),
+        Case(
+            "bulk: rows query after import", "rows", "rest", {"query": "{ person { name } }", "collection": "default"}
+        ),
+    ]
+    return cases
+
+
+def stream_cases() -> list[Case]:
+    """The byte streams over HTTP GET, answered from the state model on both sides (the seeded doc-alice and
+    core-alice of contracts/2.x/global-state.json)."""
+
+    def g(name: str, service: str, query: dict[str, Any], wait_s: float = 10.0) -> Case:
+        return Case(f"stream: {name}", service, "get", query, flow=None, timed=False, wait_s=wait_s)
+
+    user = {"user": "trustgraph"}  # read before workspaces (2.3.x: required), ignored after
+    return [
+        g(
+            "document-stream in 16-byte chunks",
+            "document-stream",
+            {**user, "document-id": "doc-alice", "chunk-size": 16},
+        ),
+        g("document-stream", "document-stream", {**user, "document-id": "doc-alice"}),
+        g("document-stream unknown document", "document-stream", {**user, "document-id": "no-such-document"}),
+        g("document-stream without document-id", "document-stream", dict(user)),
+        g("document-stream without user", "document-stream", {"document-id": "doc-alice"}),
+        # 2.4.5+: nobody answers the queue export-core asks (wait_s: the real gateway's 120 s is not waited for).
+        g("export-core core-alice", "export-core", {**user, "id": "core-alice"}, wait_s=6.0),
+        g("export-core without id", "export-core", dict(user)),
+        g("export-core without user", "export-core", {"id": "core-alice"}, wait_s=6.0),
     ]
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import io
 import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+import msgpack
 import websockets
 
 from .cases import Case
@@ -110,7 +114,95 @@ async def play_socket(base: str, case: Case, first_frame_auth: bool, token: str 
     return seen
 
 
+def _octets(service: str, raw: bytes) -> Any:
+    """A byte-stream body, readable in the report: export-core's msgpack tuples decoded, else text or base64."""
+    if service == "export-core":
+        try:
+            return {"msgpack": list(msgpack.Unpacker(io.BytesIO(raw), raw=False, strict_map_key=False))}
+        except (ValueError, msgpack.UnpackException) as exc:
+            return {"msgpack_error": str(exc), "base64": base64.b64encode(raw).decode()}
+    try:
+        return {"text": raw.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode()}
+
+
+async def play_get(base: str, case: Case, token: str | None = None) -> Observed:
+    """GET /api/v1/{service}?{body as query}: the byte streams (document-stream, export-core)."""
+    seen = Observed()
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    t0 = time.monotonic()
+    try:
+        async with httpx.AsyncClient(timeout=case.wait_s) as client:
+            answer = await client.get(f"{base}/api/v1/{case.service}", params=case.body, headers=headers)
+        seen.status = answer.status_code
+        seen.content_type = answer.headers.get("content-type", "").split(";")[0] or None
+        if seen.content_type == "application/octet-stream":
+            seen.body = _octets(case.service, answer.content)
+        else:
+            seen.body = _parse(answer.text)
+    except httpx.HTTPError as exc:
+        seen.error = f"{type(exc).__name__}: {exc}"
+    seen.elapsed_s = time.monotonic() - t0
+    return seen
+
+
+EXPORT_SETTLE_S = 1.0  # the real gateway binds an export socket's queue after the upgrade, in its run()
+QUIET_S = 1.5  # an export tap is done once it has been silent this long
+
+
+def _bulk_url(base: str, case: Case, direction: str, kind: str) -> str:
+    url = f"{base.replace('http://', 'ws://', 1)}/api/v1/flow/{case.flow}/{direction}/{kind}"
+    return url + (f"?token={case.token}" if case.token else "")
+
+
+async def play_bulk(base: str, case: Case) -> Observed:
+    """An import socket (frames sent, then closed by us unless the gateway closed it first) with, when the case
+    names one, the export socket of a kind opened before it; the frames are what the export tap sent."""
+    seen = Observed()
+    t0 = time.monotonic()
+    try:
+        async with asyncio.timeout(case.wait_s), contextlib.AsyncExitStack() as stack:
+            export = None
+            if case.export is not None:
+                export = await stack.enter_async_context(
+                    websockets.connect(_bulk_url(base, case, "export", case.export), max_size=None, ping_interval=None)
+                )
+                await asyncio.sleep(EXPORT_SETTLE_S)
+            t0 = time.monotonic()
+            async with websockets.connect(
+                _bulk_url(base, case, "import", case.service), max_size=None, ping_interval=None
+            ) as ws:
+                try:  # import never answers: a frame back, or the gateway's close (maybe before a send), is observed
+                    for frame in case.imports:
+                        await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+                    seen.frames.append({"at": 0.0, "frame": _parse(await asyncio.wait_for(ws.recv(), 1.0))})
+                except websockets.ConnectionClosed as closed:
+                    seen.close_code = closed.rcvd.code if closed.rcvd else None
+                except TimeoutError:
+                    pass
+            while export is not None:
+                try:
+                    text = await asyncio.wait_for(export.recv(), QUIET_S)
+                except TimeoutError:
+                    break
+                seen.frames.append({"at": round(time.monotonic() - t0, 4), "frame": _parse(text)})
+    except websockets.InvalidStatus as refused:
+        seen.status = refused.response.status_code
+        seen.body = _parse(bytes(refused.response.body or b""))
+    except TimeoutError:
+        seen.error = f"no end within {case.wait_s} s"
+    except (OSError, websockets.WebSocketException) as exc:
+        seen.error = f"{type(exc).__name__}: {exc}"
+    seen.elapsed_s = time.monotonic() - t0
+    return seen
+
+
 async def play(base: str, case: Case, first_frame_auth: bool, token: str | None = None) -> Observed:
     if case.transport == "rest":
         return await play_rest(base, case, token)
+    if case.transport == "bulk":
+        return await play_bulk(base, case)
+    if case.transport == "get":
+        return await play_get(base, case, token)
     return await play_socket(base, case, first_frame_auth, token)

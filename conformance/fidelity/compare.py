@@ -112,9 +112,11 @@ def timing(real: dict[str, Any], mock: dict[str, Any], tol: Tolerance) -> list[d
     return off
 
 
-def verdict(real: dict[str, Any], mock: dict[str, Any], tol: Tolerance) -> tuple[str, list[dict[str, Any]]]:
+def verdict(
+    real: dict[str, Any], mock: dict[str, Any], tol: Tolerance, timed: bool = True
+) -> tuple[str, list[dict[str, Any]]]:
     diff = json_diff(content(real), content(mock))
     if diff:
         return DIFFERS, diff
-    off = timing(real, mock, tol)
+    off = timing(real, mock, tol) if timed else []
     return (TIMING_OFF, off) if off else (IDENTICAL, [])

@@ -47,6 +47,16 @@ KEPT: dict[tuple[str, str, str], str] = {
         "--timeout applies in every profile so that tests of a stalled stream need not wait two minutes "
         "(tests/rig/test_kept_deviations.py)"
     ),
+    **{
+        (version, case, "get"): (
+            "from 2.4.5 export-core asks the bare knowledge queue, which no per-workspace knowledge service reads: the "
+            "real gateway sends its 200 headers and then nothing until its fixed 120 s requestor timeout; the mock "
+            "ends the empty body after --timeout (at most 120 s) so that a test need not wait two minutes "
+            "(tests/rig/test_kept_deviations.py)"
+        )
+        for version in ("2.8.1", "2.10.6", "2.11.1")
+        for case in ("stream: export-core core-alice", "stream: export-core without user")
+    },
 }
 
 
@@ -119,7 +129,12 @@ async def warm_up(real: str, mock: str, cases: list[Case], first_frame_auth: boo
     """
     seen: dict[tuple[str, str | None], Case] = {}
     for case in cases:
-        if case.raw is None and case.auth == "anonymous" and case.flow in ("default", None):
+        if (
+            case.raw is None
+            and case.auth == "anonymous"
+            and case.flow in ("default", None)
+            and case.transport != "bulk"
+        ):
             seen.setdefault((case.service, case.flow), replace(case, transport="socket", count=1))
     await asyncio.gather(
         *(play(base, case, first_frame_auth, token) for base in (real, mock) for case in seen.values())
@@ -165,7 +180,7 @@ async def compare_all(
         key = presented(case, token)
         seen_real = (await play(real, case, first_frame_auth, key)).to_json()
         seen_mock = (await play(mock, case, first_frame_auth, key)).to_json()
-        outcome, details = verdict(seen_real, seen_mock, tol)
+        outcome, details = verdict(seen_real, seen_mock, tol, case.timed)
         if seen_real.get("error") and seen_mock.get("error") and outcome != "identical":
             outcome = ERROR
         result = {

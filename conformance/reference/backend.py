@@ -175,10 +175,14 @@ class Backend:
             contract_id=f"mockgw:state/{kind}",
             body=request,
         )
-        for frame in frames:
+        last = len(frames) - 1
+        for index, frame in enumerate(frames):
             now = time.time()
-            self.note("frame", id=headers.get("id"), scheduled=now, sent=now, content=frame, complete=True)
-            await self.reply(topic, headers, shapes.global_response_to_backend(kind, frame))
+            self.note("frame", id=headers.get("id"), scheduled=now, sent=now, content=frame, complete=index == last)
+            message = shapes.global_response_to_backend(kind, frame)
+            if kind == "librarian":
+                message["is_final"] = index == last  # stream-document's chunks; the schema defaults it to True
+            await self.reply(topic, headers, message)
 
     async def on_flow_service(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
         name = topic.split(":", 2)[2].removeprefix("rig-")

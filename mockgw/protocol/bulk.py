@@ -79,6 +79,9 @@ class ImportFrame:
     bad: BadItem | None = None
     extra: dict[str, Any] | None = None  # rows/objects: schema_name, confidence, source_span
     item_count: int = 0  # items the frame carried, valid or not
+    # The gateway re-serialises what it publishes: a frame with fields it does not read (a top-level key, a
+    # metadata key) is exported without them (reference rig, 2.11.1); False: re-encode, do not echo the text.
+    verbatim: bool = True
 
     @property
     def complete(self) -> bool:
@@ -136,15 +139,19 @@ def decode_import_frame(text: str | bytes, kind: str, profile: Profile, frame_in
     if not isinstance(items, list):
         return _fail(kind, frame_index, f"$.{key}", f"must be an array, got {json_type(items)}", metadata=metadata)
     bad_at = _first_bad_triple(items, profile.typed_terms) if kind == "triples" else None
-    if kind == "triples" and bad_at is None:
+    if not (kind == "triples" and bad_at is None):
+        check = _ITEM_CHECKS[kind]
+        for index in range(bad_at or 0, len(items)):
+            item_problem = check(items[index], profile)
+            if item_problem is not None:
+                path, reason = item_problem
+                return _fail(kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata, len(items))
+    sent = export_metadata(profile)
+    if len(frame) == 2 and key in frame and metadata.keys() == sent.keys():
         return ImportFrame(kind, _collection(metadata), metadata, items, None, None, len(items))
-    check = _ITEM_CHECKS[kind]
-    for index in range(bad_at or 0, len(items)):
-        item_problem = check(items[index], profile)
-        if item_problem is not None:
-            path, reason = item_problem
-            return _fail(kind, frame_index, f"$.{key}[{index}]{path}", reason, index, metadata, len(items))
-    return ImportFrame(kind, _collection(metadata), metadata, items, None, None, len(items))
+    # Fields the gateway does not read are not published: the metadata it serialises, the items alone.
+    gateway_metadata = {name: metadata.get(name, default) for name, default in sent.items()}
+    return ImportFrame(kind, _collection(metadata), gateway_metadata, items, None, None, len(items), verbatim=False)
 
 
 def _check_metadata(frame: dict[str, Any], kind: str, profile: Profile) -> Problem | None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import httpx
 import websockets
 
 from mockgw.settings import Settings
@@ -41,4 +42,23 @@ def test_a_2_3_1_mock_times_a_stall_out_after_its_timeout_not_the_fixed_120_s() 
         "response": {"error": {"type": "gateway-error", "message": "Timeout"}},
         "complete": True,
     }
+    assert 1.0 <= elapsed < 1.0 + 1.0 * TIMEOUT_FACTOR
+
+
+def test_a_2_4_5_plus_mock_ends_an_unanswerable_export_core_after_its_timeout_not_the_fixed_120_s() -> None:
+    # The real gateway (reference rig: 2.11.1) asks a queue no knowledge service reads and ends the body after its
+    # requestor's fixed 120 s; the mock sends the same 200 headers and empty body, after --timeout when shorter.
+    async def scenario() -> tuple[float, httpx.Response]:
+        settings = Settings(profile="2.11.0", backend_timeout_s=1.0)
+        async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+            t0 = time.monotonic()
+            answer = await client.get("/api/v1/export-core", params={"id": "core-alice"}, timeout=30)
+            return time.monotonic() - t0, answer
+
+    elapsed, answer = asyncio.run(scenario())
+    assert (answer.status_code, answer.headers["content-type"], answer.content) == (
+        200,
+        "application/octet-stream",
+        b"",
+    )
     assert 1.0 <= elapsed < 1.0 + 1.0 * TIMEOUT_FACTOR

@@ -65,7 +65,7 @@ class DataStore:
         """
         if not frame.items:
             return 0
-        if text is None or not frame.complete:
+        if text is None or not frame.complete or not frame.verbatim:
             text = encode_frame(frame.kind, frame.metadata, frame.items, frame.extra)
         self._append(flow, frame.collection, frame.kind, text, len(frame.items))
         return len(frame.items)

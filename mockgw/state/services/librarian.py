@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 from typing import Any
 
 from ...profiles import Profile
@@ -18,7 +21,9 @@ OPERATIONS = (
     "add-processing",
     "remove-processing",
     "list-processing",
+    "stream-document",
 )
+STREAM_CHUNK_BYTES = 1024 * 1024  # the real librarian's default chunk size (librarian.py DEFAULT_CHUNK_SIZE)
 
 
 def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
@@ -44,6 +49,11 @@ def handle(state: ServiceState, body: dict[str, Any], profile: Profile, tenant: 
         return [{"document-metadata": documents[doc_id]["metadata"]}]
     if operation == "list-documents":
         return [{"document-metadatas": [d["metadata"] for d in documents.values()]}]
+    if operation == "stream-document":
+        doc_id = string_field(body, "document-id")
+        if doc_id is None or doc_id not in documents:
+            return request_error(f"Document {doc_id!r} not found")
+        return _stream(documents[doc_id]["content"], body.get("chunk-size"))
     if operation in ("get-document", "get-document-metadata", "get-document-content", "remove-document"):
         doc_id = string_field(body, "document-id")
         if doc_id is None or doc_id not in documents:
@@ -75,3 +85,28 @@ def _processing(state: ServiceState, body: dict[str, Any], tenant: str, operatio
     if operation == "list-processing":
         return [{"processing-metadatas": list(records.values())}]
     return request_error(f"Bad operation {operation!r}; the librarian knows {', '.join(OPERATIONS)}")
+
+
+def _stream(content: str, chunk_size: Any) -> Frames:
+    """stream-document: the content in chunks of `chunk-size` bytes (1 MiB by default), each base64, with the
+    progress fields the real librarian sets; the last one completes the stream."""
+    try:
+        data = base64.b64decode(content, validate=False)
+    except (binascii.Error, ValueError):
+        return request_error("the stored content is not base64")
+    size = chunk_size if isinstance(chunk_size, int) and chunk_size > 0 else STREAM_CHUNK_BYTES
+    total = math.ceil(len(data) / size)
+    frames: Frames = []
+    for index in range(total):
+        chunk = data[index * size : (index + 1) * size]
+        frames.append(
+            {
+                "content": base64.b64encode(chunk).decode(),
+                "total-chunks": total,
+                "chunk-index": index,
+                "chunks-received": index + 1,
+                "bytes-received": index * size + len(chunk),
+                "total-bytes": len(data),
+            }
+        )
+    return frames or [{"content": "", "total-chunks": 0, "total-bytes": 0}]

@@ -28,6 +28,19 @@ _FLOW_FIELDS: tuple[tuple[str, Any], ...] = (
     ("description", ""),
     ("parameters", {}),
 )
+# LibraryResponseTranslator's upload/stream fields, in its order.
+_LIBRARY_PROGRESS = (
+    "upload-id",
+    "chunk-size",
+    "total-chunks",
+    "chunk-index",
+    "chunks-received",
+    "bytes-received",
+    "total-bytes",
+    "document-id",
+    "object-id",
+    "upload-state",
+)
 # Translators that copy a backend error (librarian, knowledge, collection-management); config and flow do not.
 _COPIES_ERROR = frozenset({"librarian", "knowledge", "collection-management"})
 # The part a knowledge core streams, under the client's key.
@@ -82,6 +95,9 @@ def _library(frame: dict[str, Any], profile: Profile) -> dict[str, Any]:
         out["content"] = frame["content"]
     out["document-metadatas"] = [_document(d, profile) for d in frame.get("document-metadatas") or []]
     out["processing-metadatas"] = [_processing(p, profile) for p in frame.get("processing-metadatas") or []]
+    for name in _LIBRARY_PROGRESS:  # emitted when truthy: a first chunk has no chunk-index
+        if frame.get(name):
+            out[name] = frame[name]
     return out
 
 

@@ -29,7 +29,7 @@ def store_with(profile, kind, items, flow="default", collection="default", **ext
 
 def test_a_valid_frame_is_stored_verbatim_and_exported_as_received():
     store = DataStore(V2)
-    text = encode_frame("triples", {"id": "d", "collection": "c"}, [triple("http://a", "http://p", "x")])
+    text = encode_frame("triples", {"id": "d", "root": "", "collection": "c"}, [triple("http://a", "http://p", "x")])
     assert store.add_frame("f", decode_import_frame(text, "triples", V2), text) == 1
     assert list(store.frames("f", "triples")) == [(text, 1)]
     assert (store.count("f", "c", "triples"), store.holds("f", "triples"), store.holds("g", "triples")) == (
@@ -37,6 +37,17 @@ def test_a_valid_frame_is_stored_verbatim_and_exported_as_received():
         True,
         False,
     )
+
+
+def test_a_frame_is_exported_as_the_gateway_serialises_it_without_the_fields_it_does_not_read():
+    # The real 2.11.1 re-serialises what it publishes (reference rig, `bulk: triples with fields…`): metadata is
+    # id, root, collection (root "" when the client sent none), and nothing beside the items.
+    store = DataStore(V2)
+    items = [triple("http://a", "http://p", "x")]
+    text = orjson.dumps({"metadata": {"id": "d", "collection": "c", "user": "u"}, "triples": items, "note": 1}).decode()
+    store.add_frame("f", decode_import_frame(text, "triples", V2), text)
+    ((exported, _),) = store.frames("f", "triples")
+    assert orjson.loads(exported) == {"metadata": {"id": "d", "root": "", "collection": "c"}, "triples": items}
 
 
 def test_a_partly_bad_frame_stores_nothing():
@@ -222,7 +233,7 @@ def test_paced_items_keep_their_recorded_frame_sizes_and_times():
 
 def test_the_store_counts_the_bytes_it_keeps_against_its_bound():
     store = DataStore(V2, max_bytes=1000)
-    text = encode_frame("triples", {"id": "d", "collection": "c"}, [triple("http://a", "http://p", "x")])
+    text = encode_frame("triples", {"id": "d", "root": "", "collection": "c"}, [triple("http://a", "http://p", "x")])
     assert store.has_room(len(text))
     store.add_frame("f", decode_import_frame(text, "triples", V2), text)
     store.add_frame("f", decode_import_frame(text, "triples", V2), text)
