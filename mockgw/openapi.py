@@ -117,6 +117,10 @@ def _global_operation(service: str, profile: Profile, authenticated: bool) -> di
     if profile.rest_registry_errors:
         body["required"] = ["operation"]
         responses["400"] = _json(_ERROR_BODY, "invalid json / body must be an object / missing operation")
+    registered = sorted(op.split(":", 1)[1] for op in profile.registry_operations if op.startswith(f"{service}:"))
+    if registered:  # the gateway's registry refuses any other operation (400 unknown operation)
+        body["properties"]["operation"] = {"type": "string", "enum": registered}
+        responses["400"]["description"] += " / unknown operation"
     return {
         "post": {
             "operationId": f"{service}Service",
@@ -132,6 +136,15 @@ def _flow_operation(service: str, profile: Profile, flows: list[str], authentica
     body: dict[str, Any] = {"type": "object", "properties": {name: {"type": "string"} for name in required}}
     if required:
         body["required"] = required
+    responses = {
+        "200": _ok(service, "The inner response (or an `error` member)"),
+        **_common_responses(profile, authenticated),
+    }
+    # An empty flow id (e.g. a global answer's `"flow": ""` reused as one) makes a path no route has: aiohttp's text.
+    responses["404"] = {
+        "description": responses["404"]["description"] + "; `404: Not Found` (text) for an empty flow id",
+        "content": {**responses["404"]["content"], "text/plain": {"schema": {"type": "string"}}},
+    }
     return {
         "post": {
             "operationId": f"{service.replace('-', '_')}FlowService",
@@ -140,10 +153,7 @@ def _flow_operation(service: str, profile: Profile, flows: list[str], authentica
                 {"name": "flow", "in": "path", "required": True, "schema": {"type": "string", "enum": flows}}
             ],
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-            "responses": {
-                "200": _ok(service, "The inner response (or an `error` member)"),
-                **_common_responses(profile, authenticated),
-            },
+            "responses": responses,
         }
     }
 

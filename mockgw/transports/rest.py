@@ -82,7 +82,7 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
     if gateway.profile.rest_registry_errors and flow is None:
         if not isinstance(body, dict):
             return JSONBody({"error": "body must be an object"}, 400)
-        if "operation" not in body:
+        if not body.get("operation"):  # upstream: body.get("operation", ""), refused when falsy
             return JSONBody({"error": "missing operation"}, 400)
         # The registry's table names the five workspace services' operations (iam has its own endpoint).
         operations = gateway.profile.registry_operations

@@ -93,6 +93,10 @@ def run_schemathesis(tmp_path: Path, location: str, url: str, *extra: str, confi
         url,
         "--checks",
         "all",
+        # ST302 takes a response field named like a path parameter for a created resource: every flow-service
+        # answer carries `"flow": ""` (as the real gateway's translator writes it), which is no flow id.
+        "--exclude-checks",
+        "ensure_resource_availability",
         "--mode",
         "positive",
         "--seed",
