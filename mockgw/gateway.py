@@ -241,7 +241,8 @@ class MockGateway:
 
 def _unregistered(request: IncomingRequest, profile: Profile) -> bool:
     """A workspace service's operation the profile's registry does not know (as its mux sees it)."""
-    if request.service not in WORKSPACE_SERVICES or not profile.registry_operations:
+    known_iam = request.service == "iam" and any(op.startswith("iam:") for op in profile.registry_operations)
+    if (request.service not in WORKSPACE_SERVICES and not known_iam) or not profile.registry_operations:
         return False
     if "unknown-service" not in profile.error_types:
         return False

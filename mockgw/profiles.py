@@ -159,6 +159,17 @@ _REGISTRY_2_4 = (
     | _ops("knowledge", "unload-kg-core")
     | _ops("collection-management", "list-collections", "update-collection", "delete-collection")
 )
+# IAM operations are registered by bare name; /api/v1/iam and the socket's `iam` look the body's operation up
+# (2.11.1's registry; older tables not read, so only profile 2.11.0 checks them).
+_IAM_2_11 = _ops(
+    "iam",
+    *"""add-group-grant add-group-member add-user-grant bootstrap bootstrap-status change-password create-api-key
+    create-group create-user create-workspace delete-group delete-user disable-user disable-workspace enable-user
+    get-group get-user get-workspace list-api-keys list-group-grants list-group-members list-groups
+    list-my-workspaces list-user-grants list-users list-workspaces login mint-token remove-group-grant
+    remove-group-member remove-user-grant reset-password resolve-effective-permissions revoke-api-key
+    rotate-signing-key update-group update-user update-workspace whoami""".split(),
+)
 _REGISTRY_2_6 = _REGISTRY_2_4 | _ops(
     "knowledge", "get-de-core", "list-de-cores", "put-de-core", "delete-de-core", "load-de-core"
 )
@@ -300,6 +311,7 @@ _V2_11_0 = replace(
     describes="gateway 2.11.0–2.11.x (reference rig: 2.11.1): as 2.10.8, plus the cloze, decision-scoring and "
     "field-extraction flow services",
     flow_services=_V2_8_FLOW_SERVICES | {"cloze", "decision-scoring", "field-extraction"},
+    registry_operations=_REGISTRY_2_6 | _IAM_2_11,
 )
 
 PROFILES: dict[str, Profile] = {

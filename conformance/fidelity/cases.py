@@ -179,7 +179,7 @@ def all_cases() -> list[Case]:
         # 20 concurrent streams on one socket: upstream runs 16, the rest wait.
         Case("mux 20 streams", "text-completion", "socket", {**_TC, "streaming": True}, count=20, wait_s=20.0),
     ]
-    return cases + global_cases() + bulk_cases() + stream_cases()
+    return cases + global_cases() + bulk_cases() + stream_cases() + iam_cases()
 
 
 def global_cases() -> list[Case]:
@@ -290,6 +290,16 @@ def stream_cases() -> list[Case]:
         g("export-core core-alice", "export-core", {**user, "id": "core-alice"}, wait_s=6.0),
         g("export-core without id", "export-core", dict(user)),
         g("export-core without user", "export-core", {"id": "core-alice"}, wait_s=6.0),
+    ]
+
+
+def iam_cases() -> list[Case]:
+    """The gateway's own routing of the IAM service (2.11.x: its registry); what the IAM service answers is the rig's
+    no-auth stand-in, not compared."""
+    return [
+        Case("iam: no operation", "iam", "rest", {}, flow=None),
+        Case("iam: unknown operation", "iam", "rest", {"operation": "no-such-operation"}, flow=None),
+        Case("iam: unknown operation", "iam", "socket", {"operation": "no-such-operation"}, flow=None),
     ]
 
 

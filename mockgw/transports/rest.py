@@ -82,10 +82,12 @@ async def _serve(request: Request, service: str, flow: str | None) -> Response:
     if gateway.profile.rest_registry_errors and flow is None:
         if not isinstance(body, dict):
             return JSONBody({"error": "body must be an object"}, 400)
+        operations = gateway.profile.registry_operations
+        if service == "iam" and f"iam:{body.get('operation')}" not in operations and _checks_iam(operations):
+            return JSONBody({"error": "unknown operation"}, 400)  # iam_endpoint.py: no "missing operation" there
         if not body.get("operation"):  # upstream: body.get("operation", ""), refused when falsy
             return JSONBody({"error": "missing operation"}, 400)
-        # The registry's table names the five workspace services' operations (iam has its own endpoint).
-        operations = gateway.profile.registry_operations
+        # The registry's table names the five workspace services' operations.
         if service in WORKSPACE_SERVICES and operations and f"{service}:{body['operation']}" not in operations:
             return JSONBody({"error": "unknown operation"}, 400)
     scope = request.scope
@@ -291,3 +293,7 @@ async def _journal_fault(gateway: MockGateway, trace_id: str, contract_id: str) 
             detail={"fault": "drop"},
         )
     )
+
+
+def _checks_iam(operations: frozenset[str]) -> bool:
+    return any(op.startswith("iam:") for op in operations)

@@ -141,6 +141,16 @@ def test_an_operation_the_registry_does_not_know_is_400_before_the_service():
     assert before.status_code == 200 and "error" in before.json()  # no registry: the service answers
 
 
+def test_iam_looks_the_bare_operation_up_and_never_says_missing_operation_in_2_11():
+    ((empty, _), (unknown, _)) = call(
+        "2.11.0",
+        contracts_from(AGENT),
+        [post("/api/v1/iam", {}), post("/api/v1/iam", {"operation": "no-such-operation"})],
+    )
+    assert (empty.status_code, empty.json()) == (400, {"error": "unknown operation"})  # iam_endpoint.py (rig: 2.11.1)
+    assert (unknown.status_code, unknown.json()) == (400, {"error": "unknown operation"})
+
+
 def test_a_drop_fault_closes_the_tcp_connection_without_a_response():
     dropping = {
         "id": "drop",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fidelity.cases import Case, bulk_cases, global_cases, stream_cases
+from conformance.fidelity.cases import Case, bulk_cases, global_cases, iam_cases, stream_cases
 from conformance.fidelity.compare import DIFFERS, ERROR
 from conformance.fidelity.run import TIMEOUT_S, compare_all, mock_process
 from conformance.reference.rig import Rig, running_rig
@@ -30,6 +30,7 @@ GLOBAL = (
     ("global: librarian get-document-metadata", "rest"),  # document metadata defaults
     ("global: knowledge get-kg-core", "socket"),  # the unreadable core stream
     ("stream: document-stream in 16-byte chunks", "get"),  # the librarian's stream-document, chunk by chunk
+    ("iam: unknown operation", "socket"),  # the mux's bare-name registry lookup
 )
 
 BULK = (
@@ -57,7 +58,7 @@ def compared(bundled_rig: tuple[Rig, str], cases: list[Case]) -> dict[tuple[str,
 
 
 def test_global_services_answer_alike_through_the_real_gateway_and_the_mock(bundled_rig) -> None:
-    cases = [c for c in global_cases() + stream_cases() if (c.name, c.transport) in GLOBAL]
+    cases = [c for c in global_cases() + stream_cases() + iam_cases() if (c.name, c.transport) in GLOBAL]
     results = compared(bundled_rig, cases)
     assert set(results) == set(GLOBAL)
     # Content must be identical; timing verdicts depend on the machine's load and are left to `mockgw diff`.

@@ -81,3 +81,13 @@ def test_a_socket_request_for_an_operation_the_registry_lacks_is_an_unknown_serv
     )
     assert isinstance(known, Replay)
     assert isinstance(MockGateway(Settings(profile="2.4.5"), []).resolve(request), Replay)  # no mux lookup there
+
+
+def test_a_socket_iam_request_for_an_unregistered_operation_is_an_unknown_service_in_2_11():
+    request = IncomingRequest("socket", "iam", {"operation": "no-such-operation"})
+    refused = MockGateway(Settings(profile="2.11.0"), []).resolve(request)
+    assert isinstance(refused, Refusal) and refused.error_type == "unknown-service"
+    whoami = MockGateway(Settings(profile="2.11.0"), []).resolve(
+        IncomingRequest("socket", "iam", {"operation": "whoami"})
+    )
+    assert not isinstance(whoami, Refusal)  # registered: on to the IAM service (here: no contract)
