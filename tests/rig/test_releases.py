@@ -37,6 +37,8 @@ SESSIONS = (
     ("structured-diag unknown operation", "rest"),
     ("sparql parse error", "socket"),
     ("reranker", "rest"),
+    ("global: config get unknown key", "rest"),  # the requestor forwards the error (2.8.1) or it is dropped
+    ("global: knowledge get-kg-core", "socket"),  # readable in 2.8.1, a gateway-error from 2.10.0
 )
 
 
@@ -98,3 +100,10 @@ def test_the_release_and_its_profile_show_the_client_the_same(release: Pair) -> 
         assert rest_error == {"response": None, "end_of_stream": True}
         assert diag == {"operation": "guess", "confidence": 0.0}
     assert real[("reranker", "rest")]["body"]["results"][0]["document_id"] == "d1"
+    config = real[("global: config get unknown key", "rest")]["body"]
+    core = real[("global: knowledge get-kg-core", "socket")]["frames"][0]["frame"]["response"]
+    if release.version == "2.8.1":
+        assert list(config) == ["error"] and "triples" in core
+    else:
+        assert config == {"version": 0, "values": [], "directory": [], "config": {}}
+        assert core["error"]["type"] == "gateway-error"
