@@ -83,6 +83,7 @@ class Tolerance:
     gap_s: float  # between consecutive frames of one request id
     first_s: float  # a request's first frame (adds the gateway's first-call work: IAM, dispatcher creation)
     rest_s: float = 0.0  # a REST answer: first_s plus how much longer one side takes to answer REST by itself
+    iam_s: float = 0.0  # of first_s: the real gateway's cost of an IAM decision it has not cached (measured)
 
 
 def timing(real: dict[str, Any], mock: dict[str, Any], tol: Tolerance) -> list[dict[str, Any]]:

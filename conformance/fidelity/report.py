@@ -28,7 +28,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
             "",
             f"{c['sessions']} sessions: "
             + ", ".join(f"{k} {v}" for k, v in c.items() if k != "sessions")
-            + f". Tolerance: gap {run['tolerance']['gap_s']:.3f} s, first frame {run['tolerance']['first_s']:.3f} s, "
+            + f". Tolerance: gap {run['tolerance']['gap_s']:.3f} s, first frame {run['tolerance']['first_s']:.3f} s "
+            f"(the real gateway's uncached IAM decision {run['tolerance'].get('iam_s', 0):.3f} s of it), "
             f"REST answer {run['tolerance'].get('rest_s', 0):.3f} s.",
             "",
             "| service | transport | case | verdict | first difference (real vs mock) |",
