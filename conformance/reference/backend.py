@@ -152,7 +152,7 @@ class Backend:
         await self.reply(topic, headers, self.config_answer(body))
 
     async def on_iam(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
-        await self.reply(topic, headers, iam.answer(body, self.token))
+        await self.reply(topic, headers, iam.answer(body, self.token, self.gv.iam_workspace_key))
 
     async def on_global(self, topic: str, body: dict[str, Any], headers: dict[str, Any]) -> None:
         kind = next(k for k in GLOBAL_KINDS if self.global_topic("request", k) == topic)

@@ -28,19 +28,22 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message}}
 
 
-def answer(request: dict[str, Any], token: str | None) -> dict[str, Any]:
+def answer(
+    request: dict[str, Any], token: str | None, workspace_key: str = "resolved_default_workspace"
+) -> dict[str, Any]:
+    """`workspace_key`: the release's IamResponse field for the caller's workspace (versions.py)."""
     op = request.get("operation", "")
     if op == "get-signing-key-public":
         return {"signing_key_public": signing_key_pem()}
     if op == "authenticate-anonymous":
         if token:
             return _error("auth-failed", "anonymous access is disabled")
-        return {"resolved_user_id": "anonymous", "resolved_default_workspace": "default", "resolved_roles": []}
+        return {"resolved_user_id": "anonymous", workspace_key: "default", "resolved_roles": []}
     if op == "resolve-api-key":
         if not token or request.get("api_key") == token:  # open: any key, as no-auth-svc
             return {
                 "resolved_user_id": "rig-user",
-                "resolved_default_workspace": "default",
+                workspace_key: "default",
                 "resolved_roles": ["admin"],
             }
         return _error("auth-failed", "unknown API key")

@@ -23,6 +23,9 @@ class GatewayVersion:
     nested_flow_interfaces: bool  # sender/bulk interfaces are {"flow": topic} (later) or the topic (2.3.x)
     flow_kinds: frozenset[str]  # request/response kinds of dispatch/manager.py
     probe_kind: str  # a flow-service kind no flow offers, that the release checks against the flow
+    # The IAM response field naming the caller's workspace (schema/services/iam.py IamResponse):
+    # `resolved_workspace` until 2.6.1, `resolved_default_workspace` from 2.6.2.
+    iam_workspace_key: str = "resolved_default_workspace"
 
 
 _KINDS_2_3 = frozenset(
@@ -48,6 +51,8 @@ _KINDS_2_3 = frozenset(
 _COMMON = ("aiohttp>=3.9,<4", "prometheus-client>=0.17,<1", "pyyaml>=6,<7", "requests>=2.28,<3")
 # The RabbitMQ (aio-pika) and IAM releases. msgpack: imported by gateway/dispatch/core_export.py though not declared.
 _PACKAGES_IAM = _COMMON + ("aio-pika>=9,<10", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2")
+# 2.4.5-2.8.0: IAM, but the bus is still trustgraph-base's sync pika backend (base/pubsub.py get_pubsub).
+_PACKAGES_IAM_PIKA = _COMMON + ("pika>=1.3,<2", "cryptography>=41", "websockets>=13,<18", "msgpack>=1,<2")
 
 VERSIONS: dict[str, GatewayVersion] = {
     v.version: v
@@ -84,6 +89,38 @@ VERSIONS: dict[str, GatewayVersion] = {
             nested_flow_interfaces=True,
             probe_kind="embeddings",  # 2.8.x's registry refuses unknown kinds: a real one (rig._await_flows)
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text"},
+        ),
+        # 2.4.5-2.8.0 (profiles 2.4.5, 2.6.2): gateway/service.py calls get_pubsub, the sync pika
+        # base/rabbitmq_backend.py (unchanged 2.4.5-2.8.x), whose layout is already the fanout one of the
+        # asyncio backend: exchange `topicspace.class.topic`, shared queue `<exchange>.<subscription>`, JSON
+        # body, AMQP header `id`. gateway/auth.py IamAuth asks request:tg:iam; config/receiver.py fetches
+        # `getvalues` workspace + `getvalues-all-ws` flow, then `config` per workspace, as 2.8.1.
+        # dispatch/manager.py: the 2.3.x kinds; registry.py refuses unknown kinds (probe: a real one).
+        # 2.6.2: the first release of its profile (auth.py: auth-ok `default_workspace`, registry errors).
+        GatewayVersion(
+            version="2.6.2",
+            profile="2.6.2",
+            topology="fanout",
+            uses_iam=True,
+            logging_flags=("--no-loki-enabled",),
+            packages=_PACKAGES_IAM_PIKA,
+            nested_flow_interfaces=True,
+            probe_kind="embeddings",
+            flow_kinds=_KINDS_2_3,
+        ),
+        # 2.5.16: the newest 2.4.x/2.5.x; its gateway differs from 2.6.1 (the profile's last) only in
+        # dispatch/mux.py, and from 2.6.2 by exactly what tells the two profiles apart.
+        GatewayVersion(
+            version="2.5.16",
+            profile="2.4.5",
+            topology="fanout",
+            uses_iam=True,
+            logging_flags=("--no-loki-enabled",),
+            packages=_PACKAGES_IAM_PIKA,
+            nested_flow_interfaces=True,
+            probe_kind="embeddings",
+            flow_kinds=_KINDS_2_3,
+            iam_workspace_key="resolved_workspace",  # and auth-ok says `workspace` (dispatch/mux.py)
         ),
         GatewayVersion(
             version="2.3.1",

@@ -63,7 +63,7 @@ def test_an_unknown_rig_version_or_rig_with_url_is_a_usage_error() -> None:
     repo = Path(__file__).resolve().parents[2]
     base = [sys.executable, "-m", "mockgw", "certify", "--driver", "true"]
     bad = subprocess.run([*base, "--rig", "2.0.0"], cwd=repo, capture_output=True, text=True, timeout=60, check=False)
-    assert bad.returncode == 2 and "--rig='2.0.0': one of 2.10.6, 2.11.1, 2.3.1, 2.8.1" in bad.stderr
+    assert bad.returncode == 2 and "--rig='2.0.0': one of 2.10.6, 2.11.1, 2.3.1, 2.5.16, 2.6.2, 2.8.1" in bad.stderr
     both = [*base, "--rig", "2.11.1", "--url", "http://127.0.0.1:9/"]
     done = subprocess.run(both, cwd=repo, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "--rig and --url are two different gateways" in done.stderr

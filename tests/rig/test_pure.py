@@ -47,6 +47,10 @@ def test_iam_is_open_without_a_token_and_closed_to_all_but_it_with_one() -> None
     assert (
         iam.answer({"operation": "resolve-api-key", "api_key": "tg_x"}, None)["resolved_default_workspace"] == "default"
     )
+    # 2.4.5-2.6.1 name the caller's workspace `resolved_workspace` (IamResponse; found on the rig: 2.5.16 read
+    # the later name as no workspace and refused every caller).
+    older = iam.answer({"operation": "authenticate-anonymous"}, None, "resolved_workspace")
+    assert older["resolved_workspace"] == "default" and "resolved_default_workspace" not in older
     many = iam.answer({"operation": "authorise-many", "authorise_checks": '[{"a": 1}, {"a": 2}]'}, None)
     assert [d["allow"] for d in json.loads(many["decisions_json"])] == [True, True]
 
