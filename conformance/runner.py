@@ -67,7 +67,14 @@ def native_profiles(hello: Hello) -> set[str] | None:
     if hello.client != "trustgraph-base":
         return None
     numbers = tuple(int(n) for n in re.findall(r"\d+", hello.version)[:3])
-    table = [((1, 8), "1.7"), ((2, 0), "1.8"), ((2, 3, 1), "2.2.5"), ((2, 4, 5), "2.3.1"), ((2, 6, 2), "2.4.5")]
+    table = [
+        ((1, 8), "1.7"),
+        ((2, 0), "1.8"),
+        ((2, 3, 1), "2.2.5"),
+        ((2, 4, 5), "2.3.1"),
+        ((2, 4, 26), "2.4.5"),
+        ((2, 6, 2), "2.4.26"),
+    ]
     for below, profile in table:
         if numbers < below:
             return {profile}

@@ -51,7 +51,7 @@ class Profile:
     auth_ok_workspace_key: str | None  # None: no auth-ok frame in this generation
     error_types: frozenset[str]  # envelope error types beyond "error"
     invalid_flow_names_workspace: bool  # "Invalid flow default/nope" (2.x) vs "Invalid flow"
-    empty_token_is_anonymous: bool  # first-frame auth: "" tried as anonymous (2.6.2+) or refused
+    empty_token_is_anonymous: bool  # first-frame auth: "" tried as anonymous (2.4.26+) or refused
     # REST flow services check a body `workspace` against the known ones (≤ 2.6.1); from 2.6.2 the registry takes
     # the resource from the URL, which names none, so the dispatcher answers `Invalid flow <ws>/<flow>` (rig, 2.11.1).
     rest_flow_workspace_checked: bool
@@ -255,7 +255,7 @@ _V2_3_1 = replace(
 _V2_4_5 = replace(
     _V2_3_1,
     name="2.4.5",
-    describes="gateway 2.4.5–2.6.1: IAM, first-frame socket auth, JSON 401/403, workspace",
+    describes="gateway 2.4.5–2.4.25: IAM, first-frame socket auth, JSON 401/403, workspace",
     socket_auth=SocketAuth.FIRST_FRAME,
     rest_auth_json=True,
     tenancy_key="workspace",
@@ -267,13 +267,24 @@ _V2_4_5 = replace(
     global_services=_GLOBAL_SERVICES | {"iam"},
     registry_operations=_REGISTRY_2_4,  # from 2.4.6 (2.4.5 itself has no registry)
 )
-_V2_6_2 = replace(
+# 2.4.26 let anonymous callers in (gateway/auth.py: no Bearer, or an empty one, asks IAM's
+# authenticate-anonymous; dispatch/mux.py passes an empty first-frame token through). Measured on the rig:
+# 2.5.16 answers `{"type": "auth", "token": ""}` with auth-ok, where profile 2.4.5 refused it, and its mux
+# answers an unknown or missing service `unknown-service` (registry lookup, from 2.4.6; workspace-not-found
+# from 2.4.11), where profile 2.4.5 sent 2.4.5's own "This kind not supported by flow" and `'service'`.
+_V2_4_26 = replace(
     _V2_4_5,
-    name="2.6.2",
-    describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace, unknown-service and workspace-not-found errors",
-    auth_ok_workspace_key="default_workspace",
-    error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
+    name="2.4.26",
+    describes="gateway 2.4.26–2.6.1 (reference rig: 2.5.16): as 2.4.5, plus anonymous callers (an empty "
+    "first-frame token is tried as anonymous), unknown-service and workspace-not-found errors",
     empty_token_is_anonymous=True,
+    error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
+)
+_V2_6_2 = replace(
+    _V2_4_26,
+    name="2.6.2",
+    describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace; REST checks no body workspace",
+    auth_ok_workspace_key="default_workspace",
     rest_flow_workspace_checked=False,
     registry_operations=_REGISTRY_2_6,
 )
@@ -315,7 +326,8 @@ _V2_11_0 = replace(
 )
 
 PROFILES: dict[str, Profile] = {
-    p.name: p for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_6_2, _V2_8_1, _V2_10_6, _V2_10_8, _V2_11_0)
+    p.name: p
+    for p in (_V1_7, _V1_8, _V2_2_5, _V2_3_1, _V2_4_5, _V2_4_26, _V2_6_2, _V2_8_1, _V2_10_6, _V2_10_8, _V2_11_0)
 }
 
 # Names users reach for: a generation, or the newest of it.

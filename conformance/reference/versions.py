@@ -90,7 +90,7 @@ VERSIONS: dict[str, GatewayVersion] = {
             probe_kind="embeddings",  # 2.8.x's registry refuses unknown kinds: a real one (rig._await_flows)
             flow_kinds=_KINDS_2_3 | {"reranker", "image-to-text"},
         ),
-        # 2.4.5-2.8.0 (profiles 2.4.5, 2.6.2): gateway/service.py calls get_pubsub, the sync pika
+        # 2.4.5-2.8.0 (profiles 2.4.5, 2.4.26, 2.6.2): gateway/service.py calls get_pubsub, the sync pika
         # base/rabbitmq_backend.py (unchanged 2.4.5-2.8.x), whose layout is already the fanout one of the
         # asyncio backend: exchange `topicspace.class.topic`, shared queue `<exchange>.<subscription>`, JSON
         # body, AMQP header `id`. gateway/auth.py IamAuth asks request:tg:iam; config/receiver.py fetches
@@ -109,10 +109,11 @@ VERSIONS: dict[str, GatewayVersion] = {
             flow_kinds=_KINDS_2_3,
         ),
         # 2.5.16: the newest 2.4.x/2.5.x; its gateway differs from 2.6.1 (the profile's last) only in
-        # dispatch/mux.py, and from 2.6.2 by exactly what tells the two profiles apart.
+        # dispatch/mux.py, and from 2.6.2 by exactly what tells the two profiles apart. Profile 2.4.5 claimed it
+        # until the rig showed it takes an empty first-frame token as anonymous (from 2.4.26: profile 2.4.26).
         GatewayVersion(
             version="2.5.16",
-            profile="2.4.5",
+            profile="2.4.26",
             topology="fanout",
             uses_iam=True,
             logging_flags=("--no-loki-enabled",),

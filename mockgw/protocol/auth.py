@@ -68,7 +68,7 @@ def forbidden(profile: Profile) -> Denial:
 
 
 def auth_frame_permitted(profile: Profile, presented: str, token: str | None) -> bool:
-    """First-frame auth (2.4.5+). An empty token is refused in 2.4.5–2.6.1 and tried as
+    """First-frame auth (2.4.5+). An empty token is refused in 2.4.5–2.4.25 and tried as
     anonymous later, which an open mock (no --token) admits."""
     if presented == "":
         return token is None and profile.empty_token_is_anonymous

@@ -77,7 +77,7 @@ def test_the_terminal_summary_names_the_client_whole_and_the_failure_last(report
 
 def test_one_client_over_many_profiles_is_a_column_not_a_line_wider_than_the_terminal(report):
     # The real run's results, as if its client had been certified against ten profiles.
-    profiles = ["1.7", "1.8", "2.2.5", "2.3.1", "2.4.5", "2.6.2", "2.8.1", "2.10.6", "2.10.8", "2.11.0"]
+    profiles = ["1.7", "1.8", "2.2.5", "2.3.1", "2.4.5", "2.4.26", "2.6.2", "2.8.1", "2.10.6", "2.10.8", "2.11.0"]
     results = [replace(r, profile=p) for p in profiles for r in report.results]
     wide = replace(report, profiles=profiles, results=results)
     out = io.StringIO()

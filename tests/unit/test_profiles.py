@@ -48,6 +48,7 @@ def test_services_renamed_between_generations():
 
 def test_auth_ok_names_the_workspace_key_of_its_release():
     assert PROFILES["2.4.5"].auth_ok_workspace_key == "workspace"
+    assert PROFILES["2.4.26"].auth_ok_workspace_key == "workspace"  # gateway 2.5.16 on the rig
     assert PROFILES["2.6.2"].auth_ok_workspace_key == "default_workspace"
 
 
@@ -58,6 +59,18 @@ def test_the_generations_the_reference_rig_measured() -> None:
     assert PROFILES["2.8.1"].forwards_backend_errors and not PROFILES["2.10.6"].forwards_backend_errors
     assert PROFILES["2.10.6"].completion_fields_required and not PROFILES["2.10.8"].completion_fields_required
     assert not PROFILES["2.3.1"].invalid_flow_names_workspace and PROFILES["2.4.5"].invalid_flow_names_workspace
+    # 2.5.16 (profile 2.4.26) takes an empty first-frame token as anonymous; 2.4.5-2.4.25 refuse it (sources).
+    assert [PROFILES[n].empty_token_is_anonymous for n in ("2.4.5", "2.4.26", "2.6.2")] == [False, True, True]
+    # ... and its mux answers unknown-service (2.5.16 on the rig); 2.4.26 differs from 2.4.5 by these alone.
+    assert (
+        "unknown-service" in PROFILES["2.4.26"].error_types and "unknown-service" not in PROFILES["2.4.5"].error_types
+    )
+    differs = {
+        f
+        for f in PROFILES["2.4.5"].__dataclass_fields__
+        if getattr(PROFILES["2.4.5"], f) != getattr(PROFILES["2.4.26"], f)
+    }
+    assert differs == {"name", "describes", "empty_token_is_anonymous", "error_types"}
 
 
 def test_the_classifier_services_arrive_with_2_11_0() -> None:

@@ -13,7 +13,7 @@ from mockgw.protocol.auth import (
 )
 from mockgw.protocol.envelope import AuthFrame, BadFrame, Envelope, decode_frame, error_frame
 
-V1_7, V2_2_5, V2_4_5, V2_6_2 = (PROFILES[n] for n in ("1.7", "2.2.5", "2.4.5", "2.6.2"))
+V1_7, V2_2_5, V2_4_5, V2_4_26, V2_6_2 = (PROFILES[n] for n in ("1.7", "2.2.5", "2.4.5", "2.4.26", "2.6.2"))
 
 
 def test_an_envelope_decodes_with_optional_flow_and_workspace():
@@ -88,8 +88,10 @@ def test_rest_denials_differ_by_generation():
     assert rest_denial(V2_6_2).body == '{"error":"auth failure"}' and rest_denial(V2_6_2).status == 401
 
 
-def test_an_empty_auth_token_is_anonymous_only_from_2_6_2_on_an_open_gateway():
+def test_an_empty_auth_token_is_anonymous_only_from_2_4_26_on_an_open_gateway():
+    # 2.4.5-2.4.25 refuse an empty first-frame token; 2.4.26 tries it as anonymous (measured on the rig: 2.5.16).
     assert not auth_frame_permitted(V2_4_5, "", None)
+    assert auth_frame_permitted(V2_4_26, "", None) and not auth_frame_permitted(V2_4_26, "", "tg_k")
     assert auth_frame_permitted(V2_6_2, "", None)
     assert not auth_frame_permitted(V2_6_2, "", "tg_k")
     assert auth_frame_permitted(V2_6_2, "tg_k", "tg_k") and not auth_frame_permitted(V2_6_2, "tg_x", "tg_k")
