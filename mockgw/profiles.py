@@ -52,8 +52,9 @@ class Profile:
     error_types: frozenset[str]  # envelope error types beyond "error"
     invalid_flow_names_workspace: bool  # "Invalid flow default/nope" (2.x) vs "Invalid flow"
     empty_token_is_anonymous: bool  # first-frame auth: "" tried as anonymous (2.4.26+) or refused
-    # REST flow services check a body `workspace` against the known ones (≤ 2.6.1); from 2.6.2 the registry takes
-    # the resource from the URL, which names none, so the dispatcher answers `Invalid flow <ws>/<flow>` (rig, 2.11.1).
+    # REST flow services check a body `workspace` against the known ones (up to profile 2.4.5); with the registry
+    # (2.4.10+) the resource comes from the URL, which names none, so the dispatcher answers
+    # `Invalid flow <ws>/<flow>` (rig: 2.11.1, 2.6.2 and 2.5.16).
     rest_flow_workspace_checked: bool
     rest_registry_errors: bool  # 2.4.5+: JSON 4xx for unknown kind / missing operation
     # 2.4.5+: a bulk socket's `?token=` must be non-empty even on a gateway that admits anonymous callers
@@ -276,16 +277,18 @@ _V2_4_26 = replace(
     _V2_4_5,
     name="2.4.26",
     describes="gateway 2.4.26–2.6.1 (reference rig: 2.5.16): as 2.4.5, plus anonymous callers (an empty "
-    "first-frame token is tried as anonymous), unknown-service and workspace-not-found errors",
+    "first-frame token is tried as anonymous), unknown-service and workspace-not-found errors; REST checks no "
+    "body workspace",
     empty_token_is_anonymous=True,
     error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
+    rest_flow_workspace_checked=False,  # certify --rig 2.5.16: errors/workspace/rest got `Invalid flow <ws>/default`
+    registry_operations=_REGISTRY_2_6,  # registry.py 2.4.26 and 2.5.16 have the de-core operations, as 2.6.2
 )
 _V2_6_2 = replace(
     _V2_4_26,
     name="2.6.2",
-    describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace; REST checks no body workspace",
+    describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace",
     auth_ok_workspace_key="default_workspace",
-    rest_flow_workspace_checked=False,
     registry_operations=_REGISTRY_2_6,
 )
 

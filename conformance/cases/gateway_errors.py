@@ -44,7 +44,8 @@ def _workspace(transport: str) -> Callable[[CaseContext], v.Verdict]:
             tc, key_args(tc, s.KEY_RESULT), transport=transport, workspace=s.MISSING_WORKSPACE, timeout_s=4
         )
         if transport == "rest" and not ctx.profile.rest_flow_workspace_checked:
-            # 2.6.2+ checks no body workspace on REST flow services: the dispatcher finds no such flow (rig, 2.11.1).
+            # 2.4.26+ check no body workspace on REST flow services: the dispatcher finds no such flow (rig: 2.11.1,
+            # 2.5.16).
             return v.judge_error(run, wire, f"Invalid flow {s.MISSING_WORKSPACE}/default", ctx.tolerances, tc)
         # REST says it only in the status line's body: a client naming the status (404 / 403) has surfaced it.
         status = "404" if error_type == "workspace-not-found" else "403"
@@ -121,7 +122,7 @@ def error_cases() -> list[Case]:
         Case(
             "errors/workspace/rest",
             "an unknown workspace over REST (2.4.5+) raises the gateway's refusal (403 access denied on 2.4.5; "
-            "from 2.6.2 `Invalid flow <workspace>/default`, the body's workspace being checked by no one else)",
+            "from profile 2.4.26 `Invalid flow <workspace>/default`, the body's workspace checked by no one else)",
             requires("rest", "workspace"),
             _workspace("rest"),
         ),

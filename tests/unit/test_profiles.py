@@ -70,7 +70,14 @@ def test_the_generations_the_reference_rig_measured() -> None:
         for f in PROFILES["2.4.5"].__dataclass_fields__
         if getattr(PROFILES["2.4.5"], f) != getattr(PROFILES["2.4.26"], f)
     }
-    assert differs == {"name", "describes", "empty_token_is_anonymous", "error_types"}
+    assert differs == {
+        "name",
+        "describes",
+        "empty_token_is_anonymous",
+        "error_types",
+        "rest_flow_workspace_checked",
+        "registry_operations",
+    }
 
 
 def test_the_classifier_services_arrive_with_2_11_0() -> None:
