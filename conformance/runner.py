@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -269,8 +269,13 @@ class ProfileRig:
         if self._bulk_served is None:
             self._bulk_served = _probe_bulk(self.url, self.mock_for(False)[2])
         token = mock_token if "token" in hello.supports else None
+        tolerances = self.plan.tolerances
+        connect_cost = float(getattr(admin, "connect_cost_s", 0.0))  # the rig's, measured (reference/admin.py)
+        if connect_cost:
+            # The real gateway's own connect + first-frame auth is no client overhead.
+            tolerances = replace(tolerances, first_chunk_overhead_s=tolerances.first_chunk_overhead_s + connect_cost)
         ctx = CaseContext(
-            self.driver, hello, self.profile, url, admin, self.plan.tolerances, token, self._bulk_served, mock_token
+            self.driver, hello, self.profile, url, admin, tolerances, token, self._bulk_served, mock_token
         )
         return case.execute(ctx), ctx
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from mockgw.profiles import Profile
 
+from ..cases import OPEN_TOKEN
 from ..errors import MockError
 from ..scripts import STALL_TIMEOUT_S, contracts_for
 from .rabbit import RabbitMissing
@@ -44,6 +47,12 @@ RIG_UNJUDGED: dict[str, str] = {
 }
 
 
+# The gateway caches an IAM decision for 60 s at most (gateway/auth.py AUTHZ_CACHE_TTL_MAX, 2.4.5-2.11.1); a
+# case played after it expired pays a fresh decision on its first frame (2.4.5-2.8.0 open a new pika IAM client
+# for it: ~0.3 s here, more than the first-chunk allowance). The warm-up is repeated before that.
+REWARM_S = 40.0
+
+
 def unjudged(case_name: str) -> str | None:
     return next((why for prefix, why in RIG_UNJUDGED.items() if case_name.startswith(prefix)), None)
 
@@ -51,8 +60,18 @@ def unjudged(case_name: str) -> str | None:
 class RigAdmin:
     """The kit's `Admin` for the rig: what the backend played, as a journal."""
 
-    def __init__(self, log: Path, profile: Profile, gateway_version: str, contracts: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        log: Path,
+        profile: Profile,
+        gateway_version: str,
+        contracts: dict[str, Any],
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         self.log = log
+        self.connect_cost_s = 0.0  # the gateway's own socket connect + first-frame auth (`connect_cost`)
+        self.warm_up = warm_up
+        self.warmed = time.monotonic()
         self.profile = profile
         self.gateway_version = gateway_version
         self.contracts = contracts
@@ -68,6 +87,9 @@ class RigAdmin:
         }
 
     def reset(self) -> None:
+        if self.warm_up is not None and time.monotonic() - self.warmed > REWARM_S:
+            self.warm_up()  # before the mark: its requests are not the case's
+            self.warmed = time.monotonic()
         self.mark = self.log.stat().st_size if self.log.exists() else 0
 
     def before_op(self, op: dict[str, Any]) -> None:
@@ -91,14 +113,46 @@ class RigAdmin:
 
 
 def _warm_up(url: str, kinds: list[str], token: str | None = None) -> None:
-    """One REST call per service first: the gateway makes each dispatcher on first use (0.1-0.3 s here)."""
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    for kind in kinds:
+    """One REST call per service first: the gateway makes each dispatcher on first use (0.1-0.3 s here).
+
+    Each is made with every identity a driver can be: the gateway's key when it requires one, else none and
+    the key the kit presents (OPEN_TOKEN), so the gateway holds an IAM decision for each (the decision cache
+    is per caller, capability and flow).
+    """
+
+    def call(kind_and_token: tuple[str, str | None]) -> None:
+        kind, token = kind_and_token
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
         request = urllib.request.Request(f"{url}/api/v1/flow/default/service/{kind}", data=b"{}", headers=headers)
         with contextlib.suppress(urllib.error.URLError, OSError):
             urllib.request.urlopen(request, timeout=10).close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        identities = (token,) if token else (None, OPEN_TOKEN)
+        list(pool.map(call, [(kind, who) for kind in kinds for who in identities]))
+
+
+def connect_cost(url: str, first_frame_auth: bool, token: str | None = None, tries: int = 3) -> float:
+    """The slowest of `tries` socket connections with a first-frame auth (`token`, else anonymous), as a driver
+    opens one.
+
+    The kit times a call from the driver's "sent", before it connects. On the mock connecting costs
+    nothing; 2.4.5-2.8.0 ask IAM about every anonymous socket over a fresh pika client (~0.3 s here, the whole
+    first-chunk allowance), 2.8.1+ over a long-lived one (~15 ms). The rig adds it to that allowance.
+    """
+    from websockets.sync.client import connect
+
+    slowest = 0.0
+    for _ in range(tries):
+        t0 = time.monotonic()
+        with connect(url.replace("http://", "ws://", 1).rstrip("/") + "/api/v1/socket", open_timeout=10) as ws:
+            if first_frame_auth:
+                ws.send(json.dumps({"type": "auth", "token": token or ""}))
+                ws.recv(timeout=10)
+        slowest = max(slowest, time.monotonic() - t0)
+    return slowest
 
 
 @contextlib.contextmanager
@@ -122,5 +176,8 @@ def rig_for_profile(version: str, profile: Profile, token: str | None = None) ->
                 )
             except (RabbitMissing, RuntimeError, OSError) as exc:
                 raise MockError(f"the reference rig for gateway {version} did not start: {exc}") from exc
-            _warm_up(rig.url, sorted(set(profile.flow_services) & gv.flow_kinds), token)
-            yield rig.url.rstrip("/") + "/", RigAdmin(log, profile, version, document)
+            kinds = sorted(set(profile.flow_services) & gv.flow_kinds)
+            _warm_up(rig.url, kinds, token)
+            admin = RigAdmin(log, profile, version, document, lambda: _warm_up(rig.url, kinds, token))
+            admin.connect_cost_s = connect_cost(rig.url, profile.first_frame_auth, token)
+            yield rig.url.rstrip("/") + "/", admin
