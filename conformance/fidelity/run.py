@@ -55,8 +55,16 @@ KEPT: dict[tuple[str, str, str], str] = {
             "ends the empty body after --timeout (at most 120 s) so that a test need not wait two minutes "
             "(tests/rig/test_kept_deviations.py)"
         )
-        for version in ("2.8.1", "2.10.6", "2.11.1")
+        for version in ("2.5.16", "2.6.2", "2.8.1", "2.10.6", "2.11.1")
         for case in ("stream: export-core core-alice", "stream: export-core without user")
+    },
+    **{
+        (version, "mux 20 streams", "socket"): (
+            "the sync pika releases (2.4.5-2.8.0) hand every message from a consumer thread to the event loop, and "
+            "with 20 concurrent streams on the 2-core machine they fall 0.1-0.25 s behind the scripted offsets in "
+            "some runs; the mock keeps the offsets (tests/rig/test_kept_deviations.py)"
+        )
+        for version in ("2.5.16", "2.6.2")
     },
 }
 
