@@ -174,6 +174,17 @@ _IAM_2_11 = _ops(
 _REGISTRY_2_6 = _REGISTRY_2_4 | _ops(
     "knowledge", "get-de-core", "list-de-cores", "put-de-core", "delete-de-core", "load-de-core"
 )
+# registry.py 2.6.1-2.8.x: 2.11.1's IAM operations but `mint-token`; measured on the rig (2.6.2: an unknown or
+# missing IAM operation is REST 400 `unknown operation`, the socket's unknown-service, as on 2.11.1).
+_IAM_2_6 = _IAM_2_11 - _ops("iam", "mint-token")
+# registry.py 2.5.16 (the rig's release for profile 2.4.26): no enterprise group/grant operations yet (2.6.1 adds
+# them); 2.4.26 itself also lacks list-my-workspaces (coarse).
+_IAM_2_5 = _IAM_2_6 - _ops(
+    "iam",
+    *"""add-group-grant add-group-member add-user-grant create-group delete-group get-group list-group-grants
+    list-group-members list-groups list-user-grants remove-group-grant remove-group-member remove-user-grant
+    resolve-effective-permissions update-group""".split(),
+)
 
 _V1_7 = Profile(
     name="1.7",
@@ -282,14 +293,14 @@ _V2_4_26 = replace(
     empty_token_is_anonymous=True,
     error_types=frozenset({"auth-required", "access-denied", "unknown-service", "workspace-not-found"}),
     rest_flow_workspace_checked=False,  # certify --rig 2.5.16: errors/workspace/rest got `Invalid flow <ws>/default`
-    registry_operations=_REGISTRY_2_6,  # registry.py 2.4.26 and 2.5.16 have the de-core operations, as 2.6.2
+    registry_operations=_REGISTRY_2_6 | _IAM_2_5,  # registry.py 2.4.26 and 2.5.16 have the de-cores, as 2.6.2
 )
 _V2_6_2 = replace(
     _V2_4_26,
     name="2.6.2",
     describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace",
     auth_ok_workspace_key="default_workspace",
-    registry_operations=_REGISTRY_2_6,
+    registry_operations=_REGISTRY_2_6 | _IAM_2_6,
 )
 
 _V2_8_1 = replace(
@@ -299,6 +310,7 @@ _V2_8_1 = replace(
     "reranker and image-to-text",
     timeout_message="",
     flow_services=_V2_8_FLOW_SERVICES,
+    registry_operations=_REGISTRY_2_6,  # its IAM table (the same as 2.6.2's in the sources) is not rig-checked yet
 )
 # The wire envelope is the same from here on; what changed is what reaches it, so these two differ in their
 # contracts: from 2.10.6 the requestor no longer forwards a backend `error` itself, only translators that copy

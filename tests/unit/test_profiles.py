@@ -86,3 +86,11 @@ def test_the_classifier_services_arrive_with_2_11_0() -> None:
     assert added <= PROFILES["2.11.0"].flow_services
     assert not added & PROFILES["2.10.8"].flow_services
     assert PROFILES["2.11.0"].flow_services - added == PROFILES["2.10.8"].flow_services
+
+
+def test_iam_operations_are_checked_where_the_rig_measured_them() -> None:
+    # 2.6.2 and 2.5.16 on the rig: an unregistered IAM operation is refused, as on 2.11.1 (registry.py tables).
+    ops = {n: {o for o in PROFILES[n].registry_operations if o.startswith("iam:")} for n in PROFILES}
+    assert "iam:create-group" in ops["2.6.2"] and "iam:mint-token" not in ops["2.6.2"]
+    assert "iam:whoami" in ops["2.4.26"] and "iam:create-group" not in ops["2.4.26"]
+    assert "iam:mint-token" in ops["2.11.0"] and not ops["2.4.5"] and not ops["2.8.1"]  # not read / not measured
