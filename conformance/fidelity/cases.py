@@ -316,6 +316,7 @@ def stream_cases() -> list[Case]:
             {"operation": "get-kg-core", "id": "core-dave", **user},
             flow=None,
             timed=False,
+            wait_s=3.0,  # 2.10.6+: an unknown core's error frame is `complete: false` and nothing follows
         ),
         p("import-core without id", dict(user), CORE_DAVE),
         p("import-core without user", {"id": "core-erin"}, b"{not msgpack"),
