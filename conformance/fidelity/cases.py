@@ -279,6 +279,11 @@ CORE_DAVE = msgpack.packb(
     ("t", {"m": {"i": "core-dave", "c": "default"}, "t": [{"s": _DAVE, "p": _NAME, "o": {"t": "l", "v": "Dave"}}]})
 ) + msgpack.packb(("ge", {"m": {"i": "core-dave", "c": "default"}, "e": [{"e": _DAVE, "v": [0.5, 0.25]}]}))
 
+# Triples that are not a list of {s, p, o} (the request translator raises: that put is never sent), then one triple.
+CORE_FRANK = msgpack.packb(("t", {"m": {}, "t": "not a list"})) + msgpack.packb(
+    ("t", {"m": {}, "t": [{"s": _DAVE, "p": _NAME, "o": {"t": "l", "v": "Frank"}}]})
+)
+
 
 def stream_cases() -> list[Case]:
     """The byte streams over HTTP GET, answered from the state model on both sides (the seeded doc-alice and
@@ -318,6 +323,13 @@ def stream_cases() -> list[Case]:
             timed=False,
             wait_s=3.0,  # 2.10.6+: an unknown core's error frame is `complete: false` and nothing follows
         ),
+        p(
+            "import-core core-frank, one record the translator refuses",
+            {**user, "id": "core-frank"},
+            CORE_FRANK,
+            wait_s=9.0,
+        ),
+        g("export-core core-frank after import-core", "export-core", {**user, "id": "core-frank"}, wait_s=6.0),
         p("import-core without id", dict(user), CORE_DAVE),
         p("import-core without user", {"id": "core-erin"}, b"{not msgpack"),
         p("import-core not msgpack", {**user, "id": "core-erin"}, b"{not msgpack"),

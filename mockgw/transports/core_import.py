@@ -30,10 +30,11 @@ from .streams import OCTETS, REQUESTOR_TIMEOUT_S
 READ_BYTES = 128 * 1024  # upstream's data.read() size: the Unpacker is fed in these pieces
 
 
-def core_puts(data: bytes, core_id: str, user: str | None, profile: Profile) -> list[dict[str, Any]]:
+def core_puts(data: bytes, core_id: str, tenant: str, profile: Profile) -> list[dict[str, Any]]:
     """The put-kg-core requests upstream makes of `data`, up to whatever ends the import early."""
-    tenancy = {"user": user} if profile.tenancy_key == "user" else {"workspace": "default"}
-    metadata = {"id": core_id, **({"user": user} if user is not None else {}), "collection": "default"}
+    by_user = profile.tenancy_key == "user"
+    tenancy = {profile.tenancy_key: tenant}
+    metadata = {"id": core_id, **({"user": tenant} if by_user else {}), "collection": "default"}
     puts: list[dict[str, Any]] = []
     unpacker = msgpack.Unpacker()
     try:
@@ -71,13 +72,23 @@ async def import_core(request: Request) -> Response:
         if name not in query:
             return JSONResponse({"error": repr(name)})
     data = await request.body()
-    user = query["user"] if by_user else None
-    puts = core_puts(data, query["id"], user, gateway.profile)
+    tenant = query["user"] if by_user else query.get("workspace", "default")
+    # A put the request translator refuses is never sent: not stored, and not waited for.
+    puts = [put for put in core_puts(data, query["id"], tenant, gateway.profile) if _translatable(put)]
     if by_user:
-        for put in puts:  # the knowledge service's answer (an error too) is not looked at
-            gateway.stateful.answer("knowledge", None, put, user)
+        for put in puts:  # the knowledge service's answer, an error too, is not read
+            gateway.stateful.answer("knowledge", None, put, tenant)
     elif puts:
         # Nobody answers: each put waits out the requestor before the next; the headers come after the last.
         per_put = min(gateway.settings.backend_timeout_s, REQUESTOR_TIMEOUT_S)
         await asyncio.sleep(len(puts) * per_put)  # one sleep for all: the waits are back to back
     return Response(b"", media_type=OCTETS)
+
+
+def _translatable(put: dict[str, Any]) -> bool:
+    """Whether the knowledge request translator takes the put: triples a list of {s, p, o} objects."""
+    triples = put.get("triples")
+    if triples is None:
+        return True
+    items = triples["triples"]
+    return isinstance(items, list) and all(isinstance(t, dict) and {"s", "p", "o"} <= t.keys() for t in items)

@@ -70,3 +70,29 @@ def test_import_core_ends_at_what_raises_keeping_what_was_put():
     tuples = list(msgpack.Unpacker(io.BytesIO(core.content), raw=False))
     assert [(tag, body["t"]) for tag, body in tuples] == [("t", [TRIPLE])]  # the one put before the import ended
     assert "c2" not in listed.json()["ids"]
+
+
+def test_import_core_skips_what_the_request_translator_refuses():
+    # 2.3.1's translator raises on triples that are not a list of {s, p, o}: that put is never sent, nor stored.
+    body = msgpack.packb(("t", {"m": {}, "t": "not a list"})) + msgpack.packb(("t", {"m": {}, "t": [TRIPLE]}))
+
+    async def scenario() -> list[httpx.Response]:
+        async with running_gateway(Settings(profile="2.3.1")) as url, httpx.AsyncClient(base_url=url) as client:
+            user = {"user": "trustgraph"}
+            return [
+                await client.post("/api/v1/import-core", params={**user, "id": "c3"}, content=body, headers=OCTETS),
+                await client.post(
+                    "/api/v1/import-core",
+                    params={**user, "id": "c4"},
+                    content=msgpack.packb(("t", {"m": {}, "t": [{"s": DAVE}]})),
+                    headers=OCTETS,
+                ),
+                await client.get("/api/v1/export-core", params={**user, "id": "c3"}),
+                await client.post("/api/v1/knowledge", json={"operation": "list-kg-cores", **user}),
+            ]
+
+    first, second, core, listed = asyncio.run(scenario())
+    assert (first.status_code, second.status_code) == (200, 200)
+    tuples = list(msgpack.Unpacker(io.BytesIO(core.content), raw=False))
+    assert [(tag, body["t"]) for tag, body in tuples] == [("t", [TRIPLE])]
+    assert "c4" not in listed.json()["ids"]
