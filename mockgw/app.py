@@ -24,6 +24,7 @@ from .openapi import OPENAPI_PATH, openapi_endpoint
 from .server.fast_path import Endpoint, GatewayApp
 from .settings import Settings
 from .transports.bulk_ws import export_socket, import_socket
+from .transports.core_import import import_core
 from .transports.metrics_proxy import metrics_proxy
 from .transports.rest import flow_service, global_service
 from .transports.socket_mux import mux_socket
@@ -104,6 +105,7 @@ def create_app(
         Route("/api/metrics/{path:path}", metrics_proxy, methods=["GET"]),
         Route("/api/v1/document-stream", document_stream, methods=["GET"]),
         Route("/api/v1/export-core", export_core, methods=["GET"]),
+        Route("/api/v1/import-core", import_core, methods=["POST"]),
         Route("/api/v1/{kind}", global_service, methods=["POST"]),
         # Fake LLM providers (SSE transport): contracts with "sse" in their transports answer here.
         *providers,

@@ -92,6 +92,9 @@ class Profile:
     # The knowledge schema's forward references cannot be resolved (2.10.0+): a streamed core part fails in the
     # translator with a gateway-error (reference rig: 2.11.1). 2.10.0–2.10.5 are in profile 2.8.1, which lacks it.
     knowledge_cores_unreadable: bool = False
+    # import-core reads library tuples ("lm", "lb") besides "t" and "ge" (2.5.10+, core_import.py; profile 2.4.5
+    # also covers 2.4.5-2.5.9, which skip them: either way nothing is stored, only the requestor's wait differs).
+    core_import_library: bool = False
 
     @property
     def first_frame_auth(self) -> bool:
@@ -301,6 +304,7 @@ _V2_6_2 = replace(
     describes="gateway 2.6.2–2.8.0: auth-ok.default_workspace",
     auth_ok_workspace_key="default_workspace",
     registry_operations=_REGISTRY_2_6 | _IAM_2_6,
+    core_import_library=True,  # lm/lb records (2.5.10; within 2.4.26's range, where nothing is stored anyway)
 )
 
 _V2_8_1 = replace(

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
+
 
 @dataclass(frozen=True)
 class Case:
     name: str
     service: str
-    transport: str  # "rest" | "socket" | "bulk" (import/export sockets) | "get" (byte streams; body = query)
+    # "rest" | "socket" | "bulk" (import/export sockets) | "get" (byte streams; body = query) | "post" (the same,
+    # with `raw` as the octet-stream body: import-core)
+    transport: str
     body: dict[str, Any] = field(default_factory=dict)
     flow: str | None = "default"  # None: a global service
     count: int = 1  # socket: this many concurrent requests on the one connection
@@ -219,6 +223,7 @@ def global_cases() -> list[Case]:
 # `user`: read before workspaces (2.3.x: KeyError, socket closed, without it), not read from 2.4.5 (dropped).
 _META = {"id": "doc-carol", "root": "", "user": "trustgraph", "collection": "default"}
 _CAROL = {"t": "i", "i": "http://example.org/carol"}
+_NAME = {"t": "i", "i": "http://example.org/name"}
 BULK_FRAMES: dict[str, dict[str, Any]] = {
     "triples": {
         "metadata": _META,
@@ -268,12 +273,27 @@ def bulk_cases() -> list[Case]:
     return cases
 
 
+_DAVE = {"t": "i", "i": "http://example.org/dave"}
+# A knowledge core as export-core writes it and import-core reads it: one triple, one entity embedding.
+CORE_DAVE = msgpack.packb(
+    ("t", {"m": {"i": "core-dave", "c": "default"}, "t": [{"s": _DAVE, "p": _NAME, "o": {"t": "l", "v": "Dave"}}]})
+) + msgpack.packb(("ge", {"m": {"i": "core-dave", "c": "default"}, "e": [{"e": _DAVE, "v": [0.5, 0.25]}]}))
+
+# Triples that are not a list of {s, p, o} (the request translator raises: that put is never sent), then one triple.
+CORE_FRANK = msgpack.packb(("t", {"m": {}, "t": "not a list"})) + msgpack.packb(
+    ("t", {"m": {}, "t": [{"s": _DAVE, "p": _NAME, "o": {"t": "l", "v": "Frank"}}]})
+)
+
+
 def stream_cases() -> list[Case]:
     """The byte streams over HTTP GET, answered from the state model on both sides (the seeded doc-alice and
     core-alice of contracts/2.x/global-state.json)."""
 
     def g(name: str, service: str, query: dict[str, Any], wait_s: float = 10.0) -> Case:
         return Case(f"stream: {name}", service, "get", query, flow=None, timed=False, wait_s=wait_s)
+
+    def p(name: str, query: dict[str, Any], body: bytes, wait_s: float = 6.0) -> Case:
+        return Case(f"stream: {name}", "import-core", "post", query, flow=None, raw=body, timed=False, wait_s=wait_s)
 
     user = {"user": "trustgraph"}  # read before workspaces (2.3.x: required), ignored after
     return [
@@ -290,6 +310,30 @@ def stream_cases() -> list[Case]:
         g("export-core core-alice", "export-core", {**user, "id": "core-alice"}, wait_s=6.0),
         g("export-core without id", "export-core", dict(user)),
         g("export-core without user", "export-core", {"id": "core-alice"}, wait_s=6.0),
+        # import-core, then the core read back (2.3.x: stored; 2.4.5+: each put waits out a requestor nobody
+        # answers, so the real gateway's 120 s per put is not waited for and nothing is stored).
+        p("import-core core-dave", {**user, "id": "core-dave"}, CORE_DAVE, wait_s=9.0),
+        g("export-core core-dave after import-core", "export-core", {**user, "id": "core-dave"}, wait_s=6.0),
+        Case(
+            "stream: get-kg-core core-dave after import-core",
+            "knowledge",
+            "socket",
+            {"operation": "get-kg-core", "id": "core-dave", **user},
+            flow=None,
+            timed=False,
+            wait_s=3.0,  # 2.10.6+: an unknown core's error frame is `complete: false` and nothing follows
+        ),
+        p(
+            "import-core core-frank, one record the translator refuses",
+            {**user, "id": "core-frank"},
+            CORE_FRANK,
+            wait_s=9.0,
+        ),
+        g("export-core core-frank after import-core", "export-core", {**user, "id": "core-frank"}, wait_s=6.0),
+        p("import-core without id", dict(user), CORE_DAVE),
+        p("import-core without user", {"id": "core-erin"}, b"{not msgpack"),
+        p("import-core not msgpack", {**user, "id": "core-erin"}, b"{not msgpack"),
+        p("import-core tuple without its key", {**user, "id": "core-erin"}, msgpack.packb(("t", {"m": {}}))),
     ]
 
 

@@ -147,6 +147,29 @@ async def play_get(base: str, case: Case, token: str | None = None) -> Observed:
     return seen
 
 
+async def play_post(base: str, case: Case, token: str | None = None) -> Observed:
+    """POST /api/v1/{service}?{body as query} with `raw` as an octet-stream body (import-core)."""
+    seen = Observed()
+    headers = {"content-type": "application/octet-stream"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    raw = case.raw.encode() if isinstance(case.raw, str) else case.raw or b""
+    t0 = time.monotonic()
+    try:
+        async with httpx.AsyncClient(timeout=case.wait_s) as client:
+            answer = await client.post(f"{base}/api/v1/{case.service}", params=case.body, content=raw, headers=headers)
+        seen.status = answer.status_code
+        seen.content_type = answer.headers.get("content-type", "").split(";")[0] or None
+        if seen.content_type == "application/octet-stream":
+            seen.body = _octets(case.service, answer.content)
+        else:
+            seen.body = _parse(answer.text)
+    except httpx.HTTPError as exc:
+        seen.error = f"{type(exc).__name__}: {exc}"
+    seen.elapsed_s = time.monotonic() - t0
+    return seen
+
+
 EXPORT_SETTLE_S = 1.0  # the real gateway binds an export socket's queue after the upgrade, in its run()
 QUIET_S = 1.5  # an export tap is done once it has been silent this long
 
@@ -205,4 +228,6 @@ async def play(base: str, case: Case, first_frame_auth: bool, token: str | None 
         return await play_bulk(base, case)
     if case.transport == "get":
         return await play_get(base, case, token)
+    if case.transport == "post":
+        return await play_post(base, case, token)
     return await play_socket(base, case, first_frame_auth, token)

@@ -186,6 +186,17 @@ def global_request_to_client(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if value in ("", None, [], {}, 0) and name != "operation":
             continue
         out[name] = _renamed(value, "_", "-") if name in _NESTED_RECORDS else value
+    if kind == "knowledge":  # a put-kg-core's parts (import-core before workspaces) carry schema terms
+        if isinstance(out.get("triples"), dict):
+            part = out["triples"]
+            out["triples"] = {**part, "triples": [triple_to_client(t) for t in part.get("triples") or []]}
+        if isinstance(out.get("graph-embeddings"), dict):
+            part = out["graph-embeddings"]
+            entities = [
+                {"entity": term_to_client(e.get("entity")), "vector": e.get("vector")} if isinstance(e, dict) else e
+                for e in part.get("entities") or []
+            ]
+            out["graph-embeddings"] = {**part, "entities": entities}
     return out
 
 

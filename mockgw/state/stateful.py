@@ -25,7 +25,7 @@ from ..timeline.plan import Replay, Step
 from .datastore import DataStore, GeneratedRun, answer_query
 from .services import ServiceState, answer_global, default_blueprint
 from .services.state import DEFAULT_BLUEPRINT
-from .services.wire import translated
+from .services.wire import left_open, translated
 
 # Contracts of this priority or above (and the bundled library's) give way to stored state.
 STATEFUL_PRIORITY = 100
@@ -45,9 +45,9 @@ def _bundled(file: str) -> bool:
         return False
 
 
-def frames_replay(service: str, frames: list[dict[str, Any]]) -> Replay:
-    """Inner response frames as an immediate replay: the last one completes the request."""
-    last = len(frames) - 1
+def frames_replay(service: str, frames: list[dict[str, Any]], completes: bool = True) -> Replay:
+    """Inner response frames as an immediate replay: the last one completes the request (unless not `completes`)."""
+    last = len(frames) - 1 if completes else -1
     steps = tuple(Step(0.0, FrameKind.RESPONSE, frame, index == last) for index, frame in enumerate(frames))
     return Replay(f"mockgw:state/{service}", steps, None)
 
@@ -127,6 +127,8 @@ class StatefulServices:
             frames = answer_global(self.state, self.data, self.profile, service, body, tenant or self.default_tenant)
             if frames is not None and translate:
                 frames = translated(service, frames, self.profile)
+                if left_open(service, frames, self.profile):
+                    return frames_replay(service, frames, completes=False)
         else:
             frames = answer_query(self.data, self.profile, service, flow, body)
         return None if frames is None else frames_replay(service, frames)

@@ -31,6 +31,7 @@ GLOBAL = (
     ("global: knowledge get-kg-core", "socket"),  # the unreadable core stream
     ("stream: document-stream in 16-byte chunks", "get"),  # the librarian's stream-document, chunk by chunk
     ("iam: unknown operation", "socket"),  # the mux's bare-name registry lookup
+    ("stream: import-core tuple without its key", "post"),  # the import ends at the KeyError: an empty 200
 )
 
 BULK = (

@@ -7,6 +7,7 @@ import json
 import time
 
 import httpx
+import msgpack
 import websockets
 
 from mockgw.settings import Settings
@@ -103,3 +104,35 @@ def test_twenty_streams_on_one_socket_keep_their_scripted_gaps_on_the_mock() -> 
     assert sorted(seen) == sorted(f"r{n}" for n in range(20)) and all(len(v) == 6 for v in seen.values())
     for times in seen.values():  # each stream's frames 100 ms apart from its first, as scripted
         assert all(abs((t - times[0]) - 0.1 * i) < 0.05 * TIMEOUT_FACTOR for i, t in enumerate(times)), times
+
+
+# Two tuples: one triple, one entity embedding (as export-core writes them).
+IMPORTED_CORE = msgpack.packb(("t", {"m": {"i": "x", "c": "default"}, "t": []})) + msgpack.packb(
+    ("ge", {"m": {"i": "x", "c": "default"}, "e": []})
+)
+
+
+def test_a_2_4_5_plus_mock_answers_an_import_core_after_its_timeout_per_put_not_the_fixed_120_s():
+    # Each put goes to the bare knowledge queue nobody reads (reference rig, 2.11.1): no answer until every put
+    # has timed out, then an empty 200; the mock waits --timeout per put instead of the real 120 s.
+    async def scenario() -> tuple[float, httpx.Response, float, httpx.Response, httpx.Response]:
+        settings = Settings(profile="2.11.0", backend_timeout_s=0.5)
+        async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            t0 = time.monotonic()
+            imported = await client.post("/api/v1/import-core", params={"id": "core-dave"}, content=IMPORTED_CORE)
+            waited = time.monotonic() - t0
+            t0 = time.monotonic()
+            empty = await client.post("/api/v1/import-core", params={"id": "core-dave"}, content=b"{not msgpack")
+            quick = time.monotonic() - t0
+            listed = await client.post("/api/v1/knowledge", json={"operation": "list-kg-cores"})
+            return waited, imported, quick, empty, listed
+
+    waited, imported, quick, empty, listed = asyncio.run(scenario())
+    assert (imported.status_code, imported.headers["content-type"], imported.content) == (
+        200,
+        "application/octet-stream",
+        b"",
+    )
+    assert 1.0 <= waited < 1.0 + 1.0 * TIMEOUT_FACTOR  # two puts, 0.5 s each
+    assert (empty.status_code, empty.content) == (200, b"") and quick < 0.5 * TIMEOUT_FACTOR  # no put, no wait
+    assert "core-dave" not in listed.json()["ids"]

@@ -19,6 +19,24 @@ def test_terms_go_to_the_schema_fields_and_back() -> None:
     assert shapes.triple_to_client(backend) == client
 
 
+def test_a_put_kg_core_from_the_bus_is_stored_in_client_terms() -> None:
+    # What 2.3.1's import-core publishes per record: schema terms, `graph_embeddings`, every schema field.
+    term = {"type": "i", "iri": "http://ex/a", "id": "", "value": "", "datatype": "", "language": "", "triple": None}
+    body = {
+        "operation": "put-kg-core",
+        "user": "u",
+        "id": "c",
+        "triples": {"metadata": {"id": "c"}, "triples": [{"s": term, "p": term, "o": term}]},
+        "graph_embeddings": {"metadata": {"id": "c"}, "entities": [{"entity": term, "vector": [0.5], "chunk_id": ""}]},
+        "ids": [],
+    }
+    request = shapes.global_request_to_client("knowledge", body)
+    compact = {"t": "i", "i": "http://ex/a"}
+    assert request["triples"]["triples"] == [{"s": compact, "p": compact, "o": compact}]
+    assert request["graph-embeddings"]["entities"] == [{"entity": compact, "vector": [0.5]}]
+    assert "ids" not in request
+
+
 def test_frames_become_what_the_real_services_send() -> None:
     assert shapes.response_to_backend("triples", {"response": []}, True) == {"triples": [], "is_final": True}
     # The real prompt service sends None for the field it has nothing for; an error ends the stream.

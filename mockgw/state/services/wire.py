@@ -65,6 +65,22 @@ def translated(service: str, frames: Frames, profile: Profile) -> Frames:
     return out
 
 
+def left_open(service: str, frames: Frames, profile: Profile) -> bool:
+    """Whether the client's last frame says `complete: false`, with nothing after it.
+
+    From 2.10.6 a knowledge error answer goes through the translator. Its `is_final` needs `ids`, `eos`
+    or an empty answer, and an error answer has none of these, so the frame goes out incomplete. The
+    requestor then stops on `resp.error` (reference rig, 2.11.1: get-kg-core of an unknown core over the
+    socket). Up to 2.10.5 the requestor answers the error itself, and completes it.
+    """
+    if service != "knowledge" or profile.forwards_backend_errors or not profile.global_answers_every_field:
+        return False
+    last = frames[-1] if frames else {}
+    error = last.get("error")
+    # A gateway-error is the requestor's own answer to an exception, which it completes.
+    return isinstance(error, dict) and error.get("type") != "gateway-error" and "ids" not in last
+
+
 def _translate(service: str, frame: dict[str, Any], profile: Profile, error: Any) -> dict[str, Any]:
     head: dict[str, Any] = {"error": error} if isinstance(error, dict) else {}
     if service == "config":

@@ -74,3 +74,26 @@ def test_a_streamed_knowledge_core_is_a_gateway_error_from_2_10_6_and_streams_be
     ]
     assert translated("knowledge", core, PROFILES["2.8.1"]) == core
     assert translated("knowledge", [{"ids": ["c"]}], PROFILES["2.11.0"]) == [{"ids": ["c"]}]
+
+
+def completions(profile: str, service: str, body: dict) -> list[bool]:
+    replay = StatefulServices(PROFILES[profile], ("default",), Seeds()).answer(service, None, body, None)
+    assert replay is not None
+    return [step.complete for step in replay.steps]
+
+
+def test_a_knowledge_error_is_left_incomplete_from_2_10_6_and_completed_before():
+    # 2.10.6+: the translator's is_final wants ids, eos or an empty answer (reference rig, 2.11.1: get-kg-core of an
+    # unknown core over the socket is `complete: false`, then nothing); before, the requestor completes the error.
+    unknown = {"operation": "get-kg-core", "id": "no-such-core"}
+    assert completions("2.11.0", "knowledge", unknown) == [False]
+    assert completions("2.10.6", "knowledge", unknown) == [False]
+    assert completions("2.8.1", "knowledge", unknown) == [True]
+    assert completions("2.3.1", "knowledge", {**unknown, "user": "trustgraph"}) == [True]
+    # What is not an error still completes: a listing (ids), a delete's empty answer, and other services' errors.
+    assert completions("2.11.0", "knowledge", {"operation": "list-kg-cores"}) == [True]
+    services = StatefulServices(PROFILES["2.11.0"], ("default",), Seeds())
+    services.answer("knowledge", None, {"operation": "put-kg-core", "id": "c", "triples": {"triples": []}}, None)
+    deleted = services.answer("knowledge", None, {"operation": "delete-kg-core", "id": "c"}, None)
+    assert deleted is not None and [step.complete for step in deleted.steps] == [True]
+    assert completions("2.11.0", "librarian", {"operation": "get-document-metadata", "document-id": "x"}) == [True]
