@@ -151,3 +151,14 @@ def test_the_connect_cost_is_a_real_first_frame_handshake_timed(tmp_path) -> Non
 
     cost = asyncio.run(measure())
     assert 0 < cost < 0.5 * TIMEOUT_FACTOR
+
+
+def test_releases_with_the_same_package_set_share_one_dependency_venv() -> None:
+    from conformance.reference.venv import deps_dir
+    from conformance.reference.versions import VERSIONS
+
+    by_set = {v: deps_dir(VERSIONS[v].packages) for v in VERSIONS}
+    assert by_set["2.8.1"] == by_set["2.10.6"] == by_set["2.11.1"]  # aio-pika + IAM
+    assert by_set["2.5.16"] == by_set["2.6.2"]  # sync pika + IAM
+    assert len({by_set["2.11.1"], by_set["2.6.2"], by_set["2.3.1"]}) == 3
+    assert deps_dir(tuple(reversed(VERSIONS["2.11.1"].packages))) == by_set["2.11.1"]  # the order is not the set
