@@ -21,11 +21,11 @@ from typing import Any
 
 import msgpack
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..profiles import Profile
 from .rest import auth_denial, gateway_of
-from .streams import OCTETS, REQUESTOR_TIMEOUT_S
+from .streams import OCTETS, REQUESTOR_TIMEOUT_S, missing_core_parameter
 
 READ_BYTES = 128 * 1024  # upstream's data.read() size: the Unpacker is fed in these pieces
 
@@ -68,9 +68,9 @@ async def import_core(request: Request) -> Response:
         return denied
     query = request.query_params
     by_user = gateway.profile.tenancy_key == "user"
-    for name in ("id", "user") if by_user else ("id",):
-        if name not in query:
-            return JSONResponse({"error": repr(name)})
+    missing = missing_core_parameter(request, gateway.profile)
+    if missing is not None:
+        return missing
     data = await request.body()
     tenant = query["user"] if by_user else query.get("workspace", "default")
     # A put the request translator refuses is never sent: not stored, and not waited for.

@@ -73,9 +73,9 @@ async def export_core(request: Request) -> Response:
         return denied
     query = request.query_params
     by_user = gateway.profile.tenancy_key == "user"
-    for name in ("id", "user") if by_user else ("id",):
-        if name not in query:
-            return JSONResponse({"error": repr(name)})
+    missing = missing_core_parameter(request, gateway.profile)
+    if missing is not None:
+        return missing
     if not by_user:
         wait = min(gateway.settings.backend_timeout_s, REQUESTOR_TIMEOUT_S)
         return StreamingResponse(_silent_until(wait), media_type=OCTETS)
@@ -90,6 +90,15 @@ async def export_core(request: Request) -> Response:
             part = frame["triples"]
             out += msgpack.packb(("t", {"m": _meta(part, gateway.profile), "t": part.get("triples") or []}))
     return Response(bytes(out), media_type=OCTETS)
+
+
+def missing_core_parameter(request: Request, profile: Profile) -> Response | None:
+    """import-core's and export-core's `request.query["id"]` (and before workspaces `["user"]`): a KeyError the
+    endpoint answers as `{"error": "'id'"}`, before any stream starts."""
+    for name in ("id", "user") if profile.tenancy_key == "user" else ("id",):
+        if name not in request.query_params:
+            return JSONResponse({"error": repr(name)})
+    return None
 
 
 def _meta(part: dict[str, Any], profile: Profile) -> dict[str, Any]:
