@@ -129,35 +129,27 @@ def _octets(service: str, raw: bytes) -> Any:
 
 async def play_get(base: str, case: Case, token: str | None = None) -> Observed:
     """GET /api/v1/{service}?{body as query}: the byte streams (document-stream, export-core)."""
-    seen = Observed()
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    t0 = time.monotonic()
-    try:
-        async with httpx.AsyncClient(timeout=case.wait_s) as client:
-            answer = await client.get(f"{base}/api/v1/{case.service}", params=case.body, headers=headers)
-        seen.status = answer.status_code
-        seen.content_type = answer.headers.get("content-type", "").split(";")[0] or None
-        if seen.content_type == "application/octet-stream":
-            seen.body = _octets(case.service, answer.content)
-        else:
-            seen.body = _parse(answer.text)
-    except httpx.HTTPError as exc:
-        seen.error = f"{type(exc).__name__}: {exc}"
-    seen.elapsed_s = time.monotonic() - t0
-    return seen
+    return await _play_stream("GET", base, case, token, {}, None)
 
 
 async def play_post(base: str, case: Case, token: str | None = None) -> Observed:
     """POST /api/v1/{service}?{body as query} with `raw` as an octet-stream body (import-core)."""
-    seen = Observed()
-    headers = {"content-type": "application/octet-stream"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
     raw = case.raw.encode() if isinstance(case.raw, str) else case.raw or b""
+    return await _play_stream("POST", base, case, token, {"content-type": "application/octet-stream"}, raw)
+
+
+async def _play_stream(
+    method: str, base: str, case: Case, token: str | None, headers: dict[str, str], raw: bytes | None
+) -> Observed:
+    seen = Observed()
+    if token:
+        headers = {**headers, "authorization": f"Bearer {token}"}
     t0 = time.monotonic()
     try:
         async with httpx.AsyncClient(timeout=case.wait_s) as client:
-            answer = await client.post(f"{base}/api/v1/{case.service}", params=case.body, content=raw, headers=headers)
+            answer = await client.request(
+                method, f"{base}/api/v1/{case.service}", params=case.body, content=raw, headers=headers
+            )
         seen.status = answer.status_code
         seen.content_type = answer.headers.get("content-type", "").split(";")[0] or None
         if seen.content_type == "application/octet-stream":
