@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..profiles import Profile
-from .rest import auth_denial, gateway_of
-from .streams import OCTETS, REQUESTOR_TIMEOUT_S, missing_core_parameter
+from .rest import gateway_of
+from .streams import OCTETS, REQUESTOR_TIMEOUT_S, core_refusal
 
 READ_BYTES = 128 * 1024  # upstream's data.read() size: the Unpacker is fed in these pieces
 
@@ -63,14 +63,11 @@ def core_puts(data: bytes, core_id: str, tenant: str, profile: Profile) -> list[
 
 async def import_core(request: Request) -> Response:
     gateway = gateway_of(request)
-    denied = auth_denial(request, gateway)
-    if denied is not None:
-        return denied
+    refused = core_refusal(request, gateway)
+    if refused is not None:
+        return refused
     query = request.query_params
     by_user = gateway.profile.tenancy_key == "user"
-    missing = missing_core_parameter(request, gateway.profile)
-    if missing is not None:
-        return missing
     data = await request.body()
     tenant = query["user"] if by_user else query.get("workspace", "default")
     # A put the request translator refuses is never sent: not stored, and not waited for.

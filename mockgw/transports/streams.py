@@ -25,6 +25,7 @@ import msgpack
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
+from ..gateway import MockGateway
 from ..profiles import Profile
 from .rest import auth_denial, gateway_of
 
@@ -68,14 +69,11 @@ async def document_stream(request: Request) -> Response:
 
 async def export_core(request: Request) -> Response:
     gateway = gateway_of(request)
-    denied = auth_denial(request, gateway)
-    if denied is not None:
-        return denied
+    refused = core_refusal(request, gateway)
+    if refused is not None:
+        return refused
     query = request.query_params
     by_user = gateway.profile.tenancy_key == "user"
-    missing = missing_core_parameter(request, gateway.profile)
-    if missing is not None:
-        return missing
     if not by_user:
         wait = min(gateway.settings.backend_timeout_s, REQUESTOR_TIMEOUT_S)
         return StreamingResponse(_silent_until(wait), media_type=OCTETS)
@@ -92,10 +90,14 @@ async def export_core(request: Request) -> Response:
     return Response(bytes(out), media_type=OCTETS)
 
 
-def missing_core_parameter(request: Request, profile: Profile) -> Response | None:
-    """import-core's and export-core's `request.query["id"]` (and before workspaces `["user"]`): a KeyError the
-    endpoint answers as `{"error": "'id'"}`, before any stream starts."""
-    for name in ("id", "user") if profile.tenancy_key == "user" else ("id",):
+def core_refusal(request: Request, gateway: MockGateway) -> Response | None:
+    """What import-core and export-core answer before any stream starts, if anything: the auth refusal, then
+    `request.query["id"]` (and before workspaces `["user"]`) missing, a KeyError the endpoint answers as
+    `{"error": "'id'"}`."""
+    denied = auth_denial(request, gateway)
+    if denied is not None:
+        return denied
+    for name in ("id", "user") if gateway.profile.tenancy_key == "user" else ("id",):
         if name not in request.query_params:
             return JSONResponse({"error": repr(name)})
     return None

@@ -72,3 +72,20 @@ def test_export_core_from_2_4_5_sends_its_headers_then_nothing_until_the_timeout
     )
     assert 1.0 <= elapsed < 1.0 + 2 * TIMEOUT_FACTOR
     assert (no_id.status_code, no_id.json()) == (200, {"error": "'id'"})
+
+
+def test_the_core_routes_refuse_a_caller_without_the_key_before_reading_their_parameters():
+    async def scenario() -> list[httpx.Response]:
+        settings = Settings(profile="2.11.0", token="s3cret")
+        async with running_gateway(settings) as url, httpx.AsyncClient(base_url=url) as client:
+            keyed = {"authorization": "Bearer s3cret"}
+            return [
+                await client.get("/api/v1/export-core"),  # no key, no id: the key is checked first
+                await client.post("/api/v1/import-core", content=b""),
+                await client.post("/api/v1/import-core", content=b"", headers=keyed),  # the key, no id
+            ]
+
+    no_key_export, no_key_import, keyed_import = asyncio.run(scenario())
+    assert (no_key_export.status_code, no_key_export.json()) == (401, {"error": "auth failure"})
+    assert (no_key_import.status_code, no_key_import.json()) == (401, {"error": "auth failure"})
+    assert (keyed_import.status_code, keyed_import.json()) == (200, {"error": "'id'"})
