@@ -34,7 +34,7 @@ from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from ..gateway import MockGateway
 from ..llm import Dialect
 from ..transports.connections import ARRIVED
-from ..transports.sse import _DROP, DirectStream, Matched, SseResponse, complete, journal_drop, prepare, sse_headers
+from ..transports.sse import DROPPED, DirectStream, Matched, SseResponse, complete, journal_drop, prepare, sse_headers
 
 _GONE = "gone"  # the client went away before the stream ended
 
@@ -194,7 +194,7 @@ class ProviderRequest:
             raise
         finally:
             stream.cancel()
-        if how == _DROP:
+        if how == DROPPED:
             journal_drop(self.gateway, matched)
             transport.abort()
             return

@@ -47,7 +47,7 @@ from .connections import ARRIVED, drop_connection, transport_of
 from .rest import JSONBody, gateway_of
 
 SSE_HEADERS = {"cache-control": "no-cache"}
-_END, _DROP = "end", "drop"
+ENDED, DROPPED = "end", "drop"
 
 
 async def openai_chat(request: Request) -> Response:
@@ -354,7 +354,7 @@ class _Outbox(PlayerEvents):
         self.writer = writer
         self.loop = loop
         self.deadlines = deadlines_for(loop)
-        self.write = write  # (data, deadline, step) or (_END / _DROP, 0, None)
+        self.write = write  # (data, deadline, step) or (ENDED / DROPPED, 0, None)
         self.flush_writes = flush
         self.items: deque[tuple[bytes | str, float, int | None]] = deque()
         self.armed: Entry | None = None
@@ -409,18 +409,18 @@ class _Outbox(PlayerEvents):
         self._add(text.encode(), deadline, None)
 
     def close(self, code: int, reason: str) -> None:
-        self._add(_END, 0.0, None)  # a provider's stream that just ends, without its closing events
+        self._add(ENDED, 0.0, None)  # a provider's stream that just ends, without its closing events
 
     def drop(self) -> None:
-        self._add(_DROP, 0.0, None)
+        self._add(DROPPED, 0.0, None)
 
     def timeout(self, deadline: float) -> None:
-        self._add(_END, 0.0, None)
+        self._add(ENDED, 0.0, None)
 
     def finished(self, outcome: Outcome) -> None:
         if outcome is Outcome.COMPLETED:
             self.put(self.stream.finish(), self.last_deadline, None)
-            self._add(_END, 0.0, None)
+            self._add(ENDED, 0.0, None)
 
 
 class _JournalBatch:
@@ -509,7 +509,7 @@ class DirectStream(_Journaled):
         )
 
     def start(self) -> asyncio.Future[str]:
-        """Play; the future is the end: `_END` (the closing chunk written if `terminate`) or `_DROP`."""
+        """Play; the future is the end: `ENDED` (the closing chunk written if `terminate`) or `DROPPED`."""
         self.playback.start()
         self.flush()
         return self.ended
@@ -529,7 +529,7 @@ class DirectStream(_Journaled):
 
     def _write(self, data: bytes | str, deadline: float, step: int | None) -> None:
         if isinstance(data, str):
-            if data == _END and self.terminate:
+            if data == ENDED and self.terminate:
                 self._send(b"0\r\n\r\n")
             self.flush()  # what came before a drop goes out before it
             if not self.ended.done():
@@ -591,7 +591,7 @@ class SseResponse(Response):
         await self.gateway.store.update_trace(self.matched.trace_id, closed_at=time.time())
 
     async def _end(self, scope: Scope, send: Send, how: str) -> None:
-        if how == _DROP:
+        if how == DROPPED:
             journal_drop(self.gateway, self.matched)
             if drop_connection(scope):
                 return
