@@ -41,6 +41,9 @@ REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 3  # both gateways' backend timeout, so a stalled session ends within a case's wait
 _LISTENING = re.compile(r"mockgw listening on (http://\S+)")
 
+# The rig's releases from 2.4.5 on, where the knowledge service reads per-workspace queues (export-core, import-core).
+_RIG_RELEASES_FROM_2_4_5 = ("2.5.16", "2.6.2", "2.8.1", "2.10.6", "2.11.1")
+
 # Deviations the mock keeps on purpose: (gateway version, case name, transport) -> reason.
 KEPT: dict[tuple[str, str, str], str] = {
     ("2.3.1", "stall until timeout", "socket"): (
@@ -55,7 +58,7 @@ KEPT: dict[tuple[str, str, str], str] = {
             "ends the empty body after --timeout (at most 120 s) so that a test need not wait two minutes "
             "(tests/rig/test_kept_deviations.py)"
         )
-        for version in ("2.5.16", "2.6.2", "2.8.1", "2.10.6", "2.11.1")
+        for version in _RIG_RELEASES_FROM_2_4_5
         for case in (
             "stream: export-core core-alice",
             "stream: export-core without user",
@@ -70,7 +73,7 @@ KEPT: dict[tuple[str, str, str], str] = {
             "timeout per put; the mock stores nothing either and waits --timeout (at most 120 s) per put so that a "
             "test need not wait two minutes a tuple (tests/rig/test_kept_deviations.py)"
         )
-        for version in ("2.5.16", "2.6.2", "2.8.1", "2.10.6", "2.11.1")
+        for version in _RIG_RELEASES_FROM_2_4_5
         for case in (
             "stream: import-core core-dave",
             "stream: import-core core-frank, one record the translator refuses",
