@@ -1,11 +1,14 @@
 """collection-management: list, update, delete collections (§4.2).
 
 A collection exists once it is updated or once data was stored in it; deleting
-one also deletes its stored data, as upstream's delete-collection does.
+one also deletes its stored data, as upstream's delete-collection does. Every
+answer, errors too, carries the librarian's `timestamp`: datetime.now().isoformat(),
+local time with no UTC offset, as upstream's collection_manager.py writes it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ...profiles import Profile
@@ -24,6 +27,12 @@ def _record(tenant: str, name: str, profile: Profile, stored: dict[str, Any] | N
 
 
 def handle(state: ServiceState, store: DataStore, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
+    return [
+        {**frame, "timestamp": datetime.now().isoformat()} for frame in _answer(state, store, body, profile, tenant)
+    ]
+
+
+def _answer(state: ServiceState, store: DataStore, body: dict[str, Any], profile: Profile, tenant: str) -> Frames:
     known = state.collections.setdefault(tenant, {})
     operation = body.get("operation")
     if operation == "list-collections":

@@ -1,6 +1,7 @@
 """services/: the stateful global-service fakes, per profile, as pure functions of state and request."""
 
 import json
+from unittest.mock import ANY
 
 from mockgw.profiles import PROFILES
 from mockgw.state.datastore import DataStore
@@ -152,7 +153,7 @@ def test_collections_include_stored_data_and_delete_drops_it():
         tenant="trustgraph",
         operation="delete-collection",
         collection="research",
-    ) == [{}]
+    ) == [{"timestamp": ANY}]
     assert store.count() == 0
 
 

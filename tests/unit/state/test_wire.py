@@ -1,5 +1,7 @@
 """What the gateway's translators make of a global service's answer, per profile (measured on the rig)."""
 
+from datetime import datetime
+
 from mockgw.contract.seeds import Seeds
 from mockgw.profiles import PROFILES
 from mockgw.state.services.wire import UNREADABLE_CORE, translated
@@ -51,7 +53,17 @@ def test_librarian_and_collection_translators_copy_the_error_with_their_defaults
     assert list(librarian) == ["error", "document-metadatas", "processing-metadatas"]
     assert librarian["document-metadatas"] == librarian["processing-metadatas"] == []
     (collections,) = answer("2.11.0", "collection-management", {"operation": "list-collections"})
-    assert collections == {"timestamp": "", "collections": []}
+    assert list(collections) == ["timestamp", "collections"] and collections["collections"] == []
+
+
+def test_collection_answers_carry_the_librarians_local_timestamp_errors_too():
+    before = datetime.now()
+    (listed,) = answer("2.6.2", "collection-management", {"operation": "list-collections"})
+    (refused,) = answer("2.11.0", "collection-management", {"operation": "delete-collection"})
+    assert list(refused) == ["error", "timestamp", "collections"]  # 2.10.6+: the translator copies the error
+    for frame in (listed, refused):
+        stamped = datetime.fromisoformat(frame["timestamp"])
+        assert stamped.tzinfo is None and before <= stamped <= datetime.now()  # no UTC offset, as upstream
 
 
 def test_document_metadata_gets_the_schema_defaults_and_loses_fields_the_translator_lacks():
