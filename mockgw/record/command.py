@@ -124,7 +124,7 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
     import uvicorn
 
     from ..server import precise_loop
-    from ..server.listen import bind_socket, uvicorn_config
+    from ..server.listen import bind_socket, freeze_startup_objects, uvicorn_config
     from ..settings import Settings
     from .proxy import Upstream, create_proxy
     from .recorder import Recorder
@@ -145,6 +145,7 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
     class RecordingServer(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)
+            freeze_startup_objects()  # modules, the app, the HTTP client: out of every full collection, as serve does
             # Only now: a client that connects on this line is answered at once, not after the start-up.
             print(f"mockgw record listening on http://{shown}:{bound}", flush=True)
             print(

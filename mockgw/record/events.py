@@ -1,8 +1,8 @@
 """What the proxy captures, as plain values with loop times relative to the recording's start.
 
-Events are NamedTuples: a tuple of strings and numbers is untracked by the garbage collector, so a long
-recording (a hundred thousand frames) does not make every full collection — and every frame it delays —
-slower.
+Events are NamedTuples, for names that read well. The garbage collector untracks exact tuples of immutables
+only, never a tuple subclass: the recorder therefore keeps the many frames of a recording as plain tuples and
+builds these when it stops (recorder.py), so that a long recording does not slow every full collection.
 
 Every event is redacted before it is stored (redact.py), so nothing secret reaches the journal
 or the contracts. Events round-trip through JSON lines (`to_json` / `from_json`): the journal

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .contracts import Options, Recording, build_recording
 from .events import ClientFrame, Event, RestCall, SocketClosed, SocketOpened, UpstreamFrame, from_json, to_json
@@ -33,13 +34,19 @@ class Progress:
         )
 
 
+# A captured frame, as the recorder keeps it: (CLIENT or UPSTREAM, conn, t, text). A plain tuple of immutables,
+# because the cyclic GC untracks exact tuples only: a NamedTuple (ClientFrame) stays tracked for life, and every
+# full collection walked every frame of the recording (200,000 frames: 76 ms; loadtests/RESULTS-record.md).
+CLIENT, UPSTREAM = 0, 1
+
+
 @dataclass(slots=True)
 class Recorder:
     redaction: Redaction
     clock: Callable[[], float]  # loop time (loop.time()); a test may drive its own
     options: Options
     out: Path
-    events: list[Event] = field(default_factory=list)
+    captured: list[Any] = field(default_factory=list)  # frames as plain tuples (above), other events as they are
     progress: Progress = field(default_factory=Progress)
     residence: Residence = field(default_factory=Residence)  # how long relayed upstream frames stayed here
     stopped: bool = False
@@ -75,14 +82,14 @@ class Recorder:
         self.progress.bytes += len(text)
         if conn in self._mux and '"request"' in text:
             self.progress.requests += 1
-        self.events.append(ClientFrame(conn, t, self.redaction.client_frame(text)))
+        self.captured.append((CLIENT, conn, t, self.redaction.client_frame(text)))
 
     def upstream_frame(self, conn: int, t: float, text: str) -> None:
         if self.stopped:
             return
         self.progress.frames += 1
         self.progress.bytes += len(text)
-        self.events.append(UpstreamFrame(conn, t, self.redaction.upstream_frame(text)))
+        self.captured.append((UPSTREAM, conn, t, self.redaction.upstream_frame(text)))
 
     def upstream_frames(self, conn: int, t: float, texts: list[str]) -> None:
         """Frames of one upstream read, all received at `t`."""
@@ -90,10 +97,10 @@ class Recorder:
             return
         progress = self.progress
         progress.frames += len(texts)
-        redact, append = self.redaction.upstream_frame, self.events.append
+        redact, append = self.redaction.upstream_frame, self.captured.append
         for text in texts:
             progress.bytes += len(text)
-            append(UpstreamFrame(conn, t, redact(text)))
+            append((UPSTREAM, conn, t, redact(text)))
 
     def socket_closed(self, conn: int, t: float, by: str, code: int | None = None, reason: str = "") -> None:
         self._add(SocketClosed(conn, t, by, code, reason))
@@ -109,7 +116,12 @@ class Recorder:
 
     def _add(self, event: Event) -> None:
         if not self.stopped:
-            self.events.append(event)
+            self.captured.append(event)
+
+    @property
+    def events(self) -> list[Event]:
+        """Everything captured so far, in arrival order, frames as ClientFrame / UpstreamFrame."""
+        return [_event(item) for item in self.captured]
 
     def stop(self) -> Recording:
         """Freeze the capture (later events are not recorded), write the journal and the contract files."""
@@ -118,6 +130,14 @@ class Recorder:
         self.stopped = True
         self.result = write_recording(self.events, self.options, self.out)
         return self.result
+
+
+def _event(item: Any) -> Event:
+    if type(item) is tuple:
+        tag, conn, t, text = item
+        return ClientFrame(conn, t, text) if tag == CLIENT else UpstreamFrame(conn, t, text)
+    event: Event = item
+    return event
 
 
 def write_recording(events: list[Event], options: Options, out: Path) -> Recording:
