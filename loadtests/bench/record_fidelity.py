@@ -26,6 +26,19 @@ baseline `bare_stream` (default; `--upstream mock` for `mockgw serve`). The prox
 (and p50) of the proxied run minus the direct run's. Target: ≤ 1 ms p99 at 100 streams. Also reported: the
 proxy's CPU per relayed frame (/proc) and its own residence per frame (`GET /__admin/record`: kernel receive
 to write, measured inside the proxy, so neither side's lateness is in it).
+
+Scheduling (`--realtime`, on by default where permitted; `--no-realtime` to measure as scheduled): the process
+under test (the proxy; the replaying mock) runs under SCHED_FIFO at priority 10, the measuring processes (this
+one while it plays the sessions, the load generator, the overhead rows' upstream) at 5; the fidelity upstream
+(the mock, the rig) and everything else stay normal. Why that is the fair default: on a shared 2-core machine
+both targets were set by the process under test waiting for a CPU, not by its work — the replaying mock spent
+170–370 ms of a 5 s replay runnable without a CPU (schedstat, `replay_run_queue_wait_ms`), the proxy 44–77 µs
+per relayed frame (`proxy_run_queue_wait_us_per_frame`) against ~20 µs of CPU — with no GC pause and no
+callback over 2 ms in either (loadtests/RESULTS-record.md). A real deployment gives the proxy and the mock a
+CPU when woken; SCHED_FIFO gives them that here whatever else runs, with no change to what they do. It needs
+CAP_SYS_NICE; refused, the run says so and measures without. `--pin` (off) puts the process under test on
+one CPU and everything else on the other: it did not shorten the wait while other work shared the machine,
+as nothing keeps other processes off the pinned CPU. Each row says `realtime` and `pinned`.
 """
 
 from __future__ import annotations
@@ -43,7 +56,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,6 +243,9 @@ class Fidelity:
     upstream: str = "mockgw serve"
     replay_lateness_p50_ms: float = float("nan")
     load_average: tuple[float, ...] = ()
+    replay_run_queue_wait_ms: float = float("nan")  # the replaying mock runnable but without a CPU, whole replay
+    pinned: bool = False
+    realtime: bool = False
 
 
 def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[float]]:
@@ -250,9 +266,79 @@ def compare(recorded: Observed, replayed: Observed) -> tuple[list[str], list[flo
     return differences, deltas
 
 
+# `--pin`: (the CPU of the process under test, the CPU of everything else), or None (the scheduler decides).
+_PIN: tuple[int, int] | None = None
+
+
+def pin_processes() -> tuple[int, int] | None:
+    """Give the process under test (the proxy, the replaying mock) a core of its own: this process, and so
+    everything it starts (load generator, upstream, rig, client), moves to another. None with < 2 CPUs."""
+    global _PIN
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    _PIN = (cpus[0], cpus[1])
+    os.sched_setaffinity(0, {cpus[1]})
+    return _PIN
+
+
+# `--realtime`: SCHED_FIFO priorities of the process under test and of the measuring client (0: not).
+_REALTIME = (0, 0)
+REALTIME_PRIORITIES = (10, 5)  # the process under test first: it must never wait for the client either
+
+
+def realtime_processes() -> None:
+    """The process under test (proxy, replaying mock) and the measuring client (this process while it plays the
+    sessions; the load generator) under SCHED_FIFO: woken, they take a CPU from any normal process at once. The
+    upstream (bare stream, mock, rig) stays a normal process, as does everything else this process starts."""
+    global _REALTIME
+    os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(REALTIME_PRIORITIES[1]))
+    _REALTIME = REALTIME_PRIORITIES
+
+
+def _run_module(argv: list[str], cpu: int | None, priority: int) -> list[str]:
+    """`argv` (``-m module ...``) on `cpu` (None: any) under SCHED_FIFO at `priority` (0: normal)."""
+    setup = []
+    if cpu is not None:
+        setup.append(f"os.sched_setaffinity(0, {{{cpu}}})")
+    if priority:
+        setup.append(f"os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param({priority}))")
+    if not setup:
+        return argv
+    return [
+        "-c",
+        f"import os, runpy, sys; {'; '.join(setup)}; sys.argv = {argv[1:]!r}; "
+        f"runpy.run_module({argv[1]!r}, run_name='__main__')",
+    ]
+
+
+def _under_test(argv: list[str]) -> list[str]:
+    """The process under test: its own CPU with `--pin`, SCHED_FIFO with `--realtime`."""
+    return _run_module(argv, None if _PIN is None else _PIN[0], _REALTIME[0])
+
+
+def _measuring(argv: list[str]) -> list[str]:
+    """A process of the measurement, not under test (the load generator, the overhead rows' upstream): the other
+    CPU with `--pin` (inherited), SCHED_FIFO below the process under test with `--realtime`."""
+    return _run_module(argv, None, _REALTIME[1])
+
+
+def run_queue_wait_s(pid: int) -> float:
+    """Seconds `pid`'s threads have spent runnable but waiting for a CPU (Linux schedstat; 0 where absent)."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            waited += int(task.read_text().split()[1])
+    return waited / 1e9
+
+
 @contextlib.contextmanager
-def mock(*args: str, profile: str = PROFILE) -> Iterator[RunningServer]:
-    with start_server("mockgw", ["-m", "mockgw", "serve", "--port", "0", "--profile", profile, *args], cwd=REPO) as s:
+def mock(
+    *args: str, profile: str = PROFILE, placed: Callable[[list[str]], list[str]] | None = None
+) -> Iterator[RunningServer]:
+    """`mockgw serve`; `placed` (`_under_test`, `_measuring`) gives it its CPU and scheduling class."""
+    argv = ["-m", "mockgw", "serve", "--port", "0", "--profile", profile, *args]
+    with start_server("mockgw", placed(argv) if placed else argv, cwd=REPO) as s:
         yield s
 
 
@@ -289,7 +375,7 @@ def fidelity_upstream(gateway_version: str | None, work: Path) -> Iterator[Upstr
 @contextlib.contextmanager
 def recorder(upstream: str, out: Path, *args: str) -> Iterator[RunningServer]:
     argv = ["-m", "mockgw", "record", "--upstream", upstream, "--port", "0", "--out", str(out), *args]
-    with start_server("record", argv, cwd=REPO) as s:
+    with start_server("record", _under_test(argv), cwd=REPO) as s:
         yield s
 
 
@@ -423,8 +509,10 @@ def measure_fidelity(
             time.sleep(0.3)  # import sends no acknowledgement: let the last frame reach the proxy's capture
             summary = stop_recording(proxy.url)
             proxy.process.wait(30)
-    with mock("--contracts", str(out), *upstream.replay_args, profile=upstream.profile) as replay:
+    with mock("--contracts", str(out), *upstream.replay_args, profile=upstream.profile, placed=_under_test) as replay:
+        waited_before = run_queue_wait_s(replay.pid)
         replayed = asyncio.run(play_known_sessions(replay.url, sessions))
+        replay_waited_s = run_queue_wait_s(replay.pid) - waited_before
         replay_items = _datasets_items(replay.url)
         lateness = _replay_lateness_ms(replay.url) or [float("nan")]
         if breakdown is not None:
@@ -446,6 +534,9 @@ def measure_fidelity(
         upstream=upstream.label,
         replay_lateness_p50_ms=round(statistics.median(lateness), 3),
         load_average=tuple(round(x, 2) for x in os.getloadavg()),
+        replay_run_queue_wait_ms=round(replay_waited_s * 1000, 2),
+        pinned=_PIN is not None,
+        realtime=bool(_REALTIME[0]),
     )
     return fidelity, summary, recorded, replayed
 
@@ -475,7 +566,6 @@ def replay_contracts(frames: int, gap_ms: float) -> dict[str, Any]:
 def lean_lateness(url: str, streams: int, frames: int, gap_ms: float) -> dict[str, Any]:
     """One run of the lean load generator (its own process, raw asyncio sockets): lateness p50/p99 in ms."""
     argv = [
-        sys.executable,
         "-m",
         "loadtests.bench.load",
         "replay",
@@ -492,7 +582,9 @@ def lean_lateness(url: str, streams: int, frames: int, gap_ms: float) -> dict[st
         "--repeat",
         "3" if streams == 1 else "1",
     ]
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, *_measuring(argv)], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -507,13 +599,13 @@ def stream_upstream(kind: str, frames: int, gap_ms: float, work: Path) -> Iterat
     frames on deadlines) or `mockgw serve` replaying the same schedule from a contract."""
     if kind == "bare":
         argv = ["-m", "loadtests.bench.bare_stream", "--port", "0", "--frames", str(frames), "--gap-ms", str(gap_ms)]
-        with start_server("bare-stream", argv, cwd=REPO) as bare:
+        with start_server("bare-stream", _measuring(argv), cwd=REPO) as bare:
             yield bare
         return
     contracts = work / f"replay-{frames}-{gap_ms}"
     contracts.mkdir(parents=True, exist_ok=True)
     (contracts / "replay.json").write_text(json.dumps(replay_contracts(frames, gap_ms)))
-    with mock("--contracts", str(contracts)) as served:
+    with mock("--contracts", str(contracts), placed=_measuring) as served:
         yield served
 
 
@@ -523,7 +615,7 @@ def measure_overhead(
     """Direct and proxied rounds alternate against the same upstream process; each side keeps its best round
     (lowest p99), the one least disturbed by other work on a shared machine, as loadtests/bench does."""
     best: dict[str, dict[str, float]] = {}
-    proxy_cpu_s = 0.0
+    proxy_cpu_s = proxy_waited_s = 0.0
     relayed = 0
     with (
         stream_upstream(upstream, frames, gap_ms, work) as served,
@@ -531,9 +623,10 @@ def measure_overhead(
     ):
         for _ in range(rounds):
             direct = lean_lateness(served.url, streams, frames, gap_ms)["lateness"]
-            cpu_before = cpu_seconds(proxy.pid)
+            cpu_before, waited_before = cpu_seconds(proxy.pid), run_queue_wait_s(proxy.pid)
             proxied_run = lean_lateness(proxy.url, streams, frames, gap_ms)
             proxy_cpu_s += cpu_seconds(proxy.pid) - cpu_before
+            proxy_waited_s += run_queue_wait_s(proxy.pid) - waited_before
             relayed += proxied_run["frames_received"]
             for name, value in (("direct", direct), ("proxy", proxied_run["lateness"])):
                 if name not in best or value["p99_ms"] < best[name]["p99_ms"]:
@@ -555,10 +648,14 @@ def measure_overhead(
     # The proxy's CPU per relayed frame (its requests and their recording included); /proc counts in clock
     # ticks, so it means something only over thousands of frames.
     row["proxy_cpu_us_per_frame"] = round(proxy_cpu_s / relayed * 1e6, 1) if relayed >= 1000 else None
+    # Runnable but without a CPU, per relayed frame: how much of its residence is waiting for a core.
+    row["proxy_run_queue_wait_us_per_frame"] = round(proxy_waited_s / relayed * 1e6, 1) if relayed else None
     row["proxy_residence_p50_ms"], row["proxy_residence_p99_ms"] = residence.get("p50"), residence.get("p99")
     row["proxy_residence_max_ms"] = residence.get("max")
     row["target_met"] = row["added_p99_ms"] <= 1.0 if streams >= 100 else None
     row["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    row["pinned"] = _PIN is not None
+    row["realtime"] = bool(_REALTIME[0])
     return row
 
 
@@ -584,9 +681,30 @@ def main(argv: list[str] | None = None) -> int:
         default="bare",
         help="what the overhead rows stream from: the bare baseline (default) or mockgw serve",
     )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="give the process under test (proxy, replaying mock) a CPU of its own, everything else the other",
+    )
+    parser.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the process under test and the measuring processes under SCHED_FIFO (default: where permitted)",
+    )
     args = parser.parse_args(argv)
     if not all(1 <= n <= 200 for n in args.streams) or not 1 <= args.frames <= 400 or not 1 <= args.rounds <= 10:
         parser.error("--streams from 1 to 200, --frames from 1 to 400, --rounds from 1 to 10 (bounded load)")
+    if args.pin and pin_processes() is None:
+        parser.error("--pin needs at least 2 CPUs")
+    if args.realtime is not False:
+        try:
+            realtime_processes()
+        except OSError as refused:  # no CAP_SYS_NICE (or no SCHED_FIFO): measured as scheduled, and said so
+            if args.realtime:
+                parser.error(f"--realtime: SCHED_FIFO refused: {refused}")
+            print(f"note: SCHED_FIFO refused ({refused}): measured without --realtime", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="record-bench-") as work:
         if args.only in (None, "fidelity"):
             breakdown: list[RequestShift] | None = [] if args.per_request else None
