@@ -29,12 +29,12 @@ to write, measured inside the proxy, so neither side's lateness is in it).
 
 Scheduling (`--realtime`, on by default where permitted; `--no-realtime` to measure as scheduled): the process
 under test (the proxy; the replaying mock) runs under SCHED_FIFO at priority 10, the measuring processes (this
-one while it plays the sessions, the load generator, the overhead rows' upstream) at 5; the fidelity upstream
+one, which plays the sessions, the load generator, the overhead rows' upstream) at 5; the fidelity upstream
 (the mock, the rig) and everything else stay normal. Why that is the fair default: on a shared 2-core machine
 both targets were set by the process under test waiting for a CPU, not by its work — the replaying mock spent
-170–370 ms of a 5 s replay runnable without a CPU (schedstat, `replay_run_queue_wait_ms`), the proxy 44–77 µs
+50–550 ms of a 5 s replay runnable without a CPU (schedstat, `replay_run_queue_wait_ms`), the proxy 42–77 µs
 per relayed frame (`proxy_run_queue_wait_us_per_frame`) against ~20 µs of CPU — with no GC pause and no
-callback over 2 ms in either (loadtests/RESULTS-record.md). A real deployment gives the proxy and the mock a
+callback over 2 ms of CPU in either (loadtests/RESULTS-record.md). A real deployment gives the proxy and the mock a
 CPU when woken; SCHED_FIFO gives them that here whatever else runs, with no change to what they do. It needs
 CAP_SYS_NICE; refused, the run says so and measures without. `--pin` (off) puts the process under test on
 one CPU and everything else on the other: it did not shorten the wait while other work shared the machine,
