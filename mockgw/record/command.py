@@ -25,7 +25,15 @@ PROGRESS_EVERY_S = 1.0
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's, as `mockgw serve` takes
 
 
+EPILOG = (
+    "Ctrl-C (SIGINT), SIGTERM (kill PID, a CI job's stop) and POST /__admin/record/stop all end it the same way: "
+    "the contracts are written and validated, the summary is printed; exit 0, or 1 if what was written does not "
+    "validate. Exit 2: a bad option."
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
     parser.add_argument(
         "--upstream", default=os.environ.get("MOCKGW_UPSTREAM"), help="the gateway to record, http://HOST:PORT"
     )
@@ -125,6 +133,7 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
 
     from ..server import precise_loop
     from ..server.listen import bind_socket, freeze_startup_objects, uvicorn_config
+    from ..server.stop_signals import ending_on_signals
     from ..settings import Settings
     from .proxy import Upstream, create_proxy
     from .recorder import Recorder
@@ -149,13 +158,13 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
             # Only now: a client that connects on this line is answered at once, not after the start-up.
             print(f"mockgw record listening on http://{shown}:{bound}", flush=True)
             print(
-                f"recording {upstream.base} into {args.out}/; stop with Ctrl-C or POST /__admin/record/stop", flush=True
+                f"recording {upstream.base} into {args.out}/; stop with Ctrl-C, SIGTERM or POST /__admin/record/stop",
+                flush=True,
             )
 
         async def shutdown(self, sockets: Any = None) -> None:
             held[0].stopped = True  # what happens while connections close is not part of the session
             await super().shutdown(sockets)
-            # Written here, inside serve(): uvicorn re-raises a caught Ctrl-C when serve() returns.
             held[0].stop()
 
     async def main() -> None:
@@ -175,10 +184,11 @@ def _record(args: argparse.Namespace, options: Options, port: int) -> int:
             await app.state.http.aclose()
 
     held: list[Recorder] = []
-    try:
+    with ending_on_signals():  # SIGTERM and Ctrl-C end as the stop endpoint does: written, reported, validated
         precise_loop.run(main())
-    except KeyboardInterrupt:
-        pass  # uvicorn's re-raise of the Ctrl-C it handled; the recording is written
+    if not held:  # stopped before the event loop ran: nothing was recorded, nor written
+        print("mockgw record: stopped before it started listening; nothing written", file=sys.stderr)
+        return 1
     recorder = held[0]
     sys.stderr.write("\n" if sys.stderr.isatty() else "")
     print(recorder.progress.line(), flush=True)

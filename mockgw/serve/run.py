@@ -25,6 +25,7 @@ def serve(settings: Settings) -> int:
     from ..server import precise_loop
     from ..server.drain import DrainingServer
     from ..server.listen import bind_socket, freeze_startup_objects, uvicorn_config
+    from ..server.stop_signals import ending_on_signals
     from ..server.workers import run_workers
 
     library = load_library(settings.contracts)
@@ -59,12 +60,17 @@ def serve(settings: Settings) -> int:
     def build(worker: int) -> Any:
         return create_app(dataclasses.replace(settings, worker=worker), contracts, seeds=library.seeds)
 
-    def serve_one(worker: int, app: Any = None, ready: Any = None) -> None:
+    def serve_one(worker: int, ready: Any = None) -> None:
+        # SIGTERM/SIGINT, from the worker's start-up on: the journal closed, exit 0 (not 143, nor a traceback).
+        with ending_on_signals():
+            serve_until_stopped(worker, ready)
+
+    def serve_until_stopped(worker: int, ready: Any = None) -> None:
         mine = socks[worker - 1]
         for other in socks:
             if other is not mine:
                 other.close()  # a dead worker's socket must not keep receiving connections nobody accepts
-        app = app if app is not None else build(worker)
+        app = build(worker)
         server = DrainingServer(uvicorn_config(app, settings), app.app.state.gateway.in_flight, settings.drain_s)
         freeze_startup_objects()
 
@@ -94,7 +100,7 @@ def serve(settings: Settings) -> int:
 
     if settings.workers == 1:
         # The listening line comes once the app is built and its journal open: what cannot start is said without it.
-        serve_one(1, build(1), ready=announce)
+        serve_one(1, ready=announce)
         return 0
     announce()  # each worker builds its own app after the fork
     settings = dataclasses.replace(settings, group=secrets.token_hex(4))  # before the fork: one id for them all

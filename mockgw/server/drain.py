@@ -5,17 +5,16 @@ running handlers go on for a grace period, then cancels them; the socket
 handler's `finally` closes each WebSocket with 1000 (close_codes.py). uvicorn
 instead sent 1012 to every socket at once, cutting streams mid-answer, and
 re-raised the signal after shutting down, so the process died by SIGTERM
-rather than exiting 0: a CI job stopping the mock saw a failure.
+rather than exiting 0: a CI job stopping the mock saw a failure. That re-raise
+now ends the run normally (stop_signals.py, shared with `mockgw record`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 from collections.abc import Callable
-from types import FrameType
 
 import uvicorn
 
@@ -28,12 +27,6 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.in_flight = in_flight
         self.drain_s = drain_s
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if sig == signal.SIGTERM:
-            self.should_exit = True  # not re-raised after the shutdown: a drained stop exits 0
-            return
-        super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:  # no new connections from here on
