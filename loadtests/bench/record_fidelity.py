@@ -39,6 +39,9 @@ CPU when woken; SCHED_FIFO gives them that here whatever else runs, with no chan
 CAP_SYS_NICE; refused, the run says so and measures without. `--pin` (off) puts the process under test on
 one CPU and everything else on the other: it did not shorten the wait while other work shared the machine,
 as nothing keeps other processes off the pinned CPU. Each row says `realtime` and `pinned`.
+A SCHED_FIFO process that never sleeps would keep a CPU from every normal process: each one here gets
+RLIMIT_RTTIME (`REALTIME_CPU_LIMIT_S`): more CPU than that without one blocking wait and the kernel stops it
+(SIGXCPU, then SIGKILL), so a bug can fail the run but never hold a core.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -285,6 +289,10 @@ def pin_processes() -> tuple[int, int] | None:
 # `--realtime`: SCHED_FIFO priorities of the process under test and of the measuring client (0: not).
 _REALTIME = (0, 0)
 REALTIME_PRIORITIES = (10, 5)  # the process under test first: it must never wait for the client either
+# CPU seconds a SCHED_FIFO process may run without sleeping (soft: SIGXCPU, hard: SIGKILL). Every process here
+# waits in epoll between frames many times a second; only one that spins reaches this.
+REALTIME_CPU_LIMIT_S = (5, 6)
+_RTTIME_US = (REALTIME_CPU_LIMIT_S[0] * 1_000_000, REALTIME_CPU_LIMIT_S[1] * 1_000_000)  # µs
 
 
 def realtime_processes() -> None:
@@ -292,6 +300,7 @@ def realtime_processes() -> None:
     sessions; the load generator) under SCHED_FIFO: woken, they take a CPU from any normal process at once. The
     upstream (bare stream, mock, rig) stays a normal process, as does everything else this process starts."""
     global _REALTIME
+    resource.setrlimit(resource.RLIMIT_RTTIME, _RTTIME_US)  # before: never a moment under FIFO unbounded
     os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(REALTIME_PRIORITIES[1]))
     _REALTIME = REALTIME_PRIORITIES
 
@@ -302,6 +311,7 @@ def _run_module(argv: list[str], cpu: int | None, priority: int) -> list[str]:
     if cpu is not None:
         setup.append(f"os.sched_setaffinity(0, {{{cpu}}})")
     if priority:
+        setup.append(f"import resource; resource.setrlimit(resource.RLIMIT_RTTIME, {_RTTIME_US})")
         setup.append(f"os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param({priority}))")
     if not setup:
         return argv

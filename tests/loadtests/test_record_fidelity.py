@@ -35,21 +35,25 @@ def test_every_frame_is_read_across_pages_oldest_first(mock_gateway: RunningServ
         fidelity.journal_messages(mock_gateway.url, "frame", page=4, max_pages=2)
 
 
-def test_the_process_under_test_runs_on_its_cpu_under_sched_fifo(tmp_path: Path) -> None:
+def test_the_process_under_test_runs_on_its_cpu_under_sched_fifo_with_a_cpu_time_bound(tmp_path: Path) -> None:
     probe = "import json, os, sys\n"
+    probe += "import resource\n"
     probe += "print(json.dumps([os.sched_getscheduler(0), os.sched_getparam(0).sched_priority,\n"
-    probe += "                  sorted(os.sched_getaffinity(0)), sys.argv[1:]]))\n"
+    probe += "                  sorted(os.sched_getaffinity(0)), sys.argv[1:],\n"
+    probe += "                  resource.getrlimit(resource.RLIMIT_RTTIME)]))\n"
     (tmp_path / "sched_probe.py").write_text(probe)
     fifo = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
     allowed = subprocess.run([sys.executable, "-c", fifo], capture_output=True, timeout=30, check=False).returncode == 0
     cpu = max(os.sched_getaffinity(0))
     argv = fidelity._run_module(["-m", "sched_probe", "--port", "0"], cpu, 7 if allowed else 0)
     done = subprocess.run([sys.executable, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=True)
-    policy, priority, cpus, args = json.loads(done.stdout)
+    policy, priority, cpus, args, rttime = json.loads(done.stdout)
     assert cpus == [cpu] and args == ["--port", "0"]
     if not allowed:
         pytest.skip("SCHED_FIFO not permitted here (needs CAP_SYS_NICE): only the CPU placement was checked")
     assert (policy, priority) == (os.SCHED_FIFO, 7)
+    # A FIFO process that spun would hold the CPU: the kernel stops it after this much CPU without sleeping.
+    assert rttime == [limit * 1_000_000 for limit in fidelity.REALTIME_CPU_LIMIT_S]
     assert fidelity._run_module(["-m", "sched_probe"], None, 0) == ["-m", "sched_probe"]  # nothing asked: unchanged
 
 
