@@ -42,7 +42,8 @@ def test_the_process_under_test_runs_on_its_cpu_under_sched_fifo_with_a_cpu_time
     probe += "                  sorted(os.sched_getaffinity(0)), sys.argv[1:],\n"
     probe += "                  resource.getrlimit(resource.RLIMIT_RTTIME)]))\n"
     (tmp_path / "sched_probe.py").write_text(probe)
-    fifo = "import os; os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"
+    fifo = "import os, resource; resource.setrlimit(resource.RLIMIT_RTTIME, (1_000_000, 2_000_000)); "
+    fifo += "os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))"  # may it? (and exits at once)
     allowed = subprocess.run([sys.executable, "-c", fifo], capture_output=True, timeout=30, check=False).returncode == 0
     cpu = max(os.sched_getaffinity(0))
     argv = fidelity._run_module(["-m", "sched_probe", "--port", "0"], cpu, 7 if allowed else 0)
