@@ -42,8 +42,13 @@ def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) ->
         "SSE lateness p50",
         "SSE lateness p99",
         "SSE lateness max",
+        "socket replay lateness p99",  # one stream per connection, beside the 10-per-socket target (SSE's shape)
     }
     assert "| measurement | unit | bare | mock |" in (tmp_path / "RESULTS.md").read_text()
+    (per_stream,) = [r for r in rows if r["measurement"].startswith("socket replay lateness p99, 1 stream per")]
+    assert "20 streams" in per_stream["measurement"] and per_stream["target"].startswith("reported (10 per socket: ")
+    one_per_socket = per_stream["detail"]["socket_per_stream"]
+    assert one_per_socket["connections"] == 20 and one_per_socket["frames_received"] == 20 * 20  # --quick: 20 x 20
     (mux,) = [r for r in rows if r["measurement"].startswith("mux")]
     for side in ("bare_rounds", "mock_rounds"):  # the server's CPU per round trip, from its /proc stat
         (only_round,) = mux["detail"][side]
