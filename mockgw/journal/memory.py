@@ -11,8 +11,11 @@ stops tracking those, so a journal of 200,000 frames is never rescanned. As data
 was, in collections that paused every stream on the server for up to 150 ms. A message's `detail` dict
 is stored as a flat tuple, its keys then its values, for the same reason: CPython never untracks a
 tuple that holds a dict, so every request record stayed in the collector's lists (30 ms full
-collections twice a second under the mux benchmark). Goal trees are few (certification runs) and
-kept as objects.
+collections twice a second under the mux benchmark). A trace is kept as its Trace object while open (its
+writer updates its stats in place) and as a flat tuple once closed, for the same reason: a full journal holds
+20,000 traces, and as Trace and ConnectionStats objects they made every full collection walk 40,000 more
+objects (10-24 ms of CPU each, loadtests/RESULTS-sse.md). Goal trees are few (certification runs) and kept as
+objects.
 
 Long reads (a page scanning 200,000 records) first copy the part of the deque they need (one C-speed
 copy: a deque cannot be iterated while frames are appended to it, and indexing into its middle is
@@ -67,6 +70,39 @@ assert Message._fields[_DETAIL:] == ("detail", "message_id", "sequence")
 TRACE_FIELDS = frozenset(Trace.__dataclass_fields__) - {"trace_id", "ordinal"}
 MESSAGE_FIELDS = frozenset(Message._fields) - {"trace_id", "message_id", "sequence"}
 
+# A closed trace is stored as a tuple of its fields in this order, its stats a tuple too (module docstring).
+_TRACE_ORDER = tuple(Trace.__dataclass_fields__)
+_STATS_ORDER = tuple(ConnectionStats.__dataclass_fields__)
+_T_KIND, _T_PROFILE, _T_CLIENT = (_TRACE_ORDER.index(name) for name in ("kind", "profile", "client"))
+_T_STATUS, _T_ORDINAL, _T_STATS = (_TRACE_ORDER.index(name) for name in ("status", "ordinal", "stats"))
+_T_CLOSED_AT, _T_META = _TRACE_ORDER.index("closed_at"), _TRACE_ORDER.index("meta")
+
+StoredTrace = Trace | tuple[Any, ...]
+
+
+def _closed(trace: Trace) -> tuple[Any, ...]:
+    """A closed trace as tuples, which the collector stops tracking (unless its meta holds containers: rare)."""
+    stats = trace.stats
+    fields = [getattr(trace, name) for name in _TRACE_ORDER]
+    fields[_T_STATS] = tuple(getattr(stats, name) for name in _STATS_ORDER)
+    # Its items, not the dict: CPython never untracks a tuple that holds a dict, even an empty one.
+    fields[_T_META] = tuple(trace.meta.items())
+    return tuple(fields)
+
+
+def _trace(stored: StoredTrace) -> Trace:
+    """The Trace a stored trace is: the object itself while open, a new one made from a closed trace's tuple."""
+    if isinstance(stored, Trace):
+        return stored
+    values = dict(zip(_TRACE_ORDER, stored))
+    values["stats"] = ConnectionStats(*stored[_T_STATS])
+    values["meta"] = dict(stored[_T_META])
+    return Trace(**values)
+
+
+def _field(stored: StoredTrace, name: str, index: int) -> Any:
+    return getattr(stored, name) if isinstance(stored, Trace) else stored[index]
+
 
 def _message(record: tuple[Any, ...]) -> Message:
     """A stored record as the Message it was, with its id."""
@@ -119,7 +155,8 @@ class MemoryTraceStore:
         self.bytes = ByteBudget(max_bytes)
         self._next_trace = itertools.count(1)
         self._next_event = 1  # never reset: a watcher's since_event_id stays meaningful
-        self._traces: OrderedDict[str, Trace] = OrderedDict()  # a dict would rescan the popped front
+        # Open traces as Trace objects, closed ones as tuples (see the module's docstring).
+        self._traces: OrderedDict[str, StoredTrace] = OrderedDict()  # a dict would rescan the popped front
         self._sequences: dict[str, int] = {}  # messages numbered so far, per trace
         # Every message, oldest first, as a plain tuple (see the module's docstring); Messages when read.
         self._records: deque[tuple[Any, ...]] = deque(maxlen=max_messages)
@@ -174,7 +211,7 @@ class MemoryTraceStore:
 
     def _drop_oldest_closed_trace(self) -> None:
         for trace_id, trace in self._traces.items():
-            if trace.closed_at is not None:
+            if _field(trace, "closed_at", _T_CLOSED_AT) is not None:
                 del self._traces[trace_id]
                 self._sequences.pop(trace_id, None)
                 self._trees.pop(trace_id, None)
@@ -182,13 +219,15 @@ class MemoryTraceStore:
                 return  # its messages age out with the others
 
     async def get_trace(self, trace_id: str) -> Trace | None:
-        return self._traces.get(trace_id)
+        stored = self._traces.get(trace_id)
+        return None if stored is None else _trace(stored)
 
     async def update_trace(self, trace_id: str, **updates: Any) -> None:
         unknown_fields(f"update_trace({trace_id!r})", updates, TRACE_FIELDS)
-        trace = self._traces.get(trace_id)
-        if trace is None:
+        stored = self._traces.get(trace_id)
+        if stored is None:
             return  # dropped to keep the journal bounded
+        trace = _trace(stored)
         for name, value in updates.items():
             setattr(trace, name, value)
         if "closed_at" in updates:
@@ -197,6 +236,8 @@ class MemoryTraceStore:
             self._append_event(trace_id, "trace.closed", {"close_code": trace.close_code, "status": trace.status})
         elif "status" in updates:
             self._append_event(trace_id, "trace.updated", {"status": trace.status})
+        if trace.closed_at is not None:  # closed: kept as atoms from now on, out of the collector's way
+            self._traces[trace_id] = _closed(trace)
 
     async def list_traces(
         self,
@@ -212,13 +253,13 @@ class MemoryTraceStore:
         found = [
             t
             for t in self._traces.values()
-            if (mode is None or t.kind == mode)
-            and (agent_type is None or t.profile == agent_type)
-            and (uid is None or t.client == uid)
-            and (status is None or t.status == status)
-            and (after is None or t.ordinal > after)
+            if (mode is None or _field(t, "kind", _T_KIND) == mode)
+            and (agent_type is None or _field(t, "profile", _T_PROFILE) == agent_type)
+            and (uid is None or _field(t, "client", _T_CLIENT) == uid)
+            and (status is None or _field(t, "status", _T_STATUS) == status)
+            and (after is None or _field(t, "ordinal", _T_ORDINAL) > after)
         ]
-        return found[:limit] if after is not None else found[-limit:]
+        return [_trace(t) for t in (found[:limit] if after is not None else found[-limit:])]
 
     # ===== Goal trees =====
 
