@@ -390,6 +390,9 @@ class _Outbox(PlayerEvents):
             Deadlines.cancel(self.armed)
             self.armed = None
         self.items.clear()
+        # Its writer's bound methods point back at the stream that owns it: let the pair go by reference
+        # counting once the stream ends, not wait for a full collection (loadtests/RESULTS-sse.md, round 6).
+        self.write, self.flush_writes = _write_nothing, _nothing
 
     def put(self, events: list[SseEvent], deadline: float, step: int | None) -> None:
         gap = self.writer.split.gap_s if self.writer.split else 0.0
@@ -421,6 +424,14 @@ class _Outbox(PlayerEvents):
         if outcome is Outcome.COMPLETED:
             self.put(self.stream.finish(), self.last_deadline, None)
             self._add(ENDED, 0.0, None)
+
+
+def _write_nothing(data: bytes | str, deadline: float, step: int | None) -> None:
+    pass
+
+
+def _nothing() -> None:
+    pass
 
 
 class _JournalBatch:
