@@ -32,6 +32,30 @@ REST_PATH = "/api/v1/flow/default/service/text-completion"
 REST_BODY = b'{"system":"","prompt":"hi"}'
 
 
+def socket_due_starts(
+    streams: int, per_connection: int, gap_s: float, spacing_s: float, stream_s: float
+) -> list[float]:
+    """When the socket replay's server starts each stream, as offsets from the first send (pure).
+
+    Stream i is sent at ``gap_s * i / streams`` on socket ``i % sockets``; the server starts it then, or
+    ``spacing_s`` after the previous start on that socket while a request there still runs (each runs
+    ``stream_s``): measure_replay's due starts, computed ahead. The SSE side can send its requests at these
+    instants (load_sse ``--starts-as-socket``), so both sides serve the same requests at the same times.
+    """
+    sockets = -(-streams // per_connection)
+    last_start = [float("-inf")] * sockets
+    ends: list[list[float]] = [[] for _ in range(sockets)]
+    due = []
+    for i in range(streams):
+        conn, sent = i % sockets, gap_s * i / streams
+        running = any(end > sent for end in ends[conn])
+        start = max(sent, last_start[conn] + spacing_s) if running else sent
+        last_start[conn] = start
+        ends[conn].append(start + stream_s)
+        due.append(start)
+    return due
+
+
 def percentiles_ms(values: Sequence[float]) -> dict[str, float | None]:
     """p50/p99/max in milliseconds (nearest rank) of values in seconds."""
     if not values:

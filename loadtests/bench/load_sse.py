@@ -7,6 +7,11 @@ Each stream POSTs an OpenAI chat request (``stream: true``) to ``/v1/chat/comple
 arrival time minus that. The connections are opened first (kept-alive clients, as the socket replay's
 sockets are); starts are spread over one gap, as independent clients would be. Bounded by
 ``--timeout``; only 127.0.0.1.
+
+``--starts-as-socket N --start-spacing-ms S`` sends each request instead when the socket replay's server
+(N streams per socket, starts S ms apart on one socket, as the gateway's run loop) starts the same stream
+(load.socket_due_starts): the same requests due at the same instants on both sides, which is what the
+benchmark's "SSE p99 no worse than the socket replay at the same load" compares.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import resource
 import sys
 from urllib.parse import urlsplit
 
-from loadtests.bench.load import percentiles_ms
+from loadtests.bench.load import percentiles_ms, socket_due_starts
 
 TOKEN = b'"content":"t'
 DONE = b"[DONE]"
@@ -66,8 +71,9 @@ async def one_stream(
 
 
 async def measure(
-    url: str, streams: int, frames: int, gap_ms: float, timeout_s: float, prompt: str
+    url: str, streams: int, frames: int, gap_ms: float, timeout_s: float, prompt: str, starts: list[float] | None = None
 ) -> dict[str, object]:
+    """``starts``: each stream's send offset (default: spread evenly over one gap)."""
     loop = asyncio.get_running_loop()
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -79,9 +85,10 @@ async def measure(
     # stream, not a burst of 300 TCP handshakes and accepts in one gap.
     connections = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in range(streams)))
     start = loop.time() + 0.1
+    offsets = starts if starts is not None else [gap_s * i / streams for i in range(streams)]
 
     async def spread(i: int) -> bool:
-        if (delay := start + gap_s * i / streams - loop.time()) > 0:
+        if (delay := start + offsets[i] - loop.time()) > 0:
             await asyncio.sleep(delay)
         return await one_stream(connections[i], host, port, body, frames, gap_s, lateness, ttft)
 
@@ -97,6 +104,7 @@ async def measure(
         "frames_expected": streams * frames,
         "frames_received": len(lateness),
         "streams_incomplete": streams - complete,
+        "start_spread_ms": round(max(offsets) * 1000, 3),
         "lateness": percentiles_ms(lateness),
         "ttft": percentiles_ms(ttft),
     }
@@ -110,12 +118,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--prompt", default="sse")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--starts-as-socket",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send each request when the socket replay with N streams per socket starts it (0: over one gap)",
+    )
+    parser.add_argument(
+        "--start-spacing-ms", type=float, default=0.0, help="with --starts-as-socket: the socket's start spacing"
+    )
     args = parser.parse_args(argv)
+    if args.starts_as_socket < 0:
+        parser.error(f"--starts-as-socket {args.starts_as_socket}: streams per socket, 0 or more")
+    if args.start_spacing_ms and not args.starts_as_socket:
+        parser.error("--start-spacing-ms applies only with --starts-as-socket N")
     if urlsplit(args.url).hostname != "127.0.0.1":
         raise SystemExit(f"{args.url}: the benchmark only talks to 127.0.0.1")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    result = asyncio.run(measure(args.url, args.streams, args.frames, args.gap_ms, args.timeout, args.prompt))
+    starts = None
+    if args.starts_as_socket:
+        gap_s = args.gap_ms / 1000
+        stream_s = args.frames * gap_s
+        starts = socket_due_starts(args.streams, args.starts_as_socket, gap_s, args.start_spacing_ms / 1000, stream_s)
+    result = asyncio.run(measure(args.url, args.streams, args.frames, args.gap_ms, args.timeout, args.prompt, starts))
     json.dump({"mode": "sse", **result}, sys.stdout)
     sys.stdout.write("\n")
 

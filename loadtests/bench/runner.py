@@ -54,6 +54,7 @@ PRISM_LOG_LEVEL = "warn"
 # The gateway starts the requests of one socket at least this far apart (mockgw/protocol/limits.py, as upstream's
 # run loop): a mock replay's lateness counts from that due start, the bare servers' from the send.
 START_SPACING_MS = MuxLimits().start_spacing_s * 1000
+SOCKET_STREAMS = 10  # the socket replay's streams per socket (load.py's default), in the SSE section too
 
 
 @dataclass
@@ -466,29 +467,33 @@ class Bench:
             timeout = str(p.frames * p.gap_ms / 1000 + 20)
             common = ["--streams", str(streams), "--frames", str(p.frames), "--gap-ms", str(p.gap_ms)]
             compared = COMPARED in p.workers  # --compare-command: the other build's SSE, in the same rounds
-            # The socket replay also with one stream per connection (reported beside the target): each SSE stream is
-            # an HTTP connection of its own, so this is the socket replay in the SSE side's shape -- every stream's
-            # frame on its own socket at each tick, and no 10 ms spacing of starts on a shared socket.
-            per_stream = streams > 1
+            # The same load: the SSE requests are sent when the socket replay's server starts the same streams
+            # (10 per socket, 10 ms apart on one socket, as the gateway), so both serve the same requests due at
+            # the same instants. Reported beside it: the SSE starts all within one gap (5x denser at 300 streams),
+            # and the socket replay with one stream per connection.
+            several = streams > 1
+            same_starts = ["--starts-as-socket", str(SOCKET_STREAMS), "--start-spacing-ms", str(START_SPACING_MS)]
+            sse_args = [*common, "--timeout", timeout, *(same_starts if several else [])]
             sides = [
                 "bare-sse",
                 "mock sse",
                 "mock socket",
-                *(["mock socket 1/conn"] if per_stream else []),
+                *(["mock socket 1/conn", "mock sse one gap"] if several else []),
                 *(["compared sse"] if compared else []),
             ]
             rounds: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
-            replay = ["replay", "/api/v1/socket", *common, "--timeout", timeout]
+            replay = ["replay", "/api/v1/socket", *common, "--timeout", timeout, "--per-connection"]
             for _ in range(p.rounds):  # in turn, so that a burst of load from elsewhere hits them all alike
                 measured = [
-                    ("bare-sse", self.measure_sse("bare-sse", *common, "--timeout", timeout)),
-                    ("mock sse", self.measure_sse("mock", *common, "--timeout", timeout)),
-                    ("mock socket", self.measure("mock", *replay)),
+                    ("bare-sse", self.measure_sse("bare-sse", *sse_args)),
+                    ("mock sse", self.measure_sse("mock", *sse_args)),
+                    ("mock socket", self.measure("mock", *replay, str(SOCKET_STREAMS))),
                 ]
-                if per_stream:
-                    measured.append(("mock socket 1/conn", self.measure("mock", *replay, "--per-connection", "1")))
+                if several:
+                    measured.append(("mock socket 1/conn", self.measure("mock", *replay, "1")))
+                    measured.append(("mock sse one gap", self.measure_sse("mock", *common, "--timeout", timeout)))
                 if compared:
-                    measured.append(("compared sse", self.measure_sse("compared", *common, "--timeout", timeout)))
+                    measured.append(("compared sse", self.measure_sse("compared", *sse_args)))
                 for side, result in measured:
                     if not result:
                         continue
@@ -501,9 +506,10 @@ class Bench:
                     )
             bare, mock, socket = (median_round(rounds[side]) for side in ("bare-sse", "mock sse", "mock socket"))
             rows.extend(sse_rows(streams, p.gap_ms, bare, mock, socket))
-            if per_stream:
+            if several:
                 one_per_socket = median_round(rounds["mock socket 1/conn"])
                 rows.append(socket_per_stream_row(streams, p.gap_ms, bare, socket, one_per_socket))
+                rows.append(sse_one_gap_row(streams, p.gap_ms, mock, median_round(rounds["mock sse one gap"])))
             if compared:
                 other = median_round(rounds["compared sse"])
                 for row in sse_rows(streams, p.gap_ms, bare, other, socket):
@@ -749,6 +755,26 @@ def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, 
         what = f"SSE server CPU per event, {streams} stream{'s' if streams > 1 else ''} x {gap_ms:g} ms gaps"
         rows.append(Row(what, "us", b_cpu, m_cpu, ratio, "reported", "measured"))
     return rows
+
+
+def sse_one_gap_row(streams: int, gap_ms: float, mock: dict | None, one_gap: dict | None) -> Row:
+    """The mock's SSE with every start within one gap: p99 against the same streams started as the socket's."""
+    m = mock["lateness"]["p99_ms"] if mock else None
+    g = one_gap["lateness"]["p99_ms"] if one_gap else None
+    verdict = "measured"
+    if one_gap and one_gap["streams_incomplete"]:
+        verdict += f"; {one_gap['streams_incomplete']} streams incomplete"
+    spread = one_gap.get("start_spread_ms") if one_gap else None
+    return Row(
+        f"SSE lateness p99, every start within one gap, {streams} streams x {gap_ms:g} ms gaps",
+        "ms",
+        None,
+        g,
+        None,
+        f"reported (starts spread over {fmt(spread)} ms; as the socket's: {fmt(m)} ms)",
+        verdict,
+        {"sse_one_gap": one_gap},
+    )
 
 
 def socket_per_stream_row(

@@ -49,6 +49,13 @@ def test_the_quick_bench_measures_every_baseline_and_the_mock(tmp_path: Path) ->
     assert "20 streams" in per_stream["measurement"] and per_stream["target"].startswith("reported (10 per socket: ")
     one_per_socket = per_stream["detail"]["socket_per_stream"]
     assert one_per_socket["connections"] == 20 and one_per_socket["frames_received"] == 20 * 20  # --quick: 20 x 20
+    # The same load: the SSE side's requests sent when the socket replay starts the same streams (10 per socket,
+    # 10 ms apart: 20 streams on 2 sockets start over 91 ms); beside it, every SSE start within one 20 ms gap.
+    (sse_p50,) = [r for r in rows if r["measurement"].startswith("SSE lateness p50, 20 streams")]
+    assert sse_p50["detail"]["mock"]["start_spread_ms"] == sse_p50["detail"]["bare"]["start_spread_ms"] == 91
+    (one_gap,) = [r for r in rows if r["measurement"].startswith("SSE lateness p99, every start within one gap")]
+    assert one_gap["mock"] > 0 and one_gap["detail"]["sse_one_gap"]["frames_received"] == 20 * 20
+    assert one_gap["detail"]["sse_one_gap"]["start_spread_ms"] < sse_p50["detail"]["mock"]["start_spread_ms"]
     (mux,) = [r for r in rows if r["measurement"].startswith("mux")]
     for side in ("bare_rounds", "mock_rounds"):  # the server's CPU per round trip, from its /proc stat
         (only_round,) = mux["detail"][side]
