@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from .cpuwait import CpuWaitSampler
 from .errors import DriverError, DriverTimeout
 from .observed import DriverRun
 
@@ -169,6 +170,16 @@ class DriverProcess:
         if self.proc is None or self.proc.poll() is not None:
             self.restarts += 1
             self.start()
+        assert self.proc is not None
+        sampler = CpuWaitSampler(self.proc.pid).start()
+        try:
+            run = self._perform(op, deadline_s)
+        finally:
+            waits = sampler.stop()
+        run.cpu_wait = waits
+        return run
+
+    def _perform(self, op: dict[str, Any], deadline_s: float) -> DriverRun:
         run_id = op.get("run_id")
         started = time.time()
         events: list[dict[str, Any]] = []

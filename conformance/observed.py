@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cpuwait import NOTHING, CpuWait
+
 TEXT_KEYS = ("content", "text", "response", "chunk", "answer")
 
 
@@ -72,6 +74,7 @@ class DriverRun:
     started_t: float = 0.0
     ended_t: float = 0.0
     stderr_tail: str = ""
+    cpu_wait: CpuWait = NOTHING  # how long the driver waited for a CPU meanwhile (cpuwait.py)
 
     def calls(self) -> list[CallRecord]:
         return calls_from_events(self.events)

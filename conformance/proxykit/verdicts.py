@@ -14,6 +14,7 @@ from typing import Any
 
 from mockgw.protocol.sse import SseDecoder
 
+from ..cpuwait import NOTHING, CpuWait
 from ..verdict import Verdict, failed, passed
 
 HIDDEN = "SYSTEM-ONLY"  # the token of the filter case's system-role chunk (contracts.json)
@@ -60,29 +61,57 @@ def texts(delivered: Sequence[Delivered], field: str) -> list[tuple[str, float]]
     return [(d.fields[field], d.at) for d in delivered if isinstance(d.fields.get(field), str) and d.fields[field]]
 
 
-def first_token(events: Sequence[Sent], delivered: Sequence[Delivered], field: str, tolerance_s: float) -> Verdict:
+def own_delay(sent_at: float, got_at: float, cpu_wait: CpuWait) -> tuple[float, float]:
+    """(delay charged to the client, its wait for a CPU taken out): from `sent_at` to `got_at`, less the time the
+    client was kept off a CPU meanwhile (cpuwait.py; never more than the delay itself)."""
+    waited = min(cpu_wait.between(sent_at, got_at), max(got_at - sent_at, 0.0))
+    return got_at - sent_at - waited, waited
+
+
+def waited_note(waited: float) -> str:
+    return f"; not counting {waited * 1000:.1f} ms it waited for a CPU" if waited >= 0.0005 else ""
+
+
+def first_token(
+    events: Sequence[Sent],
+    delivered: Sequence[Delivered],
+    field: str,
+    tolerance_s: float,
+    cpu_wait: CpuWait = NOTHING,
+) -> Verdict:
     sent, seen = tokens(events), texts(delivered, field)
     if not sent or not seen:
         return failed(f"no token {'sent' if not sent else 'delivered'}", sent=len(sent), delivered=len(seen))
-    added = seen[0][1] - sent[0].sent_at
+    added, waited = own_delay(sent[0].sent_at, seen[0][1], cpu_wait)
     verdict = passed if added <= tolerance_s else failed
     return verdict(
-        f"first token {added * 1000:.1f} ms after the upstream sent it (limit {tolerance_s * 1000:.0f} ms)",
+        f"first token {added * 1000:.1f} ms after the upstream sent it (limit {tolerance_s * 1000:.0f} ms"
+        f"{waited_note(waited)})",
         added_s=added,
+        cpu_wait_s=waited,
     )
 
 
-def per_chunk_delay(events: Sequence[Sent], delivered: Sequence[Delivered], field: str, tolerance_s: float) -> Verdict:
+def per_chunk_delay(
+    events: Sequence[Sent],
+    delivered: Sequence[Delivered],
+    field: str,
+    tolerance_s: float,
+    cpu_wait: CpuWait = NOTHING,
+) -> Verdict:
     sent, seen = tokens(events), texts(delivered, field)
-    delays = [got_at - s.sent_at for s, (_, got_at) in zip(sent, seen)]
-    if not delays:
+    measured = [own_delay(s.sent_at, got_at, cpu_wait) for s, (_, got_at) in zip(sent, seen)]
+    if not measured:
         return failed("no token delivered")
-    worst = max(delays)
+    delays = [delay for delay, _ in measured]
+    worst, waited = max(measured)
     verdict = passed if worst <= tolerance_s and len(seen) >= len(sent) else failed
     return verdict(
-        f"worst chunk {worst * 1000:.1f} ms after the upstream sent it (limit {tolerance_s * 1000:.0f} ms)",
+        f"worst chunk {worst * 1000:.1f} ms after the upstream sent it (limit {tolerance_s * 1000:.0f} ms"
+        f"{waited_note(waited)})",
         max_delay_s=worst,
         delays_s=delays,
+        cpu_wait_s=[w for _, w in measured],
     )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cpuwait import NOTHING, CpuWait, CpuWaitSampler
 from ..kit_report import Judged
 from ..mock import MockServer
 from ..proxykit import verdicts as two_sided
@@ -66,6 +67,7 @@ class Seen:
     output: str
     duration_s: float = 0.0
     protocol_errors: list[str] = field(default_factory=list)  # lines that break driver.schema.json's sse_line
+    cpu_wait: CpuWait = NOTHING  # how long the driver waited for a CPU, over its run (cpuwait.py)
 
 
 def driver_environment(base_url: str, case: str) -> dict[str, str]:
@@ -95,9 +97,20 @@ def line_problem(said: Any) -> str | None:
 def run_driver(command: str, base_url: str, case: str, timeout_s: float) -> Seen:
     env = {**os.environ, **driver_environment(base_url, case)}
     began = time.monotonic()
-    done = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+    with subprocess.Popen(
+        shlex.split(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        sampler = CpuWaitSampler(process.pid).start()
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()  # by its own pid; subprocess.run did the same
+            process.communicate()
+            raise
+        finally:
+            cpu_wait = sampler.stop()
     tokens, done_at, error, problems = [], None, None, []
-    for number, line in enumerate(done.stdout.splitlines(), 1):
+    for number, line in enumerate(stdout.splitlines(), 1):
         try:
             said = json.loads(line)
         except ValueError:
@@ -112,8 +125,8 @@ def run_driver(command: str, base_url: str, case: str, timeout_s: float) -> Seen
             done_at = float(said["t"])
         else:
             error = str(said["message"])
-    output = (done.stdout + done.stderr)[-1500:]
-    return Seen(tokens, done_at, error, output, time.monotonic() - began, problems)
+    output = (stdout + stderr)[-1500:]
+    return Seen(tokens, done_at, error, output, time.monotonic() - began, problems, cpu_wait)
 
 
 def _newest_trace(admin: Any) -> list[dict[str, Any]]:
@@ -140,10 +153,11 @@ def done_promptly(seen: Seen, messages: list[dict[str, Any]], limit_s: float) ->
         return failed("the provider sent no [DONE]")
     if seen.done_at is None:
         return failed("the caller was never told the stream ended")
-    after = seen.done_at - sent
+    after, waited = two_sided.own_delay(sent, seen.done_at, seen.cpu_wait)
     verdict = passed if after <= limit_s else failed
-    reason = f"done {after * 1000:.0f} ms after [DONE] (limit {limit_s * 1000:.0f} ms; the connection stayed open)"
-    return verdict(reason, after_s=after)
+    limit = f"limit {limit_s * 1000:.0f} ms; the connection stayed open{two_sided.waited_note(waited)}"
+    reason = f"done {after * 1000:.0f} ms after [DONE] ({limit})"
+    return verdict(reason, after_s=after, cpu_wait_s=waited)
 
 
 def certify(options: Options) -> list[Judged]:
@@ -168,9 +182,11 @@ def certify(options: Options) -> list[Judged]:
         return two_sided.upstream_events(messages)
 
     judge("sse/first-token", "stream",
-          lambda seen, m: two_sided.first_token(sent(m), seen.tokens, "text", options.first_token_s))  # fmt: skip
+          lambda seen, m: two_sided.first_token(sent(m), seen.tokens, "text", options.first_token_s,
+                                                seen.cpu_wait))  # fmt: skip
     judge("sse/incremental", "stream",
-          lambda seen, m: two_sided.per_chunk_delay(sent(m), seen.tokens, "text", options.chunk_delay_s))  # fmt: skip
+          lambda seen, m: two_sided.per_chunk_delay(sent(m), seen.tokens, "text", options.chunk_delay_s,
+                                                    seen.cpu_wait))  # fmt: skip
     judge("sse/integrity", "stream", lambda seen, m: two_sided.integrity(sent(m), seen.tokens, "text"))
     judge("sse/split-lines", "split", lambda seen, m: two_sided.integrity(sent(m), seen.tokens, "text"))
     judge("sse/error-event", "error", lambda seen, m: error_event(seen, sent(m)))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from conformance import verdict as v
+from conformance.cpuwait import CpuWait
 from conformance.observed import DriverRun, text_of, wire_from_journal
 from conformance.tolerances import Tolerances, load_tolerances
 from conformance.verdict import Status
@@ -159,6 +160,65 @@ def test_inter_chunk_fails_when_gaps_collapse() -> None:
     verdict = v.judge_inter_chunk(run_of({"chunks": buffered_chunks()}), wire, "agent", TOL)
     assert verdict.status is Status.FAIL
     assert "off the script by -0.200 s" in verdict.reason
+
+
+def test_inter_chunk_judges_the_gaps_the_mock_sent_not_its_lateness() -> None:
+    # The mock sent chunk 1 90 ms late (under mock_lateness_s, so judged); the client took 60 ms with it.
+    request = {"id": "req-1", "frames": [(at, text, 0.09 if k == 1 else 0.0) for k, (at, text) in enumerate(CHUNKS)]}
+    wire = wire_from_journal([socket_trace([request])])
+    chunks = [(T0 + at + (0.15 if k == 1 else 0.002), text) for k, (at, text) in enumerate(CHUNKS)]
+    verdict = v.judge_inter_chunk(run_of({"chunks": chunks}), wire, "agent", TOL)
+    assert verdict.status is Status.PASS, verdict.reason
+    assert verdict.measurements["deviations_s"][:2] == [pytest.approx(0.058), pytest.approx(-0.058)]
+    slower = [(t + 0.05, text) if k == 1 else (t, text) for k, (t, text) in enumerate(chunks)]
+    verdict = v.judge_inter_chunk(run_of({"chunks": slower}), wire, "agent", TOL)
+    assert verdict.status is Status.FAIL and "off the script by 0.108 s" in verdict.reason
+
+
+def waited(run: DriverRun, *samples: tuple[float, float]) -> DriverRun:
+    run.cpu_wait = CpuWait(tuple(t for t, _ in samples), tuple(w for _, w in samples))
+    return run
+
+
+def test_the_drivers_wait_for_a_cpu_is_not_charged_to_it() -> None:
+    wire = wire_from_journal([socket_trace([stream_request()])])
+    # Chunk 2 (sent at +0.70) reached the caller 150 ms late: the machine kept the driver off a CPU for 140 ms.
+    chunks = [(t + (0.148 if k == 2 else 0.0), text) for k, (t, text) in enumerate(good_chunks())]
+    late = v.judge_inter_chunk(run_of({"chunks": chunks}), wire, "agent", TOL)
+    assert late.status is Status.FAIL and "off the script by 0.148 s" in late.reason
+    samples = [(T0, 0.0), (T0 + 0.69, 0.001), (T0 + 0.86, 0.141), (T0 + 2.0, 0.142)]
+    loaded = waited(run_of({"chunks": chunks}), *samples)
+    verdict = v.judge_inter_chunk(loaded, wire, "agent", TOL)
+    assert verdict.status is Status.PASS, verdict.reason
+    assert verdict.measurements["cpu_wait_s"][2] == pytest.approx(0.14)
+    assert v.judge_incremental(loaded, wire, "agent", TOL).status is Status.PASS
+
+
+def test_a_buffering_driver_still_fails_however_long_it_waited_for_a_cpu() -> None:
+    wire = wire_from_journal([socket_trace([stream_request()])])
+    # 300 ms of waits while it held the chunks back: never more than each chunk's own delay is taken out.
+    run = waited(run_of({"chunks": buffered_chunks()}), (T0, 0.0), (T0 + 0.5, 0.3), (T0 + 3.0, 0.3))
+    for judge in (v.judge_first_chunk, v.judge_incremental, v.judge_inter_chunk):
+        verdict = judge(run, wire, "agent", TOL)
+        assert verdict.status is Status.FAIL, (judge.__name__, verdict.reason)
+
+
+def test_a_wait_booked_after_a_chunk_does_not_make_its_delay_negative() -> None:
+    wire = wire_from_journal([socket_trace([stream_request()])])
+    # The sampler ran late: its next sample, 300 ms after chunk 2, holds waits from after the chunk.
+    run = waited(run_of({"chunks": good_chunks()}), (T0, 0.0), (T0 + 0.69, 0.0), (T0 + 1.0, 0.2), (T0 + 2, 0.2))
+    verdict = v.judge_inter_chunk(run, wire, "agent", TOL)
+    assert verdict.status is Status.PASS, verdict.reason
+    assert v.judge_incremental(run, wire, "agent", TOL).measurements["delays_s"][2] == 0.0
+
+
+def test_cpu_wait_between_takes_the_samples_around_the_window() -> None:
+    wait = CpuWait((10.0, 10.01, 10.02, 10.03), (0.0, 0.004, 0.009, 0.009))
+    assert wait.between(10.005, 10.015) == pytest.approx(0.009)  # from the sample before to the one after
+    assert wait.between(10.01, 10.02) == pytest.approx(0.005)
+    assert wait.between(9.0, 11.0) == pytest.approx(0.009)
+    assert wait.between(10.02, 10.01) == 0.0
+    assert CpuWait().between(0.0, 1.0) == 0.0
 
 
 def test_integrity_names_a_dropped_chunk() -> None:

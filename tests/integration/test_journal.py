@@ -193,6 +193,16 @@ def test_a_bad_query_parameter_is_named_in_a_400() -> None:
 FILLED = {"memory": 200_000, "sqlite": 50_000, "postgresql": 50_000}
 
 
+def schedstat(path: str) -> tuple[float, float] | None:
+    """A thread's seconds on a CPU and seconds waiting for one while runnable (Linux scheduler statistics)."""
+    try:
+        with open(path, "rb") as f:
+            ran_ns, waited_ns = f.read().split()[:2]
+    except (OSError, ValueError):
+        return None  # not Linux, or the thread is gone: the round trip is taken whole
+    return int(ran_ns) / 1e9, int(waited_ns) / 1e9
+
+
 # PostgreSQL's takes ~10-12 s (its server started and 50,000 frames written first): marked slow.
 @pytest.mark.parametrize(
     "backend", [pytest.param(b, marks=[pytest.mark.slow] if b == "postgresql" else []) for b in FILLED]
@@ -231,14 +241,28 @@ def test_the_largest_reads_leave_another_sockets_ping_under_50_ms_p99(
             "        print(page.count(b'\"event_id\":') or page.count(b'\"message_id\":'), flush=True)\n"
         )
 
+        server_thread = f"/proc/{server.pid}/task/{server.pid}/schedstat"  # the server's event loop
+
         async def ping_for(other: Any, done: Any, seconds: float) -> list[float]:
+            """Each ping's round trip less the time the OS kept the server's loop or ours off a CPU.
+
+            A loaded machine (CI) may leave a runnable process waiting for a core for 100 ms and more; that is
+            the machine, not the server. What the server did meanwhile is never taken out: a read that holds the
+            loop for a whole page runs on the CPU the while, and that time stays in the figure.
+            """
             loop = asyncio.get_running_loop()
             rtts: list[float] = []
             deadline = loop.time() + seconds
             while not done() and loop.time() < deadline:
+                server_before, own_before = schedstat(server_thread), schedstat("/proc/thread-self/schedstat")
                 started = loop.time()
                 await (await other.ping())
-                rtts.append(loop.time() - started)
+                rtt = loop.time() - started
+                server_after, own_after = schedstat(server_thread), schedstat("/proc/thread-self/schedstat")
+                if server_before and server_after and own_before and own_after:
+                    waited = (server_after[1] - server_before[1]) + (own_after[1] - own_before[1])
+                    rtt = max(rtt - waited, server_after[0] - server_before[0])
+                rtts.append(rtt)
                 await asyncio.sleep(0.005)
             return rtts
 
@@ -258,9 +282,11 @@ def test_the_largest_reads_leave_another_sockets_ping_under_50_ms_p99(
     assert len(rtts) > 20  # the pings ran all through the reads
     slowest = [round(r * 1000, 1) for r in sorted(rtts)[-5:]]
     # The issue's bound, 50 ms, on 99 of 100 pings: the server yields every 500 records scanned and every 100
-    # serialised. Measured on the shared 2-core machine (load 5-6 from other work): p99 12-41 ms over five
-    # runs. A single ping may still be held longer when the OS hands the busy server's core to another process
-    # (up to 144 ms seen there), so the slowest is bounded at three times that, over the idle noise.
+    # serialised. Each ping is counted without the time the OS kept the server's loop or this one waiting for a
+    # core (ping_for): taken whole, two busy cores next to the test (load 5-7) put the memory journal's p99 at
+    # 52-77 ms with the yields in place; counted so, it passed 5 of 5 there, and a server that does not yield
+    # (SCAN_CHUNK and SLICE past the page) still fails at 108-147 ms. The slowest single ping is bounded at three
+    # times the bound, over the idle noise.
     p99 = sorted(rtts)[int(len(rtts) * 0.99) - 1]
     figures = f"p99 {p99 * 1000:.1f} ms; slowest pings {slowest} ms; idle {max(idle) * 1000:.1f} ms"
     assert p99 < 0.050 * TIMEOUT_FACTOR, figures
