@@ -1,5 +1,6 @@
 """The proxy kit's verdicts on hand-written timelines."""
 
+from conformance.cpuwait import CpuWait
 from conformance.proxykit.verdicts import (
     HIDDEN,
     Delivered,
@@ -26,6 +27,22 @@ def test_first_token_and_per_chunk_delay_measure_the_proxy_against_the_upstream(
     assert first_token(SENT, late, "text", 0.05).measurements["added_s"] == 0.5
     assert per_chunk_delay(SENT, prompt, "text", 0.05).status.value == "pass"
     assert per_chunk_delay(SENT, late, "text", 0.05).measurements["max_delay_s"] == 0.5
+
+
+def test_a_clients_wait_for_a_cpu_is_taken_out_and_buffering_is_not():
+    # Token B reached the caller 90 ms after it was sent; the client waited 80 ms of that for a CPU.
+    slow = delivered(("A", 10.005), ("B", 10.29), ("", 10.41))
+    wait = CpuWait((9.9, 10.19, 10.3, 11.0), (0.0, 0.001, 0.081, 0.081))
+    assert per_chunk_delay(SENT, slow, "text", 0.05).status.value == "fail"
+    verdict = per_chunk_delay(SENT, slow, "text", 0.05, wait)
+    assert verdict.status.value == "pass", verdict.reason
+    assert verdict.measurements["cpu_wait_s"][1] == 0.08
+    assert "not counting 80.0 ms it waited for a CPU" in verdict.reason
+    # A buffering client sleeps while it holds the tokens: only the waits booked meanwhile (1 ms) come off.
+    held = delivered(("A", 10.5), ("B", 10.5), ("", 10.5))
+    buffered = CpuWait((9.9, 10.4, 10.6), (0.0, 0.001, 0.002))
+    assert per_chunk_delay(SENT, held, "text", 0.05, buffered).status.value == "fail"
+    assert first_token(SENT, held, "text", 0.05, buffered).status.value == "fail"
 
 
 def test_integrity_names_lost_tokens():
