@@ -8,8 +8,9 @@ A sweep spends its ~70 s waiting on scripted timings (about 13% of one core),
 so every run this session selected from this module starts side by side,
 SWEEPS_AT_ONCE at a time, each with its own driver process and mock on its own
 port; each test then waits for its own run's report. The timing verdicts keep
-their tolerances: the mock's own lateness is reported, not judged, past
-`mock_lateness_s`.
+their tolerances; they charge a driver neither the mock's lateness nor its own
+wait for a CPU (conformance/cpuwait.py), which the sweeps side by side on a
+loaded machine make common.
 """
 
 from __future__ import annotations

@@ -135,10 +135,15 @@ def test_first_chunk_of_a_buffered_stream_fails_with_the_overhead() -> None:
     assert verdict.reason == "first chunk after 1.110 s, scripted 0.300 s: client overhead 0.810 s > 0.300 s"
 
 
-def test_first_chunk_is_not_judged_when_the_mock_ran_late() -> None:
+def test_first_chunk_does_not_charge_the_mocks_lateness_to_the_client() -> None:
     wire = wire_from_journal([socket_trace([stream_request(late=0.5)])])
-    verdict = v.judge_first_chunk(run_of({"chunks": good_chunks(0.5)}), wire, "agent", TOL)
-    assert verdict.status is Status.INFO
+    verdict = v.judge_first_chunk(run_of({"chunks": good_chunks(0.502)}), wire, "agent", TOL)
+    assert verdict.status is Status.PASS, verdict.reason
+    assert verdict.measurements["overhead_s"] == pytest.approx(0.002)
+    assert verdict.measurements["first_frame_late_s"] == pytest.approx(0.5)
+    late_and_buffered = [(t + 0.5, text) for t, text in buffered_chunks()]
+    verdict = v.judge_first_chunk(run_of({"chunks": late_and_buffered}), wire, "agent", TOL)
+    assert verdict.status is Status.FAIL and "client overhead 0.810 s" in verdict.reason
 
 
 def test_incremental_fails_a_buffered_stream_naming_the_chunk() -> None:
