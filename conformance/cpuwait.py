@@ -40,6 +40,12 @@ class CpuWait:
         after = min(bisect.bisect_left(self.times, end), len(self.times) - 1)
         return max(self.waited[after] - self.waited[before], 0.0)
 
+    def own_delay(self, sent_at: float, got_at: float) -> tuple[float, float]:
+        """(the delay charged to the client, the wait taken out): from `sent_at` to `got_at`, less the time the
+        client was kept off a CPU meanwhile, never more than the delay itself (the widened window may hold more)."""
+        waited = min(self.between(sent_at, got_at), max(got_at - sent_at, 0.0))
+        return got_at - sent_at - waited, waited
+
 
 NOTHING = CpuWait()
 

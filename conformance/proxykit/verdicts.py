@@ -61,13 +61,6 @@ def texts(delivered: Sequence[Delivered], field: str) -> list[tuple[str, float]]
     return [(d.fields[field], d.at) for d in delivered if isinstance(d.fields.get(field), str) and d.fields[field]]
 
 
-def own_delay(sent_at: float, got_at: float, cpu_wait: CpuWait) -> tuple[float, float]:
-    """(delay charged to the client, its wait for a CPU taken out): from `sent_at` to `got_at`, less the time the
-    client was kept off a CPU meanwhile (cpuwait.py; never more than the delay itself)."""
-    waited = min(cpu_wait.between(sent_at, got_at), max(got_at - sent_at, 0.0))
-    return got_at - sent_at - waited, waited
-
-
 def waited_note(waited: float) -> str:
     return f"; not counting {waited * 1000:.1f} ms it waited for a CPU" if waited >= 0.0005 else ""
 
@@ -82,7 +75,7 @@ def first_token(
     sent, seen = tokens(events), texts(delivered, field)
     if not sent or not seen:
         return failed(f"no token {'sent' if not sent else 'delivered'}", sent=len(sent), delivered=len(seen))
-    added, waited = own_delay(sent[0].sent_at, seen[0][1], cpu_wait)
+    added, waited = cpu_wait.own_delay(sent[0].sent_at, seen[0][1])
     verdict = passed if added <= tolerance_s else failed
     return verdict(
         f"first token {added * 1000:.1f} ms after the upstream sent it (limit {tolerance_s * 1000:.0f} ms"
@@ -100,7 +93,7 @@ def per_chunk_delay(
     cpu_wait: CpuWait = NOTHING,
 ) -> Verdict:
     sent, seen = tokens(events), texts(delivered, field)
-    measured = [own_delay(s.sent_at, got_at, cpu_wait) for s, (_, got_at) in zip(sent, seen)]
+    measured = [cpu_wait.own_delay(s.sent_at, got_at) for s, (_, got_at) in zip(sent, seen)]
     if not measured:
         return failed("no token delivered")
     delays = [delay for delay, _ in measured]

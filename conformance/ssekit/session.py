@@ -153,7 +153,7 @@ def done_promptly(seen: Seen, messages: list[dict[str, Any]], limit_s: float) ->
         return failed("the provider sent no [DONE]")
     if seen.done_at is None:
         return failed("the caller was never told the stream ended")
-    after, waited = two_sided.own_delay(sent, seen.done_at, seen.cpu_wait)
+    after, waited = seen.cpu_wait.own_delay(sent, seen.done_at)
     verdict = passed if after <= limit_s else failed
     limit = f"limit {limit_s * 1000:.0f} ms; the connection stayed open{two_sided.waited_note(waited)}"
     reason = f"done {after * 1000:.0f} ms after [DONE] ({limit})"

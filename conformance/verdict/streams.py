@@ -32,13 +32,8 @@ def _lateness(request: WireRequest) -> float:
 
 
 def _cpu_wait(run: DriverRun, chunk: ChunkSeen, frame: WireFrame) -> float:
-    """The driver's wait for a CPU between the mock sending `frame` and the caller getting `chunk`.
-
-    Never more than that time itself: the samples around it (late ones on a loaded kit) may hold waits after it.
-    """
-    if frame.sent_at is None:
-        return 0.0
-    return min(run.cpu_wait.between(frame.sent_at, chunk.t), max(chunk.t - frame.sent_at, 0.0))
+    """The driver's wait for a CPU between the mock sending `frame` and the caller getting `chunk`."""
+    return 0.0 if frame.sent_at is None else run.cpu_wait.own_delay(frame.sent_at, chunk.t)[1]
 
 
 def _own_delay(run: DriverRun, chunk: ChunkSeen, frame: WireFrame) -> float | None:
@@ -47,9 +42,7 @@ def _own_delay(run: DriverRun, chunk: ChunkSeen, frame: WireFrame) -> float | No
     A loaded machine (users' CI) keeps a runnable client off its CPU for tens of ms: the machine's time, not the
     client's. A client holding the chunk back sleeps, and is charged in full.
     """
-    if frame.sent_at is None:
-        return None
-    return chunk.t - frame.sent_at - _cpu_wait(run, chunk, frame)
+    return None if frame.sent_at is None else run.cpu_wait.own_delay(frame.sent_at, chunk.t)[0]
 
 
 def judge_first_chunk(run: DriverRun, wire: Wire, service: str, tol: Tolerances) -> Verdict:
