@@ -32,6 +32,12 @@ REST_PATH = "/api/v1/flow/default/service/text-completion"
 REST_BODY = b'{"system":"","prompt":"hi"}'
 
 
+def spaced_start(sent: float, last_start: float, running: bool, spacing_s: float) -> float:
+    """When the server starts a request sent at `sent` on a socket: then, or `spacing_s` after the socket's last
+    start while a request there still runs (the gateway's start spacing, mockgw/protocol/limits.py)."""
+    return max(sent, last_start + spacing_s) if running else sent
+
+
 def socket_due_starts(
     streams: int, per_connection: int, gap_s: float, spacing_s: float, stream_s: float
 ) -> list[float]:
@@ -48,8 +54,7 @@ def socket_due_starts(
     due = []
     for i in range(streams):
         conn, sent = i % sockets, gap_s * i / streams
-        running = any(end > sent for end in ends[conn])
-        start = max(sent, last_start[conn] + spacing_s) if running else sent
+        start = spaced_start(sent, last_start[conn], any(end > sent for end in ends[conn]), spacing_s)
         last_start[conn] = start
         ends[conn].append(start + stream_s)
         due.append(start)
@@ -262,7 +267,7 @@ async def measure_replay(
             seen[rid] = 0
             conn = i % n_conns
             sent_at[rid] = now = loop.time()
-            due_at[rid] = max(now, last_start[conn] + start_spacing_s) if running[conn] else now
+            due_at[rid] = spaced_start(now, last_start[conn], running[conn] > 0, start_spacing_s)
             last_start[conn] = due_at[rid]
             running[conn] += 1
             socket_of[rid] = conn

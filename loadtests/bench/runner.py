@@ -680,9 +680,7 @@ def lateness_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | N
             verdict = "no data" if m is None or b is None else ("meets" if m <= b else "WORSE THAN BARE")
         if mock and mock["streams_incomplete"] and target != "reported":
             verdict = "INCOMPLETE"  # the missing frames are the latest ones: a p99 without them flatters
-        for side, r in (("bare", bare), ("mock", mock)):
-            if r and r["streams_incomplete"]:
-                verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
+        verdict += incomplete((("bare", bare), ("mock", mock)))
         repeat = max((r.get("repeat", 1) for r in (bare, mock) if r), default=1)
         what = f"{streams} stream{'s' if streams > 1 else ''}" + (f" ({repeat} in a row)" if repeat > 1 else "")
         rows.append(
@@ -717,6 +715,15 @@ def median_round(results: list[dict[str, Any]]) -> dict[str, Any] | None:
     return merged
 
 
+def incomplete(sides: tuple[tuple[str, dict | None], ...]) -> str:
+    """ "; SIDE: N streams incomplete" for each measured side that lost streams (a side named "" gets no label)."""
+    return "".join(
+        f"; {side + ': ' if side else ''}{r['streams_incomplete']} streams incomplete"
+        for side, r in sides
+        if r and r["streams_incomplete"]
+    )
+
+
 def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, socket: dict | None) -> list[Row]:
     """Rows of the SSE measurement: mock SSE against bare SSE; p99's target is the mock's own socket replay.
 
@@ -733,9 +740,7 @@ def sse_rows(streams: int, gap_ms: float, bare: dict | None, mock: dict | None, 
         if stat == "p99_ms":
             target = f"<= mock socket replay ({fmt(s)} ms)"
             verdict = "no data" if m is None or s is None else ("meets" if m <= s else "WORSE THAN SOCKET")
-        for side, r in (("bare", bare), ("mock", mock), ("socket", socket)):
-            if r and r["streams_incomplete"]:
-                verdict += f"; {side}: {r['streams_incomplete']} streams incomplete"
+        verdict += incomplete((("bare", bare), ("mock", mock), ("socket", socket)))
         rows.append(
             Row(
                 f"SSE lateness {stat[:-3]}, {streams} stream{'s' if streams > 1 else ''} x {gap_ms:g} ms gaps",
@@ -761,9 +766,7 @@ def sse_one_gap_row(streams: int, gap_ms: float, mock: dict | None, one_gap: dic
     """The mock's SSE with every start within one gap: p99 against the same streams started as the socket's."""
     m = mock["lateness"]["p99_ms"] if mock else None
     g = one_gap["lateness"]["p99_ms"] if one_gap else None
-    verdict = "measured"
-    if one_gap and one_gap["streams_incomplete"]:
-        verdict += f"; {one_gap['streams_incomplete']} streams incomplete"
+    verdict = "measured" + incomplete((("", one_gap),))
     spread = one_gap.get("start_spread_ms") if one_gap else None
     return Row(
         f"SSE lateness p99, every start within one gap, {streams} streams x {gap_ms:g} ms gaps",
@@ -784,9 +787,7 @@ def socket_per_stream_row(
     b = bare["lateness"]["p99_ms"] if bare else None
     m = per_stream["lateness"]["p99_ms"] if per_stream else None
     s = socket["lateness"]["p99_ms"] if socket else None
-    verdict = "measured"
-    if per_stream and per_stream["streams_incomplete"]:
-        verdict += f"; {per_stream['streams_incomplete']} streams incomplete"
+    verdict = "measured" + incomplete((("", per_stream),))
     return Row(
         f"socket replay lateness p99, 1 stream per connection, {streams} streams x {gap_ms:g} ms gaps",
         "ms",

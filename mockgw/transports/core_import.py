@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from ..profiles import Profile
 from .rest import gateway_of
-from .streams import OCTETS, REQUESTOR_TIMEOUT_S, core_refusal
+from .streams import OCTETS, core_refusal, knowledge_requestor_wait_s
 
 READ_BYTES = 128 * 1024  # upstream's data.read() size: the Unpacker is fed in these pieces
 
@@ -77,8 +77,9 @@ async def import_core(request: Request) -> Response:
             gateway.stateful.answer("knowledge", None, put, tenant)
     elif puts:
         # Nobody answers: each put waits out the requestor before the next; the headers come after the last.
-        per_put = min(gateway.settings.backend_timeout_s, REQUESTOR_TIMEOUT_S)
-        await asyncio.sleep(len(puts) * per_put)  # one sleep for all: the waits are back to back
+        await asyncio.sleep(
+            len(puts) * knowledge_requestor_wait_s(gateway)
+        )  # one sleep for all: the waits are back to back
     return Response(b"", media_type=OCTETS)
 
 
