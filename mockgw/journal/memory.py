@@ -73,9 +73,8 @@ MESSAGE_FIELDS = frozenset(Message._fields) - {"trace_id", "message_id", "sequen
 # A closed trace is stored as a tuple of its fields in this order, its stats a tuple too (module docstring).
 _TRACE_ORDER = tuple(Trace.__dataclass_fields__)
 _STATS_ORDER = tuple(ConnectionStats.__dataclass_fields__)
-_T_KIND, _T_PROFILE, _T_CLIENT = (_TRACE_ORDER.index(name) for name in ("kind", "profile", "client"))
-_T_STATUS, _T_ORDINAL, _T_STATS = (_TRACE_ORDER.index(name) for name in ("status", "ordinal", "stats"))
-_T_CLOSED_AT, _T_META = _TRACE_ORDER.index("closed_at"), _TRACE_ORDER.index("meta")
+_T_INDEX = {name: i for i, name in enumerate(_TRACE_ORDER)}  # a field's place in a closed trace's tuple
+_T_STATS, _T_META = _T_INDEX["stats"], _T_INDEX["meta"]
 
 StoredTrace = Trace | tuple[Any, ...]
 
@@ -100,8 +99,8 @@ def _trace(stored: StoredTrace) -> Trace:
     return Trace(**values)
 
 
-def _field(stored: StoredTrace, name: str, index: int) -> Any:
-    return getattr(stored, name) if isinstance(stored, Trace) else stored[index]
+def _field(stored: StoredTrace, name: str) -> Any:
+    return getattr(stored, name) if isinstance(stored, Trace) else stored[_T_INDEX[name]]
 
 
 def _message(record: tuple[Any, ...]) -> Message:
@@ -211,7 +210,7 @@ class MemoryTraceStore:
 
     def _drop_oldest_closed_trace(self) -> None:
         for trace_id, trace in self._traces.items():
-            if _field(trace, "closed_at", _T_CLOSED_AT) is not None:
+            if _field(trace, "closed_at") is not None:
                 del self._traces[trace_id]
                 self._sequences.pop(trace_id, None)
                 self._trees.pop(trace_id, None)
@@ -253,11 +252,11 @@ class MemoryTraceStore:
         found = [
             t
             for t in self._traces.values()
-            if (mode is None or _field(t, "kind", _T_KIND) == mode)
-            and (agent_type is None or _field(t, "profile", _T_PROFILE) == agent_type)
-            and (uid is None or _field(t, "client", _T_CLIENT) == uid)
-            and (status is None or _field(t, "status", _T_STATUS) == status)
-            and (after is None or _field(t, "ordinal", _T_ORDINAL) > after)
+            if (mode is None or _field(t, "kind") == mode)
+            and (agent_type is None or _field(t, "profile") == agent_type)
+            and (uid is None or _field(t, "client") == uid)
+            and (status is None or _field(t, "status") == status)
+            and (after is None or _field(t, "ordinal") > after)
         ]
         return [_trace(t) for t in (found[:limit] if after is not None else found[-limit:])]
 
